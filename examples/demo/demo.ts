@@ -1,0 +1,1 @@
+console.log('c7auth demo: under construction')

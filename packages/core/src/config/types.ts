@@ -1,0 +1,124 @@
+/** How an OAuth client authenticates at the token endpoint. */
+export type ClientAuthMethod =
+  'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'tls_client_auth' | 'none'
+
+/** Claim-mapping presets for the common IdPs. */
+export type IdpPreset = 'keycloak' | 'auth0' | 'entra' | 'okta' | 'generic'
+
+/** How a verified token is mapped to tenants. */
+export type TenantMode = 'app' | 'claim' | 'fixed'
+
+/** How the gateway authenticates to engine-rest. */
+export type EngineAuthMode = 'bridge' | 'service' | 'none' | 'header'
+
+/** Default request parameters for a token request (IdP dialects differ here). */
+export interface TokenRequestParams {
+  /** Space-separated scope (Keycloak, Okta; Entra: `api://x/.default`). */
+  scope?: string
+  /** Auth0's `audience` parameter. */
+  audience?: string
+  /** RFC 8707 resource indicator(s). */
+  resource?: string | string[]
+}
+
+/** One OAuth client (an app's own credentials) for the token client. */
+export interface OAuthClientConfig {
+  /** Issuer for discovery; one of `issuer` / `tokenEndpoint` is required. */
+  issuer?: string
+  /** Explicit token endpoint (skips discovery). */
+  tokenEndpoint?: string
+  clientId: string
+  clientSecret?: string
+  /** Default: `client_secret_basic` with a secret, `private_key_jwt` with a private key. */
+  authMethod: ClientAuthMethod
+  /** PEM private key for `private_key_jwt`. */
+  privateKeyPem?: string
+  /** `kid` to put in the client assertion header. */
+  privateKeyId?: string
+  /** PEM certificate + key for `tls_client_auth`. */
+  tlsCertPem?: string
+  tlsKeyPem?: string
+  /** Default request parameters. */
+  params: TokenRequestParams
+}
+
+/** Settings of one tenant (one block `C7AUTH_TENANT_<ENVID>_*`). */
+export interface TenantConfig {
+  /** The real Camunda tenant id (case-sensitive). */
+  id: string
+  /** The env-safe form used in variable names. */
+  envId: string
+  /** Display name for the engine's tenant record. Default: the id. */
+  name: string
+  /** Issuer whose tokens may act in this tenant (verification). */
+  issuer?: string
+  /** Accepted `aud` values. */
+  audience?: string[]
+  /** Explicit JWKS URI (else discovered from the issuer). */
+  jwksUri?: string
+  /** Claim preset of this tenant's issuer. Default: `generic`. */
+  preset?: IdpPreset
+  /** App mode: the OAuth client ids whose tokens act in this tenant. Default: the client's id. */
+  clientIds: string[]
+  /** The tenant app's own credentials (workers, downstream calls). */
+  client?: OAuthClientConfig
+}
+
+/** Settings of the gateway's engine connection. */
+export interface EngineConfig {
+  /** Base URL of engine-rest, e.g. `http://camunda:8080/engine-rest`. */
+  url: string
+  auth: EngineAuthMode
+  /** Admin account used by the bridge for provisioning (bridge mode). */
+  adminUser?: string
+  adminPassword?: string
+  /** Technical account (service mode). */
+  serviceUser?: string
+  servicePassword?: string
+  /** HMAC secret from which bridged users' passwords are derived (bridge mode). */
+  bridgeSecret?: string
+  /** The engine's admin group. Default: `camunda-admin` (Operaton: `operaton-admin`). */
+  adminGroup: string
+  /** Header trusted by the engine in `header` mode. Default: `Context-User-ID`. */
+  userHeader: string
+  /** Regex every engine id must fully match. Default: `[a-zA-Z0-9]+`. */
+  idPattern: string
+  /** Upstream request timeout in ms. Default: 30000. */
+  timeoutMs: number
+  /** Cap for `asyncResponseTimeout` of fetchAndLock, ms. Default: 60000. */
+  maxLongPollMs: number
+}
+
+/** Whole-product configuration produced by {@link loadConfigFromEnv}. */
+export interface C7AuthConfig {
+  tenants: TenantConfig[]
+  engine: EngineConfig
+  gateway: {
+    host: string
+    port: number
+    /** Mount prefix. Default: `/engine-rest`. */
+    basePath: string
+    /** Public base URL used to rewrite `links[].href`. */
+    publicUrl?: string
+    tenantMode: TenantMode
+    /** Claim path for `claim` mode (dot path). Default: `tenant`. */
+    tenantClaim: string
+    /** Tenant for `fixed` mode. */
+    fixedTenant?: string
+    /** Extra issuers shared by several tenants (e.g. one Auth0 tenant). */
+    audience?: string[]
+    clockToleranceSeconds: number
+    requireTypAtJwt: boolean
+    /** Group a principal must have (mapped id) to be a gateway admin. */
+    adminGroups: string[]
+    /** Default Camunda groups per principal kind. */
+    defaultGroups: { app: string[]; user: string[] }
+    /** Only these mapped groups are provisioned (allowlist); empty = none. */
+    groupAllowlist: string[]
+    actingUserVariable: string
+    maxBodyBytes: number
+    tlsCertPem?: string
+    tlsKeyPem?: string
+  }
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'test/e2e/**/*.test.ts', 'examples/*/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    unstubEnvs: true,
+    pool: 'forks',
+  },
+})
