@@ -1,1 +1,3 @@
-export {}
+export * from './auth/index.js'
+export * from './policy/index.js'
+export * from './engine/index.js'

@@ -1,1 +1,3 @@
-export {}
+export * from './idp/index.js'
+export * from './engine/index.js'
+export * from './openapi/index.js'
