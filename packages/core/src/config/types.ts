@@ -40,6 +40,14 @@ export interface OAuthClientConfig {
   tlsKeyPem?: string
   /** Default request parameters. */
   params: TokenRequestParams
+  /** Extra PEM trust anchor(s) for the IdP's TLS certificate (private CAs). */
+  caPem?: string
+  /**
+   * Allow `http:` issuer / token endpoint URLs on non-loopback hosts. `http:` on `127.0.0.1`,
+   * `::1` and `localhost` is always allowed (tests, sidecars); anywhere else it is refused unless
+   * this is true. Default: false.
+   */
+  allowInsecureHttp?: boolean
 }
 
 /** Settings of one tenant (one block `C7AUTH_TENANT_<ENVID>_*`). */
@@ -62,6 +70,24 @@ export interface TenantConfig {
   clientIds: string[]
   /** The tenant app's own credentials (workers, downstream calls). */
   client?: OAuthClientConfig
+  /** JWS algorithms accepted from this tenant's issuer. Default (gateway): RS256, PS256, ES256. */
+  algorithms?: string[]
+  /** Claim-path overrides on top of the preset (dot paths). */
+  claims?: ClaimMappingOverrides
+  /** Extra Camunda groups every principal of this tenant gets (besides the global defaults). */
+  defaultGroups: string[]
+}
+
+/** Claim paths (dot notation) that override what the tenant's {@link IdpPreset} reads. */
+export interface ClaimMappingOverrides {
+  /** Where the user id comes from (e.g. `preferred_username`, `oid`). */
+  userId?: string
+  /** Where the groups/roles come from (e.g. `realm_access.roles`, `groups`). */
+  groups?: string
+  /** Where the OAuth client id comes from (e.g. `azp`, `appid`). */
+  clientId?: string
+  /** Where the scopes come from (e.g. `scope`, `scp`). */
+  scopes?: string
 }
 
 /** Settings of the gateway's engine connection. */
