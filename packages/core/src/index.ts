@@ -2,3 +2,31 @@ export * from './errors.js'
 export * from './identity.js'
 export type * from './config/types.js'
 export type * from './token/types.js'
+export { loadConfigFromEnv, isLoopbackUrl } from './config/load-config.js'
+export type { EnvSource, LoadConfigOptions } from './config/load-config.js'
+export {
+  CONFIG_SCHEMA,
+  GLOBAL_KEYS,
+  TENANT_KEYS,
+  envIdOf,
+  envKeyOf,
+  renderEnvTable,
+} from './config/schema.js'
+export type { ConfigKeySpec, ConfigValueType } from './config/schema.js'
+export {
+  createTokenClient,
+  ACCESS_TOKEN_TYPE,
+  TOKEN_EXCHANGE_GRANT_TYPE,
+} from './token/token-client.js'
+export type {
+  TokenClient,
+  TokenClientOptions,
+  TokenEvent,
+  TokenGrant,
+  IssuedToken,
+  TokenExchangeRequest,
+} from './token/token-client.js'
+export { createMemoryTokenStore } from './token/token-store.js'
+export type { TokenStore, StoredToken, MemoryTokenStoreOptions } from './token/token-store.js'
+export { withTokenRetry } from './token/with-token-retry.js'
+export type { WithTokenRetryOptions } from './token/with-token-retry.js'

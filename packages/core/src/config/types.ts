@@ -131,7 +131,7 @@ export interface C7AuthConfig {
     tenantClaim: string
     /** Tenant for `fixed` mode. */
     fixedTenant?: string
-    /** Extra issuers shared by several tenants (e.g. one Auth0 tenant). */
+    /** Audiences accepted for every tenant, in addition to each tenant's own `audience`. */
     audience?: string[]
     clockToleranceSeconds: number
     requireTypAtJwt: boolean

@@ -1,1 +1,42 @@
-export {}
+export { createGateway } from './gateway.js'
+export type { BootstrapReport, CreateGatewayOptions, Gateway, ReadyReport } from './gateway.js'
+export { createEngineProxy } from './proxy.js'
+export type { EngineProxy, EngineProxyOptions, HandleOptions } from './proxy.js'
+export { createIdentityBridge } from './identity-bridge.js'
+export type { CanaryReport, IdentityBridge, IdentityBridgeOptions } from './identity-bridge.js'
+export { deriveBridgePassword, passesDefaultPasswordPolicy } from './bridge-password.js'
+export { createUpstreamAuth } from './upstream-auth.js'
+export type { UpstreamAuth, UpstreamAuthOptions } from './upstream-auth.js'
+export {
+  basicAuth,
+  createAdminClient,
+  createEngineEndpoint,
+  engineJson,
+  upstreamFailure,
+} from './engine-client.js'
+export type {
+  AdminClient,
+  EngineEndpoint,
+  EngineEndpointOptions,
+  JsonResult,
+} from './engine-client.js'
+export { adaptPolicy } from './policy-adapter.js'
+export type { PolicyAdapterOptions } from './policy-adapter.js'
+export { appAuthorizations, bootstrapTenants } from './tenant-bootstrap.js'
+export type { AuthorizationGrant, TenantBootstrapReport } from './tenant-bootstrap.js'
+export { createAuditLog } from './audit.js'
+export type { AuditEvent, AuditLog } from './audit.js'
+export { MultipartTenantStamper, multipartBoundary } from './multipart-tenant.js'
+export { rewriteLinks } from './links.js'
+export { sendError, sendJson, toC7AuthError } from './render-error.js'
+export { requestIdOf } from './request-id.js'
+export type {
+  AuditOutcome,
+  BodyMode,
+  EngineLookup,
+  GatewayHooks,
+  JsonOutcome,
+  PolicyInput,
+  ProxyDecision,
+  ProxyPolicy,
+} from './types.js'

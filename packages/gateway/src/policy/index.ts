@@ -1,1 +1,18 @@
-export {}
+export * from './types.js'
+export { normalizePath, encodePath } from './normalize-path.js'
+export { ROUTES, DENY_REASONS } from './routes.js'
+export { createPolicy } from './policy.js'
+export type { Policy, PolicyOptions } from './policy.js'
+export { computeScope, scopeSearchParams, scopeJsonBody, emptyResult } from './scope.js'
+export type { TenantScope } from './scope.js'
+export { actingUserPatch, actingUserValue, actingUserOf } from './acting-user.js'
+export {
+  OWNER_RESOURCES,
+  OwnerCache,
+  checkOwner,
+  engineNotFound,
+  ownerForbidden,
+  ownerLookup,
+} from './owner.js'
+export type { OwnerResolver, OwnerVerdict, OwnerCacheOptions } from './owner.js'
+export { routeCounts } from './counts.js'

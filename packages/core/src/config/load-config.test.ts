@@ -1,0 +1,344 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { ConfigError } from '../errors.js'
+import { loadConfigFromEnv } from './load-config.js'
+import { CONFIG_SCHEMA, envIdOf, renderEnvTable } from './schema.js'
+
+const SECRET = 'sup3r-s3cret:+%value'
+const BRIDGE = 'b'.repeat(40)
+const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+const KEY_PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+
+function base(): Record<string, string> {
+  return {
+    C7AUTH_TENANTS: 'acme,globex',
+    C7AUTH_ENGINE_URL: 'http://camunda:8080/engine-rest',
+    C7AUTH_ENGINE_ADMIN_USER: 'admin',
+    C7AUTH_ENGINE_ADMIN_PASSWORD: 'admin-pw',
+    C7AUTH_BRIDGE_SECRET: BRIDGE,
+    C7AUTH_TENANT_ACME_ISSUER: 'https://idp.example/realms/acme',
+    C7AUTH_TENANT_ACME_CLIENT_ID: 'acme-app',
+    C7AUTH_TENANT_ACME_CLIENT_SECRET: SECRET,
+    C7AUTH_TENANT_GLOBEX_ISSUER: 'https://globex.eu.auth0.com/',
+  }
+}
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError)
+    return err as ConfigError
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('loadConfigFromEnv', () => {
+  it('builds a full config with documented defaults', () => {
+    const config = loadConfigFromEnv(base())
+    expect(config.logLevel).toBe('info')
+    expect(config.engine).toEqual({
+      url: 'http://camunda:8080/engine-rest',
+      auth: 'bridge',
+      adminUser: 'admin',
+      adminPassword: 'admin-pw',
+      bridgeSecret: BRIDGE,
+      adminGroup: 'camunda-admin',
+      userHeader: 'Context-User-ID',
+      idPattern: '[a-zA-Z0-9]+',
+      timeoutMs: 30_000,
+      maxLongPollMs: 60_000,
+    })
+    expect(config.gateway).toMatchObject({
+      host: '0.0.0.0',
+      port: 8080,
+      basePath: '/engine-rest',
+      tenantMode: 'app',
+      tenantClaim: 'tenant',
+      clockToleranceSeconds: 30,
+      requireTypAtJwt: false,
+      actingUserVariable: 'c7authActingUser',
+      maxBodyBytes: 1024 * 1024,
+    })
+    const [acme, globex] = config.tenants
+    expect(acme).toEqual({
+      id: 'acme',
+      envId: 'ACME',
+      name: 'acme',
+      issuer: 'https://idp.example/realms/acme',
+      preset: 'generic',
+      clientIds: ['acme-app'],
+      defaultGroups: [],
+      client: {
+        clientId: 'acme-app',
+        clientSecret: SECRET,
+        authMethod: 'client_secret_basic',
+        issuer: 'https://idp.example/realms/acme',
+        params: {},
+      },
+    })
+    expect(globex).toMatchObject({ id: 'globex', clientIds: [] })
+    expect(globex?.client).toBeUndefined()
+  })
+
+  it('reads every tenant key: request params, presets, claims, algorithms', () => {
+    const config = loadConfigFromEnv({
+      ...base(),
+      C7AUTH_TENANTS: 'acme-eu',
+      C7AUTH_ENGINE_ID_PATTERN: '[a-z0-9-]+',
+      C7AUTH_TENANT_ACME_EU_ISSUER: 'https://login.microsoftonline.com/t/v2.0',
+      C7AUTH_TENANT_ACME_EU_AUDIENCE: 'api://c7, https://c7',
+      C7AUTH_TENANT_ACME_EU_PRESET: 'entra',
+      C7AUTH_TENANT_ACME_EU_ALGORITHMS: 'RS256,PS256',
+      C7AUTH_TENANT_ACME_EU_CLAIM_USER_ID: 'oid',
+      C7AUTH_TENANT_ACME_EU_CLAIM_GROUPS: 'roles',
+      C7AUTH_TENANT_ACME_EU_DEFAULT_GROUPS: 'acmeUsers',
+      C7AUTH_TENANT_ACME_EU_CLIENT_ID: 'app',
+      C7AUTH_TENANT_ACME_EU_CLIENT_IDS: 'app,app2',
+      C7AUTH_TENANT_ACME_EU_CLIENT_SECRET: 's',
+      C7AUTH_TENANT_ACME_EU_AUTH_METHOD: 'client_secret_post',
+      C7AUTH_TENANT_ACME_EU_TOKEN_ENDPOINT: 'https://login.microsoftonline.com/t/oauth2/v2.0/token',
+      C7AUTH_TENANT_ACME_EU_TOKEN_SCOPE: 'api://downstream/.default',
+      C7AUTH_TENANT_ACME_EU_TOKEN_AUDIENCE: 'https://api.acme',
+      C7AUTH_TENANT_ACME_EU_TOKEN_RESOURCE: 'https://a.example, https://b.example',
+      C7AUTH_GATEWAY_TENANT_MODE: 'fixed',
+      C7AUTH_GATEWAY_FIXED_TENANT: 'acme-eu',
+      C7AUTH_GATEWAY_CLOCK_TOLERANCE: '2m',
+      C7AUTH_ENGINE_TIMEOUT: '1500',
+      C7AUTH_GATEWAY_MAX_BODY: '512kb',
+      C7AUTH_GATEWAY_REQUIRE_TYP_AT_JWT: 'yes',
+      C7AUTH_LOG_LEVEL: 'debug',
+    })
+    const [t] = config.tenants
+    expect(t).toMatchObject({
+      id: 'acme-eu',
+      envId: 'ACME_EU',
+      audience: ['api://c7', 'https://c7'],
+      preset: 'entra',
+      algorithms: ['RS256', 'PS256'],
+      claims: { userId: 'oid', groups: 'roles' },
+      defaultGroups: ['acmeUsers'],
+      clientIds: ['app', 'app2'],
+      client: {
+        authMethod: 'client_secret_post',
+        tokenEndpoint: 'https://login.microsoftonline.com/t/oauth2/v2.0/token',
+        params: {
+          scope: 'api://downstream/.default',
+          audience: 'https://api.acme',
+          resource: ['https://a.example', 'https://b.example'],
+        },
+      },
+    })
+    expect(config.gateway).toMatchObject({
+      tenantMode: 'fixed',
+      fixedTenant: 'acme-eu',
+      clockToleranceSeconds: 120,
+      maxBodyBytes: 512 * 1024,
+      requireTypAtJwt: true,
+    })
+    expect(config.engine.timeoutMs).toBe(1500)
+    expect(config.logLevel).toBe('debug')
+  })
+
+  it('lists every bad or missing key at once and never echoes a value', () => {
+    const env = {
+      C7AUTH_TENANTS: 'acme,globex',
+      C7AUTH_ENGINE_URL: 'not a url',
+      C7AUTH_ENGINE_ADMIN_PASSWORD: SECRET,
+      C7AUTH_BRIDGE_SECRET: 'short-but-secret',
+      C7AUTH_GATEWAY_PORT: '70000',
+      C7AUTH_GATEWAY_TENANT_MODE: 'sometimes',
+      C7AUTH_GATEWAY_CLOCK_TOLERANCE: 'soon',
+      C7AUTH_LOG_LEVEL: 'loud',
+      C7AUTH_TENANT_ACME_ISSUER: 'http://idp.example/realms/acme',
+      C7AUTH_TENANT_ACME_CLIENT_ID: 'acme-app',
+      C7AUTH_TENANT_ACME_AUTH_METHOD: 'private_key_jwt',
+      C7AUTH_TENANT_GLOBEX_CLIENT_SECRET: SECRET,
+      C7AUTH_TENANT_GLOBEX_ALGORITHMS: 'HS256',
+    }
+    const err = configError(() => loadConfigFromEnv(env))
+    expect(err.code).toBe('C7AUTH_CONFIG_INVALID')
+    const keys = err.issues.map((i) => i.split(/[: ]/)[0])
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'C7AUTH_ENGINE_URL',
+        'C7AUTH_ENGINE_ADMIN_USER',
+        'C7AUTH_BRIDGE_SECRET',
+        'C7AUTH_GATEWAY_PORT',
+        'C7AUTH_GATEWAY_TENANT_MODE',
+        'C7AUTH_GATEWAY_CLOCK_TOLERANCE',
+        'C7AUTH_LOG_LEVEL',
+        'C7AUTH_TENANT_ACME_ISSUER',
+        'C7AUTH_TENANT_ACME_PRIVATE_KEY',
+        'C7AUTH_TENANT_GLOBEX_ISSUER',
+        'C7AUTH_TENANT_GLOBEX_CLIENT_SECRET',
+        'C7AUTH_TENANT_GLOBEX_ALGORITHMS',
+      ]),
+    )
+    expect(err.issues).toHaveLength(12)
+    for (const v of [SECRET, 'short-but-secret', 'not a url', '70000', 'sometimes', 'loud']) {
+      expect(err.message).not.toContain(v)
+      expect(JSON.stringify(err)).not.toContain(v)
+    }
+    expect(err.message).toContain('12 problems')
+  })
+
+  it('requires TENANTS and ENGINE_URL even with an empty environment', () => {
+    const err = configError(() => loadConfigFromEnv({}))
+    expect(err.issues).toEqual([
+      'C7AUTH_ENGINE_URL: required',
+      'C7AUTH_ENGINE_ADMIN_USER: required in bridge mode',
+      'C7AUTH_ENGINE_ADMIN_PASSWORD (or C7AUTH_ENGINE_ADMIN_PASSWORD_FILE): required in bridge mode',
+      'C7AUTH_BRIDGE_SECRET (or C7AUTH_BRIDGE_SECRET_FILE): required in bridge mode',
+      'C7AUTH_TENANTS: required',
+    ])
+  })
+
+  it('applies per-mode requirements (service, worker role)', () => {
+    const service = configError(() =>
+      loadConfigFromEnv({ ...base(), C7AUTH_ENGINE_AUTH: 'service' }),
+    )
+    expect(service.issues).toEqual([
+      'C7AUTH_ENGINE_SERVICE_USER: required in service mode',
+      'C7AUTH_ENGINE_SERVICE_PASSWORD (or C7AUTH_ENGINE_SERVICE_PASSWORD_FILE): required in service mode',
+    ])
+    const env = base()
+    delete env.C7AUTH_ENGINE_ADMIN_USER
+    delete env.C7AUTH_BRIDGE_SECRET
+    const worker = configError(() => loadConfigFromEnv(env, { role: 'worker' }))
+    expect(worker.issues).toEqual(['C7AUTH_TENANT_GLOBEX_CLIENT_ID: required in the worker role'])
+  })
+
+  it('reads _FILE variants through the injected readFile and trims a trailing newline', () => {
+    const files: Record<string, string> = {
+      '/run/secrets/acme': `${SECRET}\n`,
+      '/run/secrets/bridge': `${BRIDGE}\r\n`,
+      '/run/secrets/key.pem': KEY_PEM,
+    }
+    const readFile = (path: string) => {
+      const content = files[path]
+      if (content === undefined) throw new Error(`ENOENT ${path}`)
+      return content
+    }
+    const env = base()
+    delete env.C7AUTH_TENANT_ACME_CLIENT_SECRET
+    delete env.C7AUTH_BRIDGE_SECRET
+    const config = loadConfigFromEnv(
+      {
+        ...env,
+        C7AUTH_TENANT_ACME_CLIENT_SECRET_FILE: '/run/secrets/acme',
+        C7AUTH_BRIDGE_SECRET_FILE: '/run/secrets/bridge',
+        C7AUTH_TENANT_GLOBEX_CLIENT_ID: 'globex-app',
+        C7AUTH_TENANT_GLOBEX_PRIVATE_KEY_FILE: '/run/secrets/key.pem',
+        C7AUTH_TENANT_GLOBEX_PRIVATE_KEY_ID: 'k1',
+      },
+      { readFile },
+    )
+    expect(config.tenants[0]?.client?.clientSecret).toBe(SECRET)
+    expect(config.engine.bridgeSecret).toBe(BRIDGE)
+    expect(config.tenants[1]?.client).toMatchObject({
+      authMethod: 'private_key_jwt',
+      privateKeyPem: KEY_PEM,
+      privateKeyId: 'k1',
+    })
+  })
+
+  it('rejects a key set both directly and as _FILE, unreadable/empty files and bad PEM', () => {
+    const readFile = (path: string) => {
+      if (path === '/empty') return '\n'
+      if (path === '/garbage')
+        return `-----BEGIN PRIVATE KEY-----\n${SECRET}\n-----END PRIVATE KEY-----\n`
+      throw new Error(`EACCES ${path}`)
+    }
+    const err = configError(() =>
+      loadConfigFromEnv(
+        {
+          ...base(),
+          C7AUTH_TENANT_ACME_CLIENT_SECRET_FILE: '/run/secrets/acme',
+          C7AUTH_ENGINE_ADMIN_PASSWORD: '',
+          C7AUTH_ENGINE_ADMIN_PASSWORD_FILE: '/nope',
+          C7AUTH_BRIDGE_SECRET: '',
+          C7AUTH_BRIDGE_SECRET_FILE: '/empty',
+          C7AUTH_TENANT_GLOBEX_CLIENT_ID: 'g',
+          C7AUTH_TENANT_GLOBEX_PRIVATE_KEY_FILE: '/garbage',
+        },
+        { readFile },
+      ),
+    )
+    expect(err.issues).toEqual([
+      'C7AUTH_ENGINE_ADMIN_PASSWORD_FILE: the file cannot be read',
+      'C7AUTH_BRIDGE_SECRET_FILE: the file is empty',
+      'C7AUTH_TENANT_ACME_CLIENT_SECRET and C7AUTH_TENANT_ACME_CLIENT_SECRET_FILE are both set; set only one',
+      'C7AUTH_TENANT_GLOBEX_PRIVATE_KEY_FILE: must be a PEM private key',
+    ])
+    expect(err.message).not.toContain(SECRET)
+    expect(err.message).not.toContain('/run/secrets')
+  })
+
+  it('rejects tenant ids that collide after mapping to ENVID, duplicates and bad ids', () => {
+    const err = configError(() =>
+      loadConfigFromEnv({
+        ...base(),
+        C7AUTH_ENGINE_ID_PATTERN: '[a-zA-Z0-9._-]+',
+        C7AUTH_TENANTS: 'acme-eu,acme.eu,Acme_EU,acme-eu,ok,bad id',
+        C7AUTH_TENANT_ACME_EU_ISSUER: 'https://idp.example',
+        C7AUTH_TENANT_OK_ISSUER: 'https://idp.example',
+        C7AUTH_TENANT_BAD_ID_ISSUER: 'https://idp.example',
+      }),
+    )
+    expect(err.issues).toEqual([
+      'C7AUTH_TENANTS: entries #1 and #2 both map to C7AUTH_TENANT_ACME_EU_* (ids must differ after upper-casing and replacing non-alphanumerics with _)',
+      'C7AUTH_TENANTS: entries #1 and #3 both map to C7AUTH_TENANT_ACME_EU_* (ids must differ after upper-casing and replacing non-alphanumerics with _)',
+      'C7AUTH_TENANTS: entries #1 and #4 name the same tenant',
+      'C7AUTH_TENANTS: entry #6 does not match C7AUTH_ENGINE_ID_PATTERN',
+    ])
+    expect(envIdOf('acme-eu')).toBe('ACME_EU')
+  })
+
+  it('never reads keys it does not know (no prefix scan)', () => {
+    const seen = new Set<string>()
+    const env = new Proxy(base(), {
+      get(target, key) {
+        if (typeof key === 'string') seen.add(key)
+        return Reflect.get(target, key)
+      },
+      ownKeys() {
+        throw new Error('the loader must not enumerate the environment')
+      },
+    })
+    loadConfigFromEnv(env)
+    const known = new Set<string>()
+    for (const spec of CONFIG_SCHEMA) {
+      for (const envId of spec.scope === 'global' ? [undefined] : ['ACME', 'GLOBEX']) {
+        const key =
+          spec.scope === 'global' ? `C7AUTH_${spec.name}` : `C7AUTH_TENANT_${envId}_${spec.name}`
+        known.add(key)
+        known.add(`${key}_FILE`)
+      }
+    }
+    expect([...seen].filter((k) => !known.has(k))).toEqual([])
+  })
+
+  it('accepts http only for loopback issuers unless ALLOW_INSECURE_HTTP is set', () => {
+    const env = {
+      ...base(),
+      C7AUTH_TENANT_ACME_ISSUER: 'http://127.0.0.1:4000',
+      C7AUTH_TENANT_GLOBEX_ISSUER: 'http://idp.internal',
+    }
+    expect(configError(() => loadConfigFromEnv(env)).issues).toEqual([
+      'C7AUTH_TENANT_GLOBEX_ISSUER: must use https (http is accepted only on loopback hosts or with C7AUTH_TENANT_GLOBEX_ALLOW_INSECURE_HTTP=true)',
+    ])
+    const ok = loadConfigFromEnv({ ...env, C7AUTH_TENANT_GLOBEX_ALLOW_INSECURE_HTTP: 'true' })
+    expect(ok.tenants[1]?.issuer).toBe('http://idp.internal')
+  })
+
+  it('renders a table row for every schema key, secrets flagged', () => {
+    const table = renderEnvTable()
+    const lines = table.split('\n')
+    expect(lines).toHaveLength(CONFIG_SCHEMA.length + 2)
+    expect(table).toContain('| `C7AUTH_TENANT_<ENVID>_CLIENT_SECRET` (`_FILE`) | tenant | string |')
+    for (const spec of CONFIG_SCHEMA.filter((s) => s.secret)) {
+      expect(spec.file).toBe(true)
+    }
+  })
+})

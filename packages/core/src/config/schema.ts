@@ -1,0 +1,460 @@
+/**
+ * The environment schema as data: every key the loader reads, once. The loader, the README's env
+ * table ({@link renderEnvTable}) and its drift test all come from this list.
+ */
+
+/** How a value is parsed. */
+export type ConfigValueType =
+  | 'string'
+  | 'url'
+  | 'list'
+  | 'url-list'
+  | 'enum'
+  | 'port'
+  | 'duration-ms'
+  | 'duration-s'
+  | 'bool'
+  | 'bytes'
+  | 'regex'
+  | 'pem'
+
+/** One environment key. */
+export interface ConfigKeySpec {
+  /** Suffix after `C7AUTH_` (global) or `C7AUTH_TENANT_<ENVID>_` (tenant). */
+  readonly name: string
+  readonly scope: 'global' | 'tenant'
+  readonly type: ConfigValueType
+  /** Allowed values of an `enum`. */
+  readonly values?: readonly string[]
+  /** Default, as it would be written in the environment. */
+  readonly default?: string
+  /** When the key is required (`always`, `bridge mode`, …); absent = optional. */
+  readonly required?: string
+  readonly description: string
+  /** Never logged or echoed; a `<KEY>_FILE` variant is accepted. */
+  readonly secret?: boolean
+  /** A `<KEY>_FILE` variant (path to a file holding the value) is accepted. */
+  readonly file?: boolean
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'tls_client_auth',
+  'none',
+] as const
+
+const g = (spec: Omit<ConfigKeySpec, 'scope'>): ConfigKeySpec => ({ ...spec, scope: 'global' })
+const t = (spec: Omit<ConfigKeySpec, 'scope'>): ConfigKeySpec => ({ ...spec, scope: 'tenant' })
+
+/** Global keys, `C7AUTH_<NAME>`. */
+export const GLOBAL_KEYS = {
+  TENANTS: g({
+    name: 'TENANTS',
+    type: 'list',
+    required: 'always',
+    description:
+      'Comma-separated Camunda tenant ids; each gets a block `C7AUTH_TENANT_<ENVID>_*` (ENVID: id upper-cased, non-alphanumerics as `_`).',
+  }),
+  LOG_LEVEL: g({
+    name: 'LOG_LEVEL',
+    type: 'enum',
+    values: LOG_LEVELS,
+    default: 'info',
+    description: 'Log level.',
+  }),
+  ENGINE_URL: g({
+    name: 'ENGINE_URL',
+    type: 'url',
+    required: 'always',
+    description: 'Base URL of engine-rest (gateway: the engine; workers: the gateway).',
+  }),
+  ENGINE_AUTH: g({
+    name: 'ENGINE_AUTH',
+    type: 'enum',
+    values: ['bridge', 'service', 'none', 'header'],
+    default: 'bridge',
+    description: 'How the gateway authenticates to the engine.',
+  }),
+  ENGINE_ADMIN_USER: g({
+    name: 'ENGINE_ADMIN_USER',
+    type: 'string',
+    required: 'bridge mode',
+    description: 'Engine admin account the bridge provisions users with.',
+  }),
+  ENGINE_ADMIN_PASSWORD: g({
+    name: 'ENGINE_ADMIN_PASSWORD',
+    type: 'string',
+    required: 'bridge mode',
+    secret: true,
+    file: true,
+    description: 'Password of the engine admin account.',
+  }),
+  ENGINE_SERVICE_USER: g({
+    name: 'ENGINE_SERVICE_USER',
+    type: 'string',
+    required: 'service mode',
+    description: 'Technical engine account (service mode).',
+  }),
+  ENGINE_SERVICE_PASSWORD: g({
+    name: 'ENGINE_SERVICE_PASSWORD',
+    type: 'string',
+    required: 'service mode',
+    secret: true,
+    file: true,
+    description: 'Password of the technical engine account.',
+  }),
+  BRIDGE_SECRET: g({
+    name: 'BRIDGE_SECRET',
+    type: 'string',
+    required: 'bridge mode',
+    secret: true,
+    file: true,
+    description: 'HMAC secret (at least 32 characters) from which bridged users’ passwords derive.',
+  }),
+  ENGINE_ADMIN_GROUP: g({
+    name: 'ENGINE_ADMIN_GROUP',
+    type: 'string',
+    default: 'camunda-admin',
+    description: 'The engine’s admin group (Operaton: `operaton-admin`).',
+  }),
+  ENGINE_USER_HEADER: g({
+    name: 'ENGINE_USER_HEADER',
+    type: 'string',
+    default: 'Context-User-ID',
+    description: 'Header the engine trusts for the user id (`header` mode).',
+  }),
+  ENGINE_ID_PATTERN: g({
+    name: 'ENGINE_ID_PATTERN',
+    type: 'regex',
+    default: '[a-zA-Z0-9]+',
+    description: 'Regex every engine id (users, groups, tenants) must fully match.',
+  }),
+  ENGINE_TIMEOUT: g({
+    name: 'ENGINE_TIMEOUT',
+    type: 'duration-ms',
+    default: '30s',
+    description: 'Upstream request timeout (`30s`, `500ms`; a bare number is ms).',
+  }),
+  ENGINE_MAX_LONG_POLL: g({
+    name: 'ENGINE_MAX_LONG_POLL',
+    type: 'duration-ms',
+    default: '60s',
+    description: 'Cap for fetchAndLock `asyncResponseTimeout` (a bare number is ms).',
+  }),
+  GATEWAY_HOST: g({
+    name: 'GATEWAY_HOST',
+    type: 'string',
+    default: '0.0.0.0',
+    description: 'Listen address.',
+  }),
+  GATEWAY_PORT: g({
+    name: 'GATEWAY_PORT',
+    type: 'port',
+    default: '8080',
+    description: 'Listen port.',
+  }),
+  GATEWAY_BASE_PATH: g({
+    name: 'GATEWAY_BASE_PATH',
+    type: 'string',
+    default: '/engine-rest',
+    description: 'Mount prefix (starts with `/`, no trailing `/`).',
+  }),
+  GATEWAY_PUBLIC_URL: g({
+    name: 'GATEWAY_PUBLIC_URL',
+    type: 'url',
+    description: 'Public base URL used to rewrite `links[].href`.',
+  }),
+  GATEWAY_TENANT_MODE: g({
+    name: 'GATEWAY_TENANT_MODE',
+    type: 'enum',
+    values: ['app', 'claim', 'fixed'],
+    default: 'app',
+    description: 'How a token maps to tenants: by client id, by a claim, or one fixed tenant.',
+  }),
+  GATEWAY_TENANT_CLAIM: g({
+    name: 'GATEWAY_TENANT_CLAIM',
+    type: 'string',
+    default: 'tenant',
+    description: 'Claim (dot path) holding the tenant ids in `claim` mode.',
+  }),
+  GATEWAY_FIXED_TENANT: g({
+    name: 'GATEWAY_FIXED_TENANT',
+    type: 'string',
+    required: 'fixed mode',
+    description: 'The tenant of `fixed` mode (one of `C7AUTH_TENANTS`).',
+  }),
+  GATEWAY_AUDIENCE: g({
+    name: 'GATEWAY_AUDIENCE',
+    type: 'list',
+    description: 'Audiences accepted for every tenant, besides each tenant’s own.',
+  }),
+  GATEWAY_CLOCK_TOLERANCE: g({
+    name: 'GATEWAY_CLOCK_TOLERANCE',
+    type: 'duration-s',
+    default: '30s',
+    description: 'Clock skew allowed on `exp`/`nbf`/`iat` (a bare number is seconds).',
+  }),
+  GATEWAY_REQUIRE_TYP_AT_JWT: g({
+    name: 'GATEWAY_REQUIRE_TYP_AT_JWT',
+    type: 'bool',
+    default: 'false',
+    description: 'Require the RFC 9068 `typ: at+jwt` header.',
+  }),
+  GATEWAY_ADMIN_GROUPS: g({
+    name: 'GATEWAY_ADMIN_GROUPS',
+    type: 'list',
+    description: 'Mapped groups that make a principal a gateway administrator.',
+  }),
+  GATEWAY_DEFAULT_APP_GROUPS: g({
+    name: 'GATEWAY_DEFAULT_APP_GROUPS',
+    type: 'list',
+    description: 'Camunda groups every app principal gets.',
+  }),
+  GATEWAY_DEFAULT_USER_GROUPS: g({
+    name: 'GATEWAY_DEFAULT_USER_GROUPS',
+    type: 'list',
+    description: 'Camunda groups every user principal gets.',
+  }),
+  GATEWAY_GROUP_ALLOWLIST: g({
+    name: 'GATEWAY_GROUP_ALLOWLIST',
+    type: 'list',
+    description: 'Only these mapped groups are provisioned; empty = none.',
+  }),
+  GATEWAY_ACTING_USER_VARIABLE: g({
+    name: 'GATEWAY_ACTING_USER_VARIABLE',
+    type: 'string',
+    default: 'c7authActingUser',
+    description: 'Process variable holding the acting user.',
+  }),
+  GATEWAY_MAX_BODY: g({
+    name: 'GATEWAY_MAX_BODY',
+    type: 'bytes',
+    default: '1mb',
+    description: 'Largest request body (`512kb`, `1mb`, or bytes).',
+  }),
+  GATEWAY_TLS_CERT: g({
+    name: 'GATEWAY_TLS_CERT',
+    type: 'pem',
+    file: true,
+    description: 'PEM certificate chain to serve HTTPS (with `GATEWAY_TLS_KEY`).',
+  }),
+  GATEWAY_TLS_KEY: g({
+    name: 'GATEWAY_TLS_KEY',
+    type: 'pem',
+    secret: true,
+    file: true,
+    description: 'PEM private key to serve HTTPS (with `GATEWAY_TLS_CERT`).',
+  }),
+} as const satisfies Record<string, ConfigKeySpec>
+
+/** Per-tenant keys, `C7AUTH_TENANT_<ENVID>_<NAME>`. */
+export const TENANT_KEYS = {
+  NAME: t({ name: 'NAME', type: 'string', default: '(the id)', description: 'Display name.' }),
+  ISSUER: t({
+    name: 'ISSUER',
+    type: 'url',
+    required: 'always',
+    description: 'Issuer (`iss`) of this tenant’s tokens; also used for discovery.',
+  }),
+  AUDIENCE: t({ name: 'AUDIENCE', type: 'list', description: 'Accepted `aud` values.' }),
+  JWKS_URI: t({
+    name: 'JWKS_URI',
+    type: 'url',
+    description: 'Explicit JWKS URI (else discovered from the issuer).',
+  }),
+  PRESET: t({
+    name: 'PRESET',
+    type: 'enum',
+    values: ['keycloak', 'auth0', 'entra', 'okta', 'generic'],
+    default: 'generic',
+    description: 'Claim-mapping preset of the issuer.',
+  }),
+  ALGORITHMS: t({
+    name: 'ALGORITHMS',
+    type: 'list',
+    description: 'Accepted JWS algorithms (asymmetric only); default RS256, PS256, ES256.',
+  }),
+  CLAIM_USER_ID: t({
+    name: 'CLAIM_USER_ID',
+    type: 'string',
+    description: 'Claim path of the user id (overrides the preset).',
+  }),
+  CLAIM_GROUPS: t({
+    name: 'CLAIM_GROUPS',
+    type: 'string',
+    description: 'Claim path of the groups (overrides the preset).',
+  }),
+  CLAIM_CLIENT_ID: t({
+    name: 'CLAIM_CLIENT_ID',
+    type: 'string',
+    description: 'Claim path of the client id (overrides the preset).',
+  }),
+  CLAIM_SCOPES: t({
+    name: 'CLAIM_SCOPES',
+    type: 'string',
+    description: 'Claim path of the scopes (overrides the preset).',
+  }),
+  DEFAULT_GROUPS: t({
+    name: 'DEFAULT_GROUPS',
+    type: 'list',
+    description: 'Extra Camunda groups for every principal of this tenant.',
+  }),
+  CLIENT_IDS: t({
+    name: 'CLIENT_IDS',
+    type: 'list',
+    default: '(CLIENT_ID)',
+    description: '`app` mode: OAuth client ids whose tokens act in this tenant.',
+  }),
+  CLIENT_ID: t({
+    name: 'CLIENT_ID',
+    type: 'string',
+    required: 'worker role; any client key',
+    description: 'The tenant app’s own OAuth client id (token client).',
+  }),
+  CLIENT_SECRET: t({
+    name: 'CLIENT_SECRET',
+    type: 'string',
+    secret: true,
+    file: true,
+    required: 'client_secret_basic/post',
+    description: 'Client secret.',
+  }),
+  AUTH_METHOD: t({
+    name: 'AUTH_METHOD',
+    type: 'enum',
+    values: AUTH_METHODS,
+    default: '(from credentials)',
+    description:
+      'Token endpoint client authentication; default: secret → `client_secret_basic`, key → `private_key_jwt`, certificate → `tls_client_auth`.',
+  }),
+  TOKEN_ENDPOINT: t({
+    name: 'TOKEN_ENDPOINT',
+    type: 'url',
+    description: 'Explicit token endpoint (skips discovery).',
+  }),
+  TOKEN_SCOPE: t({
+    name: 'TOKEN_SCOPE',
+    type: 'string',
+    description: '`scope` request parameter (Keycloak, Okta; Entra: `api://x/.default`).',
+  }),
+  TOKEN_AUDIENCE: t({
+    name: 'TOKEN_AUDIENCE',
+    type: 'string',
+    description: '`audience` request parameter (Auth0).',
+  }),
+  TOKEN_RESOURCE: t({
+    name: 'TOKEN_RESOURCE',
+    type: 'url-list',
+    description: 'RFC 8707 `resource` request parameter(s).',
+  }),
+  PRIVATE_KEY: t({
+    name: 'PRIVATE_KEY',
+    type: 'pem',
+    secret: true,
+    file: true,
+    required: 'private_key_jwt',
+    description: 'PEM private key signing the RFC 7523 client assertion.',
+  }),
+  PRIVATE_KEY_ID: t({
+    name: 'PRIVATE_KEY_ID',
+    type: 'string',
+    description: '`kid` of the client assertion key.',
+  }),
+  TLS_CERT: t({
+    name: 'TLS_CERT',
+    type: 'pem',
+    file: true,
+    required: 'tls_client_auth',
+    description: 'PEM client certificate (mTLS).',
+  }),
+  TLS_KEY: t({
+    name: 'TLS_KEY',
+    type: 'pem',
+    secret: true,
+    file: true,
+    required: 'tls_client_auth',
+    description: 'PEM key of the client certificate.',
+  }),
+  CA: t({
+    name: 'CA',
+    type: 'pem',
+    file: true,
+    description: 'Extra PEM trust anchor(s) for the IdP’s TLS certificate.',
+  }),
+  ALLOW_INSECURE_HTTP: t({
+    name: 'ALLOW_INSECURE_HTTP',
+    type: 'bool',
+    default: 'false',
+    description: 'Allow `http:` IdP URLs on non-loopback hosts.',
+  }),
+} as const satisfies Record<string, ConfigKeySpec>
+
+/** Every key the loader reads. */
+export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
+  ...Object.values(GLOBAL_KEYS),
+  ...Object.values(TENANT_KEYS),
+]
+
+/**
+ * The env-safe form of a tenant id: upper-cased, every non-alphanumeric as `_`.
+ *
+ * @example
+ * ```ts
+ * envIdOf('acme-eu') // 'ACME_EU'
+ * ```
+ */
+export function envIdOf(tenantId: string): string {
+  return tenantId.toUpperCase().replace(/[^A-Z0-9]/g, '_')
+}
+
+/** The full variable name of a key (`envId` is required for tenant keys). */
+export function envKeyOf(spec: ConfigKeySpec, envId?: string): string {
+  if (spec.scope === 'global') return `C7AUTH_${spec.name}`
+  return `C7AUTH_TENANT_${envId ?? '<ENVID>'}_${spec.name}`
+}
+
+const TYPE_LABEL: Record<ConfigValueType, string> = {
+  string: 'string',
+  url: 'URL',
+  list: 'list',
+  'url-list': 'list of URLs',
+  enum: 'enum',
+  port: 'port',
+  'duration-ms': 'duration',
+  'duration-s': 'duration',
+  bool: 'boolean',
+  bytes: 'size',
+  regex: 'regex',
+  pem: 'PEM',
+}
+
+/**
+ * The README's environment table, generated from {@link CONFIG_SCHEMA} (a test keeps the README
+ * in sync).
+ *
+ * @example
+ * ```ts
+ * console.log(renderEnvTable())
+ * ```
+ */
+export function renderEnvTable(): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|')
+  const rows = CONFIG_SCHEMA.map((spec) => {
+    const key = `\`${envKeyOf(spec)}\`${spec.file ? ' (`_FILE`)' : ''}`
+    const type = spec.values
+      ? spec.values.map((v) => `\`${v}\``).join(' \\| ')
+      : TYPE_LABEL[spec.type]
+    const def = spec.default === undefined ? '' : `\`${spec.default}\``
+    const req = spec.required ?? ''
+    const secret = spec.secret ? 'yes' : ''
+    return `| ${key} | ${spec.scope} | ${type} | ${def} | ${esc(req)} | ${secret} | ${esc(spec.description)} |`
+  })
+  return [
+    '| Variable | Scope | Type | Default | Required | Secret | Description |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n')
+}

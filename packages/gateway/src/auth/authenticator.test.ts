@@ -1,0 +1,130 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { SignJWT } from 'jose'
+import { createAuthenticator } from './authenticator.js'
+import type { Authenticator } from './authenticator.js'
+import type { AuthenticatorOptions } from './options.js'
+import { startLocalIssuer } from './__tests__/local-issuer.js'
+import type { LocalIssuer } from './__tests__/local-issuer.js'
+
+let idp: LocalIssuer
+let auth: Authenticator | undefined
+
+beforeEach(async () => {
+  idp = await startLocalIssuer()
+})
+afterEach(async () => {
+  auth?.close()
+  auth = undefined
+  await idp.close()
+})
+
+function make(over: Partial<AuthenticatorOptions> = {}, issuer: Record<string, unknown> = {}) {
+  auth = createAuthenticator({
+    issuers: [{ issuer: idp.issuer, audience: 'engine', jwksUri: idp.jwksUri, ...issuer }],
+    tenants: ['acme', 'globex'],
+    ...over,
+  })
+  return auth
+}
+
+function bearer(token: string) {
+  return { headers: { authorization: `Bearer ${token}` }, url: '/engine-rest/task' }
+}
+
+async function rejection(p: Promise<unknown>) {
+  try {
+    await p
+  } catch (err) {
+    return err as { code: string; status: number; headers: Record<string, string> }
+  }
+  throw new Error('expected a rejection')
+}
+
+const app = { azp: 'acme', sub: 'acme', scope: 'engine:read engine:write' }
+
+describe('createAuthenticator', () => {
+  it('verifies a token and maps an app principal (app mode: client id is user and tenant)', async () => {
+    const a = make()
+    const p = await a.authenticate(bearer(await idp.sign(app)))
+    expect(p).toMatchObject({
+      kind: 'app',
+      userId: 'acme',
+      tenantIds: ['acme'],
+      clientId: 'acme',
+      issuer: idp.issuer,
+      subject: 'acme',
+      scopes: ['engine:read', 'engine:write'],
+      admin: false,
+    })
+    expect(p.expiresAt).toBeGreaterThan(Date.now() / 1000)
+    expect(JSON.stringify(p)).not.toMatch(/eyJ/)
+  })
+
+  it('accepts the lower-case bearer scheme (RFC 7235)', async () => {
+    const a = make()
+    const token = await idp.sign(app)
+    await expect(
+      a.authenticate({ headers: { authorization: `bearer ${token}` } }),
+    ).resolves.toMatchObject({ userId: 'acme' })
+  })
+
+  it('answers a missing token with 401 and a challenge without error code', async () => {
+    const err = await rejection(make().authenticate({ headers: {} }))
+    expect(err).toMatchObject({ code: 'C7AUTH_TOKEN_MISSING', status: 401 })
+    expect(err.headers['www-authenticate']).toBe('Bearer realm="c7auth"')
+  })
+
+  it('refuses an unknown issuer without any network call', async () => {
+    const a = make()
+    const other = await startLocalIssuer()
+    try {
+      const token = await other.sign({ ...app, iss: other.issuer })
+      const err = await rejection(a.verify(token))
+      expect(err).toMatchObject({ code: 'C7AUTH_ISSUER_UNKNOWN', status: 401 })
+      expect(other.counts.jwks + other.counts.discovery + idp.counts.jwks).toBe(0)
+    } finally {
+      await other.close()
+    }
+  })
+
+  it('discovers jwks_uri from the configured issuer once', async () => {
+    auth = createAuthenticator({
+      issuers: [{ issuer: idp.issuer, audience: 'engine' }],
+      tenants: ['acme'],
+    })
+    await auth.verify(await idp.sign(app))
+    await auth.verify(await idp.sign({ ...app, jti: 'x' }))
+    expect(idp.counts).toEqual({ discovery: 1, jwks: 1 })
+  })
+
+  it('serves a repeated token from the verified-token cache', async () => {
+    const a = make()
+    const token = await idp.sign(app)
+    const p1 = await a.verify(token)
+    const p2 = await a.verify(token)
+    expect(p2).toBe(p1)
+    expect(a.stats.cache.hits).toBe(1)
+  })
+
+  it('keeps the cache within maxKeys', async () => {
+    const a = make({ cache: { maxKeys: 5 } })
+    for (let i = 0; i < 12; i++) await a.verify(await idp.sign({ ...app, jti: `t${i}` }))
+    expect(a.stats.cache.size).toBeLessThanOrEqual(5)
+  })
+
+  it('refuses HS256 unless a secret is configured', () => {
+    expect(() => make({}, { algorithms: ['HS256'] })).toThrow(
+      /HS\* needs an explicitly configured secret/,
+    )
+  })
+
+  it('verifies HS256 with an explicitly configured secret', async () => {
+    const secret = 'a-long-shared-secret-of-at-least-32-bytes!!'
+    const a = make({}, { algorithms: ['HS256'], secret })
+    const token = await new SignJWT({ ...app, iss: idp.issuer, aud: 'engine' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(secret))
+    await expect(a.verify(token)).resolves.toMatchObject({ userId: 'acme' })
+  })
+})

@@ -1,0 +1,354 @@
+import { createSecretKey } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
+import { ConfigError, HttpAuthError, isC7AuthError } from '@c7auth/core'
+import type { Principal, TenantMode } from '@c7auth/core'
+import { extractBearerToken } from './bearer.js'
+import type { AuthRequestLike } from './bearer.js'
+import { createEngineIdMapper, DEFAULT_ENGINE_ID_PATTERN } from './engine-id.js'
+import { audiences, mapClaims } from './identity-mapper.js'
+import type { IssuerMapping, MapperContext } from './identity-mapper.js'
+import {
+  DEFAULT_ALGORITHMS,
+  decodeJws,
+  isHmacAlgorithm,
+  isJwsAlgorithm,
+  verifySignature,
+} from './jws.js'
+import type { JwsAlgorithm } from './jws.js'
+import { KeyStore } from './key-store.js'
+import type { KeyStoreStats } from './key-store.js'
+import type { AuthenticatorOptions, Claims, IssuerOptions, TenantOptions } from './options.js'
+import { resolveClaimMapping } from './presets.js'
+import { TokenCache } from './token-cache.js'
+
+/** Counters and key-set health of an {@link Authenticator}. */
+export interface AuthenticatorStats {
+  readonly verified: number
+  readonly rejected: number
+  readonly cache: { readonly size: number; readonly hits: number; readonly misses: number }
+  readonly keySets: readonly KeyStoreStats[]
+}
+
+/** Framework-free bearer authentication: extraction, verification, mapping, caching. */
+export interface Authenticator {
+  /**
+   * Authenticates an HTTP request by its `Authorization: Bearer` header.
+   * Rejects with `HttpAuthError` (400/401/403) or `UpstreamError` `C7AUTH_JWKS_UNAVAILABLE` (503).
+   */
+  authenticate(req: AuthRequestLike): Promise<Principal>
+  /** Verifies a raw access token and maps it to a principal; rejects like {@link authenticate}. */
+  verify(token: string): Promise<Principal>
+  /** Loads every issuer's JWKS now (readiness); rejects with 503 when one cannot be loaded. */
+  warmUp(): Promise<void>
+  /** The `realm` used in `WWW-Authenticate` challenges. */
+  readonly realm: string
+  /** A snapshot of counters and key-set health. */
+  readonly stats: AuthenticatorStats
+  /** Releases the verified-token cache's timer. */
+  close(): void
+}
+
+interface ResolvedIssuer {
+  readonly issuer: string
+  readonly template: RegExp | undefined
+  readonly allowedTids: ReadonlySet<string> | undefined
+  readonly audience: readonly string[]
+  readonly algorithms: ReadonlySet<JwsAlgorithm>
+  readonly secret: KeyObject | undefined
+  readonly keyStore: KeyStore | undefined
+  readonly requireTyp: boolean
+  readonly requiredClaims: readonly string[]
+  readonly mapping: IssuerMapping
+}
+
+const TEMPLATE = '{tenantid}'
+const MAX_CANDIDATE_KEYS = 5
+
+/**
+ * Creates the framework-free authenticator shared by the Express and Koa adapters.
+ *
+ * @example
+ * ```ts
+ * const auth = createAuthenticator({
+ *   issuers: [{ issuer: 'https://kc.example.com/realms/acme', audience: 'engine-rest', preset: 'keycloak' }],
+ *   tenants: ['acme'],
+ * })
+ * const principal = await auth.authenticate({ headers: req.headers, url: req.url })
+ * ```
+ */
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const issues: string[] = []
+  const realm = options.realm ?? 'c7auth'
+  const now = options.now ?? Date.now
+  const tolerance = options.clockToleranceSeconds ?? 60
+  const maxTokenLength = options.maxTokenLength ?? 16_384
+  const logger = options.logger
+  if (!(tolerance >= 0)) issues.push('clockToleranceSeconds must be >= 0')
+
+  const tenants: TenantOptions[] = options.tenants.map((t) =>
+    typeof t === 'string' ? { id: t } : t,
+  )
+  const tenantIds = new Set(tenants.map((t) => t.id))
+  const jwks = options.jwks ?? {}
+  const timings = {
+    timeoutMs: jwks.timeoutMs ?? 5000,
+    refetchCooldownMs: (jwks.refetchCooldownSeconds ?? 10) * 1000,
+    maxAgeMs: (jwks.maxAgeSeconds ?? 600) * 1000,
+    negativeCacheMs: (jwks.negativeCacheSeconds ?? 60) * 1000,
+    coldRetryMs: jwks.coldRetryMs ?? 1000,
+  }
+
+  const stores = new Map<string, KeyStore>()
+  const exact = new Map<string, ResolvedIssuer>()
+  const templated: ResolvedIssuer[] = []
+  if (options.issuers.length === 0) issues.push('issuers: at least one issuer is required')
+  for (const [i, cfg] of options.issuers.entries()) {
+    const resolved = resolveIssuer(cfg, i)
+    if (resolved === undefined) continue
+    if (resolved.template !== undefined) templated.push(resolved)
+    else if (exact.has(resolved.issuer)) issues.push(`issuers[${i}]: duplicate issuer`)
+    else exact.set(resolved.issuer, resolved)
+  }
+  if (issues.length > 0) throw new ConfigError(issues)
+
+  const ctx: MapperContext = {
+    tenants,
+    toEngineId: createEngineIdMapper(options.idPattern ?? DEFAULT_ENGINE_ID_PATTERN),
+    adminGroups: new Set(options.adminGroups ?? []),
+    defaultGroups: {
+      app: options.defaultGroups?.app ?? [],
+      user: options.defaultGroups?.user ?? [],
+    },
+    realm,
+  }
+  const cacheOptions = options.cache === false ? { enabled: false } : (options.cache ?? {})
+  const cache =
+    cacheOptions.enabled === false
+      ? undefined
+      : new TokenCache({
+          maxKeys: cacheOptions.maxKeys ?? 10_000,
+          maxTtlSeconds: cacheOptions.maxTtlSeconds ?? 300,
+        })
+  let verified = 0
+  let rejected = 0
+
+  function resolveIssuer(cfg: IssuerOptions, i: number): ResolvedIssuer | undefined {
+    const at = `issuers[${i}]`
+    const before = issues.length
+    const audience = typeof cfg.audience === 'string' ? [cfg.audience] : [...(cfg.audience ?? [])]
+    if (typeof cfg.issuer !== 'string' || cfg.issuer.length === 0)
+      issues.push(`${at}.issuer is required`)
+    if (audience.length === 0) issues.push(`${at}.audience is required`)
+    const algorithms = new Set(cfg.algorithms ?? DEFAULT_ALGORITHMS)
+    for (const alg of algorithms) {
+      if (!isJwsAlgorithm(alg)) issues.push(`${at}.algorithms: unsupported algorithm`)
+      else if (isHmacAlgorithm(alg) && cfg.secret === undefined) {
+        issues.push(`${at}.algorithms: HS* needs an explicitly configured secret`)
+      }
+    }
+    const asymmetric = [...algorithms].some((a) => isJwsAlgorithm(a) && !isHmacAlgorithm(a))
+    const isTemplate = typeof cfg.issuer === 'string' && cfg.issuer.includes(TEMPLATE)
+    if (isTemplate && asymmetric && cfg.jwksUri === undefined) {
+      issues.push(`${at}.jwksUri is required for a templated issuer`)
+    }
+    const tenantMode: TenantMode = cfg.tenantMode ?? options.tenantMode ?? 'app'
+    if (!['app', 'claim', 'fixed'].includes(tenantMode)) issues.push(`${at}.tenantMode is invalid`)
+    const fixedTenant = cfg.fixedTenant ?? options.fixedTenant
+    if (tenantMode === 'fixed' && (fixedTenant === undefined || !tenantIds.has(fixedTenant))) {
+      issues.push(`${at}.fixedTenant must name a configured tenant`)
+    }
+    if (issues.length > before) return undefined
+
+    let keyStore: KeyStore | undefined
+    if (asymmetric) {
+      const storeKey = cfg.jwksUri ?? cfg.issuer
+      keyStore = stores.get(storeKey)
+      if (keyStore === undefined) {
+        keyStore = new KeyStore({ issuer: cfg.issuer, jwksUri: cfg.jwksUri, timings, now, logger })
+        stores.set(storeKey, keyStore)
+      }
+    }
+    return {
+      issuer: cfg.issuer,
+      template: isTemplate ? templateRegExp(cfg.issuer) : undefined,
+      allowedTids: cfg.allowedTenantIds === undefined ? undefined : new Set(cfg.allowedTenantIds),
+      audience,
+      algorithms: algorithms as Set<JwsAlgorithm>,
+      secret:
+        cfg.secret === undefined
+          ? undefined
+          : createSecretKey(
+              typeof cfg.secret === 'string' ? Buffer.from(cfg.secret, 'utf8') : cfg.secret,
+            ),
+      keyStore,
+      requireTyp: cfg.requireTypAtJwt ?? options.requireTypAtJwt ?? false,
+      requiredClaims: cfg.requiredClaims ?? [],
+      mapping: {
+        issuer: cfg.issuer,
+        audience,
+        claims: resolveClaimMapping(cfg.preset ?? 'generic', cfg.claims),
+        tenantMode,
+        tenantClaim: (cfg.tenantClaim ?? options.tenantClaim ?? 'tenant').split('.'),
+        tenantClaimMap: cfg.tenantClaimMap,
+        fixedTenant,
+      },
+    }
+  }
+
+  function invalid(detail: string): HttpAuthError {
+    return new HttpAuthError('C7AUTH_TOKEN_INVALID', { realm, detail })
+  }
+
+  function selectIssuer(iss: string, payload: Claims): ResolvedIssuer | undefined {
+    const hit = exact.get(iss)
+    if (hit !== undefined) return hit
+    for (const r of templated) {
+      const tid = r.template?.exec(iss)?.[1]
+      if (tid === undefined) continue
+      // The tenant in a templated `iss` must be the token's own `tid` (Entra multi-tenant rule).
+      if (payload.tid !== tid) continue
+      if (r.allowedTids !== undefined && !r.allowedTids.has(tid)) continue
+      return r
+    }
+    return undefined
+  }
+
+  async function verifyUncached(token: string): Promise<Principal> {
+    const jws = decodeJws(token)
+    if (jws === undefined) throw invalid('not a compact JWS')
+    const { header, payload } = jws
+    const alg = header.alg
+    if (!isJwsAlgorithm(alg)) throw invalid('algorithm not accepted')
+    if (header.crit !== undefined) throw invalid('crit header not supported')
+    const iss = payload.iss
+    if (typeof iss !== 'string') throw invalid('no iss')
+    const issuer = selectIssuer(iss, payload)
+    if (issuer === undefined) {
+      throw new HttpAuthError('C7AUTH_ISSUER_UNKNOWN', { realm, detail: 'iss not configured' })
+    }
+    if (!issuer.algorithms.has(alg)) throw invalid('algorithm not allowed for issuer')
+    if (issuer.requireTyp && !isAtJwt(header.typ)) throw invalid('typ is not at+jwt')
+    const kid = header.kid
+    if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > 256)) {
+      throw invalid('malformed kid')
+    }
+
+    let keys: readonly KeyObject[]
+    if (isHmacAlgorithm(alg)) {
+      keys = issuer.secret === undefined ? [] : [issuer.secret]
+    } else if (issuer.keyStore !== undefined) {
+      keys = (await issuer.keyStore.getKeys(kid, alg, realm)).map((k) => k.key)
+    } else {
+      keys = []
+    }
+    let ok = false
+    for (const key of keys.slice(0, MAX_CANDIDATE_KEYS)) {
+      try {
+        ok = verifySignature(alg, key, jws.signingInput, jws.signature)
+      } catch {
+        ok = false
+      }
+      if (ok) break
+    }
+    if (!ok) throw invalid('signature verification failed')
+
+    checkClaims(payload, issuer)
+    return mapClaims(payload, issuer.mapping, ctx, iss)
+  }
+
+  function checkClaims(payload: Claims, issuer: ResolvedIssuer): void {
+    const nowSec = now() / 1000
+    const { exp, nbf, iat } = payload
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalid('exp missing')
+    if (nowSec - tolerance >= exp) {
+      throw new HttpAuthError('C7AUTH_TOKEN_EXPIRED', { realm, detail: 'exp passed' })
+    }
+    if (nbf !== undefined && (typeof nbf !== 'number' || nowSec + tolerance < nbf)) {
+      throw invalid('nbf in the future')
+    }
+    if (iat !== undefined && (typeof iat !== 'number' || nowSec + tolerance < iat)) {
+      throw invalid('iat in the future')
+    }
+    const aud = audiences(payload)
+    if (!aud.some((a) => issuer.audience.includes(a))) throw invalid('aud not accepted')
+    if (payload.sub !== undefined && typeof payload.sub !== 'string') throw invalid('sub malformed')
+    for (const name of issuer.requiredClaims) {
+      if (payload[name] === undefined) throw invalid('required claim missing')
+    }
+  }
+
+  async function verify(token: string): Promise<Principal> {
+    try {
+      if (token.length > maxTokenLength) throw invalid('token too large')
+      const key = cache === undefined ? undefined : TokenCache.keyOf(token)
+      if (key !== undefined) {
+        const hit = cache?.get(key, now() / 1000)
+        if (hit !== undefined) {
+          verified++
+          return hit
+        }
+      }
+      const principal = await verifyUncached(token)
+      if (key !== undefined) cache?.set(key, principal, now() / 1000)
+      verified++
+      return principal
+    } catch (err) {
+      rejected++
+      throw toAuthError(err)
+    }
+  }
+
+  function toAuthError(err: unknown): unknown {
+    if (isC7AuthError(err)) {
+      const level = err.status >= 500 ? 'warn' : 'debug'
+      logger?.[level]?.({ code: err.code, detail: err.detail }, 'c7auth: authentication failed')
+      return err
+    }
+    logger?.error?.({ code: 'C7AUTH_INTERNAL' }, 'c7auth: unexpected verification error')
+    return new HttpAuthError('C7AUTH_TOKEN_INVALID', { realm, detail: 'unexpected', cause: err })
+  }
+
+  return {
+    realm,
+    async authenticate(req) {
+      let token: string
+      try {
+        token = extractBearerToken(req, { realm, maxTokenLength })
+      } catch (err) {
+        rejected++
+        throw toAuthError(err)
+      }
+      return verify(token)
+    },
+    verify,
+    async warmUp() {
+      await Promise.all([...stores.values()].map((s) => s.warmUp()))
+    },
+    get stats(): AuthenticatorStats {
+      return {
+        verified,
+        rejected,
+        cache: cache?.stats ?? { size: 0, hits: 0, misses: 0 },
+        keySets: [...stores.values()].map((s) => s.stats),
+      }
+    },
+    close() {
+      cache?.close()
+    },
+  }
+}
+
+function isAtJwt(typ: unknown): boolean {
+  if (typeof typ !== 'string') return false
+  const t = typ.toLowerCase()
+  return t === 'at+jwt' || t === 'application/at+jwt'
+}
+
+function templateRegExp(issuer: string): RegExp {
+  const [before = '', after = ''] = issuer.split(TEMPLATE)
+  return new RegExp(`^${escapeRe(before)}([0-9a-fA-F-]{36})${escapeRe(after)}$`)
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}

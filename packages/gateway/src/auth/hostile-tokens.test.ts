@@ -1,0 +1,357 @@
+import { createPublicKey } from 'node:crypto'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { createAuthenticator } from './authenticator.js'
+import type { Authenticator } from './authenticator.js'
+import type { AuthenticatorOptions } from './options.js'
+import { startLocalIssuer } from './__tests__/local-issuer.js'
+import type { LocalIssuer } from './__tests__/local-issuer.js'
+
+let idp: LocalIssuer
+let auth: Authenticator
+
+const base = { azp: 'acme', sub: 'acme', scope: 'engine:read' }
+
+beforeEach(async () => {
+  idp = await startLocalIssuer()
+  auth = make()
+})
+afterEach(async () => {
+  auth.close()
+  await idp.close()
+})
+
+function make(over: Partial<AuthenticatorOptions> = {}, issuer: Record<string, unknown> = {}) {
+  return createAuthenticator({
+    issuers: [{ issuer: idp.issuer, audience: 'engine', jwksUri: idp.jwksUri, ...issuer }],
+    tenants: ['acme'],
+    cache: false,
+    ...over,
+  })
+}
+
+async function rejection(p: Promise<unknown>) {
+  try {
+    await p
+  } catch (err) {
+    return err as { code: string; status: number; headers: Record<string, string>; message: string }
+  }
+  throw new Error('expected a rejection')
+}
+
+const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+const now = () => Math.floor(Date.now() / 1000)
+
+async function expectInvalid(token: string, code = 'C7AUTH_TOKEN_INVALID', a = auth) {
+  const err = await rejection(a.verify(token))
+  expect(err).toMatchObject({ code, status: 401 })
+  expect(err.headers['www-authenticate']).toContain('error="invalid_token"')
+  // Nothing of the token or the configuration in the public message.
+  expect(err.message).not.toMatch(/127\.0\.0\.1|eyJ|engine'|acme/)
+  return err
+}
+
+describe('hostile tokens', () => {
+  it('accepts the well-formed control token (so the refusals below are meaningful)', async () => {
+    await expect(auth.verify(await idp.sign(base))).resolves.toMatchObject({ userId: 'acme' })
+  })
+
+  it('refuses alg none (empty signature and fake signature)', async () => {
+    const payload = { iss: idp.issuer, aud: 'engine', exp: now() + 300, ...base }
+    await expectInvalid(`${enc({ alg: 'none', typ: 'JWT' })}.${enc(payload)}.`)
+    await expectInvalid(`${enc({ alg: 'none', typ: 'JWT' })}.${enc(payload)}.AAAA`)
+    await expectInvalid(`${enc({ alg: 'NONE', kid: idp.currentKid })}.${enc(payload)}.AAAA`)
+  })
+
+  it('refuses HS256 signed with the RSA public key (algorithm confusion)', async () => {
+    const jwk = idp.publicJwks().keys[0]!
+    const pem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({
+      type: 'spki',
+      format: 'pem',
+    })
+    for (const secret of [pem, jwk.n!]) {
+      const token = await new SignJWT({ ...base, iss: idp.issuer, aud: 'engine' })
+        .setProtectedHeader({ alg: 'HS256', kid: idp.currentKid })
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(String(secret)))
+      await expectInvalid(token)
+    }
+    expect(idp.counts.jwks).toBe(0)
+  })
+
+  it('refuses an unknown kid after one refetch, then negatively caches it', async () => {
+    await auth.verify(await idp.sign(base))
+    expect(idp.counts.jwks).toBe(1)
+    const forged = idp.signRaw(
+      { kid: 'no-such-kid' },
+      { ...base, iss: idp.issuer, aud: 'engine', exp: now() + 300 },
+    )
+    const a = make({}, {})
+    await a.verify(await idp.sign(base))
+    const before = idp.counts.jwks
+    await expectInvalid(forged, 'C7AUTH_TOKEN_INVALID', a)
+    expect(idp.counts.jwks).toBe(before + 1)
+    for (let i = 0; i < 20; i++) await expectInvalid(forged, 'C7AUTH_TOKEN_INVALID', a)
+    expect(idp.counts.jwks).toBe(before + 1)
+    a.close()
+  })
+
+  it('does not refetch more than once per cooldown for a storm of random kids', async () => {
+    await auth.verify(await idp.sign(base))
+    const start = idp.counts.jwks
+    const claims = { ...base, iss: idp.issuer, aud: 'engine', exp: now() + 300 }
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        rejection(auth.verify(idp.signRaw({ kid: `random-${i}` }, claims))),
+      ),
+    )
+    expect(idp.counts.jwks - start).toBeLessThanOrEqual(1)
+  })
+
+  it.each([
+    ['../../../../etc/passwd'],
+    ["' OR '1'='1"],
+    ['1; DROP TABLE keys; --'],
+    ['%00%2e%2e%2f'],
+    ['__proto__'],
+    ['constructor'],
+    ['k'.repeat(300)],
+  ])('refuses an injection string as kid: %s', async (kid) => {
+    const token = idp.signRaw(
+      { kid },
+      { ...base, iss: idp.issuer, aud: 'engine', exp: now() + 300 },
+    )
+    await expectInvalid(token)
+  })
+
+  it('refuses a non-string kid', async () => {
+    await expectInvalid(
+      idp.signRaw(
+        { kid: { $ne: null } },
+        { ...base, iss: idp.issuer, aud: 'engine', exp: now() + 300 },
+      ),
+    )
+    await expectInvalid(
+      idp.signRaw({ kid: 42 }, { ...base, iss: idp.issuer, aud: 'engine', exp: now() + 300 }),
+    )
+  })
+
+  it('never takes keys from jwk, jku, x5u or x5c headers', async () => {
+    const attacker = await generateKeyPair('RS256', { extractable: true })
+    const attackerJwk = await exportJWK(attacker.publicKey)
+    const hits: string[] = []
+    const { createServer } = await import('node:http')
+    const trap = createServer((req, res) => {
+      hits.push(req.url ?? '')
+      res.end(JSON.stringify({ keys: [{ ...attackerJwk, kid: 'evil' }] }))
+    })
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r))
+    const trapUrl = `http://127.0.0.1:${(trap.address() as { port: number }).port}/jwks`
+    try {
+      const headers = [
+        { jwk: attackerJwk, kid: 'evil' },
+        { jwk: attackerJwk, kid: idp.currentKid },
+        { jku: trapUrl, kid: 'evil' },
+        { x5u: trapUrl, kid: 'evil' },
+        { x5c: ['MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA'], kid: 'evil' },
+        { jwk: attackerJwk },
+      ]
+      for (const h of headers) {
+        const token = await new SignJWT({ ...base, iss: idp.issuer, aud: 'engine' })
+          .setProtectedHeader({ alg: 'RS256', ...h })
+          .setExpirationTime('5m')
+          .sign(attacker.privateKey)
+        await expectInvalid(token)
+      }
+      expect(hits).toEqual([])
+    } finally {
+      trap.close()
+    }
+  })
+
+  it('refuses a crit header', async () => {
+    const claims = { ...base, iss: idp.issuer, aud: 'engine', exp: now() + 300 }
+    await expectInvalid(idp.signRaw({ crit: ['exp'] }, claims))
+    await expectInvalid(idp.signRaw({ crit: ['b64'], b64: false }, claims))
+  })
+
+  it('refuses an expired token with C7AUTH_TOKEN_EXPIRED, honouring the clock tolerance', async () => {
+    await expectInvalid(
+      await idp.sign({ ...base, exp: now() - 120, iat: now() - 400 }),
+      'C7AUTH_TOKEN_EXPIRED',
+    )
+    await expect(
+      auth.verify(await idp.sign({ ...base, exp: now() - 30, iat: now() - 300 })),
+    ).resolves.toBeDefined()
+    const strict = make({ clockToleranceSeconds: 0 })
+    await expectInvalid(
+      await idp.sign({ ...base, exp: now() - 30 }),
+      'C7AUTH_TOKEN_EXPIRED',
+      strict,
+    )
+    strict.close()
+  })
+
+  it('refuses nbf and iat in the future beyond the tolerance', async () => {
+    await expectInvalid(await idp.sign({ ...base, nbf: now() + 600 }))
+    await expectInvalid(await idp.sign({ ...base, iat: now() + 600 }))
+    await expect(auth.verify(await idp.sign({ ...base, nbf: now() + 30 }))).resolves.toBeDefined()
+  })
+
+  it('refuses a wrong iss as unknown issuer without any key fetch', async () => {
+    const err = await rejection(
+      auth.verify(await idp.sign({ ...base, iss: 'https://evil.example.com' })),
+    )
+    expect(err).toMatchObject({ code: 'C7AUTH_ISSUER_UNKNOWN', status: 401 })
+    expect(idp.counts).toEqual({ jwks: 0, discovery: 0 })
+    await expectInvalid(await idp.sign({ ...base, iss: `${idp.issuer}/` }), 'C7AUTH_ISSUER_UNKNOWN')
+  })
+
+  it('refuses a wrong or missing aud', async () => {
+    await expectInvalid(await idp.sign({ ...base, aud: 'other-api' }))
+    await expectInvalid(await idp.sign({ ...base, aud: ['other-api', 'account'] }))
+    await expectInvalid(await idp.sign({ ...base, aud: undefined }))
+  })
+
+  it('refuses a token without exp or with a non-numeric exp', async () => {
+    await expectInvalid(await idp.sign(base, {}, { noExp: true }))
+    await expectInvalid(await idp.sign({ ...base, exp: `${now() + 300}` as never }))
+  })
+
+  it('refuses a wrong typ in strict mode and accepts at+jwt there', async () => {
+    const strict = make({ requireTypAtJwt: true })
+    await expectInvalid(await idp.sign(base, { typ: 'JWT' }), 'C7AUTH_TOKEN_INVALID', strict)
+    await expectInvalid(await idp.sign(base, { typ: undefined }), 'C7AUTH_TOKEN_INVALID', strict)
+    await expect(
+      strict.verify(await idp.sign(base, { typ: 'application/at+jwt' })),
+    ).resolves.toBeDefined()
+    await expect(strict.verify(await idp.sign(base))).resolves.toBeDefined()
+    strict.close()
+  })
+
+  it('refuses a missing required claim', async () => {
+    const a = make({}, { requiredClaims: ['jti'] })
+    await expectInvalid(await idp.sign(base), 'C7AUTH_TOKEN_INVALID', a)
+    await expect(a.verify(await idp.sign({ ...base, jti: 'j1' }))).resolves.toBeDefined()
+    a.close()
+  })
+
+  it('refuses truncated, garbage and tampered tokens', async () => {
+    const good = await idp.sign(base)
+    const [h, p, s] = good.split('.') as [string, string, string]
+    const tampered = `${h}.${enc({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), azp: 'globex' })}.${s}`
+    for (const t of [
+      good.slice(0, -10),
+      good.slice(0, good.lastIndexOf('.')),
+      `${h}.${p}`,
+      `${h}..${s}`,
+      `${good}.extra`,
+      'garbage',
+      '....',
+      'a.b.c',
+      `${enc('string')}.${p}.${s}`,
+      `${enc([1, 2])}.${p}.${s}`,
+      `${h}.${enc(null)}.${s}`,
+      `${h}.${Buffer.from('{not json').toString('base64url')}.${s}`,
+      `${h}.${p}.${s}===`,
+      tampered,
+    ]) {
+      await expectInvalid(t)
+    }
+  })
+
+  it('refuses a 64 KB token without parsing it', async () => {
+    const huge = `${enc({ alg: 'RS256', kid: idp.currentKid })}.${'A'.repeat(64 * 1024)}.sig`
+    await expectInvalid(huge)
+    const err = await rejection(auth.authenticate({ headers: { authorization: `Bearer ${huge}` } }))
+    expect(err).toMatchObject({ code: 'C7AUTH_TOKEN_INVALID', status: 401 })
+    expect(idp.counts.jwks).toBe(0)
+  })
+
+  it('refuses an RS256 token verified against an ES256 key set (key type must fit alg)', async () => {
+    const ec = await startLocalIssuer({ alg: 'ES256' })
+    try {
+      const a = createAuthenticator({
+        issuers: [{ issuer: ec.issuer, audience: 'engine', jwksUri: ec.jwksUri }],
+        tenants: ['acme'],
+      })
+      await expect(a.verify(await ec.sign(base))).resolves.toBeDefined()
+      const confused = idp.signRaw(
+        { kid: ec.currentKid },
+        { ...base, iss: ec.issuer, aud: 'engine', exp: now() + 300 },
+      )
+      await expectInvalid(confused, 'C7AUTH_TOKEN_INVALID', a)
+      a.close()
+    } finally {
+      await ec.close()
+    }
+  })
+
+  it('refuses an algorithm outside the issuer allowlist', async () => {
+    const ps = make({}, { algorithms: ['PS256'] })
+    await expectInvalid(await idp.sign(base), 'C7AUTH_TOKEN_INVALID', ps)
+    ps.close()
+  })
+})
+
+describe('bearer extraction over authenticate()', () => {
+  it('refuses the token in the query string (400 invalid_request)', async () => {
+    const token = await idp.sign(base)
+    for (const url of [
+      `/x?access_token=${token}`,
+      `/x?a=1&ACCESS_TOKEN=x&access%5Ftoken=${token}`,
+    ]) {
+      const err = await rejection(auth.authenticate({ headers: {}, url }))
+      expect(err).toMatchObject({ code: 'C7AUTH_REQUEST_INVALID', status: 400 })
+      expect(err.headers['www-authenticate']).toContain('error="invalid_request"')
+    }
+  })
+
+  it('refuses the token in a parsed form body', async () => {
+    const token = await idp.sign(base)
+    const err = await rejection(
+      auth.authenticate({
+        headers: { authorization: `Bearer ${token}` },
+        body: { access_token: token },
+      }),
+    )
+    expect(err).toMatchObject({ code: 'C7AUTH_REQUEST_INVALID', status: 400 })
+  })
+
+  it('refuses two Authorization headers', async () => {
+    const token = await idp.sign(base)
+    const err = await rejection(
+      auth.authenticate({
+        headers: { authorization: `Bearer ${token}` },
+        rawHeaders: ['Authorization', `Bearer ${token}`, 'authorization', 'Bearer other'],
+      }),
+    )
+    expect(err).toMatchObject({ code: 'C7AUTH_REQUEST_INVALID', status: 400 })
+  })
+
+  it('treats another scheme as no bearer token (401 without error code)', async () => {
+    const err = await rejection(auth.authenticate({ headers: { authorization: 'Basic YTpi' } }))
+    expect(err).toMatchObject({ code: 'C7AUTH_TOKEN_MISSING', status: 401 })
+    expect(err.headers['www-authenticate']).toBe('Bearer realm="c7auth"')
+  })
+
+  it('accepts BEARER and bearer, refuses malformed credentials', async () => {
+    const token = await idp.sign(base)
+    for (const h of [`BEARER ${token}`, `bearer ${token}`, `Bearer  ${token}`]) {
+      await expect(auth.authenticate({ headers: { authorization: h } })).resolves.toMatchObject({
+        userId: 'acme',
+      })
+    }
+    for (const h of ['Bearer', 'Bearer ', `Bearer ${token} extra`, 'Bearer a,b']) {
+      const err = await rejection(auth.authenticate({ headers: { authorization: h } }))
+      expect(err).toMatchObject({ code: 'C7AUTH_REQUEST_INVALID', status: 400 })
+    }
+  })
+
+  it('uses the configured realm in challenges', async () => {
+    const a = make({ realm: 'engine "prod"' })
+    const err = await rejection(a.authenticate({ headers: {} }))
+    expect(err.headers['www-authenticate']).toBe(`Bearer realm="engine 'prod'"`)
+    a.close()
+  })
+})

@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto'
+import NodeCache from 'node-cache'
+import type { Principal } from '@c7auth/core'
+
+/**
+ * The verified-token cache: SHA-256 of the token → its {@link Principal}. An entry lives at most
+ * until the token's `exp` and at most `maxTtlSeconds`; the cache holds at most `maxKeys` entries
+ * (node-cache refuses inserts when full, so the oldest tenth is evicted first).
+ */
+export class TokenCache {
+  readonly #cache: NodeCache
+  readonly #maxKeys: number
+  readonly #maxTtlSeconds: number
+  #hits = 0
+  #misses = 0
+
+  constructor(options: { maxKeys: number; maxTtlSeconds: number }) {
+    this.#maxKeys = options.maxKeys
+    this.#maxTtlSeconds = options.maxTtlSeconds
+    this.#cache = new NodeCache({
+      useClones: false,
+      maxKeys: options.maxKeys,
+      checkperiod: 60,
+      deleteOnExpire: true,
+    })
+  }
+
+  /** The key of a token; the token itself is never stored. */
+  static keyOf(token: string): string {
+    return createHash('sha256').update(token).digest('base64url')
+  }
+
+  get(key: string, nowSeconds: number): Principal | undefined {
+    const p = this.#cache.get<Principal>(key)
+    if (p !== undefined && p.expiresAt > nowSeconds) {
+      this.#hits++
+      return p
+    }
+    this.#misses++
+    return undefined
+  }
+
+  set(key: string, principal: Principal, nowSeconds: number): void {
+    const ttl = Math.min(principal.expiresAt - nowSeconds, this.#maxTtlSeconds)
+    if (ttl <= 0) return
+    if (this.#cache.getStats().keys >= this.#maxKeys) {
+      this.#cache.del(this.#cache.keys().slice(0, Math.max(1, Math.ceil(this.#maxKeys / 10))))
+    }
+    this.#cache.set(key, principal, ttl)
+  }
+
+  get stats(): { size: number; hits: number; misses: number } {
+    return { size: this.#cache.getStats().keys, hits: this.#hits, misses: this.#misses }
+  }
+
+  close(): void {
+    this.#cache.flushAll()
+    this.#cache.close()
+  }
+}

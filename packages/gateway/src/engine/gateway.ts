@@ -1,0 +1,262 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { pino } from 'pino'
+import type { Logger } from 'pino'
+import { ConfigError } from '@c7auth/core'
+import type { C7AuthConfig, EngineAuthMode, Principal } from '@c7auth/core'
+import { authenticatorOptionsFromConfig, createAuthenticator } from '../auth/index.js'
+import type { Authenticator } from '../auth/index.js'
+import { createPolicy } from '../policy/index.js'
+import type { Policy } from '../policy/index.js'
+import { createAuditLog } from './audit.js'
+import { createAdminClient, createEngineEndpoint, engineJson } from './engine-client.js'
+import type { EngineEndpoint } from './engine-client.js'
+import { createIdentityBridge } from './identity-bridge.js'
+import type { CanaryReport, IdentityBridge } from './identity-bridge.js'
+import { adaptPolicy } from './policy-adapter.js'
+import { createEngineProxy } from './proxy.js'
+import type { HandleOptions } from './proxy.js'
+import { bootstrapTenants } from './tenant-bootstrap.js'
+import type { AuthorizationGrant, TenantBootstrapReport } from './tenant-bootstrap.js'
+import type { GatewayHooks, ProxyPolicy } from './types.js'
+import { createUpstreamAuth } from './upstream-auth.js'
+
+/** Options of {@link createGateway}. */
+export interface CreateGatewayOptions {
+  /** The loaded configuration (`loadConfigFromEnv`). */
+  readonly config: C7AuthConfig
+  /** Default: `pino({ level: config.logLevel })`. */
+  readonly logger?: Logger
+  /** Metrics hooks (prom-client counters in the standalone server). */
+  readonly hooks?: GatewayHooks
+  /** Default: `createAuthenticator(authenticatorOptionsFromConfig(config))`. */
+  readonly authenticator?: Authenticator
+  /** The route-table policy (`createPolicy`) or a ready proxy policy. Default: `createPolicy(config)`. */
+  readonly policy?: Policy | ProxyPolicy
+  /** Group authorizations the bootstrap makes sure exist (engines with authorization checks). */
+  readonly authorizations?: readonly AuthorizationGrant[]
+  /** Streamed request bodies (deployments) above this many bytes get 413. Default 64 MiB. */
+  readonly maxStreamBytes?: number
+  /** Max keep-alive connections to the engine. Default 64. */
+  readonly connections?: number
+  /** Bridge tuning. */
+  readonly bridge?: {
+    readonly cacheTtlSeconds?: number
+    readonly canaryUserId?: string
+    readonly repairIntervalMs?: number
+    readonly maxRepairsPerMinute?: number
+  }
+}
+
+/** What {@link Gateway.start} did and found. */
+export interface BootstrapReport {
+  readonly engineAuth: EngineAuthMode
+  /** Undefined when no admin account is configured (tenants then must exist already). */
+  readonly bootstrap: TenantBootstrapReport | undefined
+  readonly canary: CanaryReport | undefined
+  /** Operator-facing notes (enforcement model, history level, …). */
+  readonly warnings: readonly string[]
+}
+
+/** Readiness of the gateway's dependencies. */
+export interface ReadyReport {
+  readonly ready: boolean
+  /** engine-rest answered `GET /version` with 200 (as the canary in bridge mode). */
+  readonly engine: boolean
+  /** Every issuer's JWKS is loaded. */
+  readonly idp: boolean
+}
+
+/** The composed gateway: authenticate elsewhere, then {@link Gateway.handle} proxies to the engine. */
+export interface Gateway {
+  readonly config: C7AuthConfig
+  readonly authenticator: Authenticator
+  readonly bridge: IdentityBridge | undefined
+  readonly endpoint: EngineEndpoint
+  readonly logger: Logger
+  /** Proxies one authenticated request (Express/Koa adapters call this). */
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    principal: Principal,
+    options: HandleOptions,
+  ): Promise<void>
+  /** Tenant bootstrap, bridge canary, read-only identity detection. Call once before serving. */
+  start(): Promise<BootstrapReport>
+  checkReady(): Promise<ReadyReport>
+  close(): Promise<void>
+}
+
+function isRoutePolicy(p: Policy | ProxyPolicy): p is Policy {
+  return typeof (p as Policy).match === 'function'
+}
+
+/**
+ * Composes authenticator, policy, upstream identity mode, identity bridge, audit log and the
+ * undici proxy from one configuration.
+ *
+ * @example
+ * ```ts
+ * const gateway = createGateway({ config: loadConfigFromEnv(process.env) })
+ * console.log(await gateway.start())
+ * app.use('/engine-rest', authenticate(gateway.authenticator), engineProxy(gateway))
+ * ```
+ */
+export function createGateway(options: CreateGatewayOptions): Gateway {
+  const { config } = options
+  const engine = config.engine
+  const logger = options.logger ?? pino({ level: config.logLevel })
+  const ownsAuthenticator = options.authenticator === undefined
+  const authenticator =
+    options.authenticator ?? createAuthenticator(authenticatorOptionsFromConfig(config, { logger }))
+  const endpoint = createEngineEndpoint(engine.url, {
+    ...(options.connections === undefined ? {} : { connections: options.connections }),
+  })
+  const hooks = options.hooks
+  const adminTimeout = Math.min(engine.timeoutMs, 10_000)
+  const admin =
+    engine.adminUser !== undefined && engine.adminPassword !== undefined
+      ? createAdminClient({
+          endpoint,
+          user: engine.adminUser,
+          password: engine.adminPassword,
+          timeoutMs: adminTimeout,
+          onCall: hooks?.onAdminCall?.bind(hooks),
+          onRejected: () =>
+            logger.error(
+              { adminUser: engine.adminUser },
+              'engine rejected the admin credentials; admin calls disabled until restart',
+            ),
+        })
+      : undefined
+
+  let bridge: IdentityBridge | undefined
+  if (engine.auth === 'bridge') {
+    if (!admin || !engine.bridgeSecret) {
+      throw new ConfigError([
+        'C7AUTH_ENGINE_AUTH=bridge needs C7AUTH_ENGINE_ADMIN_USER, C7AUTH_ENGINE_ADMIN_PASSWORD and C7AUTH_BRIDGE_SECRET',
+      ])
+    }
+    const tenantDefaultGroups: Record<string, readonly string[]> = {}
+    for (const t of config.tenants) {
+      const groups = (t as { defaultGroups?: readonly string[] }).defaultGroups
+      if (groups && groups.length > 0) tenantDefaultGroups[t.id] = groups
+    }
+    bridge = createIdentityBridge({
+      endpoint,
+      admin,
+      adminUser: engine.adminUser as string,
+      adminPassword: engine.adminPassword as string,
+      secret: engine.bridgeSecret,
+      adminGroup: engine.adminGroup,
+      defaultGroups: config.gateway.defaultGroups,
+      tenantDefaultGroups,
+      groupAllowlist: config.gateway.groupAllowlist,
+      idPattern: engine.idPattern,
+      timeoutMs: adminTimeout,
+      logger,
+      ...(hooks ? { hooks } : {}),
+      ...(options.bridge ?? {}),
+    })
+  }
+
+  const upstreamAuth = createUpstreamAuth({
+    mode: engine.auth,
+    bridge,
+    serviceUser: engine.serviceUser,
+    servicePassword: engine.servicePassword,
+    userHeader: engine.userHeader,
+  })
+  const rawPolicy =
+    options.policy ?? createPolicy({ actingUserVariable: config.gateway.actingUserVariable })
+  const policy = isRoutePolicy(rawPolicy) ? adaptPolicy(rawPolicy) : rawPolicy
+  const proxy = createEngineProxy({
+    endpoint,
+    upstreamAuth,
+    bridge,
+    policy,
+    timeoutMs: engine.timeoutMs,
+    maxLongPollMs: engine.maxLongPollMs,
+    maxJsonBytes: config.gateway.maxBodyBytes,
+    maxStreamBytes: options.maxStreamBytes ?? Math.max(config.gateway.maxBodyBytes, 64 << 20),
+    publicUrl: config.gateway.publicUrl,
+    audit: createAuditLog(logger),
+    logger,
+    hooks,
+  })
+
+  async function start(): Promise<BootstrapReport> {
+    const warnings: string[] = []
+    let canary: CanaryReport | undefined
+    if (bridge) canary = await bridge.checkCanary()
+    if (canary?.status === 'rotated') {
+      warnings.push(
+        'The bridge secret does not match the canary user: it changed, or replicas use different ' +
+          'secrets. Users are repaired (credentials reset and unlocked) on their next request.',
+      )
+    }
+    if (engine.auth === 'service' || engine.auth === 'none') {
+      warnings.push(
+        `C7AUTH_ENGINE_AUTH=${engine.auth}: the engine sees ${engine.auth === 'none' ? 'no user' : 'one technical user'}; ` +
+          "the gateway's policy is the only tenant enforcement.",
+      )
+    }
+    if (engine.auth === 'bridge') {
+      warnings.push(
+        "The engine's user operation log records the bridged users only at history level FULL.",
+      )
+    }
+    let bootstrap: TenantBootstrapReport | undefined
+    if (admin) {
+      const groups = [
+        ...config.gateway.defaultGroups.app,
+        ...config.gateway.defaultGroups.user,
+        ...config.tenants.flatMap((t) => (t as { defaultGroups?: string[] }).defaultGroups ?? []),
+        ...(options.authorizations ?? []).map((a) => a.groupId),
+      ]
+      bootstrap = await bootstrapTenants({
+        admin,
+        bridge,
+        tenants: config.tenants.map((t) => ({ id: t.id, name: t.name })),
+        groups,
+        authorizations: options.authorizations ?? [],
+      })
+    } else {
+      warnings.push('No engine admin account configured: tenants are not bootstrapped.')
+    }
+    const report: BootstrapReport = { engineAuth: engine.auth, bootstrap, canary, warnings }
+    logger.info({ bootstrap, canary, engineAuth: engine.auth }, 'c7auth gateway started')
+    for (const w of warnings) logger.warn(w)
+    return report
+  }
+
+  async function checkReady(): Promise<ReadyReport> {
+    const engineOk = await engineJson(endpoint, 'GET', '/version', {
+      headers: upstreamAuth.probeHeaders(),
+      timeoutMs: Math.min(engine.timeoutMs, 5_000),
+    }).then(
+      (r) => r.status === 200,
+      () => false,
+    )
+    const idp = await authenticator.warmUp().then(
+      () => true,
+      () => false,
+    )
+    return { ready: engineOk && idp, engine: engineOk, idp }
+  }
+
+  return {
+    config,
+    authenticator,
+    bridge,
+    endpoint,
+    logger,
+    handle: (req, res, principal, opts) => proxy.handle(req, res, principal, opts),
+    start,
+    checkReady,
+    async close() {
+      bridge?.close()
+      if (ownsAuthenticator) authenticator.close()
+      await endpoint.dispatcher.close()
+    },
+  }
+}

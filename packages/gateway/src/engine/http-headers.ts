@@ -1,0 +1,93 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+
+/** RFC 9110 §7.6.1 connection-specific headers, plus ones a proxy must own. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+])
+
+/** Client headers never forwarded: credentials, identity assertions, routing and framing. */
+const STRIPPED_REQUEST = new Set([
+  'host',
+  'authorization',
+  'cookie',
+  'expect',
+  'content-length',
+  'x-request-id',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-real-ip',
+  // headers that header-trusting engine providers or proxies read as the caller's identity
+  'context-user-id',
+  'remote-user',
+  'x-remote-user',
+  'x-forwarded-user',
+  'x-auth-user',
+  'x-authenticated-user',
+  'x-user-id',
+  'x-user',
+])
+
+function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
+  const value = headers.connection
+  const out = new Set<string>()
+  if (typeof value === 'string') {
+    for (const token of value.split(',')) out.add(token.trim().toLowerCase())
+  }
+  return out
+}
+
+/**
+ * Headers to send upstream: the client's, minus hop-by-hop, credentials, cookies and any identity
+ * header (`identityHeaders` adds configured ones), with `Accept` steered away from HAL.
+ */
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  identityHeaders: ReadonlySet<string>,
+): Record<string, string> {
+  const named = connectionTokens(incoming)
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined) continue
+    const key = name.toLowerCase()
+    if (HOP_BY_HOP.has(key) || STRIPPED_REQUEST.has(key) || named.has(key)) continue
+    if (identityHeaders.has(key)) continue
+    out[key] = Array.isArray(value) ? value.join(', ') : value
+  }
+  const accept = out.accept
+  if (accept !== undefined && /hal\+json/i.test(accept)) {
+    const rest = accept
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s && !/hal\+json/i.test(s))
+    out.accept = rest.length > 0 ? rest.join(', ') : 'application/json'
+  }
+  return out
+}
+
+/** Response headers to pass back: everything except hop-by-hop and engine session cookies. */
+export function downstreamResponseHeaders(
+  upstream: Record<string, string | string[] | undefined>,
+): OutgoingHttpHeaders {
+  const named = connectionTokens(upstream as IncomingHttpHeaders)
+  const out: OutgoingHttpHeaders = {}
+  for (const [name, value] of Object.entries(upstream)) {
+    if (value === undefined) continue
+    const key = name.toLowerCase()
+    if (HOP_BY_HOP.has(key) || named.has(key) || key === 'set-cookie') continue
+    out[key] = value
+  }
+  return out
+}

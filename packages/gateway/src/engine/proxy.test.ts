@@ -1,0 +1,652 @@
+import { createHash } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Writable } from 'node:stream'
+import { afterEach, describe, expect, it } from 'vitest'
+import { pino } from 'pino'
+import { request as undiciRequest } from 'undici'
+import { C7AuthError } from '@c7auth/core'
+import type { EngineAuthMode, Principal } from '@c7auth/core'
+import { createAuditLog } from './audit.js'
+import { createEngineEndpoint } from './engine-client.js'
+import type { EngineEndpoint } from './engine-client.js'
+import { createEngineProxy } from './proxy.js'
+import type { EngineProxyOptions } from './proxy.js'
+import type { ProxyDecision, ProxyPolicy } from './types.js'
+import { createUpstreamAuth } from './upstream-auth.js'
+
+const principal: Principal = {
+  kind: 'app',
+  userId: 'appA',
+  groupIds: [],
+  tenantIds: ['tenantA'],
+  clientId: 'app-a',
+  issuer: 'http://127.0.0.1/idp',
+  subject: 'app-a',
+  scopes: [],
+  expiresAt: Math.floor(Date.now() / 1000) + 300,
+  admin: false,
+}
+
+const closers: (() => Promise<void>)[] = []
+afterEach(async () => {
+  while (closers.length) await closers.pop()!()
+})
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+    })
+  })
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections()
+  return new Promise((resolve) => server.close(() => resolve()))
+}
+
+interface Seen {
+  method: string
+  url: string
+  headers: IncomingMessage['headers']
+  body: Buffer
+}
+
+/** A tiny engine-rest stand-in: records requests, answers with `handler`. */
+async function upstream(
+  handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void,
+  options: { readBody?: boolean } = {},
+) {
+  const seen: Seen[] = []
+  const server = createServer((req, res) => {
+    if (options.readBody === false) {
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.alloc(0) })
+      handler(req, res, Buffer.alloc(0))
+      return
+    }
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks)
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body })
+      handler(req, res, body)
+    })
+  })
+  const url = await listen(server)
+  closers.push(() => close(server))
+  return { url: `${url}/engine-rest`, seen, server }
+}
+
+/** Forward-everything policy: the proxy's mechanics, not the route table, are under test here. */
+function passPolicy(
+  body: ProxyDecision extends infer D
+    ? D extends { action: 'forward' }
+      ? D['body']
+      : never
+    : never,
+  extra: Partial<{ operationId: string; mutating: boolean }> = {},
+): ProxyPolicy {
+  return {
+    async decide(input) {
+      return {
+        action: 'forward',
+        operationId: extra.operationId ?? 'op',
+        tenantId: 'tenantA',
+        mutating: extra.mutating ?? input.method !== 'GET',
+        path: input.path,
+        query: input.query,
+        body,
+      }
+    },
+  }
+}
+
+async function gatewayFor(
+  engineUrl: string,
+  policy: ProxyPolicy,
+  overrides: Partial<EngineProxyOptions> & { mode?: EngineAuthMode } = {},
+) {
+  const endpoint: EngineEndpoint = createEngineEndpoint(engineUrl)
+  closers.push(() => endpoint.dispatcher.close())
+  const lines: Record<string, unknown>[] = []
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(JSON.parse(String(chunk)))
+        cb()
+      },
+    }),
+  )
+  const proxy = createEngineProxy({
+    endpoint,
+    upstreamAuth: createUpstreamAuth({
+      mode: overrides.mode ?? 'service',
+      serviceUser: 'svc',
+      servicePassword: 'svc-pw',
+      userHeader: 'Context-User-ID',
+    }),
+    policy,
+    timeoutMs: 2_000,
+    maxLongPollMs: 1_000,
+    maxJsonBytes: 64 * 1024,
+    maxStreamBytes: 32 * 1024 * 1024,
+    audit: createAuditLog(logger),
+    logger,
+    ...overrides,
+  })
+  const server = createServer((req, res) => {
+    void proxy.handle(req, res, principal, { mountPath: '/engine-rest' })
+  })
+  const url = await listen(server)
+  closers.push(() => close(server))
+  return { url: `${url}/engine-rest`, lines }
+}
+
+describe('engine proxy: forwarding', () => {
+  it('forwards method, path, query and JSON body; strips client credentials and identity headers; adds service Basic', async () => {
+    const up = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-engine': 'yes' })
+      res.end('{"ok" : true}')
+    })
+    const gw = await gatewayFor(up.url, passPolicy({ kind: 'json' }))
+    const r = await undiciRequest(`${gw.url}/task/abc/complete?x=1&y=%2A`, {
+      method: 'POST',
+      headers: {
+        authorization: 'Bearer secret-token',
+        cookie: 'JSESSIONID=abc',
+        'context-user-id': 'demo',
+        'x-forwarded-user': 'demo',
+        'content-type': 'application/json',
+        accept: 'application/hal+json',
+        'x-custom': 'kept',
+      },
+      body: JSON.stringify({ variables: {} }),
+    })
+    expect(r.statusCode).toBe(200)
+    expect(r.headers['content-type']).toBe('application/json')
+    expect(r.headers['x-engine']).toBe('yes')
+    expect(await r.body.text()).toBe('{"ok" : true}')
+    const s = up.seen[0]!
+    expect(s.method).toBe('POST')
+    expect(s.url).toBe('/engine-rest/task/abc/complete?x=1&y=%2A')
+    expect(JSON.parse(s.body.toString())).toEqual({ variables: {} })
+    expect(s.headers.authorization).toBe(`Basic ${Buffer.from('svc:svc-pw').toString('base64')}`)
+    expect(s.headers.cookie).toBeUndefined()
+    expect(s.headers['context-user-id']).toBeUndefined()
+    expect(s.headers['x-forwarded-user']).toBeUndefined()
+    expect(s.headers.accept).toBe('application/json')
+    expect(s.headers['x-custom']).toBe('kept')
+    expect(s.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
+    expect(r.headers['x-request-id']).toBe(s.headers['x-request-id'])
+  })
+
+  it('keeps a valid incoming x-request-id and replaces a malformed one', async () => {
+    const up = await upstream((_req, res) => res.end())
+    const gw = await gatewayFor(up.url, passPolicy({ kind: 'stream' }))
+    const a = await undiciRequest(`${gw.url}/version`, { headers: { 'x-request-id': 'req-1.a:b' } })
+    await a.body.dump()
+    const b = await undiciRequest(`${gw.url}/version`, {
+      headers: { 'x-request-id': 'bad id with spaces' },
+    })
+    await b.body.dump()
+    expect(a.headers['x-request-id']).toBe('req-1.a:b')
+    expect(up.seen[0]!.headers['x-request-id']).toBe('req-1.a:b')
+    expect(b.headers['x-request-id']).not.toBe('bad id with spaces')
+    expect(up.seen[1]!.headers['x-request-id']).toBe(b.headers['x-request-id'])
+  })
+
+  it('header mode sets the trusted user header from the principal and drops the client value', async () => {
+    const up = await upstream((_req, res) => res.end())
+    const gw = await gatewayFor(up.url, passPolicy({ kind: 'stream' }), { mode: 'header' })
+    const r = await undiciRequest(`${gw.url}/task`, {
+      headers: { 'Context-User-ID': 'camundaAdmin' },
+    })
+    await r.body.dump()
+    expect(up.seen[0]!.headers['context-user-id']).toBe('appA')
+    expect(up.seen[0]!.headers.authorization).toBeUndefined()
+  })
+
+  it('none mode sends no credentials', async () => {
+    const up = await upstream((_req, res) => res.end())
+    const gw = await gatewayFor(up.url, passPolicy({ kind: 'stream' }), { mode: 'none' })
+    const r = await undiciRequest(`${gw.url}/task`, { headers: { authorization: 'Bearer x' } })
+    await r.body.dump()
+    expect(up.seen[0]!.headers.authorization).toBeUndefined()
+    expect(up.seen[0]!.headers['context-user-id']).toBeUndefined()
+  })
+
+  it('passes non-JSON bodies and statuses back byte for byte', async () => {
+    const bytes = Buffer.from([0, 1, 2, 250, 251, 252])
+    const up = await upstream((_req, res) => {
+      res.writeHead(203, { 'content-type': 'application/octet-stream' })
+      res.end(bytes)
+    })
+    const gw = await gatewayFor(up.url, passPolicy({ kind: 'stream' }))
+    const r = await undiciRequest(`${gw.url}/deployment/d1/resources/r1/data`)
+    expect(r.statusCode).toBe(203)
+    expect(r.headers['content-type']).toBe('application/octet-stream')
+    expect(Buffer.from(await r.body.arrayBuffer())).toEqual(bytes)
+  })
+
+  it('rewrites absolute engine links to the public URL and leaves other JSON untouched', async () => {
+    const up = await upstream((req, res, body) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      if (req.url!.includes('with-links')) {
+        const host = req.headers.host
+        res.end(
+          JSON.stringify({
+            id: 'pi1',
+            links: [
+              {
+                method: 'GET',
+                href: `http://${host}/engine-rest/process-instance/pi1`,
+                rel: 'self',
+              },
+              { method: 'GET', href: 'https://elsewhere.example/x', rel: 'other' },
+            ],
+          }),
+        )
+      } else res.end(`{ "echo" : ${body.length} }`)
+    })
+    const gw = await gatewayFor(up.url, passPolicy({ kind: 'json' }), {
+      publicUrl: 'https://gw.example.com',
+    })
+    const r = await undiciRequest(`${gw.url}/with-links`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(r.headers['content-type']).toBe('application/json')
+    const json = (await r.body.json()) as { links: { href: string }[] }
+    expect(json.links[0]!.href).toBe('https://gw.example.com/engine-rest/process-instance/pi1')
+    expect(json.links[1]!.href).toBe('https://elsewhere.example/x')
+    const plain = await undiciRequest(`${gw.url}/plain`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(await plain.body.text()).toBe('{ "echo" : 2 }')
+  })
+
+  it('renders policy denials Camunda-shaped and audits them; answers policy responses without the engine', async () => {
+    const up = await upstream((_req, res) => res.end())
+    const policy: ProxyPolicy = {
+      async decide(input) {
+        if (input.path.startsWith('/user')) throw new C7AuthError('C7AUTH_ADMIN_ONLY')
+        return {
+          action: 'respond',
+          operationId: 'getTasks',
+          tenantId: undefined,
+          mutating: false,
+          status: 200,
+          body: [],
+        }
+      },
+    }
+    const gw = await gatewayFor(up.url, policy)
+    const denied = await undiciRequest(`${gw.url}/user/create`, { method: 'POST' })
+    expect(denied.statusCode).toBe(403)
+    expect(denied.headers['content-type']).toBe('application/json')
+    expect(await denied.body.json()).toEqual({
+      type: 'C7AuthError',
+      message: 'This operation is reserved to administrators.',
+      code: 'C7AUTH_ADMIN_ONLY',
+    })
+    const empty = await undiciRequest(`${gw.url}/task`)
+    expect(await empty.body.json()).toEqual([])
+    expect(up.seen).toHaveLength(0)
+    const audit = gw.lines.filter((l) => l.audit === true)
+    expect(audit).toHaveLength(1)
+    expect(audit[0]).toMatchObject({
+      userId: 'appA',
+      clientId: 'app-a',
+      kind: 'app',
+      outcome: 'denied',
+      status: 403,
+      code: 'C7AUTH_ADMIN_ONLY',
+    })
+    expect(JSON.stringify(gw.lines)).not.toContain('Bearer')
+  })
+
+  it('writes one audit line per mutating call with request id, principal, tenant, operation and outcome', async () => {
+    const up = await upstream((_req, res) => {
+      res.writeHead(204)
+      res.end()
+    })
+    const gw = await gatewayFor(
+      up.url,
+      passPolicy({ kind: 'json' }, { operationId: 'completeTask' }),
+    )
+    const r = await undiciRequest(`${gw.url}/task/t1/complete`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-request-id': 'rq1',
+        authorization: 'Bearer tok',
+      },
+      body: '{}',
+    })
+    await r.body.dump()
+    const get = await undiciRequest(`${gw.url}/task/t1`)
+    await get.body.dump()
+    await new Promise((r) => setImmediate(r))
+    const audit = gw.lines.filter((l) => l.audit === true)
+    expect(audit).toHaveLength(1)
+    expect(audit[0]).toMatchObject({
+      requestId: 'rq1',
+      userId: 'appA',
+      clientId: 'app-a',
+      kind: 'app',
+      tenant: 'tenantA',
+      operationId: 'completeTask',
+      method: 'POST',
+      status: 204,
+      outcome: 'success',
+    })
+    expect(JSON.stringify(audit)).not.toContain('tok')
+  })
+})
+
+describe('engine proxy: failures', () => {
+  it('answers 502 when the engine is down', async () => {
+    const up = await upstream((_req, res) => res.end())
+    const url = up.url
+    await close(up.server)
+    const gw = await gatewayFor(url, passPolicy({ kind: 'stream' }))
+    const r = await undiciRequest(`${gw.url}/task`)
+    expect(r.statusCode).toBe(502)
+    expect(r.headers['content-type']).toBe('application/json')
+    expect(await r.body.json()).toMatchObject({ code: 'C7AUTH_UPSTREAM_UNAVAILABLE' })
+  })
+
+  it('answers 504 when the engine is slow', async () => {
+    const up = await upstream(() => {
+      /* never answers */
+    })
+    const gw = await gatewayFor(up.url, passPolicy({ kind: 'stream' }), { timeoutMs: 200 })
+    const r = await undiciRequest(`${gw.url}/task`)
+    expect(r.statusCode).toBe(504)
+    expect(await r.body.json()).toMatchObject({
+      type: 'UpstreamError',
+      code: 'C7AUTH_UPSTREAM_TIMEOUT',
+    })
+  })
+
+  it('answers 413 for JSON and streamed bodies over the limits', async () => {
+    const up = await upstream((_req, res) => res.end())
+    const gwJson = await gatewayFor(up.url, passPolicy({ kind: 'json' }), { maxJsonBytes: 100 })
+    const a = await undiciRequest(`${gwJson.url}/task`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pad: 'x'.repeat(200) }),
+    })
+    expect(a.statusCode).toBe(413)
+    expect(await a.body.json()).toMatchObject({ code: 'C7AUTH_BODY_TOO_LARGE' })
+    const gwStream = await gatewayFor(up.url, passPolicy({ kind: 'stream' }), {
+      maxStreamBytes: 1000,
+    })
+    const b = await undiciRequest(`${gwStream.url}/deployment/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(5000),
+    })
+    expect(b.statusCode).toBe(413)
+    await b.body.dump()
+    // no declared length: the limit is enforced while streaming
+    const c = await undiciRequest(`${gwStream.url}/deployment/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: (async function* () {
+        for (let i = 0; i < 10; i++) yield Buffer.alloc(500)
+      })(),
+    })
+    expect(c.statusCode).toBe(413)
+    expect(await c.body.json()).toMatchObject({ code: 'C7AUTH_BODY_TOO_LARGE' })
+    expect(up.seen.every((s) => s.body.length <= 1000)).toBe(true)
+  })
+
+  it('never passes an engine 401 (Basic challenge) to the client in service mode', async () => {
+    const up = await upstream((_req, res) => {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="default"' })
+      res.end()
+    })
+    const gw = await gatewayFor(up.url, passPolicy({ kind: 'stream' }))
+    const r = await undiciRequest(`${gw.url}/task`)
+    expect(r.statusCode).toBe(502)
+    expect(r.headers['www-authenticate']).toBeUndefined()
+    expect(await r.body.json()).toMatchObject({ code: 'C7AUTH_UPSTREAM_UNAVAILABLE' })
+  })
+
+  it('passes the engine’s own errors (403, 404, 500) through unchanged', async () => {
+    const body = '{"type":"ProcessEngineException","message":"ENGINE-13034 x","code":0}'
+    const up = await upstream((_req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' })
+      res.end(body)
+    })
+    const gw = await gatewayFor(up.url, passPolicy({ kind: 'json' }))
+    const r = await undiciRequest(`${gw.url}/task/t/complete`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(r.statusCode).toBe(500)
+    expect(await r.body.text()).toBe(body)
+  })
+})
+
+describe('engine proxy: long polling', () => {
+  it('caps asyncResponseTimeout and waits longer than the cap upstream', async () => {
+    const up = await upstream((_req, res, body) => {
+      const { asyncResponseTimeout } = JSON.parse(body.toString()) as {
+        asyncResponseTimeout: number
+      }
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end('[]')
+      }, asyncResponseTimeout)
+    })
+    const gw = await gatewayFor(
+      up.url,
+      passPolicy({ kind: 'json' }, { operationId: 'fetchAndLock' }),
+      {
+        maxLongPollMs: 600,
+        timeoutMs: 300, // shorter than the poll: the proxy must add the poll time
+      },
+    )
+    const t0 = Date.now()
+    const r = await undiciRequest(`${gw.url}/external-task/fetchAndLock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        workerId: 'w',
+        maxTasks: 1,
+        asyncResponseTimeout: 1_800_000,
+        topics: [],
+      }),
+    })
+    expect(r.statusCode).toBe(200)
+    expect(r.headers['content-type']).toBe('application/json')
+    expect(await r.body.json()).toEqual([])
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(550)
+    expect(JSON.parse(up.seen[0]!.body.toString()).asyncResponseTimeout).toBe(600)
+  })
+
+  it('aborts the upstream request when the client disconnects', async () => {
+    let upstreamClosed!: () => void
+    const closed = new Promise<void>((r) => (upstreamClosed = r))
+    let received!: () => void
+    const got = new Promise<void>((r) => (received = r))
+    const up = await upstream((req, res) => {
+      received()
+      res.on('close', () => upstreamClosed())
+      void req
+    })
+    const gw = await gatewayFor(
+      up.url,
+      passPolicy({ kind: 'json' }, { operationId: 'fetchAndLock' }),
+      {
+        maxLongPollMs: 30_000,
+      },
+    )
+    const ac = new AbortController()
+    const pending = undiciRequest(`${gw.url}/external-task/fetchAndLock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        workerId: 'w',
+        maxTasks: 1,
+        asyncResponseTimeout: 20_000,
+        topics: [],
+      }),
+      signal: ac.signal,
+    })
+    await got
+    ac.abort()
+    await expect(pending).rejects.toThrow()
+    await closed // the engine saw its connection go away, long before 20 s
+    await new Promise((r) => setTimeout(r, 20))
+    expect(gw.lines.find((l) => l.audit === true)).toMatchObject({ outcome: 'aborted' })
+  })
+})
+
+describe('engine proxy: multipart deployments', () => {
+  it('streams a 20 MB deployment without buffering it and stamps exactly one tenant-id part', async () => {
+    let firstChunkAt = 0
+    let firstChunk!: () => void
+    const sawFirst = new Promise<void>((r) => (firstChunk = r))
+    const received: Buffer[] = []
+    const up = await upstream(
+      (req, res) => {
+        req.on('data', (c: Buffer) => {
+          if (received.length === 0) {
+            firstChunkAt = Date.now()
+            firstChunk()
+          }
+          received.push(c)
+        })
+        req.on('end', () => {
+          res.writeHead(200, { 'content-type': 'application/json' })
+          res.end('{"id":"dep1"}')
+        })
+      },
+      { readBody: false },
+    )
+    const gw = await gatewayFor(
+      up.url,
+      {
+        async decide(input) {
+          return {
+            action: 'forward',
+            operationId: 'createDeployment',
+            tenantId: 'tenantA',
+            mutating: true,
+            path: input.path,
+            query: input.query,
+            body: {
+              kind: 'multipart',
+              resolveTenant: (values) => {
+                expect(values).toEqual(['tenantB', 'tenantA'])
+                return 'tenantA'
+              },
+            },
+          }
+        },
+      },
+      { maxStreamBytes: 64 * 1024 * 1024 },
+    )
+    const boundary = 'XyZ123boundary'
+    const file = Buffer.alloc(20 * 1024 * 1024)
+    for (let i = 0; i < file.length; i += 4096) file.writeUInt32BE(i, i)
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="deployment-name"\r\n\r\nd1\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="TENANT-ID"\r\n\r\ntenantB\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="p.bpmn"; filename="p.bpmn"\r\n` +
+        `Content-Type: application/octet-stream\r\n\r\n`,
+    )
+    const tail = Buffer.from(
+      `\r\n--${boundary}\r\nContent-Disposition: form-data; name="tenant-id"\r\n\r\ntenantA\r\n--${boundary}--\r\n`,
+    )
+    let lastChunkSentAt = 0
+    const heapBefore = process.memoryUsage().heapUsed
+    async function* body() {
+      yield head
+      yield file.subarray(0, 1024 * 1024)
+      await sawFirst // the engine already has data while the client is still uploading
+      for (let off = 1024 * 1024; off < file.length; off += 1024 * 1024) {
+        yield file.subarray(off, off + 1024 * 1024)
+      }
+      lastChunkSentAt = Date.now()
+      yield tail
+    }
+    const r = await undiciRequest(`${gw.url}/deployment/create`, {
+      method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body: body(),
+    })
+    expect(r.statusCode).toBe(200)
+    expect(await r.body.json()).toEqual({ id: 'dep1' })
+    expect(firstChunkAt).toBeGreaterThan(0)
+    expect(firstChunkAt).toBeLessThanOrEqual(lastChunkSentAt)
+    expect(received.length).toBeGreaterThan(10) // arrived in many chunks, not one buffered blob
+    const out = Buffer.concat(received)
+    const text = out.toString('latin1')
+    expect(text.match(/name="tenant-id"/gi)).toHaveLength(1)
+    expect(text).toContain('name="tenant-id"\r\n\r\ntenantA\r\n')
+    expect(text).not.toContain('tenantB')
+    expect(text.endsWith(`--${boundary}--\r\n`)).toBe(true)
+    const start = out.indexOf('filename="p.bpmn"')
+    const fileStart = out.indexOf('\r\n\r\n', start) + 4
+    const fileOut = out.subarray(fileStart, fileStart + file.length)
+    expect(createHash('sha256').update(fileOut).digest('hex')).toBe(
+      createHash('sha256').update(file).digest('hex'),
+    )
+    expect(up.seen[0]!.headers['content-length']).toBeUndefined()
+    // the proxy itself holds far less than the upload (generous bound; the file alone is 20 MB)
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(60 * 1024 * 1024)
+  })
+
+  it('refuses the upload (engine sees no complete body) when the tenant resolution throws', async () => {
+    let ended = false
+    const up = await upstream(
+      (req, res) => {
+        req.on('data', () => undefined)
+        req.on('end', () => {
+          ended = true
+          res.end()
+        })
+        req.on('error', () => undefined)
+      },
+      { readBody: false },
+    )
+    const gw = await gatewayFor(up.url, {
+      async decide(input) {
+        return {
+          action: 'forward',
+          operationId: 'createDeployment',
+          tenantId: undefined,
+          mutating: true,
+          path: input.path,
+          query: input.query,
+          body: {
+            kind: 'multipart',
+            resolveTenant: () => {
+              throw new C7AuthError('C7AUTH_TENANT_FORBIDDEN')
+            },
+          },
+        }
+      },
+    })
+    const b = 'bnd'
+    const r = await undiciRequest(`${gw.url}/deployment/create`, {
+      method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${b}` },
+      body: `--${b}\r\nContent-Disposition: form-data; name="tenant-id"\r\n\r\nother\r\n--${b}--\r\n`,
+    })
+    expect(r.statusCode).toBe(403)
+    expect(await r.body.json()).toMatchObject({ code: 'C7AUTH_TENANT_FORBIDDEN' })
+    expect(ended).toBe(false)
+  })
+})

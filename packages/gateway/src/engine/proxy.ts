@@ -1,0 +1,485 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Transform } from 'node:stream'
+import type { Readable, TransformCallback } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { Dispatcher } from 'undici'
+import type { Logger } from 'pino'
+import { C7AuthError, isC7AuthError, UpstreamError } from '@c7auth/core'
+import type { Principal } from '@c7auth/core'
+import type { AuditLog } from './audit.js'
+import { engineJson, upstreamFailure } from './engine-client.js'
+import type { EngineEndpoint } from './engine-client.js'
+import { downstreamResponseHeaders, upstreamRequestHeaders } from './http-headers.js'
+import type { IdentityBridge } from './identity-bridge.js'
+import { rewriteLinks } from './links.js'
+import { MultipartTenantStamper, multipartBoundary } from './multipart-tenant.js'
+import { sendError, sendJson, toC7AuthError } from './render-error.js'
+import { requestIdOf } from './request-id.js'
+import type {
+  AuditOutcome,
+  EngineLookup,
+  GatewayHooks,
+  ProxyDecision,
+  ProxyPolicy,
+} from './types.js'
+import type { UpstreamAuth } from './upstream-auth.js'
+
+/** Options of {@link createEngineProxy}. */
+export interface EngineProxyOptions {
+  readonly endpoint: EngineEndpoint
+  readonly upstreamAuth: UpstreamAuth
+  readonly bridge?: IdentityBridge | undefined
+  readonly policy: ProxyPolicy
+  /** Upstream timeout (headers, and between body chunks), ms. */
+  readonly timeoutMs: number
+  /** Cap for fetchAndLock's `asyncResponseTimeout`, ms. */
+  readonly maxLongPollMs: number
+  /** Cap for JSON bodies the gateway reads (request rewrite, response link rewrite). */
+  readonly maxJsonBytes: number
+  /** Cap for streamed request bodies (deployments). */
+  readonly maxStreamBytes: number
+  /** Public base URL of the gateway (origin and optional prefix) for `links[].href`. */
+  readonly publicUrl?: string | undefined
+  readonly audit?: AuditLog | undefined
+  readonly logger?: Logger | undefined
+  readonly hooks?: GatewayHooks | undefined
+}
+
+/** Per-request options of {@link EngineProxy.handle}. */
+export interface HandleOptions {
+  /** Where the proxy is mounted, e.g. `/engine-rest` (for public links). */
+  readonly mountPath: string
+  /** Engine-relative path and query (default: `req.url` without `mountPath`). */
+  readonly url?: string
+  /** Request id (default: a valid incoming `x-request-id`, else a new UUID). */
+  readonly requestId?: string
+}
+
+/** The engine proxy: policy → upstream credentials → undici → response passed back. */
+export interface EngineProxy {
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    principal: Principal,
+    options: HandleOptions,
+  ): Promise<void>
+}
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+class ByteLimit extends Transform {
+  private seen = 0
+  constructor(private readonly limit: number) {
+    super()
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.seen += chunk.length
+    if (this.seen > this.limit) cb(new C7AuthError('C7AUTH_BODY_TOO_LARGE'))
+    else cb(null, chunk)
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true
+  const len = declaredLength(req)
+  return len !== undefined && len > 0
+}
+
+function declaredLength(req: IncomingMessage): number | undefined {
+  const v = req.headers['content-length']
+  if (typeof v !== 'string' || !/^\d+$/.test(v)) return undefined
+  return Number(v)
+}
+
+async function readCapped(
+  stream: Readable,
+  limit: number,
+  onTooLarge: () => Error,
+): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length
+    if (size > limit) throw onTooLarge()
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+function findCause(err: unknown): C7AuthError | undefined {
+  let e: unknown = err
+  for (let i = 0; i < 5 && e; i++) {
+    if (isC7AuthError(e)) return e
+    e = (e as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+function publicBaseOf(req: IncomingMessage, mountPath: string, publicUrl: string | undefined) {
+  const mount = mountPath.replace(/\/+$/, '')
+  if (publicUrl) {
+    const base = publicUrl.replace(/\/+$/, '')
+    return base.endsWith(mount) ? base : base + mount
+  }
+  const tls = (req.socket as { encrypted?: boolean }).encrypted === true
+  return `${tls ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}${mount}`
+}
+
+/**
+ * Creates the engine proxy. Framework-neutral: give it Node's `req`/`res` and a verified principal.
+ *
+ * @example
+ * ```ts
+ * const proxy = createEngineProxy({ endpoint, upstreamAuth, policy, timeoutMs: 30_000,
+ *   maxLongPollMs: 60_000, maxJsonBytes: 1 << 20, maxStreamBytes: 100 << 20 })
+ * await proxy.handle(req, res, principal, { mountPath: '/engine-rest' })
+ * ```
+ */
+export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
+  const { endpoint, upstreamAuth, policy, hooks } = options
+
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    principal: Principal,
+    opts: HandleOptions,
+  ): Promise<void> {
+    const started = performance.now()
+    const method = (req.method ?? 'GET').toUpperCase()
+    const requestId = opts.requestId ?? requestIdOf(req)
+    res.setHeader('x-request-id', requestId)
+    const raw = opts.url ?? stripMount(req.url ?? '/', opts.mountPath)
+    const q = raw.indexOf('?')
+    const path = q < 0 ? raw : raw.slice(0, q)
+    const query = q < 0 ? '' : raw.slice(q + 1)
+
+    let decision: ProxyDecision | undefined
+    let outcome: AuditOutcome = 'success'
+    let code: string | undefined
+    const finish = () => {
+      const durationMs = Math.round((performance.now() - started) * 1000) / 1000
+      const status = res.statusCode
+      const operationId = decision?.operationId
+      hooks?.onRequest?.({ operationId, method, status, durationMs, outcome })
+      const mutating = decision ? decision.mutating : !SAFE.has(method)
+      if (options.audit && (mutating || outcome === 'denied')) {
+        options.audit.write({
+          requestId,
+          principal,
+          tenantId: decision?.tenantId,
+          operationId,
+          method,
+          status,
+          outcome: outcome === 'success' && status >= 400 ? 'failure' : outcome,
+          durationMs,
+          code,
+        })
+      }
+    }
+    const fail = (err: unknown, how: AuditOutcome) => {
+      const e = toC7AuthError(err)
+      outcome = how
+      code = e.code
+      if (e.code === 'C7AUTH_INTERNAL' || e.status >= 500) {
+        options.logger?.warn(
+          {
+            requestId,
+            code: e.code,
+            detail: e.detail,
+            err: e.cause instanceof Error ? e.cause.message : undefined,
+          },
+          'engine proxy error',
+        )
+      }
+      if (e.code === 'C7AUTH_BODY_TOO_LARGE') res.setHeader('connection', 'close')
+      sendError(res, e, requestId)
+    }
+
+    const lookup: EngineLookup = async (lookupPath) => {
+      const headers = await upstreamAuth.headersFor(principal)
+      headers['x-request-id'] = requestId
+      return engineJson(endpoint, 'GET', lookupPath, { headers, timeoutMs: options.timeoutMs })
+    }
+
+    try {
+      try {
+        decision = await policy.decide(
+          { method, path, query, headers: req.headers, principal },
+          lookup,
+        )
+      } catch (err) {
+        fail(err, isC7AuthError(err) && err.status < 500 ? 'denied' : 'error')
+        return
+      }
+      if (decision.action === 'respond') {
+        outcome = decision.status < 400 ? 'success' : 'denied'
+        sendJson(res, decision.status, decision.body, requestId)
+        return
+      }
+      await forward(
+        req,
+        res,
+        principal,
+        decision,
+        requestId,
+        opts,
+        (o, c) => {
+          outcome = o
+          code = c
+        },
+        fail,
+      )
+    } finally {
+      if (res.writableFinished || res.destroyed) finish()
+      else res.once('close', finish)
+    }
+  }
+
+  async function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    principal: Principal,
+    decision: Extract<ProxyDecision, { action: 'forward' }>,
+    requestId: string,
+    opts: HandleOptions,
+    setOutcome: (o: AuditOutcome, code?: string) => void,
+    fail: (err: unknown, how: AuditOutcome) => void,
+  ): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase() as Dispatcher.HttpMethod
+    const headers = upstreamRequestHeaders(req.headers, upstreamAuth.identityHeaders)
+    headers['x-request-id'] = requestId
+    let headersTimeout = options.timeoutMs
+    let body: Buffer | Readable | null = null
+    let bodyKind = decision.body.kind
+    const isFetchAndLock = decision.operationId === 'fetchAndLock'
+    if (isFetchAndLock && bodyKind === 'stream') bodyKind = 'json'
+    if (bodyKind === 'stream' && !hasBody(req)) bodyKind = 'none'
+
+    // ---- request body
+    try {
+      if (bodyKind === 'none') {
+        delete headers['content-type']
+        req.resume()
+      } else if (bodyKind === 'json') {
+        const len = declaredLength(req)
+        if (len !== undefined && len > options.maxJsonBytes)
+          throw new C7AuthError('C7AUTH_BODY_TOO_LARGE')
+        const pre = (req as { body?: unknown }).body
+        let parsed: unknown
+        if (req.readableEnded && pre !== undefined) {
+          parsed = pre // a body parser upstream of us already read it
+        } else {
+          const buf = await readCapped(
+            req,
+            options.maxJsonBytes,
+            () => new C7AuthError('C7AUTH_BODY_TOO_LARGE'),
+          )
+          if (buf.length > 0) {
+            try {
+              parsed = JSON.parse(buf.toString('utf8'))
+            } catch {
+              throw new C7AuthError('C7AUTH_BODY_INVALID', {
+                message: 'The request body is not valid JSON.',
+              })
+            }
+          }
+        }
+        const rewrite = decision.body.kind === 'json' ? decision.body.rewrite : undefined
+        if (rewrite) {
+          const outcome = await rewrite(parsed)
+          if (outcome.kind === 'respond') {
+            setOutcome(outcome.status < 400 ? 'success' : 'denied')
+            sendJson(res, outcome.status, outcome.body, requestId)
+            return
+          }
+          parsed = outcome.json
+        }
+        if (isFetchAndLock && typeof parsed === 'object' && parsed !== null) {
+          const f = parsed as { asyncResponseTimeout?: unknown }
+          const asked = typeof f.asyncResponseTimeout === 'number' ? f.asyncResponseTimeout : 0
+          const capped = Math.max(0, Math.min(asked, options.maxLongPollMs))
+          if (typeof f.asyncResponseTimeout === 'number')
+            parsed = { ...f, asyncResponseTimeout: capped }
+          headersTimeout = capped + options.timeoutMs
+        }
+        if (parsed !== undefined) {
+          body = Buffer.from(JSON.stringify(parsed), 'utf8')
+          headers['content-type'] = 'application/json'
+          headers['content-length'] = String(body.length)
+        } else {
+          delete headers['content-type']
+        }
+      } else {
+        const len = declaredLength(req)
+        if (len !== undefined && len > options.maxStreamBytes)
+          throw new C7AuthError('C7AUTH_BODY_TOO_LARGE')
+        if (req.readableEnded)
+          throw new C7AuthError('C7AUTH_INTERNAL', {
+            detail: 'request body was already consumed by a body parser',
+          })
+        let stream: Readable = req.pipe(new ByteLimit(options.maxStreamBytes))
+        req.once('error', (err) => stream.destroy(err))
+        if (bodyKind === 'multipart') {
+          const boundary = multipartBoundary(req.headers['content-type'])
+          if (!boundary)
+            throw new C7AuthError('C7AUTH_BODY_INVALID', {
+              message: 'A multipart/form-data body is required.',
+            })
+          const resolve =
+            decision.body.kind === 'multipart' ? decision.body.resolveTenant : () => undefined
+          const limited = stream
+          stream = limited.pipe(new MultipartTenantStamper(boundary, resolve))
+          limited.once('error', (err) => stream.destroy(err))
+        } else if (len !== undefined) {
+          headers['content-length'] = String(len)
+        }
+        body = stream
+      }
+    } catch (err) {
+      fail(err, isC7AuthError(err) && err.status < 500 ? 'denied' : 'error')
+      return
+    }
+
+    // ---- upstream
+    const abort = new AbortController()
+    const onClose = () => {
+      if (!res.writableFinished) abort.abort()
+    }
+    res.once('close', onClose)
+    const target = endpoint.basePath + decision.path + (decision.query ? `?${decision.query}` : '')
+
+    const send = async (): Promise<Dispatcher.ResponseData> => {
+      const auth = await upstreamAuth.headersFor(principal)
+      const t0 = performance.now()
+      try {
+        const r = await endpoint.dispatcher.request({
+          path: target,
+          method,
+          headers: { ...headers, ...auth },
+          body,
+          signal: abort.signal,
+          headersTimeout,
+          bodyTimeout: options.timeoutMs,
+        })
+        hooks?.onUpstream?.({
+          operationId: decision.operationId,
+          method,
+          status: r.statusCode,
+          durationMs: performance.now() - t0,
+        })
+        return r
+      } catch (err) {
+        hooks?.onUpstream?.({
+          operationId: decision.operationId,
+          method,
+          status: undefined,
+          durationMs: performance.now() - t0,
+          error: err instanceof Error ? err.name : 'error',
+        })
+        throw err
+      }
+    }
+
+    let upstream: Dispatcher.ResponseData
+    try {
+      upstream = await send()
+      if (upstream.statusCode === 401) {
+        await upstream.body.dump()
+        const replayable = body === null || Buffer.isBuffer(body)
+        if (upstreamAuth.mode === 'bridge' && options.bridge) {
+          const repaired = await options.bridge.repair(principal.userId)
+          if (!repaired)
+            throw new C7AuthError('C7AUTH_BRIDGE_FAILED', {
+              detail: 'engine 401; repair rate-limited',
+            })
+          if (!replayable) {
+            throw new C7AuthError('C7AUTH_BRIDGE_FAILED', {
+              message: 'The caller\u2019s engine credentials were repaired; retry the request.',
+              detail: 'engine 401 on a streamed body',
+            })
+          }
+          upstream = await send()
+          if (upstream.statusCode === 401) {
+            await upstream.body.dump()
+            throw new C7AuthError('C7AUTH_BRIDGE_FAILED', { detail: 'engine 401 after repair' })
+          }
+        } else {
+          // The engine rejected the gateway's own credentials: never show its Basic challenge.
+          throw new UpstreamError('C7AUTH_UPSTREAM_UNAVAILABLE', {
+            detail: 'engine answered 401 to the gateway credentials',
+          })
+        }
+      }
+    } catch (err) {
+      res.off('close', onClose)
+      if (abort.signal.aborted) {
+        setOutcome('aborted')
+        return
+      }
+      const own = findCause(err)
+      if (own) fail(own, own.status < 500 ? 'denied' : 'error')
+      else fail(upstreamFailure(err), 'error')
+      return
+    }
+
+    // ---- response
+    const out = downstreamResponseHeaders(upstream.headers)
+    out['x-request-id'] = requestId
+    const ct = upstream.headers['content-type']
+    const mayHaveLinks =
+      method === 'POST' &&
+      !isFetchAndLock &&
+      upstream.statusCode >= 200 &&
+      upstream.statusCode < 300 &&
+      typeof ct === 'string' &&
+      /^application\/json\b/i.test(ct)
+    try {
+      if (mayHaveLinks) {
+        const buf = await readCapped(
+          upstream.body,
+          options.maxJsonBytes,
+          () =>
+            new UpstreamError('C7AUTH_UPSTREAM_UNAVAILABLE', {
+              detail: 'engine JSON response too large to rewrite',
+            }),
+        )
+        let payload = buf
+        if (buf.includes('"links"')) {
+          try {
+            const rewritten = rewriteLinks(
+              JSON.parse(buf.toString('utf8')),
+              endpoint.basePath,
+              publicBaseOf(req, opts.mountPath, options.publicUrl),
+            )
+            if (rewritten !== undefined) payload = Buffer.from(JSON.stringify(rewritten), 'utf8')
+          } catch {
+            // not JSON after all: pass the bytes on unchanged
+          }
+        }
+        out['content-length'] = String(payload.length)
+        res.writeHead(upstream.statusCode, out)
+        res.end(payload)
+      } else {
+        res.writeHead(upstream.statusCode, out)
+        await pipeline(upstream.body, res)
+      }
+    } catch (err) {
+      if (abort.signal.aborted || res.destroyed) setOutcome('aborted')
+      else if (!res.headersSent) fail(findCause(err) ?? upstreamFailure(err), 'error')
+      else res.destroy()
+    } finally {
+      res.off('close', onClose)
+    }
+  }
+
+  return { handle }
+}
+
+function stripMount(url: string, mountPath: string): string {
+  const mount = mountPath.replace(/\/+$/, '')
+  if (mount && (url === mount || url.startsWith(`${mount}/`) || url.startsWith(`${mount}?`))) {
+    const rest = url.slice(mount.length)
+    return rest.startsWith('/') ? rest : `/${rest}`
+  }
+  return url
+}

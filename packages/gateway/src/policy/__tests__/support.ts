@@ -1,0 +1,58 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Principal } from '@c7auth/core'
+
+/** One operation of the OpenAPI document. */
+export interface OpenApiOperation {
+  readonly method: string
+  readonly path: string
+  readonly operationId: string
+}
+
+/** Walks up from this file to the workspace root (the directory holding `pnpm-workspace.yaml`). */
+export function workspaceRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) {
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error('pnpm-workspace.yaml not found above ' + dir)
+    dir = parent
+  }
+  return dir
+}
+
+/** Every operation of `../shared/openapi/camunda-7.23.0-openapi.json`. */
+export function openApiOperations(): OpenApiOperation[] {
+  const file = join(workspaceRoot(), '..', 'shared', 'openapi', 'camunda-7.23.0-openapi.json')
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as {
+    paths: Record<string, Record<string, { operationId: string }>>
+  }
+  const ops: OpenApiOperation[] = []
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (['get', 'post', 'put', 'delete', 'options', 'head', 'patch'].includes(method)) {
+        ops.push({ method: method.toUpperCase(), path, operationId: op.operationId })
+      }
+    }
+  }
+  return ops
+}
+
+/** A test principal; tenants and admin flag vary per test. */
+export function principalOf(
+  tenantIds: readonly string[],
+  extra: Partial<Pick<Principal, 'admin' | 'kind' | 'clientId' | 'userId'>> = {},
+): Principal {
+  return {
+    kind: extra.kind ?? 'user',
+    userId: extra.userId ?? 'alice',
+    groupIds: [],
+    tenantIds,
+    clientId: 'clientId' in extra ? extra.clientId : 'web-app',
+    issuer: 'https://idp.example',
+    subject: 'sub-1',
+    scopes: [],
+    expiresAt: 4_102_444_800,
+    admin: extra.admin ?? false,
+  }
+}

@@ -1,0 +1,360 @@
+import { C7AuthError, DEFAULT_ACTING_USER_VARIABLE } from '@c7auth/core'
+import type { Principal } from '@c7auth/core'
+import { actingUserPatch } from './acting-user.js'
+import { encodePath, normalizePath } from './normalize-path.js'
+import { ROUTES } from './routes.js'
+import { emptyResult, scopeJsonBody, scopeSearchParams } from './scope.js'
+import type {
+  ActingUserMode,
+  BodyPlan,
+  Decision,
+  JsonRewrite,
+  MatchedRoute,
+  OwnerCheck,
+  PolicyRequest,
+  RouteMethod,
+  RouteRule,
+  StampTenantRule,
+} from './types.js'
+
+/** Options of {@link createPolicy}. */
+export interface PolicyOptions {
+  /** Name of the acting-user process variable. Default `DEFAULT_ACTING_USER_VARIABLE`. */
+  actingUserVariable?: string
+  /** Engine names accepted in an `/engine/{name}/…` prefix. Default `['default']`. */
+  engineNames?: readonly string[]
+  /** Let admin principals skip tenant scoping (they still pass the table). Default `false`. */
+  adminBypassesTenantScope?: boolean
+  /** The route table. Default {@link ROUTES}. */
+  routes?: readonly RouteRule[]
+}
+
+/** The policy engine built by {@link createPolicy}. */
+export interface Policy {
+  /** Finds the route of a method and normalised path (`HEAD` is matched as `GET`). */
+  match(method: string, path: string): MatchedRoute | undefined
+  /** Decides one request: forward (rewritten) or answer; throws a `C7AuthError` to refuse. */
+  decide(request: PolicyRequest): Decision
+  /** Name of the acting-user variable in force. */
+  readonly actingUserVariable: string
+}
+
+interface Node {
+  readonly literals: Map<string, Node>
+  param: Node | undefined
+  readonly routes: Map<RouteMethod, { route: RouteRule; names: (string | undefined)[] }>
+}
+
+const newNode = (): Node => ({ literals: new Map(), param: undefined, routes: new Map() })
+const PARAM = /^\{([^}]+)\}$/
+const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'])
+
+function buildTrie(routes: readonly RouteRule[]): Node {
+  const root = newNode()
+  for (const route of routes) {
+    let node = root
+    const names: (string | undefined)[] = []
+    for (const seg of route.path.slice(1).split('/')) {
+      const m = PARAM.exec(seg)
+      if (m) {
+        node.param ??= newNode()
+        node = node.param
+        names.push(m[1])
+      } else {
+        let next = node.literals.get(seg)
+        if (!next) node.literals.set(seg, (next = newNode()))
+        node = next
+        names.push(undefined)
+      }
+    }
+    if (node.routes.has(route.method)) {
+      throw new C7AuthError('C7AUTH_CONFIG_INVALID', {
+        message: `Duplicate route ${route.method} ${route.path}`,
+      })
+    }
+    node.routes.set(route.method, { route, names })
+  }
+  return root
+}
+
+/**
+ * JAX-RS style: the first template that matches the path wins, literal segments before parameters
+ * (backtracking only over templates with no operation at all); the method is checked afterwards,
+ * so `GET /task/create` does not fall through to `GET /task/{id}`.
+ */
+function find(node: Node, segments: readonly string[], i: number): Node | undefined {
+  if (i === segments.length) return node.routes.size > 0 ? node : undefined
+  const lit = node.literals.get(segments[i] as string)
+  if (lit) {
+    const hit = find(lit, segments, i + 1)
+    if (hit) return hit
+  }
+  return node.param ? find(node.param, segments, i + 1) : undefined
+}
+
+function denied(detail: string): C7AuthError {
+  return new C7AuthError('C7AUTH_ROUTE_DENIED', { detail })
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/**
+ * Builds the policy: the route table compiled into a segment trie once, and a synchronous `decide`.
+ *
+ * @example
+ * ```ts
+ * const policy = createPolicy({ actingUserVariable: 'c7authActingUser' })
+ * const d = policy.decide({ method: 'GET', path: '/task', query: new URLSearchParams(), principal })
+ * if (d.action === 'forward') … // d.query has tenantIdIn=<principal tenants>
+ * ```
+ */
+export function createPolicy(options: PolicyOptions = {}): Policy {
+  const variable = options.actingUserVariable ?? DEFAULT_ACTING_USER_VARIABLE
+  const engineNames = options.engineNames ?? ['default']
+  const bypass = options.adminBypassesTenantScope ?? false
+  const root = buildTrie(options.routes ?? ROUTES)
+
+  function matchSegments(method: string, segments: readonly string[]): MatchedRoute | undefined {
+    const m = method === 'HEAD' ? 'GET' : method
+    if (!METHODS.has(m)) return undefined
+    const hit = find(root, segments, 0)?.routes.get(m as RouteMethod)
+    if (!hit) return undefined
+    const params: Record<string, string> = {}
+    hit.names.forEach((name, i) => {
+      if (name !== undefined) params[name] = segments[i] as string
+    })
+    return { route: hit.route, params }
+  }
+
+  function match(method: string, path: string): MatchedRoute | undefined {
+    const segments = path === '/' ? [] : path.slice(1).split('/')
+    return matchSegments(method, segments)
+  }
+
+  function onlyTenant(principal: Principal, what: string): string {
+    const [first, ...rest] = principal.tenantIds
+    if (first === undefined) {
+      throw new C7AuthError('C7AUTH_TENANT_FORBIDDEN', { detail: 'principal has no tenant' })
+    }
+    if (rest.length > 0) {
+      throw new C7AuthError('C7AUTH_REQUEST_INVALID', {
+        message: `The caller acts in several tenants; ${what}.`,
+      })
+    }
+    return first
+  }
+
+  function ensureTenant(principal: Principal, tenant: string): void {
+    if (!principal.tenantIds.includes(tenant) && !(bypass && principal.admin)) {
+      throw new C7AuthError('C7AUTH_TENANT_FORBIDDEN', { detail: 'tenant not granted' })
+    }
+  }
+
+  function actingPlan(mode: ActingUserMode | undefined, principal: Principal): BodyPlan {
+    if (mode === undefined) return { kind: 'stream' }
+    return {
+      kind: 'json',
+      rewrite: (json) => ({
+        kind: 'forward',
+        json: actingUserPatch(json, principal, variable, mode),
+      }),
+    }
+  }
+
+  function messagePlan(principal: Principal, mode: ActingUserMode | undefined): BodyPlan {
+    return {
+      kind: 'json',
+      rewrite: (json): JsonRewrite => {
+        const body = mode ? actingUserPatch(json, principal, variable, mode) : json
+        if (!isObject(body)) throw new C7AuthError('C7AUTH_BODY_INVALID')
+        const out: Record<string, unknown> = Object.fromEntries(
+          Object.entries(body).filter(([k]) => {
+            const lower = k.toLowerCase()
+            return lower !== 'tenantid' && lower !== 'withouttenantid'
+          }),
+        )
+        if (body.withoutTenantId === true) {
+          throw new C7AuthError('C7AUTH_TENANT_FORBIDDEN', {
+            message: 'Correlating to shared (tenant-less) processes is not allowed.',
+          })
+        }
+        const pid = body.processInstanceId
+        if (pid !== undefined && pid !== null) {
+          // the engine refuses processInstanceId + tenantId (ENGINE-13028): check the owner instead
+          if (typeof pid !== 'string') throw new C7AuthError('C7AUTH_BODY_INVALID')
+          const check: OwnerCheck = { resource: 'processInstance', id: pid, shared: 'hide' }
+          return { kind: 'forward', json: out, ownerCheck: check }
+        }
+        const asked = body.tenantId
+        let tenant: string
+        if (asked === undefined || asked === null) {
+          tenant = onlyTenant(principal, 'name one in tenantId')
+        } else if (typeof asked !== 'string') {
+          throw new C7AuthError('C7AUTH_BODY_INVALID', { detail: 'tenantId must be a string' })
+        } else {
+          ensureTenant(principal, asked)
+          tenant = asked
+        }
+        out.tenantId = tenant
+        return { kind: 'forward', json: out }
+      },
+    }
+  }
+
+  function stamp(
+    rule: StampTenantRule,
+    route: RouteRule,
+    params: Readonly<Record<string, string>>,
+    principal: Principal,
+  ): { segments?: string[]; body: BodyPlan; tenant: string | undefined } {
+    if (rule.pathParam !== undefined) {
+      const tenant = params[rule.pathParam] as string
+      ensureTenant(principal, tenant)
+      return { body: actingPlan(route.actingUser, principal), tenant }
+    }
+    if (rule.rewriteTo !== undefined) {
+      const tenant = onlyTenant(principal, 'use the …/tenant-id/{tenant-id}/… path')
+      const segments = rule.rewriteTo
+        .slice(1)
+        .split('/')
+        .map((s) => {
+          const m = PARAM.exec(s)
+          if (!m) return s
+          return m[1] === 'tenant-id' ? tenant : (params[m[1] as string] as string)
+        })
+      return { segments, body: actingPlan(route.actingUser, principal), tenant }
+    }
+    if (rule.multipartField !== undefined) {
+      const resolveTenant = (values: readonly string[]): string => {
+        if (values.length > 1) {
+          throw new C7AuthError('C7AUTH_BODY_INVALID', {
+            message: `Exactly one ${rule.multipartField} part is allowed.`,
+          })
+        }
+        const [value] = values
+        if (value === undefined || value === '') {
+          return onlyTenant(principal, `send a ${rule.multipartField} part`)
+        }
+        ensureTenant(principal, value)
+        return value
+      }
+      return {
+        body: { kind: 'multipart', field: rule.multipartField, resolveTenant },
+        tenant: principal.tenantIds.length === 1 ? principal.tenantIds[0] : undefined,
+      }
+    }
+    if (rule.body === 'tenantId') {
+      return {
+        body: messagePlan(principal, route.actingUser),
+        tenant: principal.tenantIds.length === 1 ? principal.tenantIds[0] : undefined,
+      }
+    }
+    throw denied('stampTenant rule without a location')
+  }
+
+  function decide(request: PolicyRequest): Decision {
+    const { principal } = request
+    const norm = normalizePath(request.path, engineNames)
+    const matched = matchSegments(request.method.toUpperCase(), norm.segments)
+    if (!matched) throw denied('no route')
+    const { route, params } = matched
+    const { rule } = route
+    const mutatingMethod = route.method !== 'GET' && route.method !== 'OPTIONS'
+    const base = {
+      action: 'forward' as const,
+      operationId: route.operationId,
+      rule,
+      engine: norm.engine,
+    }
+    const path = encodePath(norm.engine, norm.segments)
+    const single = principal.tenantIds.length === 1 ? principal.tenantIds[0] : undefined
+    switch (rule.kind) {
+      case 'deny':
+        throw denied(rule.reason)
+      case 'adminOnly':
+        if (!principal.admin) throw new C7AuthError('C7AUTH_ADMIN_ONLY')
+        return {
+          ...base,
+          path,
+          query: request.query,
+          body: { kind: 'stream' },
+          mutating: mutatingMethod,
+          tenant: undefined,
+        }
+      case 'public':
+        return {
+          ...base,
+          path,
+          query: request.query,
+          body: { kind: 'stream' },
+          mutating: false,
+          tenant: undefined,
+        }
+      case 'scopeQuery': {
+        const bypassed = bypass && principal.admin
+        if (rule.in === 'query') {
+          const query = bypassed
+            ? request.query
+            : scopeSearchParams(rule, request.query, principal.tenantIds)
+          if (query === undefined) {
+            return {
+              action: 'respond',
+              operationId: route.operationId,
+              status: 200,
+              json: emptyResult(rule.empty),
+            }
+          }
+          return { ...base, path, query, body: { kind: 'stream' }, mutating: false, tenant: single }
+        }
+        const tenants = principal.tenantIds
+        const body: BodyPlan = bypassed
+          ? { kind: 'stream' }
+          : { kind: 'json', rewrite: (json) => scopeJsonBody(rule, json, tenants) }
+        return {
+          ...base,
+          path,
+          query: request.query,
+          body,
+          mutating: rule.in === 'topics',
+          tenant: single,
+        }
+      }
+      case 'stampTenant': {
+        const s = stamp(rule, route, params, principal)
+        return {
+          ...base,
+          path: s.segments ? encodePath(norm.engine, s.segments) : path,
+          query: request.query,
+          body: s.body,
+          mutating: mutatingMethod,
+          tenant: s.tenant,
+        }
+      }
+      case 'ownerCheck': {
+        if (
+          rule.varNameParam !== undefined &&
+          mutatingMethod &&
+          params[rule.varNameParam] === variable
+        ) {
+          throw new C7AuthError('C7AUTH_ROUTE_DENIED', {
+            message: 'The acting-user variable is written by the gateway only.',
+          })
+        }
+        const id = params[rule.idParam] as string
+        return {
+          ...base,
+          path,
+          query: request.query,
+          body: actingPlan(route.actingUser, principal),
+          ownerCheck: { resource: rule.resource, id, shared: rule.shared },
+          mutating: mutatingMethod,
+          tenant: single,
+        }
+      }
+    }
+  }
+
+  return { match, decide, actingUserVariable: variable }
+}

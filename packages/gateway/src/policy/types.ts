@@ -1,0 +1,211 @@
+import type { Principal } from '@c7auth/core'
+
+/** HTTP methods of the engine-rest OpenAPI document. `HEAD` is routed as `GET`. */
+export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS'
+
+/** Resources whose tenant the gateway can resolve by id (one engine `GET`, cached). */
+export type OwnerResource =
+  | 'processDefinition'
+  | 'processInstance'
+  | 'task'
+  | 'externalTask'
+  | 'deployment'
+  | 'execution'
+  | 'job'
+  | 'jobDefinition'
+  | 'incident'
+  | 'variableInstance'
+  | 'historicProcessInstance'
+  | 'historicActivityInstance'
+  | 'historicVariableInstance'
+  | 'historicDetail'
+  | 'historicJobLog'
+  | 'historicExternalTaskLog'
+  | 'historicDecisionInstance'
+
+/**
+ * How NULL-tenant ("shared") owners are treated by an owner check: `allow` (shared definitions and
+ * deployments may be read), `forbid` (visible but not writable: 403), `hide` (runtime data of shared
+ * definitions belongs to nobody: the engine's 404).
+ */
+export type SharedOwner = 'allow' | 'forbid' | 'hide'
+
+/** Replace the client's tenant filter of a list/count query with the principal's tenants. */
+export interface ScopeQueryRule {
+  readonly kind: 'scopeQuery'
+  /** Where the filter lives: URL query (`GET`), JSON query body (`POST`), or `topics[]` of fetchAndLock. */
+  readonly in: 'query' | 'body' | 'topics'
+  /** True when NULL-tenant rows are shared data every tenant may read (definitions, deployments). */
+  readonly shared: boolean
+  /** The resource's `include…WithoutTenantId` parameter, if it has one. */
+  readonly includeParam?: string
+  /** True when the resource has a `withoutTenantId` parameter. */
+  readonly withoutParam: boolean
+  /** The answer when nothing can match: `list` → `[]`, `count` → `{ "count": 0 }`. */
+  readonly empty: 'list' | 'count'
+}
+
+/** Pin the request to one of the principal's tenants. */
+export interface StampTenantRule {
+  readonly kind: 'stampTenant'
+  /** Path parameter holding the tenant (`tenant-id`): must be one of the principal's tenants. */
+  readonly pathParam?: 'tenant-id'
+  /**
+   * Key-only path (the engine reads it as "shared definition"): rewritten to this tenant template
+   * for a single-tenant principal; a multi-tenant principal must name the tenant.
+   */
+  readonly rewriteTo?: string
+  /** JSON body field holding the tenant (`/message`): checked, or stamped for a single tenant. */
+  readonly body?: 'tenantId'
+  /** Multipart text field holding the tenant (`/deployment/create`). */
+  readonly multipartField?: 'tenant-id'
+}
+
+/** Resolve the tenant of the id in the path first; a foreign id gets the engine's own 404. */
+export interface OwnerCheckRule {
+  readonly kind: 'ownerCheck'
+  readonly resource: OwnerResource
+  /** Path parameter holding the id. */
+  readonly idParam: string
+  readonly shared: SharedOwner
+  /** Path parameter naming a variable; writing the acting-user variable through it is refused. */
+  readonly varNameParam?: string
+}
+
+/** Reserved to gateway administrators (identity and authorization resources). */
+export interface AdminOnlyRule {
+  readonly kind: 'adminOnly'
+}
+
+/** Refused for everybody with 403 `C7AUTH_ROUTE_DENIED`. */
+export interface DenyRule {
+  readonly kind: 'deny'
+  /** Why (trap number of the reference), for reviewers and logs. */
+  readonly reason: string
+}
+
+/** Any authenticated caller; no tenant data involved (`/version`, `/engine`). */
+export interface PublicRule {
+  readonly kind: 'public'
+}
+
+/** One rule of the route table. */
+export type Rule =
+  ScopeQueryRule | StampTenantRule | OwnerCheckRule | AdminOnlyRule | DenyRule | PublicRule
+
+/** The rule kinds, in README order. */
+export const RULE_KINDS = [
+  'scopeQuery',
+  'stampTenant',
+  'ownerCheck',
+  'public',
+  'adminOnly',
+  'deny',
+] as const satisfies readonly Rule['kind'][]
+
+/**
+ * What the gateway does with the acting-user variable in a JSON body: `inject` (start, complete,
+ * submit-form: drop client values under that name, then write the caller), `strip` (any other
+ * body that sets variables: drop client values only).
+ */
+export type ActingUserMode = 'inject' | 'strip'
+
+/** One row of the route table: an OpenAPI operation and its rule. */
+export interface RouteRule {
+  readonly method: RouteMethod
+  /** The OpenAPI path template, e.g. `/process-definition/{id}`. */
+  readonly path: string
+  readonly operationId: string
+  readonly rule: Rule
+  readonly actingUser?: ActingUserMode
+}
+
+/** Result of {@link normalizePath}. */
+export interface NormalizedPath {
+  /** Engine named by an `/engine/{name}` prefix; `undefined` for the default mount. */
+  readonly engine: string | undefined
+  /** Decoded path below the engine prefix, e.g. `/task/abc`. */
+  readonly path: string
+  /** Decoded segments of {@link NormalizedPath.path}. */
+  readonly segments: readonly string[]
+}
+
+/** A route matched against a normalised path. */
+export interface MatchedRoute {
+  readonly route: RouteRule
+  /** Decoded path parameters by template name. */
+  readonly params: Readonly<Record<string, string>>
+}
+
+/** An owner check the proxy must perform before forwarding. */
+export interface OwnerCheck {
+  readonly resource: OwnerResource
+  readonly id: string
+  readonly shared: SharedOwner
+}
+
+/** The outcome of a JSON body rewrite. */
+export type JsonRewrite =
+  | {
+      readonly kind: 'forward'
+      readonly json: unknown
+      /** An owner check the body revealed (e.g. `processInstanceId` of a message correlation). */
+      readonly ownerCheck?: OwnerCheck
+    }
+  | { readonly kind: 'respond'; readonly status: 200; readonly json: unknown }
+
+/** What to do with the request body. */
+export type BodyPlan =
+  /** Pass the body through unchanged (or there is none). */
+  | { readonly kind: 'stream' }
+  /**
+   * Read the JSON body (bounded), call `rewrite` (`undefined` for an empty body) and forward the
+   * result, or answer with it. `rewrite` throws `C7AUTH_BODY_INVALID` for a body it cannot police.
+   */
+  | { readonly kind: 'json'; readonly rewrite: (json: unknown) => JsonRewrite }
+  /**
+   * Rebuild the multipart body: drop every part whose name equals `field` (ASCII case-insensitive)
+   * and add exactly one text part `field` = `resolveTenant(values of the dropped parts)`.
+   */
+  | {
+      readonly kind: 'multipart'
+      readonly field: 'tenant-id'
+      readonly resolveTenant: (values: readonly string[]) => string
+    }
+
+/** Forward to the engine, possibly rewritten. */
+export interface ForwardDecision {
+  readonly action: 'forward'
+  readonly operationId: string
+  readonly rule: Rule
+  readonly engine: string | undefined
+  /** Path to request upstream below the mount, percent-encoded, `/engine/{name}` kept. */
+  readonly path: string
+  readonly query: URLSearchParams
+  readonly body: BodyPlan
+  /** Resolve this owner (see {@link checkOwner}) before forwarding. */
+  readonly ownerCheck?: OwnerCheck
+  /** True when the operation changes engine state. */
+  readonly mutating: boolean
+  /** The tenant the request was pinned to, when there is exactly one. */
+  readonly tenant: string | undefined
+}
+
+/** Answer without calling the engine (a scoped query that cannot match anything). */
+export interface RespondDecision {
+  readonly action: 'respond'
+  readonly operationId: string
+  readonly status: 200
+  readonly json: unknown
+}
+
+export type Decision = ForwardDecision | RespondDecision
+
+/** Input of `decide`. */
+export interface PolicyRequest {
+  readonly method: string
+  /** Path below the mount prefix, still percent-encoded, without the query string. */
+  readonly path: string
+  readonly query: URLSearchParams
+  readonly principal: Principal
+}

@@ -1,0 +1,69 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/**
+ * Prometheus metrics of the standalone gateway. One registry per server, so tests and embedded
+ * gateways never share global state.
+ */
+export interface GatewayMetrics {
+  readonly registry: Registry
+  /** Requests by outcome (`forwarded`, `refused`, `error`) and reason code (`C7AUTH_*` or `ok`). */
+  readonly requests: Counter<'outcome' | 'code'>
+  /** Token verification latency (cache hits included). */
+  readonly verifySeconds: Histogram<'result'>
+  /** JWKS fetches by issuer host and result. */
+  readonly jwksRefreshes: Counter<'result'>
+  /** Engine identity calls made by the bridge, by kind (user, tenant, membership, repair). */
+  readonly provisioningCalls: Counter<'kind'>
+  /** Token fetches by the gateway's own token clients. */
+  readonly tokenFetches: Counter<'result'>
+  /** Upstream latency by operation id and status class. */
+  readonly upstreamSeconds: Histogram<'operation' | 'status'>
+}
+
+/** Creates the gateway's metrics on a fresh registry (with Node process defaults). */
+export function createGatewayMetrics(): GatewayMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'c7auth_' })
+  const registers = [registry]
+  return {
+    registry,
+    requests: new Counter({
+      name: 'c7auth_requests_total',
+      help: 'Requests handled by the gateway, by outcome and reason code.',
+      labelNames: ['outcome', 'code'],
+      registers,
+    }),
+    verifySeconds: new Histogram({
+      name: 'c7auth_token_verification_seconds',
+      help: 'Latency of bearer-token verification and mapping.',
+      labelNames: ['result'],
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05, 0.25, 1],
+      registers,
+    }),
+    jwksRefreshes: new Counter({
+      name: 'c7auth_jwks_refreshes_total',
+      help: 'JWKS fetches, by result.',
+      labelNames: ['result'],
+      registers,
+    }),
+    provisioningCalls: new Counter({
+      name: 'c7auth_bridge_provisioning_calls_total',
+      help: 'Engine identity calls made by the identity bridge, by kind.',
+      labelNames: ['kind'],
+      registers,
+    }),
+    tokenFetches: new Counter({
+      name: 'c7auth_token_fetches_total',
+      help: 'Token endpoint requests made by the gateway, by result.',
+      labelNames: ['result'],
+      registers,
+    }),
+    upstreamSeconds: new Histogram({
+      name: 'c7auth_upstream_seconds',
+      help: 'Engine-rest latency by operation id and status class.',
+      labelNames: ['operation', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 60],
+      registers,
+    }),
+  }
+}

@@ -1,0 +1,211 @@
+import type { ActivityModel, ProcessModel } from './bpmn-parser.js'
+import type { TypedValue } from './variables.js'
+
+/** A user row (`ACT_ID_USER`), including the lockout columns. */
+export interface UserRecord {
+  id: string
+  firstName: string | null
+  lastName: string | null
+  email: string | null
+  /** `{SHA-512}`-style digest of salt+password; `null` when created without credentials. */
+  passwordHash: string | null
+  salt: string
+  attempts: number
+  lockExpirationTime: number | null
+}
+
+export interface GroupRecord {
+  id: string
+  name: string | null
+  type: string | null
+}
+
+export interface TenantRecord {
+  id: string
+  name: string | null
+}
+
+export interface DeploymentResource {
+  readonly id: string
+  readonly name: string
+  readonly data: Buffer
+}
+
+export interface DeploymentRecord {
+  readonly id: string
+  readonly name: string | null
+  readonly source: string | null
+  readonly deploymentTime: number
+  readonly tenantId: string | null
+  readonly resources: readonly DeploymentResource[]
+}
+
+export interface ProcessDefinitionRecord {
+  readonly id: string
+  readonly key: string
+  readonly name: string | null
+  readonly version: number
+  readonly versionTag: string | null
+  readonly resource: string
+  readonly deploymentId: string
+  readonly tenantId: string | null
+  readonly historyTimeToLive: number | null
+  readonly startableInTasklist: boolean
+  readonly xml: string
+  readonly model: ProcessModel
+  suspended: boolean
+}
+
+export type ProcessInstanceState = 'ACTIVE' | 'COMPLETED' | 'EXTERNALLY_TERMINATED'
+
+export interface ProcessInstanceRecord {
+  readonly id: string
+  readonly definitionId: string
+  readonly definitionKey: string
+  readonly businessKey: string | null
+  readonly tenantId: string | null
+  readonly startTime: number
+  readonly startUserId: string | null
+  readonly startActivityId: string | null
+  readonly variables: Map<string, TypedValue>
+  /** The linear path from the start event the instance was started at. */
+  readonly path: readonly ActivityModel[]
+  /** Index into `path` of the activity holding the token; -1 before start. */
+  position: number
+  state: ProcessInstanceState
+  endTime: number | null
+  deleteReason: string | null
+  suspended: boolean
+}
+
+export interface TaskRecord {
+  readonly id: string
+  readonly name: string | null
+  readonly taskDefinitionKey: string
+  readonly processInstanceId: string
+  readonly processDefinitionId: string
+  readonly processDefinitionKey: string
+  readonly tenantId: string | null
+  readonly created: number
+  readonly candidateGroups: readonly string[]
+  readonly candidateUsers: readonly string[]
+  readonly activityInstanceId: string
+  assignee: string | null
+  owner: string | null
+  priority: number
+  lastUpdated: number | null
+}
+
+export interface HistoricTaskRecord {
+  readonly id: string
+  readonly name: string | null
+  readonly taskDefinitionKey: string
+  readonly processInstanceId: string
+  readonly processDefinitionId: string
+  readonly processDefinitionKey: string
+  readonly activityInstanceId: string
+  readonly tenantId: string | null
+  readonly startTime: number
+  assignee: string | null
+  endTime: number | null
+  deleteReason: string | null
+  taskState: string
+}
+
+export interface ExternalTaskRecord {
+  readonly id: string
+  readonly topicName: string
+  readonly activityId: string
+  readonly activityInstanceId: string
+  readonly processInstanceId: string
+  readonly processDefinitionId: string
+  readonly processDefinitionKey: string
+  readonly processDefinitionVersionTag: string | null
+  readonly tenantId: string | null
+  readonly businessKey: string | null
+  readonly createTime: number
+  readonly sequence: number
+  workerId: string | null
+  lockExpirationTime: number | null
+  retries: number | null
+  errorMessage: string | null
+  errorDetails: string | null
+  priority: number
+  /** Not fetchable before this time (failure with `retryTimeout`). */
+  availableAt: number
+}
+
+export interface IncidentRecord {
+  readonly id: string
+  readonly incidentType: string
+  readonly incidentTimestamp: number
+  readonly processInstanceId: string
+  readonly processDefinitionId: string
+  readonly activityId: string
+  readonly configuration: string
+  readonly incidentMessage: string | null
+  readonly tenantId: string | null
+}
+
+/** One `ACT_HI_OP_LOG` row, rendered by `GET /history/user-operation`. */
+export interface UserOperationLogEntry {
+  readonly id: string
+  readonly operationId: string
+  readonly userId: string
+  readonly timestamp: number
+  readonly operationType: string
+  readonly entityType: string
+  readonly category: string
+  readonly property: string | null
+  readonly orgValue: string | null
+  readonly newValue: string | null
+  readonly deploymentId: string | null
+  readonly processDefinitionId: string | null
+  readonly processDefinitionKey: string | null
+  readonly processInstanceId: string | null
+  readonly executionId: string | null
+  readonly taskId: string | null
+  readonly externalTaskId: string | null
+  readonly tenantId: string | null
+}
+
+/** Every in-memory table of the simulated engine. */
+export class EngineState {
+  readonly users = new Map<string, UserRecord>()
+  readonly groups = new Map<string, GroupRecord>()
+  readonly tenants = new Map<string, TenantRecord>()
+  /** groupId → member user ids */
+  readonly groupMembers = new Map<string, Set<string>>()
+  /** tenantId → member user ids */
+  readonly tenantUsers = new Map<string, Set<string>>()
+  /** tenantId → member group ids */
+  readonly tenantGroups = new Map<string, Set<string>>()
+  readonly deployments = new Map<string, DeploymentRecord>()
+  readonly definitions = new Map<string, ProcessDefinitionRecord>()
+  /** Running and ended instances (history is derived from the same rows). */
+  readonly instances = new Map<string, ProcessInstanceRecord>()
+  readonly tasks = new Map<string, TaskRecord>()
+  readonly historicTasks = new Map<string, HistoricTaskRecord>()
+  readonly externalTasks = new Map<string, ExternalTaskRecord>()
+  readonly incidents = new Map<string, IncidentRecord>()
+  readonly operationLog: UserOperationLogEntry[] = []
+  externalTaskSequence = 0
+
+  clear(): void {
+    this.users.clear()
+    this.groups.clear()
+    this.tenants.clear()
+    this.groupMembers.clear()
+    this.tenantUsers.clear()
+    this.tenantGroups.clear()
+    this.deployments.clear()
+    this.definitions.clear()
+    this.instances.clear()
+    this.tasks.clear()
+    this.historicTasks.clear()
+    this.externalTasks.clear()
+    this.incidents.clear()
+    this.operationLog.length = 0
+    this.externalTaskSequence = 0
+  }
+}

@@ -1,0 +1,286 @@
+/** `/deployment` and `/process-definition`, including the start endpoints. */
+import type { AuthContext } from '../auth-context.js'
+import { isAuthenticatedTenant } from '../auth-context.js'
+import { definitionDto, deploymentDto, processInstanceDto } from '../dto.js'
+import { EngineError, invalidRequest, notFound, restException } from '../engine-errors.js'
+import { parseEngineDate } from '../engine-format.js'
+import type { ProcessDefinitionRecord } from '../engine-state.js'
+import type { CriteriaSpec } from '../query-criteria.js'
+import {
+  applySorting,
+  criteriaFromQuery,
+  matchesTenantCriteria,
+  paginate,
+  pagination,
+  sortingFromQuery,
+} from '../query-criteria.js'
+import type { MultipartBody } from '../request-body.js'
+import { fromTypedMap, toTypedMap } from '../variables.js'
+import { likeMatcher } from './identity-routes.js'
+import type { EngineRouter, EngineServices, HandlerContext, Reply } from './route-types.js'
+import { bodyObject, json, noContent, str } from './route-types.js'
+
+const RESERVED = new Set([
+  'deployment-name',
+  'deployment-activation-time',
+  'enable-duplicate-filtering',
+  'deploy-changed-only',
+  'deployment-source',
+  'tenant-id',
+])
+
+const DEPLOYMENT_QUERY: CriteriaSpec = {
+  id: 'string',
+  name: 'string',
+  nameLike: 'string',
+  source: 'string',
+  withoutSource: 'bool',
+  tenantIdIn: 'list',
+  withoutTenantId: 'bool',
+  includeDeploymentsWithoutTenantId: 'bool',
+  after: 'string',
+  before: 'string',
+}
+
+const DEFINITION_QUERY: CriteriaSpec = {
+  processDefinitionId: 'string',
+  processDefinitionIdIn: 'list',
+  name: 'string',
+  nameLike: 'string',
+  deploymentId: 'string',
+  key: 'string',
+  keysIn: 'list',
+  keyLike: 'string',
+  version: 'int',
+  latestVersion: 'bool',
+  resourceName: 'string',
+  active: 'bool',
+  suspended: 'bool',
+  versionTag: 'string',
+  tenantIdIn: 'list',
+  withoutTenantId: 'bool',
+  includeProcessDefinitionsWithoutTenantId: 'bool',
+  startableInTasklist: 'bool',
+}
+
+/** Multipart field value: the engine keeps parts in a map, so the last duplicate wins. */
+const lastField = (body: MultipartBody, name: string): string | undefined => body.fields[name]?.at(-1)
+
+export function registerRepositoryRoutes(router: EngineRouter, engine: EngineServices): void {
+  const { state, runtime } = engine
+
+  // ------------------------------------------------------------------ deployments
+  router.add('POST', '/deployment/create', (c) => {
+    const body = c.body as MultipartBody | undefined
+    if (body === undefined || (body as { kind?: string }).kind !== 'multipart') {
+      throw invalidRequest('multipart/form-data cannot be processed')
+    }
+    for (const name of Object.keys(body.fields)) {
+      if (!RESERVED.has(name)) {
+        throw invalidRequest(`No file name found in the deployment resource described by form parameter '${name}'.`)
+      }
+    }
+    if (body.files.length === 0) throw invalidRequest('No deployment resources contained in the form upload.')
+    const flag = (name: string): boolean => lastField(body, name) === 'true'
+    const result = runtime.deploy(c.auth, {
+      name: lastField(body, 'deployment-name') ?? null,
+      source: lastField(body, 'deployment-source') ?? null,
+      tenantId: lastField(body, 'tenant-id') ?? null,
+      enableDuplicateFiltering: flag('enable-duplicate-filtering'),
+      deployChangedOnly: flag('deploy-changed-only'),
+      resources: body.files.map((f) => ({ name: f.fileName, data: f.data })),
+    })
+    const defs = Object.fromEntries(result.definitions.map((d) => [d.id, definitionDto(d)]))
+    return json({
+      ...deploymentDto(result.deployment, c.baseUrl),
+      deployedProcessDefinitions: result.definitions.length === 0 ? null : defs,
+      deployedCaseDefinitions: null,
+      deployedDecisionDefinitions: null,
+      deployedDecisionRequirementsDefinitions: null,
+    })
+  })
+
+  const queryDeployments = (c: HandlerContext) => {
+    const q = criteriaFromQuery(DEPLOYMENT_QUERY, c.query)
+    const sorting = sortingFromQuery(c.query, ['id', 'name', 'deploymentTime', 'tenantId'])
+    const nameLike = typeof q['nameLike'] === 'string' ? likeMatcher(q['nameLike']) : null
+    const after = typeof q['after'] === 'string' ? parseEngineDate(q['after']) : null
+    const before = typeof q['before'] === 'string' ? parseEngineDate(q['before']) : null
+    const tenants = {
+      tenantIdIn: q['tenantIdIn'] as string[] | undefined,
+      withoutTenantId: q['withoutTenantId'] as boolean | undefined,
+      includeWithoutTenantId: q['includeDeploymentsWithoutTenantId'] as boolean | undefined,
+    }
+    const rows = [...state.deployments.values()].filter((d) => {
+      if (q['id'] !== undefined && d.id !== q['id']) return false
+      if (q['name'] !== undefined && d.name !== q['name']) return false
+      if (nameLike !== null && !nameLike(d.name)) return false
+      if (q['source'] !== undefined && d.source !== q['source']) return false
+      if (q['withoutSource'] === true && d.source !== null) return false
+      if (after !== null && !(d.deploymentTime > after)) return false
+      if (before !== null && !(d.deploymentTime < before)) return false
+      return matchesTenantCriteria(d.tenantId, tenants) && isAuthenticatedTenant(c.auth, d.tenantId)
+    })
+    return applySorting(rows, sorting, (d, by) =>
+      by === 'deploymentTime' ? d.deploymentTime : (d[by as 'id' | 'name' | 'tenantId'] ?? null),
+    )
+  }
+
+  router.add('GET', '/deployment', (c) =>
+    json(paginate(queryDeployments(c), pagination(c.query)).map((d) => deploymentDto(d, c.baseUrl))),
+  )
+  router.add('GET', '/deployment/count', (c) => json({ count: queryDeployments(c).length }))
+
+  const deploymentFor = (auth: AuthContext, id: string) => {
+    const d = state.deployments.get(id)
+    if (d === undefined || !isAuthenticatedTenant(auth, d.tenantId)) {
+      throw notFound(`Deployment with id '${id}' does not exist`)
+    }
+    return d
+  }
+
+  router.add('GET', '/deployment/{id}', (c) => json(deploymentDto(deploymentFor(c.auth, c.params['id'] as string), c.baseUrl)))
+
+  router.add('DELETE', '/deployment/{id}', (c) => {
+    runtime.deleteDeployment(c.auth, c.params['id'] as string, c.query.get('cascade') === 'true')
+    return noContent()
+  })
+
+  router.add('GET', '/deployment/{id}/resources', (c) => {
+    const d = deploymentFor(c.auth, c.params['id'] as string)
+    return json(d.resources.map((r) => ({ id: r.id, name: r.name, deploymentId: d.id })))
+  })
+
+  router.add('GET', '/deployment/{id}/resources/{resourceId}', (c) => {
+    const d = deploymentFor(c.auth, c.params['id'] as string)
+    const r = d.resources.find((x) => x.id === c.params['resourceId'])
+    if (r === undefined) {
+      throw notFound(`Deployment resource with resource id '${c.params['resourceId']}' for deployment id '${d.id}' does not exist.`)
+    }
+    return json({ id: r.id, name: r.name, deploymentId: d.id })
+  })
+
+  router.add('GET', '/deployment/{id}/resources/{resourceId}/data', (c): Reply => {
+    const d = deploymentFor(c.auth, c.params['id'] as string)
+    const r = d.resources.find((x) => x.id === c.params['resourceId'])
+    if (r === undefined) {
+      throw notFound(`Deployment resource '${c.params['resourceId']}' for deployment id '${d.id}' does not exist.`)
+    }
+    const type = /\.(bpmn|xml|dmn|cmmn)$/i.test(r.name) ? 'application/xml' : 'application/octet-stream'
+    return { status: 200, contentType: type, raw: r.data }
+  })
+
+  // ------------------------------------------------------------------ process definitions
+  const queryDefinitions = (c: HandlerContext) => {
+    const q = criteriaFromQuery(DEFINITION_QUERY, c.query)
+    const sorting = sortingFromQuery(c.query, ['category', 'key', 'id', 'name', 'version', 'deploymentId', 'deployTime', 'tenantId', 'versionTag'])
+    const nameLike = typeof q['nameLike'] === 'string' ? likeMatcher(q['nameLike']) : null
+    const keyLike = typeof q['keyLike'] === 'string' ? likeMatcher(q['keyLike']) : null
+    const tenants = {
+      tenantIdIn: q['tenantIdIn'] as string[] | undefined,
+      withoutTenantId: q['withoutTenantId'] as boolean | undefined,
+      includeWithoutTenantId: q['includeProcessDefinitionsWithoutTenantId'] as boolean | undefined,
+    }
+    const visible = [...state.definitions.values()].filter(
+      (d) => matchesTenantCriteria(d.tenantId, tenants) && isAuthenticatedTenant(c.auth, d.tenantId),
+    )
+    const rows = visible.filter((d) => {
+      if (q['processDefinitionId'] !== undefined && d.id !== q['processDefinitionId']) return false
+      const idIn = q['processDefinitionIdIn'] as string[] | undefined
+      if (idIn !== undefined && idIn.length > 0 && !idIn.includes(d.id)) return false
+      if (q['name'] !== undefined && d.name !== q['name']) return false
+      if (nameLike !== null && !nameLike(d.name)) return false
+      if (q['deploymentId'] !== undefined && d.deploymentId !== q['deploymentId']) return false
+      if (q['key'] !== undefined && d.key !== q['key']) return false
+      const keysIn = q['keysIn'] as string[] | undefined
+      if (keysIn !== undefined && keysIn.length > 0 && !keysIn.includes(d.key)) return false
+      if (keyLike !== null && !keyLike(d.key)) return false
+      if (q['version'] !== undefined && d.version !== q['version']) return false
+      if (q['resourceName'] !== undefined && d.resource !== q['resourceName']) return false
+      if (q['active'] === true && d.suspended) return false
+      if (q['suspended'] === true && !d.suspended) return false
+      if (q['versionTag'] !== undefined && d.versionTag !== q['versionTag']) return false
+      if (q['startableInTasklist'] === true && !d.startableInTasklist) return false
+      // latestVersion: latest per key and tenant among the rows the query can see
+      if (q['latestVersion'] === true && !runtime.isLatestVersion(d)) return false
+      return true
+    })
+    return applySorting(rows, sorting, (d, by) => {
+      if (by === 'deployTime') return state.deployments.get(d.deploymentId)?.deploymentTime ?? null
+      if (by === 'category') return 'http://bpmn.io/schema/bpmn'
+      return (d[by as 'key' | 'id' | 'name' | 'version' | 'deploymentId' | 'tenantId' | 'versionTag'] ?? null) as string | number | null
+    })
+  }
+
+  router.add('GET', '/process-definition', (c) => json(paginate(queryDefinitions(c), pagination(c.query)).map(definitionDto)))
+  router.add('GET', '/process-definition/count', (c) => json({ count: queryDefinitions(c).length }))
+
+  /** `GET /process-definition/{id}` catches the tenant failure and answers 404. */
+  const definitionById = (auth: AuthContext, id: string): ProcessDefinitionRecord => {
+    const d = state.definitions.get(id)
+    if (d === undefined || !isAuthenticatedTenant(auth, d.tenantId)) {
+      throw notFound(`No matching definition with id ${id}`)
+    }
+    return d
+  }
+  const definitionByKey = (auth: AuthContext, key: string, tenantId: string | null): ProcessDefinitionRecord => {
+    const d = runtime.latestDefinition(key, tenantId)
+    if (d === undefined || !isAuthenticatedTenant(auth, d.tenantId)) {
+      throw restException(
+        404,
+        tenantId === null
+          ? `No matching process definition with key: ${key} and no tenant-id`
+          : `No matching process definition with key: ${key} and tenant-id: ${tenantId}`,
+      )
+    }
+    return d
+  }
+
+  const xmlDto = (d: ProcessDefinitionRecord) => json({ id: d.id, bpmn20Xml: d.xml })
+
+  router.add('GET', '/process-definition/{id}', (c) => json(definitionDto(definitionById(c.auth, c.params['id'] as string))))
+  router.add('GET', '/process-definition/{id}/xml', (c) => xmlDto(definitionById(c.auth, c.params['id'] as string)))
+  router.add('GET', '/process-definition/key/{key}', (c) =>
+    json(definitionDto(definitionByKey(c.auth, c.params['key'] as string, null))),
+  )
+  router.add('GET', '/process-definition/key/{key}/xml', (c) =>
+    xmlDto(definitionByKey(c.auth, c.params['key'] as string, null)),
+  )
+  router.add('GET', '/process-definition/key/{key}/tenant-id/{tenant-id}', (c) =>
+    json(definitionDto(definitionByKey(c.auth, c.params['key'] as string, c.params['tenant-id'] as string))),
+  )
+  router.add('GET', '/process-definition/key/{key}/tenant-id/{tenant-id}/xml', (c) =>
+    xmlDto(definitionByKey(c.auth, c.params['key'] as string, c.params['tenant-id'] as string)),
+  )
+
+  /** `ProcessDefinitionResourceImpl.startProcessInstance`: engine failures become a 500 RestException. */
+  const start = (c: HandlerContext, def: ProcessDefinitionRecord): Reply => {
+    const body = bodyObject(c.body)
+    const variables = toTypedMap(body['variables'], (n) => `Cannot instantiate process definition ${def.id}: Cannot convert value of variable ${n}`)
+    let instance
+    try {
+      instance = runtime.startInstance(c.auth, def, { businessKey: str(body['businessKey']), variables })
+    } catch (err) {
+      if (err instanceof EngineError && err.status === 500) {
+        throw restException(500, `Cannot instantiate process definition ${def.id}: ${err.message}`)
+      }
+      throw err
+    }
+    const dto = processInstanceDto(instance, c.baseUrl)
+    return json(body['withVariablesInReturn'] === true ? { ...dto, variables: fromTypedMap(instance.variables) } : dto)
+  }
+
+  router.add('POST', '/process-definition/{id}/start', (c) => {
+    const d = state.definitions.get(c.params['id'] as string)
+    if (d === undefined) {
+      throw restException(500, `Cannot instantiate process definition ${c.params['id']}: no deployed process definition found with id '${c.params['id']}': processDefinition is null`)
+    }
+    return start(c, d)
+  })
+  router.add('POST', '/process-definition/key/{key}/start', (c) =>
+    start(c, definitionByKey(c.auth, c.params['key'] as string, null)),
+  )
+  router.add('POST', '/process-definition/key/{key}/tenant-id/{tenant-id}/start', (c) =>
+    start(c, definitionByKey(c.auth, c.params['key'] as string, c.params['tenant-id'] as string)),
+  )
+}

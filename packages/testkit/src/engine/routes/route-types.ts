@@ -1,0 +1,61 @@
+import type { IncomingMessage } from 'node:http'
+import type { AuthContext } from '../auth-context.js'
+import { invalidRequest } from '../engine-errors.js'
+import type { EngineState } from '../engine-state.js'
+import type { FetchAndLockQueue } from '../fetch-and-lock.js'
+import type { IdentityService } from '../identity-service.js'
+import type { FirstValueQuery } from '../query-criteria.js'
+import type { Router } from '../router.js'
+import type { RuntimeService } from '../runtime-service.js'
+
+/** Everything a handler may read about the request. */
+export interface HandlerContext {
+  readonly params: Readonly<Record<string, string>>
+  readonly query: FirstValueQuery
+  /** Parsed JSON, a `MultipartBody`, or `undefined`. */
+  readonly body: unknown
+  readonly auth: AuthContext
+  /** `http://127.0.0.1:<port>/engine-rest` (used in HAL-ish `links`). */
+  readonly baseUrl: string
+  readonly req: IncomingMessage
+  /** Aborted when the client goes away (long polling stops waiting). */
+  readonly signal: AbortSignal
+}
+
+export interface Reply {
+  readonly status: number
+  readonly body?: unknown
+  /** Only for non-JSON answers; JSON is always exactly `application/json`. */
+  readonly contentType?: string
+  readonly raw?: Buffer
+}
+
+export type Handler = (c: HandlerContext) => Reply | Promise<Reply>
+
+/** The engine parts route modules work with. */
+export interface EngineServices {
+  readonly state: EngineState
+  readonly identity: IdentityService
+  readonly runtime: RuntimeService
+  readonly fetchAndLock: FetchAndLockQueue
+  readonly authorizationChecks: boolean
+  readonly engineVersion: string
+}
+
+export type EngineRouter = Router<Handler>
+
+export const json = (body: unknown, status = 200): Reply => ({ status, body })
+
+export const noContent = (): Reply => ({ status: 204 })
+
+/** The body as a JSON object (`{}` when absent); arrays and scalars are a 400 like Jackson. */
+export function bodyObject(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null) return {}
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw invalidRequest('The request body must be a JSON object')
+  }
+  return body as Record<string, unknown>
+}
+
+export const str = (v: unknown): string | null =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null

@@ -1,0 +1,348 @@
+/** `/process-instance`, `/task` and `/message`. */
+import type { AuthContext } from '../auth-context.js'
+import { isAuthenticatedTenant } from '../auth-context.js'
+import { processInstanceDto, taskDto } from '../dto.js'
+import { EngineError, engineException, invalidRequest, notFound, restException } from '../engine-errors.js'
+import type { ProcessInstanceRecord, TaskRecord } from '../engine-state.js'
+import type { CriteriaSpec } from '../query-criteria.js'
+import {
+  applySorting,
+  criteriaFromBody,
+  criteriaFromQuery,
+  matchesTenantCriteria,
+  paginate,
+  pagination,
+  sortingFromBody,
+  sortingFromQuery,
+} from '../query-criteria.js'
+import type { RuntimeService } from '../runtime-service.js'
+import { fromTypedMap, fromTypedValue, toTypedMap, toTypedValue } from '../variables.js'
+import type { EngineRouter, EngineServices, HandlerContext, Reply } from './route-types.js'
+import { bodyObject, json, noContent, str } from './route-types.js'
+
+const INSTANCE_QUERY: CriteriaSpec = {
+  processInstanceIds: 'list',
+  businessKey: 'string',
+  processDefinitionId: 'string',
+  processDefinitionKey: 'string',
+  processDefinitionKeyIn: 'list',
+  processDefinitionKeyNotIn: 'list',
+  deploymentId: 'string',
+  active: 'bool',
+  suspended: 'bool',
+  tenantIdIn: 'list',
+  withoutTenantId: 'bool',
+  processDefinitionWithoutTenantId: 'bool',
+}
+
+const TASK_QUERY: CriteriaSpec = {
+  taskId: 'string',
+  taskIdIn: 'list',
+  processInstanceId: 'string',
+  processInstanceIdIn: 'list',
+  processInstanceBusinessKey: 'string',
+  processDefinitionId: 'string',
+  processDefinitionKey: 'string',
+  processDefinitionKeyIn: 'list',
+  assignee: 'string',
+  assigneeIn: 'list',
+  unassigned: 'bool',
+  assigned: 'bool',
+  candidateGroup: 'string',
+  candidateGroups: 'list',
+  candidateUser: 'string',
+  includeAssignedTasks: 'bool',
+  withCandidateGroups: 'bool',
+  taskDefinitionKey: 'string',
+  taskDefinitionKeyIn: 'list',
+  name: 'string',
+  tenantIdIn: 'list',
+  withoutTenantId: 'bool',
+}
+
+type Criteria = ReturnType<typeof criteriaFromQuery>
+
+const list = (q: Criteria, name: string): string[] | undefined => {
+  const v = q[name]
+  return Array.isArray(v) && v.length > 0 ? (v as string[]) : undefined
+}
+
+/** Variables resource helpers shared by process instances and tasks. */
+function variableRoutes(
+  router: EngineRouter,
+  runtime: RuntimeService,
+  base: string,
+  scope: 'process instance' | 'task',
+  resolve: (auth: AuthContext, id: string, operation: 'read' | 'update') => { instance: ProcessInstanceRecord; taskId?: string },
+): void {
+  const wrap = <T>(fn: () => T, message: string): T => {
+    try {
+      return fn()
+    } catch (err) {
+      if (err instanceof EngineError && err.status === 500 && err.type !== 'RestException') {
+        throw restException(500, `${message}: ${err.message}`)
+      }
+      throw err
+    }
+  }
+  router.add('GET', `${base}/variables`, (c) => {
+    const { instance } = resolve(c.auth, c.params['id'] as string, 'read')
+    return json(fromTypedMap(instance.variables))
+  })
+  router.add('GET', `${base}/variables/{varName}`, (c) => {
+    const { instance } = resolve(c.auth, c.params['id'] as string, 'read')
+    const v = instance.variables.get(c.params['varName'] as string)
+    if (v === undefined) throw notFound(`${scope} variable with name ${c.params['varName']} does not exist`)
+    return json(fromTypedValue(v))
+  })
+  router.add('PUT', `${base}/variables/{varName}`, (c) => {
+    const name = c.params['varName'] as string
+    const message = `Cannot put ${scope} variable ${name}`
+    const value = toTypedValue(c.body ?? {}, message)
+    wrap(() => {
+      const { instance, taskId } = resolve(c.auth, c.params['id'] as string, 'update')
+      runtime.modifyVariables(c.auth, instance, new Map([[name, value]]), [], 'SetVariable', taskId === undefined ? {} : { taskId })
+    }, message)
+    return noContent()
+  })
+  router.add('DELETE', `${base}/variables/{varName}`, (c) => {
+    const name = c.params['varName'] as string
+    wrap(() => {
+      const { instance, taskId } = resolve(c.auth, c.params['id'] as string, 'update')
+      runtime.modifyVariables(c.auth, instance, new Map(), [name], 'RemoveVariable', taskId === undefined ? {} : { taskId })
+    }, `Cannot delete ${scope} variable ${name}`)
+    return noContent()
+  })
+  router.add('POST', `${base}/variables`, (c) => {
+    const id = c.params['id'] as string
+    const message = `Cannot modify variables for ${scope} ${id}`
+    const body = bodyObject(c.body)
+    const modifications = toTypedMap(body['modifications'], (n) => `${message}: Cannot convert value of variable ${n}`)
+    const deletions = Array.isArray(body['deletions']) ? (body['deletions'] as unknown[]).map(String) : []
+    wrap(() => {
+      const { instance, taskId } = resolve(c.auth, id, 'update')
+      runtime.modifyVariables(c.auth, instance, modifications, deletions, 'ModifyVariable', taskId === undefined ? {} : { taskId })
+    }, message)
+    return noContent()
+  })
+}
+
+export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServices): void {
+  const { state, runtime } = engine
+
+  // ------------------------------------------------------------------ process instances
+  const queryInstances = (c: HandlerContext, fromBody: boolean) => {
+    const q = fromBody ? criteriaFromBody(INSTANCE_QUERY, c.body) : criteriaFromQuery(INSTANCE_QUERY, c.query)
+    const allowed = ['instanceId', 'definitionKey', 'definitionId', 'tenantId', 'businessKey']
+    const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
+    const tenants = { tenantIdIn: list(q, 'tenantIdIn'), withoutTenantId: q['withoutTenantId'] as boolean | undefined }
+    const rows = [...state.instances.values()].filter((i) => {
+      if (i.state !== 'ACTIVE') return false
+      const ids = list(q, 'processInstanceIds')
+      if (ids !== undefined && !ids.includes(i.id)) return false
+      if (q['businessKey'] !== undefined && i.businessKey !== q['businessKey']) return false
+      if (q['processDefinitionId'] !== undefined && i.definitionId !== q['processDefinitionId']) return false
+      if (q['processDefinitionKey'] !== undefined && i.definitionKey !== q['processDefinitionKey']) return false
+      const keyIn = list(q, 'processDefinitionKeyIn')
+      if (keyIn !== undefined && !keyIn.includes(i.definitionKey)) return false
+      const keyNotIn = list(q, 'processDefinitionKeyNotIn')
+      if (keyNotIn !== undefined && keyNotIn.includes(i.definitionKey)) return false
+      if (q['deploymentId'] !== undefined && state.definitions.get(i.definitionId)?.deploymentId !== q['deploymentId']) {
+        return false
+      }
+      if (q['active'] === true && i.suspended) return false
+      if (q['suspended'] === true && !i.suspended) return false
+      if (q['processDefinitionWithoutTenantId'] === true && state.definitions.get(i.definitionId)?.tenantId !== null) {
+        return false
+      }
+      return matchesTenantCriteria(i.tenantId, tenants) && isAuthenticatedTenant(c.auth, i.tenantId)
+    })
+    return applySorting(rows, sorting, (i, by) =>
+      ({ instanceId: i.id, definitionKey: i.definitionKey, definitionId: i.definitionId, tenantId: i.tenantId, businessKey: i.businessKey })[by] ?? null,
+    )
+  }
+  const instancePage = (c: HandlerContext, fromBody: boolean): Reply =>
+    json(paginate(queryInstances(c, fromBody), pagination(c.query)).map((i) => processInstanceDto(i, c.baseUrl)))
+
+  router.add('GET', '/process-instance', (c) => instancePage(c, false))
+  router.add('POST', '/process-instance', (c) => instancePage(c, true))
+  router.add('GET', '/process-instance/count', (c) => json({ count: queryInstances(c, false).length }))
+  router.add('POST', '/process-instance/count', (c) => json({ count: queryInstances(c, true).length }))
+
+  router.add('GET', '/process-instance/{id}', (c) => {
+    const i = runtime.findInstance(c.auth, c.params['id'] as string)
+    if (i === undefined) throw notFound(`Process instance with id ${c.params['id']} does not exist`)
+    return json(processInstanceDto(i, c.baseUrl))
+  })
+
+  router.add('DELETE', '/process-instance/{id}', (c) => {
+    runtime.deleteInstance(c.auth, c.params['id'] as string, null)
+    return noContent()
+  })
+
+  variableRoutes(router, runtime, '/process-instance/{id}', 'process instance', (auth, id, op) => ({
+    instance: runtime.instanceForCommand(auth, id, op === 'read' ? 'read' : 'update'),
+  }))
+
+  // ------------------------------------------------------------------ tasks
+  const queryTasks = (c: HandlerContext, fromBody: boolean) => {
+    const q = fromBody ? criteriaFromBody(TASK_QUERY, c.body) : criteriaFromQuery(TASK_QUERY, c.query)
+    const allowed = ['instanceId', 'caseInstanceId', 'dueDate', 'executionId', 'caseExecutionId', 'assignee', 'created', 'lastUpdated', 'followUpDate', 'description', 'id', 'name', 'nameCaseInsensitive', 'priority', 'tenantId']
+    const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
+    const tenantIdIn = list(q, 'tenantIdIn')
+    if (tenantIdIn !== undefined && q['withoutTenantId'] === true) {
+      throw engineException('Invalid query usage: cannot set both tenantIdIn and withoutTenantId filters.')
+    }
+    const tenants = { tenantIdIn, withoutTenantId: q['withoutTenantId'] as boolean | undefined }
+    const candidateUser = typeof q['candidateUser'] === 'string' ? q['candidateUser'] : null
+    const userGroups = candidateUser === null ? [] : engine.identity.groupsOf(candidateUser)
+    const rows = [...state.tasks.values()].filter((t) => {
+      if (q['taskId'] !== undefined && t.id !== q['taskId']) return false
+      const idIn = list(q, 'taskIdIn')
+      if (idIn !== undefined && !idIn.includes(t.id)) return false
+      if (q['processInstanceId'] !== undefined && t.processInstanceId !== q['processInstanceId']) return false
+      const piIn = list(q, 'processInstanceIdIn')
+      if (piIn !== undefined && !piIn.includes(t.processInstanceId)) return false
+      if (
+        q['processInstanceBusinessKey'] !== undefined &&
+        state.instances.get(t.processInstanceId)?.businessKey !== q['processInstanceBusinessKey']
+      ) {
+        return false
+      }
+      if (q['processDefinitionId'] !== undefined && t.processDefinitionId !== q['processDefinitionId']) return false
+      if (q['processDefinitionKey'] !== undefined && t.processDefinitionKey !== q['processDefinitionKey']) return false
+      const keyIn = list(q, 'processDefinitionKeyIn')
+      if (keyIn !== undefined && !keyIn.includes(t.processDefinitionKey)) return false
+      if (q['assignee'] !== undefined && t.assignee !== q['assignee']) return false
+      const assigneeIn = list(q, 'assigneeIn')
+      if (assigneeIn !== undefined && (t.assignee === null || !assigneeIn.includes(t.assignee))) return false
+      if (q['unassigned'] === true && t.assignee !== null) return false
+      if (q['assigned'] === true && t.assignee === null) return false
+      if (typeof q['candidateGroup'] === 'string' && (!t.candidateGroups.includes(q['candidateGroup']) || (t.assignee !== null && q['includeAssignedTasks'] !== true))) {
+        return false
+      }
+      const groupsIn = list(q, 'candidateGroups')
+      if (groupsIn !== undefined && !t.candidateGroups.some((g) => groupsIn.includes(g))) return false
+      if (candidateUser !== null) {
+        const isCandidate = t.candidateUsers.includes(candidateUser) || t.candidateGroups.some((g) => userGroups.includes(g))
+        if (!isCandidate || (t.assignee !== null && q['includeAssignedTasks'] !== true)) return false
+      }
+      if (q['withCandidateGroups'] === true && t.candidateGroups.length === 0) return false
+      if (q['taskDefinitionKey'] !== undefined && t.taskDefinitionKey !== q['taskDefinitionKey']) return false
+      const defKeyIn = list(q, 'taskDefinitionKeyIn')
+      if (defKeyIn !== undefined && !defKeyIn.includes(t.taskDefinitionKey)) return false
+      if (q['name'] !== undefined && t.name !== q['name']) return false
+      return matchesTenantCriteria(t.tenantId, tenants) && isAuthenticatedTenant(c.auth, t.tenantId)
+    })
+    return applySorting(rows, sorting, (t: TaskRecord, by) =>
+      ({
+        instanceId: t.processInstanceId,
+        executionId: t.processInstanceId,
+        assignee: t.assignee,
+        created: t.created,
+        lastUpdated: t.lastUpdated,
+        id: t.id,
+        name: t.name,
+        nameCaseInsensitive: t.name?.toLowerCase() ?? null,
+        priority: t.priority,
+        tenantId: t.tenantId,
+      })[by] ?? null,
+    )
+  }
+  const taskPage = (c: HandlerContext, fromBody: boolean): Reply =>
+    json(paginate(queryTasks(c, fromBody), pagination(c.query)).map(taskDto))
+
+  router.add('GET', '/task', (c) => taskPage(c, false))
+  router.add('POST', '/task', (c) => taskPage(c, true))
+  router.add('GET', '/task/count', (c) => json({ count: queryTasks(c, false).length }))
+  router.add('POST', '/task/count', (c) => json({ count: queryTasks(c, true).length }))
+
+  router.add('GET', '/task/{id}', (c) => {
+    const t = runtime.findTask(c.auth, c.params['id'] as string)
+    if (t === undefined) throw notFound(`No matching task with id ${c.params['id']}`)
+    return json(taskDto(t))
+  })
+
+  router.add('POST', '/task/{id}/claim', (c) => {
+    const userId = str(bodyObject(c.body)['userId'])
+    runtime.claimTask(c.auth, c.params['id'] as string, userId)
+    return noContent()
+  })
+  router.add('POST', '/task/{id}/unclaim', (c) => {
+    runtime.setAssignee(c.auth, c.params['id'] as string, null)
+    return noContent()
+  })
+  router.add('POST', '/task/{id}/assignee', (c) => {
+    runtime.setAssignee(c.auth, c.params['id'] as string, str(bodyObject(c.body)['userId']))
+    return noContent()
+  })
+
+  router.add('POST', '/task/{id}/complete', (c) => {
+    const id = c.params['id'] as string
+    const body = bodyObject(c.body)
+    const variables = toTypedMap(body['variables'], (n) => `Cannot complete task ${id}: Cannot convert value of variable ${n}`)
+    let instance
+    try {
+      instance = runtime.completeTask(c.auth, id, variables)
+    } catch (err) {
+      if (err instanceof EngineError && err.status === 500) {
+        throw restException(500, `Cannot complete task ${id}: ${err.message}`)
+      }
+      throw err
+    }
+    return body['withVariablesInReturn'] === true ? json(fromTypedMap(instance.variables)) : noContent()
+  })
+
+  router.add('GET', '/task/{id}/form-variables', (c) => {
+    const t = runtime.taskForCommand(c.auth, c.params['id'] as string, 'read the task')
+    const instance = state.instances.get(t.processInstanceId)
+    const names = c.query.get('variableNames')?.split(',')
+    return json(instance === undefined ? {} : fromTypedMap(instance.variables, names ?? null))
+  })
+
+  variableRoutes(router, runtime, '/task/{id}', 'task', (auth, id, op) => {
+    const task = runtime.taskForCommand(auth, id, op === 'read' ? 'read the task' : 'update the task')
+    const instance = state.instances.get(task.processInstanceId)
+    if (instance === undefined) throw invalidRequest(`task ${id} has no process instance`)
+    return { instance, taskId: task.id }
+  })
+
+  // ------------------------------------------------------------------ messages
+  router.add('POST', '/message', (c) => {
+    const body = bodyObject(c.body)
+    const messageName = str(body['messageName'])
+    if (messageName === null) throw invalidRequest('No message name supplied')
+    const tenantId = str(body['tenantId'])
+    const withoutTenantId = body['withoutTenantId'] === true
+    if (tenantId !== null && withoutTenantId) {
+      throw invalidRequest("Parameter 'tenantId' cannot be used together with parameter 'withoutTenantId'.")
+    }
+    const processInstanceId = str(body['processInstanceId'])
+    if (processInstanceId !== null && tenantId !== null) {
+      throw restException(400, 'ENGINE-13028 Cannot specify a tenant-id when correlate a message to a single process instance.')
+    }
+    const describe = (n: string) => `Cannot deliver message: Cannot convert value of variable ${n}`
+    const results = runtime.correlate(c.auth, {
+      messageName,
+      businessKey: str(body['businessKey']),
+      tenantId,
+      withoutTenantId,
+      processInstanceId,
+      correlationKeys: toTypedMap(body['correlationKeys'], describe),
+      processVariables: toTypedMap(body['processVariables'], describe),
+      all: body['all'] === true,
+    })
+    if (body['resultEnabled'] !== true) return noContent()
+    return json(
+      results.map((r) => ({
+        resultType: r.resultType,
+        execution:
+          r.resultType === 'Execution'
+            ? { id: r.instance.id, processInstanceId: r.instance.id, ended: r.instance.state !== 'ACTIVE', tenantId: r.instance.tenantId }
+            : null,
+        processInstance: r.resultType === 'ProcessDefinition' ? processInstanceDto(r.instance, c.baseUrl) : null,
+        ...(body['variablesInResultEnabled'] === true ? { variables: fromTypedMap(r.instance.variables) } : {}),
+      })),
+    )
+  })
+}

@@ -1,0 +1,298 @@
+/**
+ * The token lifecycle against the real test IdP: single-flight, refresh-ahead, 401
+ * invalidate-and-retry without a herd, outages with and without a valid token, Retry-After,
+ * permanent vs transient errors, and close().
+ */
+import { createServer } from 'node:http'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose'
+import { createTokenClient, TokenEndpointError, withTokenRetry } from '@c7auth/core'
+import type { TokenClient, TokenClientOptions, TokenEvent } from '@c7auth/core'
+import { startTestIdp } from '@c7auth/testkit'
+import type { TestIdp } from '@c7auth/testkit'
+
+const SECRET = 'lifecycle-secret'
+const SHORT = 'urn:short' // 4 s tokens: refresh-ahead at 2 s, served until 3 s
+const TINY = 'urn:tiny' // 2 s tokens
+const DOWNSTREAM = 'urn:downstream'
+
+let idp: TestIdp
+const clients: TokenClient[] = []
+
+function client(events: TokenEvent[] = [], extra: Partial<TokenClientOptions> = {}): TokenClient {
+  const c = createTokenClient({
+    issuer: idp.issuer,
+    clientId: 'app',
+    clientSecret: SECRET,
+    onEvent: (e) => events.push(e),
+    retry: { minDelayMs: 100, maxDelayMs: 400 },
+    ...extra,
+  })
+  clients.push(c)
+  return c
+}
+
+const count = (events: TokenEvent[], type: TokenEvent['type']) =>
+  events.filter((e) => e.type === type).length
+
+beforeAll(async () => {
+  idp = await startTestIdp({
+    clients: [{ clientId: 'app', clientSecret: SECRET }],
+    audiences: [
+      { audience: SHORT, accessTokenTtlSeconds: 4 },
+      { audience: TINY, accessTokenTtlSeconds: 2 },
+      { audience: DOWNSTREAM },
+    ],
+  })
+})
+
+afterEach(() => {
+  idp.setFault(null)
+  while (clients.length > 0) clients.pop()!.close()
+})
+
+afterAll(async () => {
+  await idp?.close()
+})
+
+describe('single-flight', () => {
+  it('1,000 concurrent cold getToken calls cause exactly one token request', async () => {
+    const events: TokenEvent[] = []
+    const c = client(events)
+    idp.resetCounts()
+    const tokens = await Promise.all(Array.from({ length: 1000 }, () => c.getToken()))
+    expect(idp.counts.tokenByGrant).toEqual({ client_credentials: 1 })
+    expect(new Set(tokens).size).toBe(1)
+    expect(count(events, 'fetched')).toBe(1)
+    expect(count(events, 'cache_hit')).toBe(0)
+  })
+
+  it('concurrent cold calls for three parameter sets cause one request per set', async () => {
+    const c = client()
+    idp.resetCounts()
+    const params = [undefined, { audience: DOWNSTREAM }, { resource: DOWNSTREAM, scope: 'x' }]
+    const tokens = await Promise.all(
+      Array.from({ length: 900 }, (_, i) => c.getToken(params[i % 3])),
+    )
+    expect(idp.counts.token).toBe(3)
+    expect(new Set(tokens).size).toBe(3)
+  })
+})
+
+describe('refresh ahead of expiry', () => {
+  it('once warm, callers never wait: every call is a cache hit while tokens roll over', async () => {
+    const events: TokenEvent[] = []
+    const c = client(events, { params: { audience: SHORT } })
+    idp.resetCounts()
+    const seen = new Set<string>()
+    let calls = 0
+    let slowest = 0
+    const until = Date.now() + 6_500
+    while (Date.now() < until) {
+      const t0 = performance.now()
+      seen.add(await c.getToken())
+      if (calls > 0) slowest = Math.max(slowest, performance.now() - t0)
+      calls += 1
+      await sleep(20)
+    }
+    expect(count(events, 'fetched')).toBe(1) // only the very first call waited
+    expect(count(events, 'cache_hit')).toBe(calls - 1)
+    expect(count(events, 'refreshed')).toBeGreaterThanOrEqual(2)
+    expect(count(events, 'failed')).toBe(0)
+    expect(seen.size).toBe(1 + count(events, 'refreshed'))
+    expect(idp.counts.token).toBe(1 + count(events, 'refreshed'))
+    for (const e of events.filter((x) => x.type === 'refreshed')) expect(e.background).toBe(true)
+    console.info(`refresh-ahead: ${calls} calls, slowest warm call ${slowest.toFixed(2)} ms`)
+  })
+
+  it('does not keep refreshing a key nobody uses', async () => {
+    const c = client([], { params: { audience: TINY } })
+    idp.resetCounts()
+    await c.getToken()
+    await sleep(2_300) // past the refresh point (1 s) and the expiry (2 s)
+    expect(idp.counts.token).toBe(1)
+  })
+
+  it('close() stops refresh timers and refuses further calls', async () => {
+    const c = client([], { params: { audience: TINY } })
+    idp.resetCounts()
+    await c.getToken()
+    await c.getToken() // used, so it would be refreshed at 1 s
+    c.close()
+    await sleep(1_400)
+    expect(idp.counts.token).toBe(1)
+    await expect(c.getToken()).rejects.toBeInstanceOf(TokenEndpointError)
+  })
+})
+
+describe('401 → invalidate → one retry', () => {
+  let api: Server
+  let apiUrl: string
+  const revoked = new Set<string>()
+
+  beforeAll(async () => {
+    const jwks = createRemoteJWKSet(new URL(idp.jwksUri))
+    api = createServer((req, res) => {
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
+      const deny = () => {
+        res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end()
+      }
+      if (!token) return deny()
+      jwtVerify(token, jwks, { issuer: idp.issuer, audience: DOWNSTREAM }).then(({ payload }) => {
+        if (revoked.has(String(payload.jti))) return deny()
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
+      }, deny)
+    })
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
+    apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}/`
+  })
+
+  afterAll(async () => {
+    api.closeAllConnections()
+    await new Promise((resolve) => api.close(resolve))
+  })
+
+  it('a burst of 100 calls rejected with a revoked token causes exactly one new token request', async () => {
+    const events: TokenEvent[] = []
+    const c = client(events)
+    const params = { audience: DOWNSTREAM }
+    const stale = await c.getToken(params)
+    revoked.add(String(decodeJwt(stale).jti))
+    idp.resetCounts()
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        withTokenRetry(
+          c,
+          (token) => fetch(apiUrl, { headers: { authorization: `Bearer ${token}` } }),
+          { params, discard: (r) => r.body?.cancel() },
+        ),
+      ),
+    )
+    expect(results.map((r) => r.status)).toEqual(Array(100).fill(200))
+    expect(idp.counts.token).toBe(1)
+    expect(count(events, 'invalidated')).toBe(1)
+    const fresh = await c.getToken(params)
+    expect(fresh).not.toBe(stale)
+  })
+
+  it('a second 401 is returned to the caller, not retried again', async () => {
+    const c = client()
+    const params = { audience: DOWNSTREAM }
+    let calls = 0
+    const res = await withTokenRetry(
+      c,
+      async () => {
+        calls += 1
+        return fetch(apiUrl, { headers: { authorization: 'Bearer garbage' } })
+      },
+      { params, discard: (r) => r.body?.cancel() },
+    )
+    expect(res.status).toBe(401)
+    expect(calls).toBe(2)
+  })
+})
+
+describe('IdP outages and errors', () => {
+  it('keeps serving a still-valid token while the IdP is down, then fails fast, then recovers', async () => {
+    const events: TokenEvent[] = []
+    const c = client(events, { params: { audience: SHORT } })
+    const token = await c.getToken()
+    await c.getToken()
+    await idp.stop()
+    try {
+      // Until 3 s the old token is served, although the background refresh (at 2 s) fails.
+      const until = Date.now() + 2_700
+      while (Date.now() < until) {
+        expect(await c.getToken()).toBe(token)
+        await sleep(50)
+      }
+      expect(count(events, 'failed')).toBeGreaterThanOrEqual(1)
+      expect(events.filter((e) => e.type === 'failed').every((e) => e.background)).toBe(true)
+      await sleep(600) // now past "usable until"
+      const t0 = performance.now()
+      const err = await c.getToken().catch((e: unknown) => e)
+      const waited = performance.now() - t0
+      expect(err).toBeInstanceOf(TokenEndpointError)
+      expect(err).toMatchObject({ permanent: false, code: 'C7AUTH_TOKEN_ENDPOINT_FAILED' })
+      expect(waited).toBeLessThan(2_000) // a refused connection, never a hang
+    } finally {
+      await idp.restart()
+    }
+    await sleep(450) // past the capped backoff
+    const fresh = await c.getToken()
+    expect(fresh).not.toBe(token)
+  })
+
+  it('honours Retry-After and fails fast (no request) inside the window', async () => {
+    const events: TokenEvent[] = []
+    const c = client(events)
+    idp.setFault(
+      { kind: 'status', status: 503, retryAfterSeconds: 2 },
+      { paths: ['token'], times: 1 },
+    )
+    const started = Date.now()
+    const err = await c.getToken().catch((e: unknown) => e)
+    expect(err).toMatchObject({
+      oauthError: 'temporarily_unavailable',
+      responseStatus: 503,
+      permanent: false,
+    })
+    const failed = events.find((e) => e.type === 'failed')!
+    expect(failed.retryAt! - started).toBeGreaterThanOrEqual(2_000)
+    // The fault is used up: a request now would succeed, so a rejection proves none was sent.
+    await expect(c.getToken()).rejects.toBe(err)
+    expect(count(events, 'failed')).toBe(1)
+  })
+
+  it('a hanging IdP without a cached token ends in a timeout error, not a hang', async () => {
+    const c = client([], { timeoutMs: 1_000 })
+    idp.setFault({ kind: 'hang' }, { paths: ['discovery'] })
+    const t0 = performance.now()
+    const err = await c.getToken().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(TokenEndpointError)
+    expect((err as TokenEndpointError).permanent).toBe(false)
+    expect(performance.now() - t0).toBeLessThan(5_000)
+    idp.setFault(null)
+    await sleep(450)
+    expect(await c.getToken()).toMatch(/^ey/)
+  })
+
+  it('a transient error is retried after backoff and then succeeds', async () => {
+    const c = client()
+    idp.setFault({ kind: 'status', status: 500 }, { paths: ['token'], times: 1 })
+    await expect(c.getToken()).rejects.toMatchObject({ permanent: false, responseStatus: 500 })
+    await sleep(450)
+    idp.resetCounts()
+    expect(await c.getToken()).toMatch(/^ey/)
+    expect(idp.counts.token).toBe(1)
+  })
+
+  it('a permanent error (invalid_client) is not retried in a loop and leaks no secret', async () => {
+    const wrongSecret = 'wrong-secret-value-42'
+    const events: TokenEvent[] = []
+    const c = client(events, { clientSecret: wrongSecret })
+    idp.resetCounts()
+    const errors: unknown[] = []
+    for (let i = 0; i < 20; i++) errors.push(await c.getToken().catch((e: unknown) => e))
+    await Promise.all(Array.from({ length: 50 }, () => c.getToken().catch(() => undefined)))
+    expect(idp.counts.token).toBe(1)
+    const err = errors[0] as TokenEndpointError
+    expect(err).toMatchObject({
+      oauthError: 'invalid_client',
+      permanent: true,
+      responseStatus: 401,
+    })
+    expect(new Set(errors).size).toBe(1)
+    for (const text of [
+      err.message,
+      String(err.detail),
+      JSON.stringify(err),
+      JSON.stringify(events),
+    ]) {
+      expect(text).not.toContain(wrongSecret)
+    }
+  })
+})
