@@ -1,1 +1,218 @@
-console.log('c7auth demo: under construction')
+/**
+ * `pnpm demo`: the whole c7auth story on one machine, no setup. `pnpm demo --serve` keeps the stack
+ * running and prints ready-made commands.
+ */
+import { readFileSync } from 'node:fs'
+import { BILLING_AUDIENCE, TENANTS, startDemoStack } from './stack.js'
+import type { DemoStack } from './stack.js'
+
+const serve = process.argv.includes('--serve')
+const bpmn = readFileSync(new URL('./bpmn/order-approval.bpmn', import.meta.url), 'utf8')
+const [ACME, GLOBEX] = TENANTS
+
+const step = (() => {
+  let n = 0
+  return (who: string, what: string, result: string) => {
+    n += 1
+    console.log(`${String(n).padStart(2)}. ${who.padEnd(16)} ${what}\n    ${' '.repeat(16)} → ${result}`)
+  }
+})()
+
+function check(condition: unknown, message: string): asserts condition {
+  if (!condition) {
+    console.error(`\nDEMO FAILED: ${message}`)
+    process.exitCode = 1
+    throw new Error(message)
+  }
+}
+
+async function appToken(stack: DemoStack, client: string, secret: string): Promise<string> {
+  const res = await fetch(stack.idp.tokenEndpoint, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(client)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'engine:read engine:write' }),
+  })
+  const body = (await res.json()) as { access_token?: string }
+  check(res.status === 200 && body.access_token, `token for ${client}: HTTP ${res.status}`)
+  return body.access_token
+}
+
+async function call(
+  stack: DemoStack,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: any }> {
+  const init: RequestInit = { method, headers: { authorization: `Bearer ${token}` } }
+  if (body instanceof FormData) init.body = body
+  else if (body !== undefined) {
+    init.body = JSON.stringify(body)
+    init.headers = { ...init.headers, 'content-type': 'application/json' }
+  }
+  const res = await fetch(`${stack.gateway.url}/engine-rest${path}`, init)
+  const text = await res.text()
+  return { status: res.status, json: text ? JSON.parse(text) : undefined }
+}
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value !== undefined && value !== false) return value
+    check(Date.now() < end, `timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+async function story(stack: DemoStack): Promise<void> {
+  console.log('c7auth demo — two tenants share one Camunda 7 engine behind the gateway\n')
+  console.log(`  IdP (oidc-provider)   ${stack.idp.issuer}`)
+  console.log(`  engine (simulator)    ${stack.engine.url}   Basic auth on, tenant check on`)
+  console.log(`  gateway (bridge mode) ${stack.gateway.url}/engine-rest`)
+  console.log(`  billing API           ${stack.billing.url}   verifies app tokens for ${BILLING_AUDIENCE}\n`)
+
+  const acme = await appToken(stack, ACME.app, ACME.secret)
+  const globex = await appToken(stack, GLOBEX.app, GLOBEX.secret)
+  step('acme, globex apps', 'client_credentials grant at the IdP', 'JWT access tokens (azp=acme / azp=globex)')
+
+  for (const [tenant, token] of [
+    [ACME.id, acme],
+    [GLOBEX.id, globex],
+  ] as const) {
+    const form = new FormData()
+    form.append('deployment-name', 'order-approval')
+    form.append('tenant-id', tenant)
+    form.append('data', new Blob([bpmn], { type: 'application/xml' }), 'order-approval.bpmn')
+    const res = await call(stack, token, 'POST', '/deployment/create', form)
+    check(res.status === 200 && res.json.tenantId === tenant, `deploy for ${tenant}: ${res.status}`)
+    step(`${tenant} app`, 'POST /deployment/create  (order-approval.bpmn)', `200, deployment in tenant "${res.json.tenantId}"`)
+  }
+
+  const started: Record<string, string> = {}
+  for (const [tenant, token] of [
+    [ACME.id, acme],
+    [GLOBEX.id, globex],
+  ] as const) {
+    const res = await call(stack, token, 'POST', '/process-definition/key/orderApproval/start', {
+      businessKey: `${tenant}-order-1`,
+      variables: { amount: { value: tenant === 'acme' ? 42 : 7, type: 'Integer' } },
+    })
+    check(res.status === 200 && res.json.tenantId === tenant, `start for ${tenant}: ${res.status}`)
+    started[tenant] = res.json.id
+    step(
+      `${tenant} app`,
+      'POST /process-definition/key/orderApproval/start',
+      `200, instance ${short(res.json.id)} in tenant "${tenant}" (gateway pinned the key to the tenant)`,
+    )
+  }
+  const creators = stack.engine.requests
+    .filter((r) => r.operationId?.startsWith('startProcessInstance'))
+    .map((r) => r.user)
+  step('engine', 'who started the instances?', `Basic-authenticated users ${creators.map((u) => `"${u}"`).join(', ')}`)
+
+  const alice = await stack.idp.issueUserToken({
+    sub: 'alice',
+    clientId: ACME.tasklist,
+    claims: { preferred_username: 'alice', email: 'alice@acme.example' },
+  })
+  const tasks = await call(stack, alice, 'GET', '/task?processDefinitionKey=orderApproval')
+  check(tasks.status === 200 && tasks.json.length === 1, `alice sees ${tasks.json?.length} tasks`)
+  const task = tasks.json[0]
+  check(task.tenantId === ACME.id, 'alice sees a task of another tenant')
+  step('alice (acme user)', 'GET /task?processDefinitionKey=orderApproval', `1 task: "${task.name}" in tenant "${task.tenantId}" (globex's is invisible)`)
+
+  const foreign = await call(stack, globex, 'GET', `/task/${task.id}`)
+  check(foreign.status === 404, `globex read acme's task: ${foreign.status}`)
+  step('globex app', `GET /task/${short(task.id)}  (acme's task)`, `404 "${foreign.json.message}" — refused, same answer as a missing task`)
+
+  const foreignInstance = await call(stack, globex, 'DELETE', `/process-instance/${started.acme}`)
+  check(foreignInstance.status === 404, `globex deleted acme's instance: ${foreignInstance.status}`)
+  step('globex app', `DELETE /process-instance/${short(started.acme as string)}`, '404 — acme\'s instance is untouched')
+
+  const identity = await call(stack, globex, 'PUT', `/group/camunda-admin/members/globex`)
+  check(identity.status === 403, `globex joined camunda-admin: ${identity.status}`)
+  step('globex app', 'PUT /group/camunda-admin/members/globex', `403 ${identity.json.code} — identity resources are admin only`)
+
+  const claim = await call(stack, alice, 'POST', `/task/${task.id}/claim`, { userId: 'alice' })
+  check(claim.status === 204, `claim: ${claim.status}`)
+  const done = await call(stack, alice, 'POST', `/task/${task.id}/complete`, {
+    variables: { approved: { value: true, type: 'Boolean' } },
+  })
+  check(done.status === 204, `complete: ${done.status}`)
+  step('alice (acme user)', 'claim + complete "Approve order"', '204, 204 — the gateway records alice as the acting user')
+
+  const charged = await until('the acme worker to charge', () => stack.billing.calls[0])
+  check(charged.tenant === ACME.id && charged.actingUser === 'alice' && charged.caller === ACME.app, 'billing context')
+  step(
+    'acme worker',
+    'fetchAndLock "charge-customer" → ctx.fetch(billing)',
+    `billing API saw app "${charged.caller}" (token for ${charged.audience}), tenant "${charged.tenant}", acting user "${charged.actingUser}"`,
+  )
+  await until('the acme instance to end', () => stack.engine.inspect.processInstance(started.acme as string)?.state === 'COMPLETED' || undefined)
+  step('engine', `process instance ${short(started.acme as string)}`, 'COMPLETED')
+
+  const globexTasks = stack.engine.inspect.externalTasks().filter((t) => t.tenantId === GLOBEX.id)
+  check(stack.billing.calls.length === 1 && globexTasks.length === 0, 'globex should have no external task yet')
+  step('globex worker', 'polling the same topic', 'nothing: its tenant has no external task, and acme\'s was never offered')
+
+  const log = stack.engine
+    .userOperationLog()
+    .filter((e) => e.entityType === 'Task' || e.entityType === 'ProcessInstance')
+    .map((e) => `${e.userId}:${e.operationType}`)
+  check(log.includes('alice:Complete') && log.includes('acme:Create'), `operation log: ${log.join(', ')}`)
+  step('engine', 'user operation log', [...new Set(log)].join(', '))
+
+  console.log('\nDemo finished: every call authenticated with a real OAuth token, every tenant kept apart.')
+}
+
+function short(id: string): string {
+  return id.length > 12 ? `${id.slice(0, 8)}…` : id
+}
+
+const stack = await startDemoStack()
+stack.workers.subscribe('charge-customer', { lockDuration: 10_000 }, async (ctx) => {
+  const res = await ctx.fetch(`${stack.billing.url}/charges`, {
+    method: 'POST',
+    audience: BILLING_AUDIENCE,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ amount: ctx.task.variables.get('amount') }),
+  })
+  if (res.status !== 201) throw new Error(`billing answered ${res.status}`)
+  await ctx.taskService.complete(ctx.task)
+})
+
+try {
+  await story(stack)
+} catch (err) {
+  process.exitCode = 1
+  if (!(err instanceof Error && err.message && process.exitCode === 1)) console.error(err)
+}
+
+if (serve && process.exitCode !== 1) {
+  const t = TENANTS[0]
+  console.log(`
+The stack keeps running (Ctrl-C to stop).
+
+  gateway   ${stack.gateway.url}/engine-rest     metrics ${stack.gateway.url}/metrics
+  IdP       ${stack.idp.issuer}
+
+Get an app token (tenant ${t.id}) and call the engine through the gateway:
+
+  TOKEN=$(curl -s -u ${t.app}:${t.secret} -d grant_type=client_credentials -d 'scope=engine:read engine:write' \\
+    ${stack.idp.tokenEndpoint} | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  curl -s -H "Authorization: Bearer $TOKEN" ${stack.gateway.url}/engine-rest/process-definition
+  curl -s -H "Authorization: Bearer $TOKEN" ${stack.gateway.url}/engine-rest/task
+  curl -s -i ${stack.gateway.url}/engine-rest/task          # no token: 401 + WWW-Authenticate
+
+A user token for alice (tenant ${t.id}):
+
+  curl -s -d client_id=${t.tasklist} -d grant_type=urn:c7auth:testkit:user -d sub=alice \\
+    --data-urlencode 'claims={"preferred_username":"alice"}' -d 'scope=engine:read engine:write' ${stack.idp.tokenEndpoint}
+`)
+  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()))
+}
+await stack.close()

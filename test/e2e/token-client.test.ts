@@ -5,7 +5,12 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeJwt, exportJWK } from 'jose'
-import { createTokenClient, isC7AuthError, TokenEndpointError } from '@c7auth/core'
+import {
+  createTokenClient,
+  isC7AuthError,
+  loadConfigFromEnv,
+  TokenEndpointError,
+} from '@c7auth/core'
 import type { TokenClient, TokenEvent } from '@c7auth/core'
 import { startTestIdp, requestToken, TESTKIT_USER_GRANT } from '@c7auth/testkit'
 import type { TestIdp } from '@c7auth/testkit'
@@ -42,6 +47,7 @@ beforeAll(async () => {
         jwks: { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'rsa-1', alg: 'RS256' }] },
       },
       { clientId: 'mtls-app', authMethod: 'tls_client_auth' },
+      { clientId: 'spa', authMethod: 'none' },
     ],
     audiences: [{ audience: BILLING, scopes: ['billing:read'] }],
   })
@@ -105,6 +111,17 @@ describe('client authentication methods', () => {
       }),
     )
     expect(decodeJwt(await client.getToken()).client_id).toBe('jwt-ec')
+    // Auth0 style: the issuer as the assertion's audience.
+    const auth0Style = track(
+      createTokenClient({
+        issuer: idp.issuer,
+        clientId: 'jwt-ec',
+        privateKeyPem: ecPem,
+        privateKeyId: 'ec-1',
+        assertionAudience: 'issuer',
+      }),
+    )
+    expect(decodeJwt(await auth0Style.getToken()).client_id).toBe('jwt-ec')
   })
 
   it('private_key_jwt with a PKCS#1 RSA key and only a token endpoint (aud = token endpoint)', async () => {
@@ -252,6 +269,21 @@ describe('refresh_token grant', () => {
     expect(idp.counts.tokenByGrant.refresh_token).toBe(2)
   })
 
+  it('a public client (auth method none) refreshes with only its client_id', async () => {
+    const res = await requestToken(idp.tokenEndpoint, {
+      grant_type: TESTKIT_USER_GRANT,
+      client_id: 'spa',
+      sub: 'dave',
+      scope: 'engine:read offline_access',
+    })
+    expect(res.status).toBe(200)
+    const client = track(
+      createTokenClient({ issuer: idp.issuer, clientId: 'spa', authMethod: 'none' }),
+    )
+    const refreshed = await client.refresh(String(res.body.refresh_token))
+    expect(decodeJwt(refreshed.accessToken)).toMatchObject({ sub: 'dave', client_id: 'spa' })
+  })
+
   it('a used-up refresh token is a permanent invalid_grant error', async () => {
     const { refresh } = await userTokens()
     const a = track(
@@ -321,5 +353,38 @@ describe('token exchange (RFC 8693)', () => {
     expect(err).toBeInstanceOf(TokenEndpointError)
     expect((err as TokenEndpointError).permanent).toBe(true)
     expect((err as TokenEndpointError).message).not.toContain('not-a-token')
+  })
+})
+
+describe('from configuration alone', () => {
+  it('builds clients for two tenants from env (secret file + Auth0 audience, key + RFC 8707 resource)', async () => {
+    const files: Record<string, string> = {
+      '/run/secrets/acme': `${TRICKY_SECRET}\n`,
+      '/run/secrets/globex.pem': ecPem,
+    }
+    const config = loadConfigFromEnv(
+      {
+        C7AUTH_TENANTS: 'acme,globex',
+        C7AUTH_ENGINE_URL: 'http://127.0.0.1:9/engine-rest',
+        C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
+        C7AUTH_TENANT_ACME_CLIENT_ID: 'basic-app',
+        C7AUTH_TENANT_ACME_CLIENT_SECRET_FILE: '/run/secrets/acme',
+        C7AUTH_TENANT_ACME_TOKEN_AUDIENCE: BILLING,
+        C7AUTH_TENANT_ACME_TOKEN_SCOPE: 'billing:read',
+        C7AUTH_TENANT_GLOBEX_ISSUER: idp.issuer,
+        C7AUTH_TENANT_GLOBEX_CLIENT_ID: 'jwt-ec',
+        C7AUTH_TENANT_GLOBEX_PRIVATE_KEY_FILE: '/run/secrets/globex.pem',
+        C7AUTH_TENANT_GLOBEX_PRIVATE_KEY_ID: 'ec-1',
+        C7AUTH_TENANT_GLOBEX_TOKEN_RESOURCE: BILLING,
+      },
+      { role: 'worker', readFile: (path) => files[path] ?? '' },
+    )
+    const [acme, globex] = config.tenants.map((t) => track(createTokenClient(t.client!)))
+    expect(decodeJwt(await acme!.getToken())).toMatchObject({
+      aud: BILLING,
+      scope: 'billing:read',
+      client_id: 'basic-app',
+    })
+    expect(decodeJwt(await globex!.getToken())).toMatchObject({ aud: BILLING, client_id: 'jwt-ec' })
   })
 })

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Runs the published build when present, else the workspace source through tsx.
+// In the workspace the packages export TypeScript sources, so run them through tsx;
+// a published package ships only dist/.
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-const built = fileURLToPath(new URL('../dist/server/main.js', import.meta.url))
-if (existsSync(built)) {
-  await import(built)
-} else {
+const source = fileURLToPath(new URL('../src/server/main.ts', import.meta.url))
+if (existsSync(source)) {
   const { register } = await import('tsx/esm/api')
   register()
-  await import('../src/server/main.ts')
+  await import(source)
+} else {
+  await import('../dist/server/main.js')
 }

@@ -156,16 +156,16 @@ class EnvReader {
     return this.check(spec, envId, required, parseUrl, 'must be an absolute http(s) URL')
   }
 
-  urlList(spec: ConfigKeySpec, envId?: string): string[] | undefined {
+  uriList(spec: ConfigKeySpec, envId?: string): string[] | undefined {
     return this.check(
       spec,
       envId,
       undefined,
       (v) => {
         const items = splitList(v)
-        return items.every((i) => parseUrl(i) !== undefined) ? items : undefined
+        return items.every(isAbsoluteUri) ? items : undefined
       },
-      'must be a comma-separated list of absolute http(s) URLs',
+      'must be a comma-separated list of absolute URIs without fragment',
     )
   }
 
@@ -424,6 +424,7 @@ function readClient(
   const secret = r.string(T.CLIENT_SECRET, envId)
   const privateKey = r.pem(T.PRIVATE_KEY, 'private-key', envId)
   const privateKeyId = r.string(T.PRIVATE_KEY_ID, envId)
+  const assertionAudience = r.enum<'token_endpoint' | 'issuer'>(T.ASSERTION_AUDIENCE, envId)
   const tlsCert = r.pem(T.TLS_CERT, 'certificate', envId)
   const tlsKey = r.pem(T.TLS_KEY, 'private-key', envId)
   const ca = r.pem(T.CA, 'certificate', envId)
@@ -433,7 +434,7 @@ function readClient(
   const params: TokenRequestParams = {}
   assign(params, 'scope', r.string(T.TOKEN_SCOPE, envId))
   assign(params, 'audience', r.string(T.TOKEN_AUDIENCE, envId))
-  const resource = r.urlList(T.TOKEN_RESOURCE, envId)
+  const resource = r.uriList(T.TOKEN_RESOURCE, envId)
   if (resource && resource.length > 0)
     params.resource = resource.length === 1 ? resource[0]! : resource
 
@@ -500,6 +501,7 @@ function readClient(
   assign(client, 'clientSecret', secret)
   assign(client, 'privateKeyPem', privateKey)
   assign(client, 'privateKeyId', privateKeyId)
+  if (assertionAudience === 'issuer') client.assertionAudience = 'issuer'
   assign(client, 'tlsCertPem', tlsCert)
   assign(client, 'tlsKeyPem', tlsKey)
   assign(client, 'caPem', ca)
@@ -600,6 +602,14 @@ function parseUrl(value: string): string | undefined {
     return url.protocol === 'http:' || url.protocol === 'https:' ? value.trim() : undefined
   } catch {
     return undefined
+  }
+}
+
+function isAbsoluteUri(value: string): boolean {
+  try {
+    return new URL(value).hash === '' && /^[a-z][a-z0-9+.-]*:/i.test(value)
+  } catch {
+    return false
   }
 }
 

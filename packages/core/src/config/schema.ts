@@ -8,7 +8,7 @@ export type ConfigValueType =
   | 'string'
   | 'url'
   | 'list'
-  | 'url-list'
+  | 'uri-list'
   | 'enum'
   | 'port'
   | 'duration-ms'
@@ -347,8 +347,8 @@ export const TENANT_KEYS = {
   }),
   TOKEN_RESOURCE: t({
     name: 'TOKEN_RESOURCE',
-    type: 'url-list',
-    description: 'RFC 8707 `resource` request parameter(s).',
+    type: 'uri-list',
+    description: 'RFC 8707 `resource` request parameter(s) (absolute URIs).',
   }),
   PRIVATE_KEY: t({
     name: 'PRIVATE_KEY',
@@ -362,6 +362,13 @@ export const TENANT_KEYS = {
     name: 'PRIVATE_KEY_ID',
     type: 'string',
     description: '`kid` of the client assertion key.',
+  }),
+  ASSERTION_AUDIENCE: t({
+    name: 'ASSERTION_AUDIENCE',
+    type: 'enum',
+    values: ['token_endpoint', 'issuer'],
+    default: 'token_endpoint',
+    description: '`aud` of the `private_key_jwt` assertion (Auth0 wants `issuer`).',
   }),
   TLS_CERT: t({
     name: 'TLS_CERT',
@@ -420,7 +427,7 @@ const TYPE_LABEL: Record<ConfigValueType, string> = {
   string: 'string',
   url: 'URL',
   list: 'list',
-  'url-list': 'list of URLs',
+  'uri-list': 'list of URIs',
   enum: 'enum',
   port: 'port',
   'duration-ms': 'duration',

@@ -35,6 +35,11 @@ export interface OAuthClientConfig {
   privateKeyPem?: string
   /** `kid` to put in the client assertion header. */
   privateKeyId?: string
+  /**
+   * `aud` of the `private_key_jwt` assertion: the token endpoint URL (RFC 7523 §3; Entra ID, Okta)
+   * or the issuer (Auth0). Default: `token_endpoint`.
+   */
+  assertionAudience?: 'token_endpoint' | 'issuer'
   /** PEM certificate + key for `tls_client_auth`. */
   tlsCertPem?: string
   tlsKeyPem?: string

@@ -94,7 +94,7 @@ describe('createMemoryTokenStore', () => {
     expect(store.get('a')).toBe(a)
     store.set('c', token('c'), 60_000)
     expect(store.get('a')).toBeUndefined()
-    expect(store.get('c')?.accessToken).toBe('c')
+    expect((store.get('c') as StoredToken | undefined)?.accessToken).toBe('c')
     store.delete('c')
     expect(store.get('c')).toBeUndefined()
     store.close?.()

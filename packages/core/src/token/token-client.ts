@@ -139,6 +139,7 @@ interface Entry {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1
+const MIN_REFRESH_DELAY_MS = 100
 
 /**
  * Creates a token client on openid-client: discovery or an explicit token endpoint, every client
@@ -180,6 +181,8 @@ class OAuthTokenClient implements TokenClient {
   readonly #insecure: boolean
   readonly #tls: { fetch: CustomFetch; close(): void } | undefined
   #config: Promise<Configuration> | undefined
+  /** The token endpoint in use (explicit or discovered), for the client assertion's `aud`. */
+  #tokenEndpoint: string | undefined
   #closed = false
 
   constructor(options: TokenClientOptions) {
@@ -409,6 +412,7 @@ class OAuthTokenClient implements TokenClient {
       try {
         const config = await this.#configuration()
         const response = await entry.request(config)
+        const sameToken = entry.currentToken === response.access_token
         const token = this.#toStored(entry, response, started)
         if (this.#closed) return token
         entry.failures = 0
@@ -419,7 +423,7 @@ class OAuthTokenClient implements TokenClient {
           await this.#store.set(entry.key, token, ttl)
           this.#track(entry, token)
           entry.usedSinceFetch = false
-          if (entry.grant === 'client_credentials') this.#schedule(entry, token)
+          if (entry.grant === 'client_credentials') this.#schedule(entry, token, sameToken)
         }
         if (entry.grant !== 'client_credentials') this.#forget(entry)
         this.#emit({
@@ -545,9 +549,12 @@ class OAuthTokenClient implements TokenClient {
     return token.expiresAt - Math.min(this.#minValidityMs, lifetime / 4)
   }
 
-  #schedule(entry: Entry, token: StoredToken): void {
+  #schedule(entry: Entry, token: StoredToken, sameToken: boolean): void {
     if (entry.timer) clearTimeout(entry.timer)
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, this.#refreshAt(token) - this.#now()))
+    // An IdP that hands back the same token until it expires would be asked again at once;
+    // then the next refresh waits until the token is at its end.
+    const at = sameToken ? this.#usableUntil(token) : this.#refreshAt(token)
+    const delay = Math.min(MAX_TIMER_MS, Math.max(MIN_REFRESH_DELAY_MS, at - this.#now()))
     entry.timer = setTimeout(() => this.#onTimer(entry), delay)
     entry.timer.unref()
   }
@@ -620,6 +627,7 @@ class OAuthTokenClient implements TokenClient {
     }
     config.timeout = timeout
     if (fetchImpl !== undefined) config[customFetch] = fetchImpl
+    this.#tokenEndpoint = config.serverMetadata().token_endpoint
     return config
   }
 
@@ -635,18 +643,13 @@ class OAuthTokenClient implements TokenClient {
         const alg = o.privateKeyAlg ?? assertionAlg(keyObject)
         const pkcs8 = keyObject.export({ type: 'pkcs8', format: 'pem' }).toString()
         const key = await importPKCS8(pkcs8, alg)
-        const tokenEndpoint = o.issuer === undefined ? o.tokenEndpoint : undefined
-        return PrivateKeyJwt(
-          o.privateKeyId !== undefined ? { key, kid: o.privateKeyId } : key,
-          tokenEndpoint !== undefined
-            ? {
-                [modifyAssertion]: (_header, payload) => {
-                  // Without an issuer the token endpoint is the assertion's audience (RFC 7523 §3).
-                  payload.aud = tokenEndpoint
-                },
-              }
-            : undefined,
-        )
+        const useIssuer = o.assertionAudience === 'issuer' && o.issuer !== undefined
+        return PrivateKeyJwt(o.privateKeyId !== undefined ? { key, kid: o.privateKeyId } : key, {
+          [modifyAssertion]: (_header, payload) => {
+            // RFC 7523 §3: the token endpoint URL identifies the authorization server as audience.
+            if (!useIssuer && this.#tokenEndpoint !== undefined) payload.aud = this.#tokenEndpoint
+          },
+        })
       }
       case 'tls_client_auth':
         return TlsClientAuth()

@@ -86,7 +86,8 @@ describe('hostile tokens', () => {
       { kid: 'no-such-kid' },
       { ...base, iss: idp.issuer, aud: 'engine', exp: now() + 300 },
     )
-    const a = make({}, {})
+    // No cooldown, so only the negative cache can stop the second refetch.
+    const a = make({ jwks: { refetchCooldownSeconds: 0 } })
     await a.verify(await idp.sign(base))
     const before = idp.counts.jwks
     await expectInvalid(forged, 'C7AUTH_TOKEN_INVALID', a)
@@ -96,16 +97,30 @@ describe('hostile tokens', () => {
     a.close()
   })
 
-  it('does not refetch more than once per cooldown for a storm of random kids', async () => {
-    await auth.verify(await idp.sign(base))
-    const start = idp.counts.jwks
+  it('refetches exactly once (single-flight, cooldown) for a storm of random kids', async () => {
+    let clock = Date.now()
+    const a = make({ now: () => clock })
+    await a.verify(await idp.sign(base))
     const claims = { ...base, iss: idp.issuer, aud: 'engine', exp: now() + 300 }
-    await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        rejection(auth.verify(idp.signRaw({ kid: `random-${i}` }, claims))),
-      ),
-    )
-    expect(idp.counts.jwks - start).toBeLessThanOrEqual(1)
+    const storm = () =>
+      Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          rejection(a.verify(idp.signRaw({ kid: `random-${i}-${clock}` }, claims))),
+        ),
+      )
+    // The first storm spends the unknown-kid budget once: one shared refetch for 50 kids.
+    await storm()
+    expect(idp.counts.jwks).toBe(2)
+    // Within the cooldown: no refetch at all.
+    clock += 5_000
+    await storm()
+    expect(idp.counts.jwks).toBe(2)
+    // After the cooldown: again exactly one.
+    clock += 6_000
+    const errors = await storm()
+    expect(idp.counts.jwks).toBe(3)
+    expect(new Set(errors.map((e) => e.code))).toEqual(new Set(['C7AUTH_TOKEN_INVALID']))
+    a.close()
   })
 
   it.each([

@@ -18,7 +18,7 @@ export interface ImportedKey {
 export interface KeyStoreTimings {
   /** Timeout of one JWKS or discovery request. */
   readonly timeoutMs: number
-  /** Minimum time between two refetches caused by unknown `kid`s (rate limit). */
+  /** Minimum time between two refetches caused by unknown `kid`s (rate limit), and between retries after a failure. */
   readonly refetchCooldownMs: number
   /** After this age the set is refreshed in the background while the cached keys keep serving. */
   readonly maxAgeMs: number
@@ -60,6 +60,7 @@ export class KeyStore {
   #count = 0
   #loadedAt = 0
   #lastAttemptAt = 0
+  #lastKidRefetchAt = Number.NEGATIVE_INFINITY
   #lastSuccessAt: number | undefined
   #lastFailureAt: number | undefined
   #fetches = 0
@@ -108,7 +109,13 @@ export class KeyStore {
     if (until !== undefined && until > now) {
       throw new HttpAuthError('C7AUTH_TOKEN_INVALID', { realm, detail: 'unknown kid (cached)' })
     }
-    if (this.#inflight !== undefined || this.#mayFetch(now)) {
+    // The budget for unknown-kid refetches is separate from scheduled loads, so a key that
+    // appears right after a load (rotation) is still fetched once.
+    if (
+      this.#inflight !== undefined ||
+      now - this.#lastKidRefetchAt >= this.#timings.refetchCooldownMs
+    ) {
+      if (this.#inflight === undefined) this.#lastKidRefetchAt = now
       try {
         await this.#refresh()
       } catch (cause) {

@@ -119,7 +119,6 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
   const log = options.logger
 
   function validId(id: string): boolean {
-    // eslint-disable-next-line no-control-regex
     return id.length > 0 && id.length <= 64 && /^[\x21-\x7e]+$/.test(id) && idRegex.test(id)
   }
 
@@ -192,7 +191,8 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
   }
 
   async function ensureGroup(id: string): Promise<'created' | 'unchanged'> {
-    if (id !== options.adminGroup && !validId(id)) throw fail(`group id ${JSON.stringify(id)} does not match the id pattern`)
+    if (id !== options.adminGroup && !validId(id))
+      throw fail(`group id ${JSON.stringify(id)} does not match the id pattern`)
     const got = await adminCall('GET', `/group/${enc(id)}`)
     if (got.status === 200) {
       knownGroups.add(id)

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Writable } from 'node:stream'
+import { Readable, Writable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import { pino } from 'pino'
 import { request as undiciRequest } from 'undici'
@@ -13,7 +13,7 @@ import { createEngineEndpoint } from './engine-client.js'
 import type { EngineEndpoint } from './engine-client.js'
 import { createEngineProxy } from './proxy.js'
 import type { EngineProxyOptions } from './proxy.js'
-import type { ProxyDecision, ProxyPolicy } from './types.js'
+import type { BodyMode, ProxyPolicy } from './types.js'
 import { createUpstreamAuth } from './upstream-auth.js'
 
 const principal: Principal = {
@@ -81,11 +81,7 @@ async function upstream(
 
 /** Forward-everything policy: the proxy's mechanics, not the route table, are under test here. */
 function passPolicy(
-  body: ProxyDecision extends infer D
-    ? D extends { action: 'forward' }
-      ? D['body']
-      : never
-    : never,
+  body: BodyMode,
   extra: Partial<{ operationId: string; mutating: boolean }> = {},
 ): ProxyPolicy {
   return {
@@ -399,9 +395,11 @@ describe('engine proxy: failures', () => {
     const c = await undiciRequest(`${gwStream.url}/deployment/create`, {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
-      body: (async function* () {
-        for (let i = 0; i < 10; i++) yield Buffer.alloc(500)
-      })(),
+      body: Readable.from(
+        (async function* () {
+          for (let i = 0; i < 10; i++) yield Buffer.alloc(500)
+        })(),
+      ),
     })
     expect(c.statusCode).toBe(413)
     expect(await c.body.json()).toMatchObject({ code: 'C7AUTH_BODY_TOO_LARGE' })
@@ -584,7 +582,7 @@ describe('engine proxy: multipart deployments', () => {
     const r = await undiciRequest(`${gw.url}/deployment/create`, {
       method: 'POST',
       headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-      body: body(),
+      body: Readable.from(body()),
     })
     expect(r.statusCode).toBe(200)
     expect(await r.body.json()).toEqual({ id: 'dep1' })

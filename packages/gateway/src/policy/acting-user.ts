@@ -39,8 +39,8 @@ function stripMap(map: unknown, variableName: string): unknown {
 
 /**
  * Drops every client-supplied value of the acting-user variable from a JSON body (in `variables`,
- * `localVariables`, `modifications`, `deletions`, `processVariables*` and
- * `startInstructions[].variables`) and, with `inject`, writes the caller into `variables`. Pure:
+ * `localVariables`, `modifications`, `deletions`, `processVariables*`,
+ * `startInstructions[].variables` and `instructions[].variables`) and, with `inject`, writes the caller into `variables`. Pure:
  * returns a new body. A non-object body is refused with `C7AUTH_BODY_INVALID`; `undefined` (no
  * body) counts as `{}`.
  *

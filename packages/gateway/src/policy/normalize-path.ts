@@ -4,7 +4,7 @@ import type { NormalizedPath } from './types.js'
 /** Raw characters allowed in a path (RFC 3986 pchar and `/`), minus `;` (matrix parameters). */
 const RAW_ALLOWED = /^[A-Za-z0-9\-._~!$&'()*+,=:@/%]*$/
 const PERCENT_TRIPLET = /%[0-9A-Fa-f]{2}/
-const NON_ASCII = /[^\x00-\x7f]/
+const NON_ASCII = /[\u0080-\uffff]/
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 /** Characters that must not appear once decoded: separators and invisible/bidi format characters. */

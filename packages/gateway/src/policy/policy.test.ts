@@ -175,6 +175,18 @@ describe('decide: scoped GET queries (comma lists)', () => {
     expect(d.action === 'forward' && d.query.get('tenantIdIn')).toBeNull()
   })
 
+  it('caps list queries like queryMaxResultsLimit when configured (T1)', () => {
+    const capped = createPolicy({ queryMaxResults: 100 })
+    const run = (method: string, path: string, query: string) => () =>
+      capped.decide({ method, path, query: new URLSearchParams(query), principal: one })
+    expect(codeOf(run('GET', '/task', ''))).toBe('C7AUTH_REQUEST_INVALID')
+    expect(codeOf(run('POST', '/history/task', 'maxResults=101'))).toBe('C7AUTH_REQUEST_INVALID')
+    expect(codeOf(run('GET', '/task', 'maxResults=abc'))).toBe('C7AUTH_REQUEST_INVALID')
+    expect(codeOf(run('GET', '/task', 'firstResult=0&maxResults=100'))).toBeUndefined()
+    expect(codeOf(run('GET', '/task/count', ''))).toBeUndefined()
+    expect(codeOf(() => decide('GET', '/task', one))).toBeUndefined()
+  })
+
   it('answers nothing for a principal without tenants', () => {
     expect(decide('GET', '/task', principalOf([]))).toMatchObject({ action: 'respond', json: [] })
   })

@@ -25,6 +25,12 @@ export interface PolicyOptions {
   engineNames?: readonly string[]
   /** Let admin principals skip tenant scoping (they still pass the table). Default `false`. */
   adminBypassesTenantScope?: boolean
+  /**
+   * Cap for list queries (T1), like the engine's `queryMaxResultsLimit` for authenticated users:
+   * a scoped list without `maxResults`, or with more, is refused with 400 `C7AUTH_REQUEST_INVALID`
+   * and the engine's message. Default: no cap.
+   */
+  queryMaxResults?: number
   /** The route table. Default {@link ROUTES}. */
   routes?: readonly RouteRule[]
 }
@@ -115,6 +121,23 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
   const engineNames = options.engineNames ?? ['default']
   const bypass = options.adminBypassesTenantScope ?? false
   const root = buildTrie(options.routes ?? ROUTES)
+  const maxResults = options.queryMaxResults
+
+  function checkMaxResults(query: URLSearchParams): void {
+    if (maxResults === undefined) return
+    const raw = query.get('maxResults')
+    if (raw === null) {
+      throw new C7AuthError('C7AUTH_REQUEST_INVALID', {
+        message: 'An unbound number of results is forbidden!',
+      })
+    }
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n > maxResults) {
+      throw new C7AuthError('C7AUTH_REQUEST_INVALID', {
+        message: `Max results limit of ${maxResults} exceeded!`,
+      })
+    }
+  }
 
   function matchSegments(method: string, segments: readonly string[]): MatchedRoute | undefined {
     const m = method === 'HEAD' ? 'GET' : method
@@ -294,6 +317,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
         }
       case 'scopeQuery': {
         const bypassed = bypass && principal.admin
+        if (rule.empty === 'list' && rule.in !== 'topics') checkMaxResults(request.query)
         if (rule.in === 'query') {
           const query = bypassed
             ? request.query

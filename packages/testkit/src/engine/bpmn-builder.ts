@@ -9,8 +9,18 @@ export type ProcessStep =
       readonly assignee?: string
       readonly candidateGroups?: readonly string[]
     }
-  | { readonly type: 'externalTask'; readonly id: string; readonly topic: string; readonly name?: string }
-  | { readonly type: 'receiveTask'; readonly id: string; readonly message: string; readonly name?: string }
+  | {
+      readonly type: 'externalTask'
+      readonly id: string
+      readonly topic: string
+      readonly name?: string
+    }
+  | {
+      readonly type: 'receiveTask'
+      readonly id: string
+      readonly message: string
+      readonly name?: string
+    }
 
 export interface LinearProcessOptions {
   readonly key: string
@@ -46,18 +56,27 @@ export function linearProcessXml(options: LinearProcessOptions): string {
   nodes.push('<bpmn:startEvent id="start" />')
   if (options.startMessage !== undefined) {
     messages.push(`<bpmn:message id="Msg_start" name="${esc(options.startMessage)}" />`)
-    nodes.push('<bpmn:startEvent id="messageStart"><bpmn:messageEventDefinition messageRef="Msg_start" /></bpmn:startEvent>')
-    flows.push(`<bpmn:sequenceFlow id="flow_messageStart" sourceRef="messageStart" targetRef="${esc(ids[1] as string)}" />`)
+    nodes.push(
+      '<bpmn:startEvent id="messageStart"><bpmn:messageEventDefinition messageRef="Msg_start" /></bpmn:startEvent>',
+    )
+    flows.push(
+      `<bpmn:sequenceFlow id="flow_messageStart" sourceRef="messageStart" targetRef="${esc(ids[1] as string)}" />`,
+    )
   }
   for (const step of options.steps) {
     const name = step.name === undefined ? '' : ` name="${esc(step.name)}"`
     if (step.type === 'userTask') {
-      const assignee = step.assignee === undefined ? '' : ` camunda:assignee="${esc(step.assignee)}"`
+      const assignee =
+        step.assignee === undefined ? '' : ` camunda:assignee="${esc(step.assignee)}"`
       const groups =
-        step.candidateGroups === undefined ? '' : ` camunda:candidateGroups="${esc(step.candidateGroups.join(','))}"`
+        step.candidateGroups === undefined
+          ? ''
+          : ` camunda:candidateGroups="${esc(step.candidateGroups.join(','))}"`
       nodes.push(`<bpmn:userTask id="${esc(step.id)}"${name}${assignee}${groups} />`)
     } else if (step.type === 'externalTask') {
-      nodes.push(`<bpmn:serviceTask id="${esc(step.id)}"${name} camunda:type="external" camunda:topic="${esc(step.topic)}" />`)
+      nodes.push(
+        `<bpmn:serviceTask id="${esc(step.id)}"${name} camunda:type="external" camunda:topic="${esc(step.topic)}" />`,
+      )
     } else {
       const msgId = `Msg_${step.id}`
       messages.push(`<bpmn:message id="${esc(msgId)}" name="${esc(step.message)}" />`)
@@ -66,7 +85,9 @@ export function linearProcessXml(options: LinearProcessOptions): string {
   }
   nodes.push('<bpmn:endEvent id="end" />')
   for (let i = 0; i < ids.length - 1; i++) {
-    flows.push(`<bpmn:sequenceFlow id="flow_${i}" sourceRef="${esc(ids[i] as string)}" targetRef="${esc(ids[i + 1] as string)}" />`)
+    flows.push(
+      `<bpmn:sequenceFlow id="flow_${i}" sourceRef="${esc(ids[i] as string)}" targetRef="${esc(ids[i + 1] as string)}" />`,
+    )
   }
   const name = options.name === undefined ? '' : ` name="${esc(options.name)}"`
   return [

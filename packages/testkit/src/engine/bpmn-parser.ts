@@ -44,7 +44,8 @@ const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"'
 
 const decode = (s: string): string =>
   s.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-f]+);/gi, (m, e: string) => {
-    if (e.startsWith('#x') || e.startsWith('#X')) return String.fromCodePoint(parseInt(e.slice(2), 16))
+    if (e.startsWith('#x') || e.startsWith('#X'))
+      return String.fromCodePoint(parseInt(e.slice(2), 16))
     if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10))
     return ENTITIES[e.toLowerCase()] ?? m
   })
@@ -122,14 +123,19 @@ export function parseBpmn(xml: string, resource: string): ProcessModel[] {
     const key = proc.attrs['id']
     if (key === undefined || key === '') throw parseError(resource, 'Process has no id')
     if (proc.attrs['isExecutable'] === 'false') continue
-    const nodes = new Map<string, ActivityModel & { isStart: boolean; startMessage: string | null }>()
+    const nodes = new Map<
+      string,
+      ActivityModel & { isStart: boolean; startMessage: string | null }
+    >()
     for (const el of findElements(proc.inner, FLOW_NODES)) {
       const id = el.attrs['id']
       if (id === undefined) throw parseError(resource, `<${el.tag}> without id`)
       const messageRef =
-        /<(?:[\w-]+:)?messageEventDefinition\b[^>]*messageRef\s*=\s*"([^"]*)"/.exec(el.inner)?.[1] ??
-        el.attrs['messageRef']
-      const messageName = messageRef === undefined ? undefined : (messages.get(messageRef) ?? messageRef)
+        /<(?:[\w-]+:)?messageEventDefinition\b[^>]*messageRef\s*=\s*"([^"]*)"/.exec(
+          el.inner,
+        )?.[1] ?? el.attrs['messageRef']
+      const messageName =
+        messageRef === undefined ? undefined : (messages.get(messageRef) ?? messageRef)
       const name = el.attrs['name'] ?? null
       const base = { id, name, isStart: el.tag === 'startEvent', startMessage: null }
       let node: ActivityModel & { isStart: boolean; startMessage: string | null }

@@ -140,7 +140,10 @@ export const lockedExternalTaskDto = (
   ...(includeExtensionProperties ? { extensionProperties: {} } : {}),
 })
 
-export const historicProcessInstanceDto = (i: ProcessInstanceRecord, def: ProcessDefinitionRecord | undefined) => ({
+export const historicProcessInstanceDto = (
+  i: ProcessInstanceRecord,
+  def: ProcessDefinitionRecord | undefined,
+) => ({
   id: i.id,
   rootProcessInstanceId: i.id,
   superProcessInstanceId: null,

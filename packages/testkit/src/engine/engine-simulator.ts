@@ -8,7 +8,7 @@ import { createServer } from 'node:http'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { OpenApiValidationError, OpenApiValidator } from '../openapi/openapi-validator.js'
-import { createOpenApiValidator } from '../openapi/openapi-validator.js'
+import { sharedOpenApiValidator } from '../openapi/openapi-validator.js'
 import type { AuthContext } from './auth-context.js'
 import { UNAUTHENTICATED } from './auth-context.js'
 import { EngineError, invalidRequest } from './engine-errors.js'
@@ -143,8 +143,11 @@ export interface EngineSimulator {
   setFault(fault: EngineFault): void
   /** Long-poll requests currently waiting. */
   readonly pendingLongPolls: number
-  /** Simulated clock: `advance` moves lock expiry and login back-off forward. */
-  readonly clock: { now(): number; advance(ms: number): void }
+  /**
+   * Simulated clock: `advance` moves lock expiry and login back-off forward; `freeze` stops real
+   * time from passing (exact boundary tests), `unfreeze` lets it run again.
+   */
+  readonly clock: { now(): number; advance(ms: number): void; freeze(): void; unfreeze(): void }
   /** Direct setup without HTTP (no request log, no operation log). */
   readonly seed: {
     user(user: NewUser): void
@@ -159,16 +162,35 @@ export interface EngineSimulator {
   ): { deploymentId: string; definitions: DeployedDefinition[] }
   startProcess(
     key: string,
-    options?: { tenantId?: string | null; businessKey?: string; variables?: Record<string, { value: unknown; type?: string }> },
+    options?: {
+      tenantId?: string | null
+      businessKey?: string
+      variables?: Record<string, { value: unknown; type?: string }>
+    },
   ): { id: string; tenantId: string | null }
   /** Read-only views of the state for assertions. */
   readonly inspect: {
     user(id: string): { attempts: number; locked: boolean } | undefined
     tenantsOf(userId: string): string[]
     groupsOf(userId: string): string[]
-    tasks(): { id: string; name: string | null; assignee: string | null; tenantId: string | null; processInstanceId: string }[]
-    externalTasks(): { id: string; topicName: string; workerId: string | null; tenantId: string | null; retries: number | null; processInstanceId: string }[]
-    processInstance(id: string): { state: string; tenantId: string | null; variables: Record<string, unknown> } | undefined
+    tasks(): {
+      id: string
+      name: string | null
+      assignee: string | null
+      tenantId: string | null
+      processInstanceId: string
+    }[]
+    externalTasks(): {
+      id: string
+      topicName: string
+      workerId: string | null
+      tenantId: string | null
+      retries: number | null
+      processInstanceId: string
+    }[]
+    processInstance(
+      id: string,
+    ): { state: string; tenantId: string | null; variables: Record<string, unknown> } | undefined
   }
   /** Clears all data, logs and counters, re-seeds the admin user, and removes any fault. */
   reset(): void
@@ -224,12 +246,16 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * await engine.close()
  * ```
  */
-export async function startEngineSimulator(options: EngineSimulatorOptions = {}): Promise<EngineSimulator> {
+export async function startEngineSimulator(
+  options: EngineSimulatorOptions = {},
+): Promise<EngineSimulator> {
   const authentication = options.authentication ?? true
   const adminGroup = options.adminGroup ?? 'camunda-admin'
-  const adminUser = options.adminUser === undefined ? { id: 'admin', password: 'admin' } : options.adminUser
+  const adminUser =
+    options.adminUser === undefined ? { id: 'admin', password: 'admin' } : options.adminUser
   let clockOffset = 0
-  const now = (): number => Date.now() + clockOffset
+  let frozenAt: number | null = null
+  const now = (): number => (frozenAt ?? Date.now()) + clockOffset
 
   const state = new EngineState()
   const identity = new IdentityService(state, {
@@ -267,7 +293,7 @@ export async function startEngineSimulator(options: EngineSimulatorOptions = {})
   router.add('GET', '/version', () => ({ status: 200, body: { version: services.engineVersion } }))
 
   const validator: OpenApiValidator | null =
-    options.validateRequests === false ? null : createOpenApiValidator(options.openApiDocumentPath)
+    options.validateRequests === false ? null : sharedOpenApiValidator(options.openApiDocumentPath)
 
   const requests: RecordedRequest[] = []
   const validationErrors: ValidationIssue[] = []
@@ -292,10 +318,18 @@ export async function startEngineSimulator(options: EngineSimulatorOptions = {})
 
   let baseUrl = ''
 
-  const send = (res: ServerResponse, reply: Reply, extraHeaders: Record<string, string> = {}): void => {
+  const send = (
+    res: ServerResponse,
+    reply: Reply,
+    extraHeaders: Record<string, string> = {},
+  ): void => {
     if (res.headersSent || res.destroyed) return
     if (reply.raw !== undefined) {
-      res.writeHead(reply.status, { 'Content-Type': reply.contentType ?? 'application/octet-stream', 'Content-Length': reply.raw.length, ...extraHeaders })
+      res.writeHead(reply.status, {
+        'Content-Type': reply.contentType ?? 'application/octet-stream',
+        'Content-Length': reply.raw.length,
+        ...extraHeaders,
+      })
       res.end(reply.raw)
       return
     }
@@ -305,7 +339,11 @@ export async function startEngineSimulator(options: EngineSimulatorOptions = {})
       return
     }
     const payload = Buffer.from(JSON.stringify(reply.body), 'utf8')
-    res.writeHead(reply.status, { 'Content-Type': JSON_TYPE, 'Content-Length': payload.length, ...extraHeaders })
+    res.writeHead(reply.status, {
+      'Content-Type': JSON_TYPE,
+      'Content-Length': payload.length,
+      ...extraHeaders,
+    })
     res.end(payload)
   }
 
@@ -313,14 +351,32 @@ export async function startEngineSimulator(options: EngineSimulatorOptions = {})
     if (err instanceof EngineError) return { status: err.status, body: err.toJSON() }
     return {
       status: 500,
-      body: { type: 'ProcessEngineException', message: `Simulator failure: ${(err as Error)?.message ?? String(err)}`, code: 0 },
+      body: {
+        type: 'ProcessEngineException',
+        message: `Simulator failure: ${(err as Error)?.message ?? String(err)}`,
+        code: 0,
+      },
     }
   }
 
   const summarize = (body: unknown): unknown => {
-    if (body !== null && typeof body === 'object' && (body as { kind?: unknown }).kind === 'multipart') {
-      const mp = body as { fields: Record<string, readonly string[]>; files: readonly { fieldName: string; fileName: string; data: Buffer }[] }
-      return { fields: mp.fields, files: mp.files.map((f) => ({ fieldName: f.fieldName, fileName: f.fileName, size: f.data.length })) }
+    if (
+      body !== null &&
+      typeof body === 'object' &&
+      (body as { kind?: unknown }).kind === 'multipart'
+    ) {
+      const mp = body as {
+        fields: Record<string, readonly string[]>
+        files: readonly { fieldName: string; fileName: string; data: Buffer }[]
+      }
+      return {
+        fields: mp.fields,
+        files: mp.files.map((f) => ({
+          fieldName: f.fieldName,
+          fileName: f.fileName,
+          size: f.data.length,
+        })),
+      }
     }
     return body
   }
@@ -365,17 +421,25 @@ export async function startEngineSimulator(options: EngineSimulatorOptions = {})
     if (current?.kind === 'delay') await sleep(current.ms)
     if (current?.kind === 'status') {
       await discardBody(req)
-      return reply({ status: current.status, body: { type: 'ServiceUnavailable', message: 'Simulated engine fault' } })
+      return reply({
+        status: current.status,
+        body: { type: 'ServiceUnavailable', message: 'Simulated engine fault' },
+      })
     }
 
-    const jaxrsNotFound: Reply = { status: 404, body: { type: 'NotFoundException', message: 'HTTP 404 Not Found' } }
+    const jaxrsNotFound: Reply = {
+      status: 404,
+      body: { type: 'NotFoundException', message: 'HTTP 404 Not Found' },
+    }
     if (url.pathname !== '/engine-rest' && !url.pathname.startsWith('/engine-rest/')) {
       await discardBody(req)
       return reply(jaxrsNotFound)
     }
     let segments: string[]
     try {
-      segments = splitPath(url.pathname.slice('/engine-rest'.length)).map((s) => decodeURIComponent(s))
+      segments = splitPath(url.pathname.slice('/engine-rest'.length)).map((s) =>
+        decodeURIComponent(s),
+      )
     } catch {
       await discardBody(req)
       return reply(jaxrsNotFound)
@@ -384,7 +448,11 @@ export async function startEngineSimulator(options: EngineSimulatorOptions = {})
     if (segments[0] === 'engine' && segments.length === 1) {
       innerPath = '/engine'
       await discardBody(req)
-      if (method !== 'GET') return reply({ status: 405, body: { type: 'NotAllowedException', message: 'HTTP 405 Method Not Allowed' } })
+      if (method !== 'GET')
+        return reply({
+          status: 405,
+          body: { type: 'NotAllowedException', message: 'HTTP 405 Method Not Allowed' },
+        })
       operationId = 'getProcessEngineNames'
       return reply({ status: 200, body: [{ name: 'default' }] })
     }
@@ -392,7 +460,13 @@ export async function startEngineSimulator(options: EngineSimulatorOptions = {})
       const engineName = segments[1] as string
       if (engineName !== 'default') {
         await discardBody(req)
-        return reply({ status: 404, body: { type: 'InvalidRequestException', message: `Process engine ${engineName} not available` } })
+        return reply({
+          status: 404,
+          body: {
+            type: 'InvalidRequestException',
+            message: `Process engine ${engineName} not available`,
+          },
+        })
       }
       segments = segments.slice(2)
     }
@@ -412,11 +486,18 @@ export async function startEngineSimulator(options: EngineSimulatorOptions = {})
     try {
       const contentType = (req.headers['content-type'] ?? '').toLowerCase()
       if (contentType.startsWith('multipart/form-data')) body = await readMultipartBody(req)
-      else if (contentType === '' || contentType.startsWith('application/json')) body = await readJsonBody(req)
+      else if (contentType === '' || contentType.startsWith('application/json'))
+        body = await readJsonBody(req)
       else {
         await discardBody(req)
-        if (Number(req.headers['content-length'] ?? '0') > 0 || req.headers['transfer-encoding'] !== undefined) {
-          return reply({ status: 415, body: { type: 'NotSupportedException', message: 'HTTP 415 Unsupported Media Type' } })
+        if (
+          Number(req.headers['content-length'] ?? '0') > 0 ||
+          req.headers['transfer-encoding'] !== undefined
+        ) {
+          return reply({
+            status: 415,
+            body: { type: 'NotSupportedException', message: 'HTTP 415 Unsupported Media Type' },
+          })
         }
       }
     } catch (err) {
@@ -425,10 +506,21 @@ export async function startEngineSimulator(options: EngineSimulatorOptions = {})
 
     const { match, methodMismatch } = router.match(method, segments)
     if (validator !== null) {
-      const result = validator.validate({ method, path: innerPath, query: url.searchParams, headers: req.headers, body })
+      const result = validator.validate({
+        method,
+        path: innerPath,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+      })
       operationId = result.operationId
       if (result.errors.length > 0) {
-        validationErrors.push({ method, path: innerPath, operationId: result.operationId, errors: result.errors })
+        validationErrors.push({
+          method,
+          path: innerPath,
+          operationId: result.operationId,
+          errors: result.errors,
+        })
         if (result.operationId !== null) {
           return reply({
             status: 400,
@@ -442,11 +534,19 @@ export async function startEngineSimulator(options: EngineSimulatorOptions = {})
       }
     }
     if (match === null) {
-      if (methodMismatch) return reply({ status: 405, body: { type: 'NotAllowedException', message: 'HTTP 405 Method Not Allowed' } })
+      if (methodMismatch)
+        return reply({
+          status: 405,
+          body: { type: 'NotAllowedException', message: 'HTTP 405 Method Not Allowed' },
+        })
       if (operationId !== null) {
         return reply({
           status: 501,
-          body: { type: 'C7AuthSimulatorNotImplemented', code: 'C7AUTH_SIM_NOT_IMPLEMENTED', message: `The simulator does not implement ${operationId}` },
+          body: {
+            type: 'C7AuthSimulatorNotImplemented',
+            code: 'C7AUTH_SIM_NOT_IMPLEMENTED',
+            message: `The simulator does not implement ${operationId}`,
+          },
         })
       }
       return reply(jaxrsNotFound)
@@ -497,9 +597,12 @@ export async function startEngineSimulator(options: EngineSimulatorOptions = {})
     assertNoValidationErrors() {
       if (validationErrors.length === 0) return
       const lines = validationErrors.map(
-        (v) => `${v.method} ${v.path} (${v.operationId ?? 'unknown operation'}): ${v.errors.map((e) => e.message).join('; ')}`,
+        (v) =>
+          `${v.method} ${v.path} (${v.operationId ?? 'unknown operation'}): ${v.errors.map((e) => e.message).join('; ')}`,
       )
-      throw new Error(`Engine simulator saw ${validationErrors.length} invalid request(s):\n${lines.join('\n')}`)
+      throw new Error(
+        `Engine simulator saw ${validationErrors.length} invalid request(s):\n${lines.join('\n')}`,
+      )
     },
     userOperationLog: () =>
       state.operationLog.map((e) => ({
@@ -530,16 +633,30 @@ export async function startEngineSimulator(options: EngineSimulatorOptions = {})
         clockOffset += ms
         fetchAndLock.notify()
       },
+      freeze() {
+        frozenAt ??= Date.now()
+      },
+      unfreeze() {
+        if (frozenAt !== null) clockOffset += frozenAt - Date.now()
+        frozenAt = null
+      },
     },
     seed: {
       user: (u) => void identity.createUser(u),
-      group: (g) => void identity.createGroup({ id: g.id, name: g.name ?? null, type: g.type ?? null }),
+      group: (g) =>
+        void identity.createGroup({ id: g.id, name: g.name ?? null, type: g.type ?? null }),
       tenant: (t) => void identity.createTenant({ id: t.id, name: t.name ?? null }),
       membership: (m) => {
-        if (m.tenantId !== undefined && m.userId !== undefined) identity.createTenantUserMembership(m.tenantId, m.userId)
-        else if (m.tenantId !== undefined && m.groupId !== undefined) identity.createTenantGroupMembership(m.tenantId, m.groupId)
-        else if (m.userId !== undefined && m.groupId !== undefined) identity.createGroupMembership(m.userId, m.groupId)
-        else throw new Error('membership needs { userId, groupId }, { tenantId, userId } or { tenantId, groupId }')
+        if (m.tenantId !== undefined && m.userId !== undefined)
+          identity.createTenantUserMembership(m.tenantId, m.userId)
+        else if (m.tenantId !== undefined && m.groupId !== undefined)
+          identity.createTenantGroupMembership(m.tenantId, m.groupId)
+        else if (m.userId !== undefined && m.groupId !== undefined)
+          identity.createGroupMembership(m.userId, m.groupId)
+        else
+          throw new Error(
+            'membership needs { userId, groupId }, { tenantId, userId } or { tenantId, groupId }',
+          )
       },
     },
     deploy(xml, opts = {}) {
@@ -550,12 +667,18 @@ export async function startEngineSimulator(options: EngineSimulatorOptions = {})
       })
       return {
         deploymentId: result.deployment.id,
-        definitions: result.definitions.map((d) => ({ id: d.id, key: d.key, version: d.version, tenantId: d.tenantId })),
+        definitions: result.definitions.map((d) => ({
+          id: d.id,
+          key: d.key,
+          version: d.version,
+          tenantId: d.tenantId,
+        })),
       }
     },
     startProcess(key, opts = {}) {
       const def = runtime.latestDefinition(key, opts.tenantId ?? null)
-      if (def === undefined) throw invalidRequest(`No process definition ${key} for tenant ${opts.tenantId ?? 'none'}`)
+      if (def === undefined)
+        throw invalidRequest(`No process definition ${key} for tenant ${opts.tenantId ?? 'none'}`)
       const instance = runtime.startInstance(UNAUTHENTICATED, def, {
         businessKey: opts.businessKey ?? null,
         variables: toTypedMap(opts.variables ?? {}, (n) => `variable ${n}`),
@@ -610,6 +733,7 @@ export async function startEngineSimulator(options: EngineSimulatorOptions = {})
       stats.callsPerUser = {}
       fault = null
       clockOffset = 0
+      frozenAt = null
       seedAdmin()
     },
     async close() {

@@ -51,7 +51,8 @@ const MAX_ASYNC_TIMEOUT = 1_800_000
 
 const strings = (v: unknown, name: string): string[] | null => {
   if (v === undefined || v === null) return null
-  if (!Array.isArray(v)) throw invalidRequest(`Cannot deserialize value of property '${name}': expected an array`)
+  if (!Array.isArray(v))
+    throw invalidRequest(`Cannot deserialize value of property '${name}': expected an array`)
   return v.map(String)
 }
 
@@ -124,7 +125,11 @@ export class FetchAndLockQueue {
     return this.#pending.size
   }
 
-  #topicFor(ctx: AuthContext, t: ExternalTaskRecord, request: FetchRequest): TopicRequest | undefined {
+  #topicFor(
+    ctx: AuthContext,
+    t: ExternalTaskRecord,
+    request: FetchRequest,
+  ): TopicRequest | undefined {
     if (!this.#runtime.isFetchable(t)) return undefined
     if (!isAuthenticatedTenant(ctx, t.tenantId)) return undefined
     return request.topics.find((topic) => {
@@ -135,15 +140,29 @@ export class FetchAndLockQueue {
         return false
       }
       if (topic.businessKey !== null && t.businessKey !== topic.businessKey) return false
-      if (topic.processDefinitionId !== null && t.processDefinitionId !== topic.processDefinitionId) return false
-      if (topic.processDefinitionIdIn !== null && !topic.processDefinitionIdIn.includes(t.processDefinitionId)) {
+      if (topic.processDefinitionId !== null && t.processDefinitionId !== topic.processDefinitionId)
+        return false
+      if (
+        topic.processDefinitionIdIn !== null &&
+        !topic.processDefinitionIdIn.includes(t.processDefinitionId)
+      ) {
         return false
       }
-      if (topic.processDefinitionKey !== null && t.processDefinitionKey !== topic.processDefinitionKey) return false
-      if (topic.processDefinitionKeyIn !== null && !topic.processDefinitionKeyIn.includes(t.processDefinitionKey)) {
+      if (
+        topic.processDefinitionKey !== null &&
+        t.processDefinitionKey !== topic.processDefinitionKey
+      )
+        return false
+      if (
+        topic.processDefinitionKeyIn !== null &&
+        !topic.processDefinitionKeyIn.includes(t.processDefinitionKey)
+      ) {
         return false
       }
-      if (topic.processDefinitionVersionTag !== null && t.processDefinitionVersionTag !== topic.processDefinitionVersionTag) {
+      if (
+        topic.processDefinitionVersionTag !== null &&
+        t.processDefinitionVersionTag !== topic.processDefinitionVersionTag
+      ) {
         return false
       }
       if (topic.processVariables !== null) {
@@ -165,7 +184,8 @@ export class FetchAndLockQueue {
       if (topic !== undefined) candidates.push({ task, topic })
     }
     candidates.sort((a, b) => {
-      if (request.usePriority && a.task.priority !== b.task.priority) return b.task.priority - a.task.priority
+      if (request.usePriority && a.task.priority !== b.task.priority)
+        return b.task.priority - a.task.priority
       if (request.sortCreateTime === 'desc') return b.task.sequence - a.task.sequence
       return a.task.sequence - b.task.sequence
     })
@@ -188,7 +208,11 @@ export class FetchAndLockQueue {
    */
   fetch(ctx: AuthContext, request: FetchRequest, signal: AbortSignal): Promise<LockedDto[]> {
     const now = this.fetchNow(ctx, request)
-    if (now.length > 0 || request.asyncResponseTimeout === null || request.asyncResponseTimeout <= 0) {
+    if (
+      now.length > 0 ||
+      request.asyncResponseTimeout === null ||
+      request.asyncResponseTimeout <= 0
+    ) {
       return Promise.resolve(now)
     }
     return new Promise((resolve) => {

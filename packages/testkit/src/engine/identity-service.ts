@@ -4,11 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { AuthContext } from './auth-context.js'
-import {
-  badUserRequest,
-  engineException,
-  nullValue,
-} from './engine-errors.js'
+import { badUserRequest, engineException, nullValue } from './engine-errors.js'
 import type { EngineState, GroupRecord, TenantRecord, UserRecord } from './engine-state.js'
 
 /** Login throttling (`loginMaxAttempts`, `loginDelayBase`, `loginDelayFactor`, `loginDelayMaxTime`). */
@@ -63,17 +59,44 @@ export function evaluatePasswordPolicy(
     (x): x is string => typeof x === 'string' && x !== '',
   )
   return [
-    { placeholder: 'PASSWORD_POLICY_USER_DATA', parameter: null, valid: !userData.some((d) => upper.includes(d.toUpperCase())) },
-    { placeholder: 'PASSWORD_POLICY_LENGTH', parameter: { minLength: '10' }, valid: chars.length >= 10 },
-    { placeholder: 'PASSWORD_POLICY_LOWERCASE', parameter: { minLowerCase: '1' }, valid: /\p{Ll}/u.test(password) },
-    { placeholder: 'PASSWORD_POLICY_UPPERCASE', parameter: { minUpperCase: '1' }, valid: /\p{Lu}/u.test(password) },
-    { placeholder: 'PASSWORD_POLICY_DIGIT', parameter: { minDigit: '1' }, valid: /\p{Nd}/u.test(password) },
-    { placeholder: 'PASSWORD_POLICY_SPECIAL', parameter: { minSpecial: '1' }, valid: chars.some((c) => SPECIAL.has(c)) },
+    {
+      placeholder: 'PASSWORD_POLICY_USER_DATA',
+      parameter: null,
+      valid: !userData.some((d) => upper.includes(d.toUpperCase())),
+    },
+    {
+      placeholder: 'PASSWORD_POLICY_LENGTH',
+      parameter: { minLength: '10' },
+      valid: chars.length >= 10,
+    },
+    {
+      placeholder: 'PASSWORD_POLICY_LOWERCASE',
+      parameter: { minLowerCase: '1' },
+      valid: /\p{Ll}/u.test(password),
+    },
+    {
+      placeholder: 'PASSWORD_POLICY_UPPERCASE',
+      parameter: { minUpperCase: '1' },
+      valid: /\p{Lu}/u.test(password),
+    },
+    {
+      placeholder: 'PASSWORD_POLICY_DIGIT',
+      parameter: { minDigit: '1' },
+      valid: /\p{Nd}/u.test(password),
+    },
+    {
+      placeholder: 'PASSWORD_POLICY_SPECIAL',
+      parameter: { minSpecial: '1' },
+      valid: chars.some((c) => SPECIAL.has(c)),
+    },
   ]
 }
 
 const hash = (salt: string, password: string): string =>
-  '{SHA-512}' + createHash('sha512').update(password + salt).digest('base64')
+  '{SHA-512}' +
+  createHash('sha512')
+    .update(password + salt)
+    .digest('base64')
 
 /** What an identity write did, for the user operation log. */
 export interface IdentityOperation {
@@ -97,7 +120,9 @@ export class IdentityService {
   /** `ensureWhitelistedResourceId` + the varchar(64) column limit. */
   #checkId(resourceType: 'User' | 'Group' | 'Tenant', id: string): void {
     if (id === '*') {
-      throw engineException(`${resourceType} has an invalid id: id cannot be *. * is a reserved identifier.`)
+      throw engineException(
+        `${resourceType} has an invalid id: id cannot be *. * is a reserved identifier.`,
+      )
     }
     if (!this.#config.idPattern.test(id)) {
       throw engineException(
@@ -123,7 +148,8 @@ export class IdentityService {
 
   createUser(user: NewUser): IdentityOperation {
     this.#checkId('User', user.id)
-    if (user.password !== undefined && user.password !== null) this.#checkPolicy(user.password, user)
+    if (user.password !== undefined && user.password !== null)
+      this.#checkPolicy(user.password, user)
     if (this.#state.users.has(user.id)) throw badUserRequest('The user already exists')
     this.#checkLength('UserEntity', user.id)
     const salt = randomBytes(16).toString('base64')
@@ -143,7 +169,12 @@ export class IdentityService {
 
   updateProfile(
     id: string,
-    profile: { id?: string | null; firstName?: string | null; lastName?: string | null; email?: string | null },
+    profile: {
+      id?: string | null
+      firstName?: string | null
+      lastName?: string | null
+      email?: string | null
+    },
   ): IdentityOperation {
     const user = this.#state.users.get(id)
     if (user === undefined) throw nullValue(`No user found with id '${id}'.`, 'user')
@@ -197,7 +228,10 @@ export class IdentityService {
     }
     const { delayBaseSeconds, delayFactor, delayMaxSeconds } = this.#config.login
     const attempts = user.attempts + 1
-    const delay = Math.min(Math.floor(delayBaseSeconds * delayFactor ** (attempts - 1)), delayMaxSeconds)
+    const delay = Math.min(
+      Math.floor(delayBaseSeconds * delayFactor ** (attempts - 1)),
+      delayMaxSeconds,
+    )
     user.attempts = attempts
     user.lockExpirationTime = this.#config.now() + delay * 1000
     return false
@@ -240,8 +274,10 @@ export class IdentityService {
   }
 
   createGroupMembership(userId: string, groupId: string): IdentityOperation {
-    if (!this.#state.users.has(userId)) throw nullValue(`No user found with id '${userId}'.`, 'user')
-    if (!this.#state.groups.has(groupId)) throw nullValue(`No group found with id '${groupId}'.`, 'group')
+    if (!this.#state.users.has(userId))
+      throw nullValue(`No user found with id '${userId}'.`, 'user')
+    if (!this.#state.groups.has(groupId))
+      throw nullValue(`No group found with id '${groupId}'.`, 'group')
     const members = this.#state.groupMembers.get(groupId) ?? new Set<string>()
     if (members.has(userId)) this.#duplicateMembership('MembershipEntity')
     members.add(userId)
@@ -256,8 +292,10 @@ export class IdentityService {
   }
 
   createTenantUserMembership(tenantId: string, userId: string): IdentityOperation {
-    if (!this.#state.tenants.has(tenantId)) throw nullValue(`No tenant found with id '${tenantId}'.`, 'tenant')
-    if (!this.#state.users.has(userId)) throw nullValue(`No user found with id '${userId}'.`, 'user')
+    if (!this.#state.tenants.has(tenantId))
+      throw nullValue(`No tenant found with id '${tenantId}'.`, 'tenant')
+    if (!this.#state.users.has(userId))
+      throw nullValue(`No user found with id '${userId}'.`, 'user')
     const members = this.#state.tenantUsers.get(tenantId) ?? new Set<string>()
     if (members.has(userId)) this.#duplicateMembership('TenantMembershipEntity')
     members.add(userId)
@@ -272,8 +310,10 @@ export class IdentityService {
   }
 
   createTenantGroupMembership(tenantId: string, groupId: string): IdentityOperation {
-    if (!this.#state.tenants.has(tenantId)) throw nullValue(`No tenant found with id '${tenantId}'.`, 'tenant')
-    if (!this.#state.groups.has(groupId)) throw nullValue(`No group found with id '${groupId}'.`, 'group')
+    if (!this.#state.tenants.has(tenantId))
+      throw nullValue(`No tenant found with id '${tenantId}'.`, 'tenant')
+    if (!this.#state.groups.has(groupId))
+      throw nullValue(`No group found with id '${groupId}'.`, 'group')
     const members = this.#state.tenantGroups.get(tenantId) ?? new Set<string>()
     if (members.has(groupId)) this.#duplicateMembership('TenantMembershipEntity')
     members.add(groupId)
@@ -290,7 +330,8 @@ export class IdentityService {
   /** Group ids the user is a member of. */
   groupsOf(userId: string): string[] {
     const out: string[] = []
-    for (const [groupId, members] of this.#state.groupMembers) if (members.has(userId)) out.push(groupId)
+    for (const [groupId, members] of this.#state.groupMembers)
+      if (members.has(userId)) out.push(groupId)
     return out.sort()
   }
 
@@ -298,7 +339,8 @@ export class IdentityService {
   tenantsOf(userId: string, includingGroups = true): string[] {
     const groups = includingGroups ? new Set(this.groupsOf(userId)) : new Set<string>()
     const out = new Set<string>()
-    for (const [tenantId, users] of this.#state.tenantUsers) if (users.has(userId)) out.add(tenantId)
+    for (const [tenantId, users] of this.#state.tenantUsers)
+      if (users.has(userId)) out.add(tenantId)
     for (const [tenantId, tg] of this.#state.tenantGroups) {
       for (const g of tg) if (groups.has(g)) out.add(tenantId)
     }

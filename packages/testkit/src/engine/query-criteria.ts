@@ -8,7 +8,10 @@ export type CriterionType = 'string' | 'list' | 'bool' | 'int' | 'object'
 
 export type CriteriaSpec = Readonly<Record<string, CriterionType>>
 
-export type Criteria = Record<string, string | string[] | boolean | number | Record<string, unknown> | unknown[]>
+export type Criteria = Record<
+  string,
+  string | string[] | boolean | number | Record<string, unknown> | unknown[]
+>
 
 /** First-value view of a query string (the engine uses the first value of a repeated parameter). */
 export type FirstValueQuery = ReadonlyMap<string, string>
@@ -38,13 +41,21 @@ export function criteriaFromQuery(spec: CriteriaSpec, query: FirstValueQuery): C
       case 'bool':
         // BooleanConverter: Boolean.parseBoolean semantics after an explicit true/false check
         if (raw !== 'true' && raw !== 'false') {
-          throw cannotSet(name, raw, 'Cannot convert value "' + raw + '" to java type java.lang.Boolean')
+          throw cannotSet(
+            name,
+            raw,
+            'Cannot convert value "' + raw + '" to java type java.lang.Boolean',
+          )
         }
         out[name] = raw === 'true'
         break
       case 'int': {
         if (!/^-?\d+$/.test(raw)) {
-          throw cannotSet(name, raw, 'Cannot convert value "' + raw + '" to java type java.lang.Integer')
+          throw cannotSet(
+            name,
+            raw,
+            'Cannot convert value "' + raw + '" to java type java.lang.Integer',
+          )
         }
         out[name] = Number(raw)
         break
@@ -106,7 +117,11 @@ export function pagination(query: FirstValueQuery): { first: number; max: number
     const raw = query.get(name)
     if (raw === undefined || raw === '') return null
     if (!/^-?\d+$/.test(raw)) {
-      throw cannotSet(name, raw, 'Cannot convert value "' + raw + '" to java type java.lang.Integer')
+      throw cannotSet(
+        name,
+        raw,
+        'Cannot convert value "' + raw + '" to java type java.lang.Integer',
+      )
     }
     return Number(raw)
   }
@@ -141,7 +156,9 @@ export function sortingFromBody(body: unknown, allowed: readonly string[]): Sort
   return sorting.map((s: unknown) => {
     const { sortBy, sortOrder } = (s ?? {}) as { sortBy?: unknown; sortOrder?: unknown }
     if (typeof sortBy !== 'string' || typeof sortOrder !== 'string') {
-      throw invalidRequest('Only a single sorting parameter specified. sortBy and sortOrder required')
+      throw invalidRequest(
+        'Only a single sorting parameter specified. sortBy and sortOrder required',
+      )
     }
     return checkSorting(sortBy, sortOrder, allowed)
   })
@@ -187,8 +204,10 @@ export interface TenantCriteria {
 export function matchesTenantCriteria(tenantId: string | null, c: TenantCriteria): boolean {
   if (c.withoutTenantId === true) return tenantId === null
   if (c.tenantIdIn !== undefined && c.tenantIdIn.length > 0) {
-    return (tenantId !== null && c.tenantIdIn.includes(tenantId)) ||
+    return (
+      (tenantId !== null && c.tenantIdIn.includes(tenantId)) ||
       (c.includeWithoutTenantId === true && tenantId === null)
+    )
   }
   return true
 }

@@ -189,7 +189,11 @@ export class RuntimeService {
     const changes: LogChange[] = [
       { property: 'duplicateFilterEnabled', newValue: String(filtering) },
     ]
-    if (filtering) changes.push({ property: 'deployChangedOnly', newValue: String(input.deployChangedOnly === true) })
+    if (filtering)
+      changes.push({
+        property: 'deployChangedOnly',
+        newValue: String(input.deployChangedOnly === true),
+      })
     this.log(ctx, 'Create', 'Deployment', 'Operator', { deploymentId, tenantId }, changes)
     return { deployment, definitions }
   }
@@ -211,9 +215,14 @@ export class RuntimeService {
     for (const i of running) this.#terminate(i, 'deleted deployment')
     for (const d of defs) this.#state.definitions.delete(d.id)
     this.#state.deployments.delete(id)
-    this.log(ctx, 'Delete', 'Deployment', 'Operator', { deploymentId: id, tenantId: deployment.tenantId }, [
-      { property: 'cascade', newValue: String(cascade) },
-    ])
+    this.log(
+      ctx,
+      'Delete',
+      'Deployment',
+      'Operator',
+      { deploymentId: id, tenantId: deployment.tenantId },
+      [{ property: 'cascade', newValue: String(cascade) }],
+    )
   }
 
   /** Latest definition of a key: `tenantId === null` means the shared (no tenant) one. */
@@ -258,7 +267,8 @@ export class RuntimeService {
       options.startEvent ??
       def.model.startEvents.find((s) => s.messageName === null) ??
       def.model.startEvents[0]
-    if (startEvent === undefined) throw engineException(`Process definition ${def.id} has no start event`)
+    if (startEvent === undefined)
+      throw engineException(`Process definition ${def.id} has no start event`)
     const instance: ProcessInstanceRecord = {
       id: newId(),
       definitionId: def.id,
@@ -310,7 +320,9 @@ export class RuntimeService {
   #createTask(instance: ProcessInstanceRecord, activity: ActivityModel): void {
     const now = this.now()
     const assignee =
-      activity.assignee === undefined ? null : resolveExpression(activity.assignee, instance.variables) || null
+      activity.assignee === undefined
+        ? null
+        : resolveExpression(activity.assignee, instance.variables) || null
     const task: TaskRecord = {
       id: newId(),
       name: activity.name,
@@ -320,8 +332,12 @@ export class RuntimeService {
       processDefinitionKey: instance.definitionKey,
       tenantId: instance.tenantId,
       created: now,
-      candidateGroups: (activity.candidateGroups ?? []).map((g) => resolveExpression(g, instance.variables)),
-      candidateUsers: (activity.candidateUsers ?? []).map((u) => resolveExpression(u, instance.variables)),
+      candidateGroups: (activity.candidateGroups ?? []).map((g) =>
+        resolveExpression(g, instance.variables),
+      ),
+      candidateUsers: (activity.candidateUsers ?? []).map((u) =>
+        resolveExpression(u, instance.variables),
+      ),
       activityInstanceId: `${activity.id}:${newId()}`,
       assignee,
       owner: null,
@@ -397,13 +413,16 @@ export class RuntimeService {
   /** A running instance visible to the caller, or `undefined` (the query filters foreign rows). */
   findInstance(ctx: AuthContext, id: string): ProcessInstanceRecord | undefined {
     const i = this.#state.instances.get(id)
-    return i !== undefined && i.state === 'ACTIVE' && isAuthenticatedTenant(ctx, i.tenantId) ? i : undefined
+    return i !== undefined && i.state === 'ACTIVE' && isAuthenticatedTenant(ctx, i.tenantId)
+      ? i
+      : undefined
   }
 
   /** Command-style access to a running instance: missing → NullValue 500, foreign → ENGINE-13034. */
   instanceForCommand(ctx: AuthContext, id: string, operation: string): ProcessInstanceRecord {
     const i = this.#state.instances.get(id)
-    if (i === undefined || i.state !== 'ACTIVE') throw nullValue(`execution ${id} doesn't exist`, 'execution')
+    if (i === undefined || i.state !== 'ACTIVE')
+      throw nullValue(`execution ${id} doesn't exist`, 'execution')
     if (!isAuthenticatedTenant(ctx, i.tenantId)) {
       throw engineException(tenantViolationMessage(`${operation} the process instance '${id}'`))
     }
@@ -412,17 +431,25 @@ export class RuntimeService {
 
   deleteInstance(ctx: AuthContext, id: string, reason: string | null): void {
     const i = this.#state.instances.get(id)
-    if (i === undefined || i.state !== 'ACTIVE') throw notFound(`Process instance with id ${id} does not exist`)
+    if (i === undefined || i.state !== 'ACTIVE')
+      throw notFound(`Process instance with id ${id} does not exist`)
     if (!isAuthenticatedTenant(ctx, i.tenantId)) {
       throw engineException(tenantViolationMessage(`delete the process instance '${id}'`))
     }
     this.#terminate(i, reason ?? 'ACTIVITY_DELETED')
-    this.log(ctx, 'Delete', 'ProcessInstance', 'Operator', {
-      processDefinitionId: i.definitionId,
-      processDefinitionKey: i.definitionKey,
-      processInstanceId: i.id,
-      tenantId: i.tenantId,
-    }, [{ property: 'cascade', newValue: 'false' }])
+    this.log(
+      ctx,
+      'Delete',
+      'ProcessInstance',
+      'Operator',
+      {
+        processDefinitionId: i.definitionId,
+        processDefinitionKey: i.definitionKey,
+        processInstanceId: i.id,
+        tenantId: i.tenantId,
+      },
+      [{ property: 'cascade', newValue: 'false' }],
+    )
   }
 
   /** Sets/removes instance variables, logging like the engine (`SetVariable`/`ModifyVariable`/`RemoveVariable`). */
@@ -436,20 +463,14 @@ export class RuntimeService {
   ): void {
     for (const [k, v] of modifications) instance.variables.set(k, v)
     for (const k of deletions) instance.variables.delete(k)
-    this.log(
-      ctx,
-      operationType,
-      'Variable',
-      via.taskId === undefined ? 'Operator' : 'TaskWorker',
-      {
-        processDefinitionId: instance.definitionId,
-        processDefinitionKey: instance.definitionKey,
-        processInstanceId: instance.id,
-        executionId: instance.id,
-        tenantId: instance.tenantId,
-        ...(via.taskId === undefined ? {} : { taskId: via.taskId }),
-      },
-    )
+    this.log(ctx, operationType, 'Variable', via.taskId === undefined ? 'Operator' : 'TaskWorker', {
+      processDefinitionId: instance.definitionId,
+      processDefinitionKey: instance.definitionKey,
+      processInstanceId: instance.id,
+      executionId: instance.id,
+      tenantId: instance.tenantId,
+      ...(via.taskId === undefined ? {} : { taskId: via.taskId }),
+    })
   }
 
   // ---------------------------------------------------------------- tasks
@@ -473,7 +494,10 @@ export class RuntimeService {
   claimTask(ctx: AuthContext, id: string, userId: string | null): void {
     const task = this.taskForCommand(ctx, id, 'work on task')
     if (task.assignee !== null && userId !== null && task.assignee !== userId) {
-      throw engineException(`Task '${id}' is already claimed by someone else.`, 'TaskAlreadyClaimedException')
+      throw engineException(
+        `Task '${id}' is already claimed by someone else.`,
+        'TaskAlreadyClaimedException',
+      )
     }
     this.#setAssignee(ctx, task, userId, 'Claim')
   }
@@ -509,10 +533,15 @@ export class RuntimeService {
   }
 
   /** Completes a task with variables and moves the token on. Errors are the engine's raw ones. */
-  completeTask(ctx: AuthContext, id: string, variables: ReadonlyMap<string, TypedValue>): ProcessInstanceRecord {
+  completeTask(
+    ctx: AuthContext,
+    id: string,
+    variables: ReadonlyMap<string, TypedValue>,
+  ): ProcessInstanceRecord {
     const task = this.taskForCommand(ctx, id, 'work on task')
     const instance = this.#state.instances.get(task.processInstanceId)
-    if (instance === undefined) throw nullValue(`execution ${task.processInstanceId} doesn't exist`, 'execution')
+    if (instance === undefined)
+      throw nullValue(`execution ${task.processInstanceId} doesn't exist`, 'execution')
     for (const [k, v] of variables) instance.variables.set(k, v)
     this.#state.tasks.delete(id)
     const h = this.#state.historicTasks.get(id)
@@ -564,7 +593,9 @@ export class RuntimeService {
     const t = this.#state.externalTasks.get(id)
     if (t === undefined) throw restException(404, `External task with id ${id} does not exist`)
     if (!isAuthenticatedTenant(ctx, t.tenantId)) {
-      throw engineException(tenantViolationMessage(`update the process instance '${t.processInstanceId}'`))
+      throw engineException(
+        tenantViolationMessage(`update the process instance '${t.processInstanceId}'`),
+      )
     }
     return t
   }
@@ -574,7 +605,10 @@ export class RuntimeService {
       throw restException(400, `workerId is null`)
     }
     if (workerId !== t.workerId) {
-      throw restException(400, `${what} by worker '${workerId}'. It is locked by worker '${t.workerId ?? 'null'}'.`)
+      throw restException(
+        400,
+        `${what} by worker '${workerId}'. It is locked by worker '${t.workerId ?? 'null'}'.`,
+      )
     }
   }
 
@@ -633,7 +667,12 @@ export class RuntimeService {
   }
 
   /** BPMN error without a modelled catching boundary event: the engine ends the instance. */
-  bpmnErrorExternalTask(ctx: AuthContext, id: string, workerId: unknown, variables: ReadonlyMap<string, TypedValue>): void {
+  bpmnErrorExternalTask(
+    ctx: AuthContext,
+    id: string,
+    workerId: unknown,
+    variables: ReadonlyMap<string, TypedValue>,
+  ): void {
     const t = this.externalTaskForCommand(ctx, id)
     this.#checkWorker(t, workerId, `Bpmn error of External Task ${id} cannot be reported`)
     this.#state.externalTasks.delete(id)
@@ -670,7 +709,8 @@ export class RuntimeService {
 
   lockExternalTask(ctx: AuthContext, id: string, workerId: unknown, lockDuration: number): void {
     const t = this.externalTaskForCommand(ctx, id)
-    if (typeof workerId !== 'string' || workerId === '') throw restException(400, 'workerId is null')
+    if (typeof workerId !== 'string' || workerId === '')
+      throw restException(400, 'workerId is null')
     if (lockDuration <= 0) throw restException(400, 'lockTime is not greater than 0')
     if (this.isLocked(t) && t.workerId !== workerId) {
       throw restException(
@@ -693,13 +733,26 @@ export class RuntimeService {
       }
       this.onExternalTaskAvailable()
     }
-    this.log(ctx, 'SetExternalTaskRetries', 'ExternalTask', 'Operator', {
-      processDefinitionId: t.processDefinitionId,
-      processDefinitionKey: t.processDefinitionKey,
-      processInstanceId: t.processInstanceId,
-      externalTaskId: t.id,
-      tenantId: t.tenantId,
-    }, [{ property: 'retries', orgValue: previous === null ? null : String(previous), newValue: String(retries) }])
+    this.log(
+      ctx,
+      'SetExternalTaskRetries',
+      'ExternalTask',
+      'Operator',
+      {
+        processDefinitionId: t.processDefinitionId,
+        processDefinitionKey: t.processDefinitionKey,
+        processInstanceId: t.processInstanceId,
+        externalTaskId: t.id,
+        tenantId: t.tenantId,
+      },
+      [
+        {
+          property: 'retries',
+          orgValue: previous === null ? null : String(previous),
+          newValue: String(retries),
+        },
+      ],
+    )
   }
 
   // ---------------------------------------------------------------- messages
@@ -759,16 +812,26 @@ export class RuntimeService {
         `org.camunda.bpm.engine.MismatchingMessageCorrelationException: Cannot correlate a message '${input.messageName}' to a single ${executions.length > 1 ? 'execution' : 'process definition'} - ${executions.length > 1 ? executions.length : starts.length} ${executions.length > 1 ? 'executions' : 'process definitions'} match the correlation keys`,
       )
     }
-    const results: { resultType: 'Execution' | 'ProcessDefinition'; instance: ProcessInstanceRecord }[] = []
+    const results: {
+      resultType: 'Execution' | 'ProcessDefinition'
+      instance: ProcessInstanceRecord
+    }[] = []
     const chosenExecutions = input.all ? executions : executions.slice(0, 1)
     for (const instance of chosenExecutions) {
       for (const [k, v] of input.processVariables) instance.variables.set(k, v)
-      this.log(ctx, 'CorrelateMessage', 'ProcessInstance', 'Operator', {
-        processDefinitionId: instance.definitionId,
-        processDefinitionKey: instance.definitionKey,
-        processInstanceId: instance.id,
-        tenantId: instance.tenantId,
-      }, [{ property: 'messageName', newValue: input.messageName }])
+      this.log(
+        ctx,
+        'CorrelateMessage',
+        'ProcessInstance',
+        'Operator',
+        {
+          processDefinitionId: instance.definitionId,
+          processDefinitionKey: instance.definitionKey,
+          processInstanceId: instance.id,
+          tenantId: instance.tenantId,
+        },
+        [{ property: 'messageName', newValue: input.messageName }],
+      )
       this.#advance(instance)
       results.push({ resultType: 'Execution', instance })
     }
@@ -791,6 +854,7 @@ function sameResources(
   resources: readonly { readonly name: string; readonly data: Buffer }[],
 ): boolean {
   if (previous.resources.length !== resources.length) return false
-  return resources.every((r) => previous.resources.some((p) => p.name === r.name && p.data.equals(r.data)))
+  return resources.every((r) =>
+    previous.resources.some((p) => p.name === r.name && p.data.equals(r.data)),
+  )
 }
-

@@ -87,7 +87,10 @@ export function toTypedValue(dto: unknown, describe: string): TypedValue {
 }
 
 /** Converts a `{ name: dto }` map; `null`/`undefined` is an empty map. */
-export function toTypedMap(dtos: unknown, describe: (name: string) => string): Map<string, TypedValue> {
+export function toTypedMap(
+  dtos: unknown,
+  describe: (name: string) => string,
+): Map<string, TypedValue> {
   const out = new Map<string, TypedValue>()
   if (dtos === null || dtos === undefined) return out
   if (typeof dtos !== 'object' || Array.isArray(dtos)) {
@@ -100,7 +103,11 @@ export function toTypedMap(dtos: unknown, describe: (name: string) => string): M
 }
 
 /** Renders a typed value as the engine's `VariableValueDto`. */
-export function fromTypedValue(v: TypedValue): { value: unknown; type: string; valueInfo: Record<string, unknown> } {
+export function fromTypedValue(v: TypedValue): {
+  value: unknown
+  type: string
+  valueInfo: Record<string, unknown>
+} {
   return { type: v.type, value: v.value, valueInfo: v.valueInfo }
 }
 
@@ -109,7 +116,8 @@ export function fromTypedMap(
   vars: ReadonlyMap<string, TypedValue>,
   only?: readonly string[] | null,
 ): Record<string, { value: unknown; type: string; valueInfo: Record<string, unknown> }> {
-  const out: Record<string, { value: unknown; type: string; valueInfo: Record<string, unknown> }> = {}
+  const out: Record<string, { value: unknown; type: string; valueInfo: Record<string, unknown> }> =
+    {}
   for (const [name, v] of vars) {
     if (only !== undefined && only !== null && !only.includes(name)) continue
     out[name] = fromTypedValue(v)

@@ -1,4 +1,6 @@
 export { startTestIdp } from './start-test-idp.js'
+export { createTestCa } from './test-ca.js'
+export type { TestCa } from './test-ca.js'
 export { clientAssertion, basicAuth, requestToken } from './token-helpers.js'
 export type { TokenResponse, TokenRequestOptions } from './token-helpers.js'
 export {

@@ -214,13 +214,41 @@ describe('test IdP: variants', () => {
     }
   })
 
+  it('PS256 keys sign client-credentials tokens', async () => {
+    const idp = await startTestIdp({ clients: [client], signingAlg: 'PS256' })
+    try {
+      const res = await getToken(idp)
+      const { protectedHeader } = await jwtVerify(
+        res.body['access_token'] as string,
+        createRemoteJWKSet(new URL(idp.jwksUri)),
+        { issuer: idp.issuer, algorithms: ['PS256'] },
+      )
+      expect(protectedHeader.alg).toBe('PS256')
+    } finally {
+      await idp.close()
+    }
+  })
+
   it('signToken produces hostile tokens signed by the real key', async () => {
     const idp = await startTestIdp()
     try {
       const jwks = createLocalJWKSet(idp.publicJwks())
-      const noExp = await idp.signToken({ typ: 'at+jwt' }, { sub: 'x', iss: idp.issuer })
-      const { payload } = await jwtVerify(noExp, jwks, { issuer: idp.issuer })
+      const base = idp.userTokenClaims({ sub: 'x', clientId: 'app', claims: { tenant: 't' } })
+      expect(base).toMatchObject({ sub: 'x', azp: 'app', client_id: 'app', tenant: 't' })
+      const { exp: _exp, ...withoutExp } = base
+      const noExp = await idp.signToken({}, withoutExp)
+      expect(decodeProtectedHeader(noExp)).toEqual({
+        alg: 'RS256',
+        typ: 'at+jwt',
+        kid: idp.currentKid,
+      })
+      const { payload } = await jwtVerify(noExp, jwks, {
+        issuer: idp.issuer,
+        audience: idp.defaultAudience,
+        typ: 'at+jwt',
+      })
       expect(payload.exp).toBeUndefined()
+      expect(payload.sub).toBe('x')
 
       const crit = await idp.signToken({ crit: ['x-unknown'], 'x-unknown': 1 }, { sub: 'x' })
       await expect(jwtVerify(crit, jwks)).rejects.toThrow(/crit|x-unknown/i)

@@ -130,6 +130,8 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
 
   const audiences = new Map<string, ResolvedAudience>()
   for (const a of options.audiences ?? []) {
+    // oidc-provider refuses resource indicators that are not absolute URIs (RFC 8707 §2).
+    if (!URL.canParse(a.audience)) throw new Error(`audience ${a.audience} is not an absolute URI`)
     audiences.set(a.audience, {
       audience: a.audience,
       scopes: a.scopes ?? [],
@@ -149,6 +151,9 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   const clients = new Map<string, TestIdpClientOptions>()
   for (const c of options.clients ?? []) {
     if (clients.has(c.clientId)) throw new Error(`duplicate client ${c.clientId}`)
+    if (c.authMethod === 'tls_client_auth' && !options.mtls) {
+      throw new Error(`client ${c.clientId}: tls_client_auth needs startTestIdp({ mtls: true })`)
+    }
     clients.set(c.clientId, c)
   }
   const clientScopeSets = new Map<string, ReadonlySet<string>>()
@@ -165,7 +170,6 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   const dropTimers = new Set<NodeJS.Timeout>()
 
   let issuer = ''
-  let provider: Provider
   let callback: (req: IncomingMessage, res: ServerResponse) => unknown
 
   const resourceServerInfo = (audience: string): ResourceServer => {
@@ -243,33 +247,39 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     if (!gate.intercept(kind, req, res, pass)) pass()
   }
 
-  const server = createServer({ keepAliveTimeout: 1000 }, onRequest)
-  const port = await listen(server, 0)
-  issuer = `http://${HOST}:${port}${issuerPath}`
+  // Certificates first: nothing is listening yet if openssl is missing.
+  const ca = options.mtls ? await createTestCa() : undefined
+  const serverCert = ca ? await ca.issue('localhost', 'server') : undefined
 
-  let mtls: TestIdpMtls | undefined
-  let mtlsServer: HttpsServer | undefined
+  const server = createServer({ keepAliveTimeout: 1000 }, onRequest)
+  const mtlsServer =
+    ca && serverCert
+      ? createHttpsServer(
+          {
+            key: serverCert.keyPem,
+            cert: serverCert.certPem,
+            ca: ca.caPem,
+            requestCert: true,
+            rejectUnauthorized: false,
+            keepAliveTimeout: 1000,
+          },
+          onRequest,
+        )
+      : undefined
+  let port: number
   let mtlsPort = 0
-  if (options.mtls) {
-    const ca = await createTestCa()
-    const serverCert = await ca.issue('localhost', 'server')
-    mtlsServer = createHttpsServer(
-      {
-        key: serverCert.keyPem,
-        cert: serverCert.certPem,
-        ca: ca.caPem,
-        requestCert: true,
-        rejectUnauthorized: false,
-        keepAliveTimeout: 1000,
-      },
-      onRequest,
-    )
-    mtlsPort = await listen(mtlsServer, 0)
-    mtls = {
-      tokenEndpoint: `https://${HOST}:${mtlsPort}${issuerPath}/token`,
-      caPem: ca.caPem,
-      issueClientCertificate: (commonName) => ca.issue(commonName, 'client'),
-    }
+  try {
+    port = await listen(server, 0)
+    if (mtlsServer) mtlsPort = await listen(mtlsServer, 0)
+  } catch (err) {
+    await Promise.all([shutdown(server), mtlsServer ? shutdown(mtlsServer) : undefined])
+    throw err
+  }
+  issuer = `http://${HOST}:${port}${issuerPath}`
+  const mtls: TestIdpMtls | undefined = ca && {
+    tokenEndpoint: `https://${HOST}:${mtlsPort}${issuerPath}/token`,
+    caPem: ca.caPem,
+    issueClientCertificate: (commonName) => ca.issue(commonName, 'client'),
   }
 
   // --- provider --------------------------------------------------------------------------------
@@ -412,8 +422,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   }
 
   const install = (): void => {
-    provider = buildProvider()
-    callback = provider.callback()
+    callback = buildProvider().callback()
   }
   install()
 
@@ -436,28 +445,31 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     resetCounts() {
       counts = emptyCounts()
     },
-    async issueUserToken(o) {
+    userTokenClaims(o) {
       const auds = o.audience === undefined ? [defaultAudience] : [o.audience].flat()
       const known = audiences.get(auds[0] as string)
       const allowed = clientScopeSets.get(o.clientId)
       const scope =
         o.scope ?? (known?.scopes ?? []).filter((s) => !allowed || allowed.has(s)).join(' ')
       const now = Math.floor(Date.now() / 1000)
+      return {
+        ...baseClaims(o.clientId),
+        ...o.claims,
+        jti: randomUUID(),
+        sub: o.sub,
+        iat: now,
+        exp: now + (o.ttlSeconds ?? known?.ttlSeconds ?? defaultTtl),
+        ...(scope ? { scope } : {}),
+        client_id: o.clientId,
+        iss: issuer,
+        aud: auds.length === 1 ? auds[0] : auds,
+      }
+    },
+    async issueUserToken(o) {
       const key = current()
       return signCompact(
         { alg: key.alg, typ: 'at+jwt', kid: key.kid },
-        {
-          ...baseClaims(o.clientId),
-          ...o.claims,
-          jti: randomUUID(),
-          sub: o.sub,
-          iat: now,
-          exp: now + (o.ttlSeconds ?? known?.ttlSeconds ?? defaultTtl),
-          ...(scope ? { scope } : {}),
-          client_id: o.clientId,
-          iss: issuer,
-          aud: auds.length === 1 ? auds[0] : auds,
-        },
+        idp.userTokenClaims(o),
         key.alg,
         key.privateKey,
       )
@@ -465,7 +477,12 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     async signToken(header, payload, opts = {}) {
       const key = opts.signWithKid ? keys.find((k) => k.kid === opts.signWithKid) : current()
       if (!key) throw new Error(`signToken: no key ${opts.signWithKid}`)
-      const merged: Record<string, unknown> = { alg: key.alg, typ: 'JWT', kid: key.kid, ...header }
+      const merged: Record<string, unknown> = {
+        alg: key.alg,
+        typ: 'at+jwt',
+        kid: key.kid,
+        ...header,
+      }
       for (const name of Object.keys(merged)) if (merged[name] === undefined) delete merged[name]
       const alg = opts.alg ?? (typeof merged['alg'] === 'string' ? merged['alg'] : key.alg)
       return signCompact(merged, payload, alg, key.privateKey, opts.hmacKey)

@@ -180,7 +180,22 @@ export interface TestIdp {
   resetCounts(): void
   /** Signs a user's access token in-process, shaped like the IdP's own. */
   issueUserToken(options: IssueUserTokenOptions): Promise<string>
-  /** Signs an arbitrary JWT with the IdP's current (or a named) private key. */
+  /**
+   * The claims {@link TestIdp.issueUserToken} would sign (fresh `jti`, `iat`, `exp`): a valid base
+   * for hostile tokens made with {@link TestIdp.signToken}.
+   *
+   * @example
+   * ```ts
+   * const { exp: _, ...noExp } = idp.userTokenClaims({ sub: 'alice', clientId: 'app' })
+   * const token = await idp.signToken({}, noExp)
+   * ```
+   */
+  userTokenClaims(options: IssueUserTokenOptions): Record<string, unknown>
+  /**
+   * Signs an arbitrary JWT with the IdP's current (or a named) private key. The header defaults to
+   * `{ alg: <key alg>, typ: 'at+jwt', kid: <current kid> }`; set a field to `undefined` to omit it.
+   * Nothing is validated, so `crit`, `alg: 'none'`, `HS256` (with `hmacKey`) etc. are possible.
+   */
   signToken(
     header: Record<string, unknown>,
     payload: Record<string, unknown> | string,

@@ -248,4 +248,47 @@ describe('test IdP: user tokens, refresh and token exchange', () => {
     )
     expect(unknownTarget.body['error']).toBe('invalid_target')
   })
+
+  it('with rotateRefreshToken a used refresh token is consumed and its reuse revokes the grant', async () => {
+    const rotating = await startTestIdp({ clients: [cli], rotateRefreshToken: true })
+    try {
+      const first = await requestToken(
+        rotating.tokenEndpoint,
+        { grant_type: TESTKIT_USER_GRANT, sub: 'rita', scope: 'offline_access engine:read' },
+        { basic: cli },
+      )
+      const rt1 = first.body['refresh_token'] as string
+      const second = await requestToken(
+        rotating.tokenEndpoint,
+        { grant_type: 'refresh_token', refresh_token: rt1 },
+        { basic: cli },
+      )
+      expect(second.status).toBe(200)
+      const rt2 = second.body['refresh_token'] as string
+      expect(rt2).not.toBe(rt1)
+      const reuse = await requestToken(
+        rotating.tokenEndpoint,
+        { grant_type: 'refresh_token', refresh_token: rt1 },
+        { basic: cli },
+      )
+      expect(reuse.body['error']).toBe('invalid_grant')
+      const afterRevocation = await requestToken(
+        rotating.tokenEndpoint,
+        { grant_type: 'refresh_token', refresh_token: rt2 },
+        { basic: cli },
+      )
+      expect(afterRevocation.body['error']).toBe('invalid_grant')
+    } finally {
+      await rotating.close()
+    }
+  })
+
+  it('refuses configurations it cannot serve', async () => {
+    await expect(startTestIdp({ audiences: [{ audience: 'not a uri' }] })).rejects.toThrow(
+      /absolute URI/,
+    )
+    await expect(
+      startTestIdp({ clients: [{ clientId: 't', authMethod: 'tls_client_auth' }] }),
+    ).rejects.toThrow(/mtls/)
+  })
 })

@@ -1,4 +1,4 @@
-export { createOpenApiValidator } from './openapi-validator.js'
+export { createOpenApiValidator, sharedOpenApiValidator } from './openapi-validator.js'
 export type {
   OpenApiRequest,
   OpenApiValidationError,

@@ -60,8 +60,8 @@ interface OpenApiDocument {
 }
 
 interface CompiledOperation {
-  readonly query: ValidateFunction | null
-  readonly path: ValidateFunction | null
+  readonly query: readonly Parameter[]
+  readonly path: readonly Parameter[]
   readonly json: ValidateFunction | null
   readonly multipart: Record<string, unknown> | null
 }
@@ -97,13 +97,20 @@ function rewriteRefs(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(value)) {
-    out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `${DOC_ID}${v}` : rewriteRefs(v)
+    out[k] =
+      k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `${DOC_ID}${v}` : rewriteRefs(v)
   }
   return out
 }
 
-function newAjv(coerce: boolean, components: Record<string, unknown>): Ajv {
-  const ajv = new Ajv({ strict: false, allErrors: true, coerceTypes: coerce, validateFormats: true })
+function newAjv(components: Record<string, unknown>): Ajv {
+  const ajv = new Ajv({
+    strict: false,
+    allErrors: true,
+    validateFormats: true,
+    validateSchema: false,
+    code: { optimize: false },
+  })
   addFormats(ajv)
   ajv.addFormat('date-time', ENGINE_DATE_TIME)
   ajv.addSchema({ $id: DOC_ID, components }, DOC_ID)
@@ -111,12 +118,15 @@ function newAjv(coerce: boolean, components: Record<string, unknown>): Ajv {
 }
 
 const describe = (errors: readonly ErrorObject[] | null | undefined, prefix: string): string[] =>
-  (errors ?? []).map((e) => `${prefix}${e.instancePath === '' ? '' : e.instancePath} ${e.message ?? 'is invalid'}`.trim())
+  (errors ?? []).map((e) =>
+    `${prefix}${e.instancePath === '' ? '' : e.instancePath} ${e.message ?? 'is invalid'}`.trim(),
+  )
 
 const headerValue = (headers: OpenApiRequest['headers'], name: string): string | undefined => {
   if (headers === undefined) return undefined
   for (const [k, v] of Object.entries(headers)) {
-    if (k.toLowerCase() === name) return Array.isArray(v) ? (v[0] as string | undefined) : (v as string | undefined)
+    if (k.toLowerCase() === name)
+      return Array.isArray(v) ? (v[0] as string | undefined) : (v as string | undefined)
   }
   return undefined
 }
@@ -136,6 +146,31 @@ function firstQueryValues(query: OpenApiRequest['query']): Map<string, string> {
 }
 
 /**
+ * Checks one string-valued parameter the way JAX-RS converts it: integers, booleans (`true`/`false`),
+ * enums and engine date-times. Missing required parameters are reported.
+ */
+function checkParameter(p: Parameter, raw: string | undefined): string | null {
+  if (raw === undefined)
+    return p.required === true || p.in === 'path' ? `${p.in}/${p.name} is required` : null
+  const schema = p.schema ?? {}
+  const type = schema['type']
+  if (type === 'integer' && !/^-?\d+$/.test(raw))
+    return `${p.in}/${p.name} must be integer, got '${raw}'`
+  if (type === 'number' && !Number.isFinite(Number(raw)))
+    return `${p.in}/${p.name} must be number, got '${raw}'`
+  if (type === 'boolean' && raw !== 'true' && raw !== 'false')
+    return `${p.in}/${p.name} must be boolean, got '${raw}'`
+  const values = schema['enum']
+  if (Array.isArray(values) && !values.map(String).includes(raw)) {
+    return `${p.in}/${p.name} must be one of ${values.join(', ')}, got '${raw}'`
+  }
+  if (schema['format'] === 'date-time' && !ENGINE_DATE_TIME.test(raw)) {
+    return `${p.in}/${p.name} must be a date-time, got '${raw}'`
+  }
+  return null
+}
+
+/**
  * Creates a validator for one OpenAPI document (default: the shared Camunda 7.23.0 document).
  *
  * @example
@@ -145,7 +180,9 @@ function firstQueryValues(query: OpenApiRequest['query']): Map<string, string> {
  * // operationId === 'getTasks', errors[0].location === 'query'
  * ```
  */
-export function createOpenApiValidator(documentPath: string = defaultOpenApiDocumentPath()): OpenApiValidator {
+export function createOpenApiValidator(
+  documentPath: string = defaultOpenApiDocumentPath(),
+): OpenApiValidator {
   const doc = loadDocument(documentPath)
   const templates: Template[] = []
   for (const [path, ops] of Object.entries(doc.paths)) {
@@ -161,28 +198,23 @@ export function createOpenApiValidator(documentPath: string = defaultOpenApiDocu
       })
     }
   }
-  let coercing: Ajv | null = null
   let strictAjv: Ajv | null = null
   const compiled = new Map<Template, CompiledOperation>()
 
   const compile = (t: Template): CompiledOperation => {
     const cached = compiled.get(t)
     if (cached !== undefined) return cached
-    coercing ??= newAjv(true, doc.components)
-    strictAjv ??= newAjv(false, doc.components)
-    const paramsSchema = (where: 'query' | 'path'): ValidateFunction | null => {
-      const params = (t.operation.parameters ?? []).filter((p) => p.in === where && p.schema?.['type'] !== 'object')
-      if (params.length === 0) return null
-      return (coercing as Ajv).compile({
-        type: 'object',
-        properties: Object.fromEntries(params.map((p) => [p.name, rewriteRefs(p.schema ?? {})])),
-        required: params.filter((p) => p.required === true || where === 'path').map((p) => p.name),
-      })
-    }
+    strictAjv ??= newAjv(doc.components)
+    const paramsOf = (where: 'query' | 'path'): readonly Parameter[] =>
+      (t.operation.parameters ?? []).filter(
+        (p) => p.in === where && p.schema?.['type'] !== 'object',
+      )
     const content = t.operation.requestBody?.content ?? {}
     const jsonSchema = content['application/json']?.schema
     const multipartSchema = content['multipart/form-data']?.schema
-    const resolveSchema = (s: Record<string, unknown> | undefined): Record<string, unknown> | null => {
+    const resolveSchema = (
+      s: Record<string, unknown> | undefined,
+    ): Record<string, unknown> | null => {
       if (s === undefined) return null
       const ref = s['$ref']
       if (typeof ref === 'string' && ref.startsWith('#/components/schemas/')) {
@@ -192,9 +224,12 @@ export function createOpenApiValidator(documentPath: string = defaultOpenApiDocu
       return s
     }
     const result: CompiledOperation = {
-      query: paramsSchema('query'),
-      path: paramsSchema('path'),
-      json: jsonSchema === undefined ? null : (strictAjv as Ajv).compile(rewriteRefs(jsonSchema) as object),
+      query: paramsOf('query'),
+      path: paramsOf('path'),
+      json:
+        jsonSchema === undefined
+          ? null
+          : (strictAjv as Ajv).compile(rewriteRefs(jsonSchema) as object),
       multipart: resolveSchema(multipartSchema),
     }
     compiled.set(t, result)
@@ -221,7 +256,8 @@ export function createOpenApiValidator(documentPath: string = defaultOpenApiDocu
   const validate = (request: OpenApiRequest): OpenApiValidationResult => {
     const method = request.method.toUpperCase() === 'HEAD' ? 'GET' : request.method.toUpperCase()
     let path = request.path.split('?')[0] as string
-    if (path === '/engine-rest' || path.startsWith('/engine-rest/')) path = path.slice('/engine-rest'.length)
+    if (path === '/engine-rest' || path.startsWith('/engine-rest/'))
+      path = path.slice('/engine-rest'.length)
     let segments = path.split('/').filter((s) => s !== '')
     if (segments[0] === 'engine' && segments.length > 2) segments = segments.slice(2)
     const found = find(method, segments)
@@ -229,43 +265,60 @@ export function createOpenApiValidator(documentPath: string = defaultOpenApiDocu
       return {
         operationId: null,
         template: null,
-        errors: [{ location: 'operation', message: `${method} ${path} is not an operation of the OpenAPI document` }],
+        errors: [
+          {
+            location: 'operation',
+            message: `${method} ${path} is not an operation of the OpenAPI document`,
+          },
+        ],
       }
     }
     const { t, params } = found
     const c = compile(t)
     const errors: OpenApiValidationError[] = []
-    if (c.path !== null && !c.path({ ...params })) {
-      for (const m of describe(c.path.errors, 'path')) errors.push({ location: 'path', message: m })
+    for (const p of c.path) {
+      const problem = checkParameter(p, params[p.name])
+      if (problem !== null) errors.push({ location: 'path', message: problem })
     }
-    if (c.query !== null) {
-      const values: Record<string, unknown> = {}
-      for (const [k, v] of firstQueryValues(request.query)) values[k] = v
-      if (!c.query(values)) {
-        for (const m of describe(c.query.errors, 'query')) errors.push({ location: 'query', message: m })
-      }
+    const values = firstQueryValues(request.query)
+    for (const p of c.query) {
+      const problem = checkParameter(p, values.get(p.name))
+      if (problem !== null) errors.push({ location: 'query', message: problem })
     }
     const body = request.body
     const isMultipart =
       body !== null && typeof body === 'object' && (body as { kind?: unknown }).kind === 'multipart'
     const declared = t.operation.requestBody?.content ?? {}
     if (body === undefined) {
-      if (t.operation.requestBody?.required === true) errors.push({ location: 'body', message: 'a request body is required' })
+      if (t.operation.requestBody?.required === true)
+        errors.push({ location: 'body', message: 'a request body is required' })
     } else if (isMultipart) {
       if (c.multipart === null) {
-        errors.push({ location: 'body', message: `multipart/form-data is not accepted by ${t.operation.operationId}` })
+        errors.push({
+          location: 'body',
+          message: `multipart/form-data is not accepted by ${t.operation.operationId}`,
+        })
       } else {
         const fields = (body as { fields: Record<string, readonly string[]> }).fields
-        const props = (c.multipart['properties'] ?? {}) as Record<string, { type?: string; format?: string }>
+        const props = (c.multipart['properties'] ?? {}) as Record<
+          string,
+          { type?: string; format?: string }
+        >
         for (const [name, values] of Object.entries(fields)) {
           const prop = props[name]
           if (prop === undefined) continue
           for (const v of values) {
             if (prop.type === 'boolean' && v !== 'true' && v !== 'false') {
-              errors.push({ location: 'body', message: `form field ${name} must be a boolean, got '${v}'` })
+              errors.push({
+                location: 'body',
+                message: `form field ${name} must be a boolean, got '${v}'`,
+              })
             }
             if (prop.format === 'date-time' && !ENGINE_DATE_TIME.test(v)) {
-              errors.push({ location: 'body', message: `form field ${name} must be a date-time, got '${v}'` })
+              errors.push({
+                location: 'body',
+                message: `form field ${name} must be a date-time, got '${v}'`,
+              })
             }
           }
         }
@@ -273,14 +326,24 @@ export function createOpenApiValidator(documentPath: string = defaultOpenApiDocu
     } else if (Object.keys(declared).length === 0) {
       // JAX-RS methods without an entity parameter never read the body; neither does the engine
     } else if (c.json === null) {
-      errors.push({ location: 'body', message: `a JSON body is not accepted by ${t.operation.operationId}` })
+      errors.push({
+        location: 'body',
+        message: `a JSON body is not accepted by ${t.operation.operationId}`,
+      })
     } else {
       const ct = headerValue(request.headers, 'content-type')
-      if (request.headers !== undefined && (ct === undefined || !/^application\/json\b/i.test(ct))) {
-        errors.push({ location: 'header', message: `content-type must be application/json, got ${ct ?? 'none'}` })
+      if (
+        request.headers !== undefined &&
+        (ct === undefined || !/^application\/json\b/i.test(ct))
+      ) {
+        errors.push({
+          location: 'header',
+          message: `content-type must be application/json, got ${ct ?? 'none'}`,
+        })
       }
       if (!c.json(body)) {
-        for (const m of describe(c.json.errors, 'body')) errors.push({ location: 'body', message: m })
+        for (const m of describe(c.json.errors, 'body'))
+          errors.push({ location: 'body', message: m })
       }
     }
     return { operationId: t.operation.operationId, template: t.path, errors }
@@ -288,6 +351,28 @@ export function createOpenApiValidator(documentPath: string = defaultOpenApiDocu
 
   return {
     validate,
-    operations: () => templates.map((t) => ({ method: t.method, path: t.path, operationId: t.operation.operationId })),
+    operations: () =>
+      templates.map((t) => ({
+        method: t.method,
+        path: t.path,
+        operationId: t.operation.operationId,
+      })),
   }
+}
+
+const shared = new Map<string, OpenApiValidator>()
+
+/**
+ * One validator per document for the whole process, so compiled operations are reused by every
+ * simulator a test run starts.
+ */
+export function sharedOpenApiValidator(
+  documentPath: string = defaultOpenApiDocumentPath(),
+): OpenApiValidator {
+  let v = shared.get(documentPath)
+  if (v === undefined) {
+    v = createOpenApiValidator(documentPath)
+    shared.set(documentPath, v)
+  }
+  return v
 }

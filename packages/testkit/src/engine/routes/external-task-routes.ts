@@ -43,10 +43,22 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
   const { state, runtime, fetchAndLock } = engine
 
   const query = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody ? criteriaFromBody(EXTERNAL_TASK_QUERY, c.body) : criteriaFromQuery(EXTERNAL_TASK_QUERY, c.query)
-    const allowed = ['id', 'lockExpirationTime', 'processInstanceId', 'processDefinitionId', 'processDefinitionKey', 'tenantId', 'taskPriority', 'createTime']
+    const q = fromBody
+      ? criteriaFromBody(EXTERNAL_TASK_QUERY, c.body)
+      : criteriaFromQuery(EXTERNAL_TASK_QUERY, c.query)
+    const allowed = [
+      'id',
+      'lockExpirationTime',
+      'processInstanceId',
+      'processDefinitionId',
+      'processDefinitionKey',
+      'tenantId',
+      'taskPriority',
+      'createTime',
+    ]
     const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
-    const listOf = (n: string) => (Array.isArray(q[n]) && (q[n] as string[]).length > 0 ? (q[n] as string[]) : undefined)
+    const listOf = (n: string) =>
+      Array.isArray(q[n]) && (q[n] as string[]).length > 0 ? (q[n] as string[]) : undefined
     const rows = [...state.externalTasks.values()].filter((t) => {
       if (q['externalTaskId'] !== undefined && t.id !== q['externalTaskId']) return false
       if (listOf('externalTaskIdIn')?.includes(t.id) === false) return false
@@ -59,37 +71,59 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
       if (q['activityId'] !== undefined && t.activityId !== q['activityId']) return false
       if (listOf('activityIdIn')?.includes(t.activityId) === false) return false
       if (q['executionId'] !== undefined && t.processInstanceId !== q['executionId']) return false
-      if (q['processInstanceId'] !== undefined && t.processInstanceId !== q['processInstanceId']) return false
+      if (q['processInstanceId'] !== undefined && t.processInstanceId !== q['processInstanceId'])
+        return false
       if (listOf('processInstanceIdIn')?.includes(t.processInstanceId) === false) return false
-      if (q['processDefinitionId'] !== undefined && t.processDefinitionId !== q['processDefinitionId']) return false
+      if (
+        q['processDefinitionId'] !== undefined &&
+        t.processDefinitionId !== q['processDefinitionId']
+      )
+        return false
       const tenants = listOf('tenantIdIn')
-      if (tenants !== undefined && (t.tenantId === null || !tenants.includes(t.tenantId))) return false
-      if (typeof q['priorityHigherThanOrEquals'] === 'number' && t.priority < q['priorityHigherThanOrEquals']) return false
-      if (typeof q['priorityLowerThanOrEquals'] === 'number' && t.priority > q['priorityLowerThanOrEquals']) return false
+      if (tenants !== undefined && (t.tenantId === null || !tenants.includes(t.tenantId)))
+        return false
+      if (
+        typeof q['priorityHigherThanOrEquals'] === 'number' &&
+        t.priority < q['priorityHigherThanOrEquals']
+      )
+        return false
+      if (
+        typeof q['priorityLowerThanOrEquals'] === 'number' &&
+        t.priority > q['priorityLowerThanOrEquals']
+      )
+        return false
       return isAuthenticatedTenant(c.auth, t.tenantId)
     })
-    return applySorting(rows, sorting, (t, by) =>
-      ({
-        id: t.id,
-        lockExpirationTime: t.lockExpirationTime,
-        processInstanceId: t.processInstanceId,
-        processDefinitionId: t.processDefinitionId,
-        processDefinitionKey: t.processDefinitionKey,
-        tenantId: t.tenantId,
-        taskPriority: t.priority,
-        createTime: t.sequence,
-      })[by] ?? null,
+    return applySorting(
+      rows,
+      sorting,
+      (t, by) =>
+        ({
+          id: t.id,
+          lockExpirationTime: t.lockExpirationTime,
+          processInstanceId: t.processInstanceId,
+          processDefinitionId: t.processDefinitionId,
+          processDefinitionKey: t.processDefinitionKey,
+          tenantId: t.tenantId,
+          taskPriority: t.priority,
+          createTime: t.sequence,
+        })[by] ?? null,
     )
   }
 
-  router.add('GET', '/external-task', (c) => json(paginate(query(c, false), pagination(c.query)).map(externalTaskDto)))
-  router.add('POST', '/external-task', (c) => json(paginate(query(c, true), pagination(c.query)).map(externalTaskDto)))
+  router.add('GET', '/external-task', (c) =>
+    json(paginate(query(c, false), pagination(c.query)).map(externalTaskDto)),
+  )
+  router.add('POST', '/external-task', (c) =>
+    json(paginate(query(c, true), pagination(c.query)).map(externalTaskDto)),
+  )
   router.add('GET', '/external-task/count', (c) => json({ count: query(c, false).length }))
   router.add('POST', '/external-task/count', (c) => json({ count: query(c, true).length }))
 
   router.add('GET', '/external-task/topic-names', (c) => {
     const names = new Set<string>()
-    for (const t of state.externalTasks.values()) if (isAuthenticatedTenant(c.auth, t.tenantId)) names.add(t.topicName)
+    for (const t of state.externalTasks.values())
+      if (isAuthenticatedTenant(c.auth, t.tenantId)) names.add(t.topicName)
     return json([...names].sort())
   })
 
@@ -113,8 +147,14 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
   router.add('POST', '/external-task/{id}/complete', (c) => {
     const id = c.params['id'] as string
     const body = bodyObject(c.body)
-    const variables = toTypedMap(body['variables'], (n) => `Cannot complete external task ${id}: Cannot convert value of variable ${n}`)
-    const local = toTypedMap(body['localVariables'], (n) => `Cannot complete external task ${id}: Cannot convert value of variable ${n}`)
+    const variables = toTypedMap(
+      body['variables'],
+      (n) => `Cannot complete external task ${id}: Cannot convert value of variable ${n}`,
+    )
+    const local = toTypedMap(
+      body['localVariables'],
+      (n) => `Cannot complete external task ${id}: Cannot convert value of variable ${n}`,
+    )
     runtime.completeExternalTask(c.auth, id, body['workerId'], new Map([...variables, ...local]))
     return noContent()
   })
@@ -128,7 +168,10 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
       errorDetails: str(body['errorDetails']),
       retries: num(body['retries'], 0),
       retryTimeout: num(body['retryTimeout'], 0),
-      variables: toTypedMap(body['variables'], (n) => `Cannot report failure: Cannot convert value of variable ${n}`),
+      variables: toTypedMap(
+        body['variables'],
+        (n) => `Cannot report failure: Cannot convert value of variable ${n}`,
+      ),
     })
     return noContent()
   })
@@ -140,14 +183,22 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
       c.auth,
       id,
       body['workerId'],
-      toTypedMap(body['variables'], (n) => `Cannot report BPMN error: Cannot convert value of variable ${n}`),
+      toTypedMap(
+        body['variables'],
+        (n) => `Cannot report BPMN error: Cannot convert value of variable ${n}`,
+      ),
     )
     return noContent()
   })
 
   router.add('POST', '/external-task/{id}/extendLock', (c) => {
     const body = bodyObject(c.body)
-    runtime.extendLock(c.auth, c.params['id'] as string, body['workerId'], num(body['newDuration'], 0))
+    runtime.extendLock(
+      c.auth,
+      c.params['id'] as string,
+      body['workerId'],
+      num(body['newDuration'], 0),
+    )
     return noContent()
   })
 
@@ -158,12 +209,21 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
 
   router.add('POST', '/external-task/{id}/lock', (c) => {
     const body = bodyObject(c.body)
-    runtime.lockExternalTask(c.auth, c.params['id'] as string, body['workerId'], num(body['lockDuration'], 0))
+    runtime.lockExternalTask(
+      c.auth,
+      c.params['id'] as string,
+      body['workerId'],
+      num(body['lockDuration'], 0),
+    )
     return noContent()
   })
 
   router.add('PUT', '/external-task/{id}/retries', (c) => {
-    runtime.setExternalTaskRetries(c.auth, c.params['id'] as string, num(bodyObject(c.body)['retries'], -1))
+    runtime.setExternalTaskRetries(
+      c.auth,
+      c.params['id'] as string,
+      num(bodyObject(c.body)['retries'], -1),
+    )
     return noContent()
   })
 }

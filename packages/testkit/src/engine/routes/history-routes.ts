@@ -78,16 +78,36 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
   const queryHpi = (c: HandlerContext, fromBody: boolean) => {
     if (!enabled()) return []
     const q = fromBody ? criteriaFromBody(HPI_QUERY, c.body) : criteriaFromQuery(HPI_QUERY, c.query)
-    const allowed = ['instanceId', 'definitionId', 'definitionKey', 'definitionName', 'definitionVersion', 'businessKey', 'startTime', 'endTime', 'duration', 'tenantId']
+    const allowed = [
+      'instanceId',
+      'definitionId',
+      'definitionKey',
+      'definitionName',
+      'definitionVersion',
+      'businessKey',
+      'startTime',
+      'endTime',
+      'duration',
+      'tenantId',
+    ]
     const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
-    const tenants = { tenantIdIn: nonEmpty(q['tenantIdIn']), withoutTenantId: q['withoutTenantId'] as boolean | undefined }
+    const tenants = {
+      tenantIdIn: nonEmpty(q['tenantIdIn']),
+      withoutTenantId: q['withoutTenantId'] as boolean | undefined,
+    }
     const rows = [...state.instances.values()].filter((i) => {
       if (q['processInstanceId'] !== undefined && i.id !== q['processInstanceId']) return false
       if (nonEmpty(q['processInstanceIds'])?.includes(i.id) === false) return false
-      if (q['processDefinitionId'] !== undefined && i.definitionId !== q['processDefinitionId']) return false
-      if (q['processDefinitionKey'] !== undefined && i.definitionKey !== q['processDefinitionKey']) return false
+      if (q['processDefinitionId'] !== undefined && i.definitionId !== q['processDefinitionId'])
+        return false
+      if (q['processDefinitionKey'] !== undefined && i.definitionKey !== q['processDefinitionKey'])
+        return false
       if (nonEmpty(q['processDefinitionKeyIn'])?.includes(i.definitionKey) === false) return false
-      if (q['processInstanceBusinessKey'] !== undefined && i.businessKey !== q['processInstanceBusinessKey']) return false
+      if (
+        q['processInstanceBusinessKey'] !== undefined &&
+        i.businessKey !== q['processInstanceBusinessKey']
+      )
+        return false
       if (q['finished'] === true && i.state === 'ACTIVE') return false
       if (q['unfinished'] === true && i.state !== 'ACTIVE') return false
       if (q['active'] === true && i.state !== 'ACTIVE') return false
@@ -96,25 +116,36 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
       if (q['startedBy'] !== undefined && i.startUserId !== q['startedBy']) return false
       return matchesTenantCriteria(i.tenantId, tenants) && isAuthenticatedTenant(c.auth, i.tenantId)
     })
-    return applySorting(rows, sorting, (i, by) =>
-      ({
-        instanceId: i.id,
-        definitionId: i.definitionId,
-        definitionKey: i.definitionKey,
-        businessKey: i.businessKey,
-        startTime: i.startTime,
-        endTime: i.endTime,
-        tenantId: i.tenantId,
-      })[by] ?? null,
+    return applySorting(
+      rows,
+      sorting,
+      (i, by) =>
+        ({
+          instanceId: i.id,
+          definitionId: i.definitionId,
+          definitionKey: i.definitionKey,
+          businessKey: i.businessKey,
+          startTime: i.startTime,
+          endTime: i.endTime,
+          tenantId: i.tenantId,
+        })[by] ?? null,
     )
   }
   const hpiDto = (i: Parameters<typeof historicProcessInstanceDto>[0]) =>
     historicProcessInstanceDto(i, state.definitions.get(i.definitionId))
 
-  router.add('GET', '/history/process-instance', (c) => json(paginate(queryHpi(c, false), pagination(c.query)).map(hpiDto)))
-  router.add('POST', '/history/process-instance', (c) => json(paginate(queryHpi(c, true), pagination(c.query)).map(hpiDto)))
-  router.add('GET', '/history/process-instance/count', (c) => json({ count: queryHpi(c, false).length }))
-  router.add('POST', '/history/process-instance/count', (c) => json({ count: queryHpi(c, true).length }))
+  router.add('GET', '/history/process-instance', (c) =>
+    json(paginate(queryHpi(c, false), pagination(c.query)).map(hpiDto)),
+  )
+  router.add('POST', '/history/process-instance', (c) =>
+    json(paginate(queryHpi(c, true), pagination(c.query)).map(hpiDto)),
+  )
+  router.add('GET', '/history/process-instance/count', (c) =>
+    json({ count: queryHpi(c, false).length }),
+  )
+  router.add('POST', '/history/process-instance/count', (c) =>
+    json({ count: queryHpi(c, true).length }),
+  )
   router.add('GET', '/history/process-instance/{id}', (c) => {
     const i = state.instances.get(c.params['id'] as string)
     if (!enabled() || i === undefined || !isAuthenticatedTenant(c.auth, i.tenantId)) {
@@ -125,46 +156,94 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
 
   const queryHti = (c: HandlerContext, fromBody: boolean) => {
     const q = fromBody ? criteriaFromBody(HTI_QUERY, c.body) : criteriaFromQuery(HTI_QUERY, c.query)
-    const allowed = ['taskId', 'activityInstanceID', 'processDefinitionId', 'processInstanceId', 'executionId', 'duration', 'endTime', 'startTime', 'taskName', 'assignee', 'tenantId']
+    const allowed = [
+      'taskId',
+      'activityInstanceID',
+      'processDefinitionId',
+      'processInstanceId',
+      'executionId',
+      'duration',
+      'endTime',
+      'startTime',
+      'taskName',
+      'assignee',
+      'tenantId',
+    ]
     const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
-    const tenants = { tenantIdIn: nonEmpty(q['tenantIdIn']), withoutTenantId: q['withoutTenantId'] as boolean | undefined }
+    const tenants = {
+      tenantIdIn: nonEmpty(q['tenantIdIn']),
+      withoutTenantId: q['withoutTenantId'] as boolean | undefined,
+    }
     const rows = [...state.historicTasks.values()].filter((t) => {
       if (q['taskId'] !== undefined && t.id !== q['taskId']) return false
-      if (q['processInstanceId'] !== undefined && t.processInstanceId !== q['processInstanceId']) return false
+      if (q['processInstanceId'] !== undefined && t.processInstanceId !== q['processInstanceId'])
+        return false
       if (nonEmpty(q['processInstanceIdIn'])?.includes(t.processInstanceId) === false) return false
-      if (q['processDefinitionId'] !== undefined && t.processDefinitionId !== q['processDefinitionId']) return false
-      if (q['processDefinitionKey'] !== undefined && t.processDefinitionKey !== q['processDefinitionKey']) return false
+      if (
+        q['processDefinitionId'] !== undefined &&
+        t.processDefinitionId !== q['processDefinitionId']
+      )
+        return false
+      if (
+        q['processDefinitionKey'] !== undefined &&
+        t.processDefinitionKey !== q['processDefinitionKey']
+      )
+        return false
       if (q['taskAssignee'] !== undefined && t.assignee !== q['taskAssignee']) return false
-      if (q['taskDefinitionKey'] !== undefined && t.taskDefinitionKey !== q['taskDefinitionKey']) return false
+      if (q['taskDefinitionKey'] !== undefined && t.taskDefinitionKey !== q['taskDefinitionKey'])
+        return false
       if (q['finished'] === true && t.endTime === null) return false
       if (q['unfinished'] === true && t.endTime !== null) return false
       return matchesTenantCriteria(t.tenantId, tenants) && isAuthenticatedTenant(c.auth, t.tenantId)
     })
-    return applySorting(rows, sorting, (t, by) =>
-      ({
-        taskId: t.id,
-        processDefinitionId: t.processDefinitionId,
-        processInstanceId: t.processInstanceId,
-        executionId: t.processInstanceId,
-        startTime: t.startTime,
-        endTime: t.endTime,
-        taskName: t.name,
-        assignee: t.assignee,
-        tenantId: t.tenantId,
-      })[by] ?? null,
+    return applySorting(
+      rows,
+      sorting,
+      (t, by) =>
+        ({
+          taskId: t.id,
+          processDefinitionId: t.processDefinitionId,
+          processInstanceId: t.processInstanceId,
+          executionId: t.processInstanceId,
+          startTime: t.startTime,
+          endTime: t.endTime,
+          taskName: t.name,
+          assignee: t.assignee,
+          tenantId: t.tenantId,
+        })[by] ?? null,
     )
   }
-  router.add('GET', '/history/task', (c) => json(paginate(queryHti(c, false), pagination(c.query)).map(historicTaskDto)))
-  router.add('POST', '/history/task', (c) => json(paginate(queryHti(c, true), pagination(c.query)).map(historicTaskDto)))
+  router.add('GET', '/history/task', (c) =>
+    json(paginate(queryHti(c, false), pagination(c.query)).map(historicTaskDto)),
+  )
+  router.add('POST', '/history/task', (c) =>
+    json(paginate(queryHti(c, true), pagination(c.query)).map(historicTaskDto)),
+  )
   router.add('GET', '/history/task/count', (c) => json({ count: queryHti(c, false).length }))
   router.add('POST', '/history/task/count', (c) => json({ count: queryHti(c, true).length }))
 
   const queryOps = (c: HandlerContext) => {
     const q = criteriaFromQuery(OP_QUERY, c.query)
     const sorting = sortingFromQuery(c.query, ['timestamp'])
-    const after = typeof q['afterTimestamp'] === 'string' ? parseEngineDate(q['afterTimestamp']) : null
-    const before = typeof q['beforeTimestamp'] === 'string' ? parseEngineDate(q['beforeTimestamp']) : null
-    const keys = ['deploymentId', 'processDefinitionId', 'processDefinitionKey', 'processInstanceId', 'executionId', 'taskId', 'externalTaskId', 'userId', 'operationId', 'operationType', 'entityType', 'category', 'property'] as const
+    const after =
+      typeof q['afterTimestamp'] === 'string' ? parseEngineDate(q['afterTimestamp']) : null
+    const before =
+      typeof q['beforeTimestamp'] === 'string' ? parseEngineDate(q['beforeTimestamp']) : null
+    const keys = [
+      'deploymentId',
+      'processDefinitionId',
+      'processDefinitionKey',
+      'processInstanceId',
+      'executionId',
+      'taskId',
+      'externalTaskId',
+      'userId',
+      'operationId',
+      'operationType',
+      'entityType',
+      'category',
+      'property',
+    ] as const
     const rows = state.operationLog.filter((e) => {
       for (const k of keys) if (q[k] !== undefined && e[k] !== q[k]) return false
       if (nonEmpty(q['entityTypeIn'])?.includes(e.entityType) === false) return false
@@ -175,6 +254,8 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
     })
     return applySorting([...rows], sorting, (e) => e.timestamp)
   }
-  router.add('GET', '/history/user-operation', (c) => json(paginate(queryOps(c), pagination(c.query)).map(userOperationDto)))
+  router.add('GET', '/history/user-operation', (c) =>
+    json(paginate(queryOps(c), pagination(c.query)).map(userOperationDto)),
+  )
   router.add('GET', '/history/user-operation/count', (c) => json({ count: queryOps(c).length }))
 }

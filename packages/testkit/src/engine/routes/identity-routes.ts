@@ -66,7 +66,12 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
   const { state, identity, runtime } = engine
 
   /** With authorization checks on, identity writes need admin rights (or ALL on one's own user). */
-  const requireAuthorization = (auth: AuthContext, permission: string, resource: string, selfId?: string): void => {
+  const requireAuthorization = (
+    auth: AuthContext,
+    permission: string,
+    resource: string,
+    selfId?: string,
+  ): void => {
     if (!engine.authorizationChecks || auth.userId === null || auth.admin) return
     if (selfId !== undefined && selfId === auth.userId) return
     throw authorizationException(
@@ -74,7 +79,11 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
     )
   }
 
-  const logged = (auth: AuthContext, op: IdentityOperation | null, fields: { userId?: string; groupId?: string; tenantId?: string }): void => {
+  const logged = (
+    auth: AuthContext,
+    op: IdentityOperation | null,
+    fields: { userId?: string; groupId?: string; tenantId?: string },
+  ): void => {
     if (op === null) return
     const changes = Object.entries(fields).map(([property, newValue]) => ({ property, newValue }))
     runtime.log(auth, op.operationType, op.entityType, 'Admin', {}, changes)
@@ -82,43 +91,58 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
 
   // ------------------------------------------------------------------ users
   const queryUsers = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody ? criteriaFromBody(USER_QUERY, c.body) : criteriaFromQuery(USER_QUERY, c.query)
+    const q = fromBody
+      ? criteriaFromBody(USER_QUERY, c.body)
+      : criteriaFromQuery(USER_QUERY, c.query)
     const sorting = fromBody
       ? sortingFromBody(c.body, ['userId', 'firstName', 'lastName', 'email'])
       : sortingFromQuery(c.query, ['userId', 'firstName', 'lastName', 'email'])
-    const firstLike = typeof q['firstNameLike'] === 'string' ? likeMatcher(q['firstNameLike']) : null
+    const firstLike =
+      typeof q['firstNameLike'] === 'string' ? likeMatcher(q['firstNameLike']) : null
     const lastLike = typeof q['lastNameLike'] === 'string' ? likeMatcher(q['lastNameLike']) : null
     const emailLike = typeof q['emailLike'] === 'string' ? likeMatcher(q['emailLike']) : null
     const users = [...state.users.values()].filter((u) => {
       if (q['id'] !== undefined && u.id !== q['id']) return false
-      if (Array.isArray(q['idIn']) && q['idIn'].length > 0 && !q['idIn'].includes(u.id)) return false
+      if (Array.isArray(q['idIn']) && q['idIn'].length > 0 && !q['idIn'].includes(u.id))
+        return false
       if (q['firstName'] !== undefined && u.firstName !== q['firstName']) return false
       if (q['lastName'] !== undefined && u.lastName !== q['lastName']) return false
       if (q['email'] !== undefined && u.email !== q['email']) return false
       if (firstLike !== null && !firstLike(u.firstName)) return false
       if (lastLike !== null && !lastLike(u.lastName)) return false
       if (emailLike !== null && !emailLike(u.email)) return false
-      if (typeof q['memberOfGroup'] === 'string' && state.groupMembers.get(q['memberOfGroup'])?.has(u.id) !== true) {
+      if (
+        typeof q['memberOfGroup'] === 'string' &&
+        state.groupMembers.get(q['memberOfGroup'])?.has(u.id) !== true
+      ) {
         return false
       }
-      if (typeof q['memberOfTenant'] === 'string' && !identity.tenantsOf(u.id).includes(q['memberOfTenant'])) {
+      if (
+        typeof q['memberOfTenant'] === 'string' &&
+        !identity.tenantsOf(u.id).includes(q['memberOfTenant'])
+      ) {
         return false
       }
       return true
     })
-    return applySorting(users.sort((a, b) => a.id.localeCompare(b.id)), sorting, (u, by) =>
-      by === 'userId' ? u.id : (u[by as 'firstName' | 'lastName' | 'email'] ?? null),
+    return applySorting(
+      users.sort((a, b) => a.id.localeCompare(b.id)),
+      sorting,
+      (u, by) => (by === 'userId' ? u.id : (u[by as 'firstName' | 'lastName' | 'email'] ?? null)),
     )
   }
 
-  router.add('GET', '/user', (c) => json(paginate(queryUsers(c, false), pagination(c.query)).map(userProfileDto)))
+  router.add('GET', '/user', (c) =>
+    json(paginate(queryUsers(c, false), pagination(c.query)).map(userProfileDto)),
+  )
   router.add('GET', '/user/count', (c) => json({ count: queryUsers(c, false).length }))
 
   router.add('POST', '/user/create', (c) => {
     const body = bodyObject(c.body)
     const profile = body['profile'] as Record<string, unknown> | null | undefined
     const id = profile === null || profile === undefined ? null : str(profile['id'])
-    if (id === null) throw invalidRequest('request object must provide profile information with valid id.')
+    if (id === null)
+      throw invalidRequest('request object must provide profile information with valid id.')
     requireAuthorization(c.auth, 'CREATE', 'User')
     const credentials = (body['credentials'] ?? null) as Record<string, unknown> | null
     const op = identity.createUser({
@@ -143,11 +167,15 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
     if (!state.users.has(id)) throw notFound(`User with id ${id} does not exist`)
     requireAuthorization(c.auth, 'UPDATE', 'User', id)
     const body = bodyObject(c.body)
-    logged(c.auth, identity.updateProfile(id, {
-      firstName: str(body['firstName']),
-      lastName: str(body['lastName']),
-      email: str(body['email']),
-    }), { userId: id })
+    logged(
+      c.auth,
+      identity.updateProfile(id, {
+        firstName: str(body['firstName']),
+        lastName: str(body['lastName']),
+        email: str(body['email']),
+      }),
+      { userId: id },
+    )
     return noContent()
   })
 
@@ -187,27 +215,51 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
 
   // ------------------------------------------------------------------ groups
   const queryGroups = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody ? criteriaFromBody(GROUP_QUERY, c.body) : criteriaFromQuery(GROUP_QUERY, c.query)
-    const sorting = fromBody ? sortingFromBody(c.body, ['id', 'name', 'type']) : sortingFromQuery(c.query, ['id', 'name', 'type'])
+    const q = fromBody
+      ? criteriaFromBody(GROUP_QUERY, c.body)
+      : criteriaFromQuery(GROUP_QUERY, c.query)
+    const sorting = fromBody
+      ? sortingFromBody(c.body, ['id', 'name', 'type'])
+      : sortingFromQuery(c.query, ['id', 'name', 'type'])
     const nameLike = typeof q['nameLike'] === 'string' ? likeMatcher(q['nameLike']) : null
     const groups = [...state.groups.values()].filter((g) => {
       if (q['id'] !== undefined && g.id !== q['id']) return false
-      if (Array.isArray(q['idIn']) && q['idIn'].length > 0 && !q['idIn'].includes(g.id)) return false
+      if (Array.isArray(q['idIn']) && q['idIn'].length > 0 && !q['idIn'].includes(g.id))
+        return false
       if (q['name'] !== undefined && g.name !== q['name']) return false
       if (nameLike !== null && !nameLike(g.name)) return false
       if (q['type'] !== undefined && g.type !== q['type']) return false
-      if (typeof q['member'] === 'string' && state.groupMembers.get(g.id)?.has(q['member']) !== true) return false
-      if (typeof q['memberOfTenant'] === 'string' && state.tenantGroups.get(q['memberOfTenant'])?.has(g.id) !== true) {
+      if (
+        typeof q['member'] === 'string' &&
+        state.groupMembers.get(g.id)?.has(q['member']) !== true
+      )
+        return false
+      if (
+        typeof q['memberOfTenant'] === 'string' &&
+        state.tenantGroups.get(q['memberOfTenant'])?.has(g.id) !== true
+      ) {
         return false
       }
       return true
     })
-    return applySorting(groups.sort((a, b) => a.id.localeCompare(b.id)), sorting, (g, by) => g[by as 'id' | 'name' | 'type'])
+    return applySorting(
+      groups.sort((a, b) => a.id.localeCompare(b.id)),
+      sorting,
+      (g, by) => g[by as 'id' | 'name' | 'type'],
+    )
   }
-  const groupDto = (g: { id: string; name: string | null; type: string | null }) => ({ id: g.id, name: g.name, type: g.type })
+  const groupDto = (g: { id: string; name: string | null; type: string | null }) => ({
+    id: g.id,
+    name: g.name,
+    type: g.type,
+  })
 
-  router.add('GET', '/group', (c) => json(paginate(queryGroups(c, false), pagination(c.query)).map(groupDto)))
-  router.add('POST', '/group', (c) => json(paginate(queryGroups(c, true), pagination(c.query)).map(groupDto)))
+  router.add('GET', '/group', (c) =>
+    json(paginate(queryGroups(c, false), pagination(c.query)).map(groupDto)),
+  )
+  router.add('POST', '/group', (c) =>
+    json(paginate(queryGroups(c, true), pagination(c.query)).map(groupDto)),
+  )
   router.add('GET', '/group/count', (c) => json({ count: queryGroups(c, false).length }))
   router.add('POST', '/group/count', (c) => json({ count: queryGroups(c, true).length }))
 
@@ -216,7 +268,9 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
     const id = str(body['id'])
     if (id === null) throw invalidRequest('Group id is null')
     requireAuthorization(c.auth, 'CREATE', 'Group')
-    logged(c.auth, identity.createGroup({ id, name: str(body['name']), type: str(body['type']) }), { groupId: id })
+    logged(c.auth, identity.createGroup({ id, name: str(body['name']), type: str(body['type']) }), {
+      groupId: id,
+    })
     return noContent()
   })
 
@@ -239,7 +293,9 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
 
   router.add('DELETE', '/group/{id}', (c) => {
     requireAuthorization(c.auth, 'DELETE', 'Group')
-    logged(c.auth, identity.deleteGroup(c.params['id'] as string), { groupId: c.params['id'] as string })
+    logged(c.auth, identity.deleteGroup(c.params['id'] as string), {
+      groupId: c.params['id'] as string,
+    })
     return noContent()
   })
 
@@ -274,16 +330,25 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
           identity.groupsOf(user).some((g) => state.tenantGroups.get(t.id)?.has(g) === true)
         if (!direct && !viaGroup) return false
       }
-      if (typeof q['groupMember'] === 'string' && state.tenantGroups.get(t.id)?.has(q['groupMember']) !== true) {
+      if (
+        typeof q['groupMember'] === 'string' &&
+        state.tenantGroups.get(t.id)?.has(q['groupMember']) !== true
+      ) {
         return false
       }
       return true
     })
-    return applySorting(tenants.sort((a, b) => a.id.localeCompare(b.id)), sorting, (t, by) => t[by as 'id' | 'name'])
+    return applySorting(
+      tenants.sort((a, b) => a.id.localeCompare(b.id)),
+      sorting,
+      (t, by) => t[by as 'id' | 'name'],
+    )
   }
   const tenantDto = (t: { id: string; name: string | null }) => ({ id: t.id, name: t.name })
 
-  router.add('GET', '/tenant', (c) => json(paginate(queryTenants(c), pagination(c.query)).map(tenantDto)))
+  router.add('GET', '/tenant', (c) =>
+    json(paginate(queryTenants(c), pagination(c.query)).map(tenantDto)),
+  )
   router.add('GET', '/tenant/count', (c) => json({ count: queryTenants(c).length }))
 
   router.add('POST', '/tenant/create', (c) => {
@@ -312,7 +377,9 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
 
   router.add('DELETE', '/tenant/{id}', (c) => {
     requireAuthorization(c.auth, 'DELETE', 'Tenant')
-    logged(c.auth, identity.deleteTenant(c.params['id'] as string), { tenantId: c.params['id'] as string })
+    logged(c.auth, identity.deleteTenant(c.params['id'] as string), {
+      tenantId: c.params['id'] as string,
+    })
     return noContent()
   })
 
@@ -346,7 +413,8 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
     const body = bodyObject(c.body)
     const username = str(body['username'])
     const password = str(body['password'])
-    if (username === null || password === null) throw invalidRequest('Username and password are required')
+    if (username === null || password === null)
+      throw invalidRequest('Username and password are required')
     const ok = identity.checkPassword(username, password)
     return json({ authenticatedUser: username, authenticated: ok, tenants: null, groups: null })
   })
@@ -357,14 +425,16 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
     const groupIds = identity.groupsOf(userId)
     const groups = groupIds.map((id) => ({ id, name: state.groups.get(id)?.name ?? null }))
     const users = new Set<string>()
-    for (const g of groupIds) for (const u of state.groupMembers.get(g) ?? []) if (u !== userId) users.add(u)
+    for (const g of groupIds)
+      for (const u of state.groupMembers.get(g) ?? []) if (u !== userId) users.add(u)
     const groupUsers = [...users].sort().map((id) => {
       const u = state.users.get(id)
       return {
         id,
         firstName: u?.firstName ?? null,
         lastName: u?.lastName ?? null,
-        displayName: [u?.firstName, u?.lastName].filter((x) => x !== null && x !== undefined).join(' ') || id,
+        displayName:
+          [u?.firstName, u?.lastName].filter((x) => x !== null && x !== undefined).join(' ') || id,
       }
     })
     return json({ groups, groupUsers })
@@ -373,7 +443,12 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
   const noPolicy = () => notFound('No password policy is configured.')
   router.add('GET', '/identity/password-policy', () => {
     if (!identity.config.passwordPolicy) throw noPolicy()
-    return json({ rules: evaluatePasswordPolicy('', {}).map(({ placeholder, parameter }) => ({ placeholder, parameter })) })
+    return json({
+      rules: evaluatePasswordPolicy('', {}).map(({ placeholder, parameter }) => ({
+        placeholder,
+        parameter,
+      })),
+    })
   })
   router.add('POST', '/identity/password-policy', (c) => {
     if (!identity.config.passwordPolicy) throw noPolicy()

@@ -64,7 +64,8 @@ const DEFINITION_QUERY: CriteriaSpec = {
 }
 
 /** Multipart field value: the engine keeps parts in a map, so the last duplicate wins. */
-const lastField = (body: MultipartBody, name: string): string | undefined => body.fields[name]?.at(-1)
+const lastField = (body: MultipartBody, name: string): string | undefined =>
+  body.fields[name]?.at(-1)
 
 export function registerRepositoryRoutes(router: EngineRouter, engine: EngineServices): void {
   const { state, runtime } = engine
@@ -77,10 +78,13 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     }
     for (const name of Object.keys(body.fields)) {
       if (!RESERVED.has(name)) {
-        throw invalidRequest(`No file name found in the deployment resource described by form parameter '${name}'.`)
+        throw invalidRequest(
+          `No file name found in the deployment resource described by form parameter '${name}'.`,
+        )
       }
     }
-    if (body.files.length === 0) throw invalidRequest('No deployment resources contained in the form upload.')
+    if (body.files.length === 0)
+      throw invalidRequest('No deployment resources contained in the form upload.')
     const flag = (name: string): boolean => lastField(body, name) === 'true'
     const result = runtime.deploy(c.auth, {
       name: lastField(body, 'deployment-name') ?? null,
@@ -127,7 +131,9 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
   }
 
   router.add('GET', '/deployment', (c) =>
-    json(paginate(queryDeployments(c), pagination(c.query)).map((d) => deploymentDto(d, c.baseUrl))),
+    json(
+      paginate(queryDeployments(c), pagination(c.query)).map((d) => deploymentDto(d, c.baseUrl)),
+    ),
   )
   router.add('GET', '/deployment/count', (c) => json({ count: queryDeployments(c).length }))
 
@@ -139,7 +145,9 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     return d
   }
 
-  router.add('GET', '/deployment/{id}', (c) => json(deploymentDto(deploymentFor(c.auth, c.params['id'] as string), c.baseUrl)))
+  router.add('GET', '/deployment/{id}', (c) =>
+    json(deploymentDto(deploymentFor(c.auth, c.params['id'] as string), c.baseUrl)),
+  )
 
   router.add('DELETE', '/deployment/{id}', (c) => {
     runtime.deleteDeployment(c.auth, c.params['id'] as string, c.query.get('cascade') === 'true')
@@ -155,7 +163,9 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     const d = deploymentFor(c.auth, c.params['id'] as string)
     const r = d.resources.find((x) => x.id === c.params['resourceId'])
     if (r === undefined) {
-      throw notFound(`Deployment resource with resource id '${c.params['resourceId']}' for deployment id '${d.id}' does not exist.`)
+      throw notFound(
+        `Deployment resource with resource id '${c.params['resourceId']}' for deployment id '${d.id}' does not exist.`,
+      )
     }
     return json({ id: r.id, name: r.name, deploymentId: d.id })
   })
@@ -164,16 +174,30 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     const d = deploymentFor(c.auth, c.params['id'] as string)
     const r = d.resources.find((x) => x.id === c.params['resourceId'])
     if (r === undefined) {
-      throw notFound(`Deployment resource '${c.params['resourceId']}' for deployment id '${d.id}' does not exist.`)
+      throw notFound(
+        `Deployment resource '${c.params['resourceId']}' for deployment id '${d.id}' does not exist.`,
+      )
     }
-    const type = /\.(bpmn|xml|dmn|cmmn)$/i.test(r.name) ? 'application/xml' : 'application/octet-stream'
+    const type = /\.(bpmn|xml|dmn|cmmn)$/i.test(r.name)
+      ? 'application/xml'
+      : 'application/octet-stream'
     return { status: 200, contentType: type, raw: r.data }
   })
 
   // ------------------------------------------------------------------ process definitions
   const queryDefinitions = (c: HandlerContext) => {
     const q = criteriaFromQuery(DEFINITION_QUERY, c.query)
-    const sorting = sortingFromQuery(c.query, ['category', 'key', 'id', 'name', 'version', 'deploymentId', 'deployTime', 'tenantId', 'versionTag'])
+    const sorting = sortingFromQuery(c.query, [
+      'category',
+      'key',
+      'id',
+      'name',
+      'version',
+      'deploymentId',
+      'deployTime',
+      'tenantId',
+      'versionTag',
+    ])
     const nameLike = typeof q['nameLike'] === 'string' ? likeMatcher(q['nameLike']) : null
     const keyLike = typeof q['keyLike'] === 'string' ? likeMatcher(q['keyLike']) : null
     const tenants = {
@@ -182,7 +206,8 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
       includeWithoutTenantId: q['includeProcessDefinitionsWithoutTenantId'] as boolean | undefined,
     }
     const visible = [...state.definitions.values()].filter(
-      (d) => matchesTenantCriteria(d.tenantId, tenants) && isAuthenticatedTenant(c.auth, d.tenantId),
+      (d) =>
+        matchesTenantCriteria(d.tenantId, tenants) && isAuthenticatedTenant(c.auth, d.tenantId),
     )
     const rows = visible.filter((d) => {
       if (q['processDefinitionId'] !== undefined && d.id !== q['processDefinitionId']) return false
@@ -208,11 +233,15 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     return applySorting(rows, sorting, (d, by) => {
       if (by === 'deployTime') return state.deployments.get(d.deploymentId)?.deploymentTime ?? null
       if (by === 'category') return 'http://bpmn.io/schema/bpmn'
-      return (d[by as 'key' | 'id' | 'name' | 'version' | 'deploymentId' | 'tenantId' | 'versionTag'] ?? null) as string | number | null
+      return (d[
+        by as 'key' | 'id' | 'name' | 'version' | 'deploymentId' | 'tenantId' | 'versionTag'
+      ] ?? null) as string | number | null
     })
   }
 
-  router.add('GET', '/process-definition', (c) => json(paginate(queryDefinitions(c), pagination(c.query)).map(definitionDto)))
+  router.add('GET', '/process-definition', (c) =>
+    json(paginate(queryDefinitions(c), pagination(c.query)).map(definitionDto)),
+  )
   router.add('GET', '/process-definition/count', (c) => json({ count: queryDefinitions(c).length }))
 
   /** `GET /process-definition/{id}` catches the tenant failure and answers 404. */
@@ -223,7 +252,11 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     }
     return d
   }
-  const definitionByKey = (auth: AuthContext, key: string, tenantId: string | null): ProcessDefinitionRecord => {
+  const definitionByKey = (
+    auth: AuthContext,
+    key: string,
+    tenantId: string | null,
+  ): ProcessDefinitionRecord => {
     const d = runtime.latestDefinition(key, tenantId)
     if (d === undefined || !isAuthenticatedTenant(auth, d.tenantId)) {
       throw restException(
@@ -238,8 +271,12 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
 
   const xmlDto = (d: ProcessDefinitionRecord) => json({ id: d.id, bpmn20Xml: d.xml })
 
-  router.add('GET', '/process-definition/{id}', (c) => json(definitionDto(definitionById(c.auth, c.params['id'] as string))))
-  router.add('GET', '/process-definition/{id}/xml', (c) => xmlDto(definitionById(c.auth, c.params['id'] as string)))
+  router.add('GET', '/process-definition/{id}', (c) =>
+    json(definitionDto(definitionById(c.auth, c.params['id'] as string))),
+  )
+  router.add('GET', '/process-definition/{id}/xml', (c) =>
+    xmlDto(definitionById(c.auth, c.params['id'] as string)),
+  )
   router.add('GET', '/process-definition/key/{key}', (c) =>
     json(definitionDto(definitionByKey(c.auth, c.params['key'] as string, null))),
   )
@@ -247,7 +284,11 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     xmlDto(definitionByKey(c.auth, c.params['key'] as string, null)),
   )
   router.add('GET', '/process-definition/key/{key}/tenant-id/{tenant-id}', (c) =>
-    json(definitionDto(definitionByKey(c.auth, c.params['key'] as string, c.params['tenant-id'] as string))),
+    json(
+      definitionDto(
+        definitionByKey(c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
+      ),
+    ),
   )
   router.add('GET', '/process-definition/key/{key}/tenant-id/{tenant-id}/xml', (c) =>
     xmlDto(definitionByKey(c.auth, c.params['key'] as string, c.params['tenant-id'] as string)),
@@ -256,10 +297,17 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
   /** `ProcessDefinitionResourceImpl.startProcessInstance`: engine failures become a 500 RestException. */
   const start = (c: HandlerContext, def: ProcessDefinitionRecord): Reply => {
     const body = bodyObject(c.body)
-    const variables = toTypedMap(body['variables'], (n) => `Cannot instantiate process definition ${def.id}: Cannot convert value of variable ${n}`)
+    const variables = toTypedMap(
+      body['variables'],
+      (n) =>
+        `Cannot instantiate process definition ${def.id}: Cannot convert value of variable ${n}`,
+    )
     let instance
     try {
-      instance = runtime.startInstance(c.auth, def, { businessKey: str(body['businessKey']), variables })
+      instance = runtime.startInstance(c.auth, def, {
+        businessKey: str(body['businessKey']),
+        variables,
+      })
     } catch (err) {
       if (err instanceof EngineError && err.status === 500) {
         throw restException(500, `Cannot instantiate process definition ${def.id}: ${err.message}`)
@@ -267,13 +315,20 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
       throw err
     }
     const dto = processInstanceDto(instance, c.baseUrl)
-    return json(body['withVariablesInReturn'] === true ? { ...dto, variables: fromTypedMap(instance.variables) } : dto)
+    return json(
+      body['withVariablesInReturn'] === true
+        ? { ...dto, variables: fromTypedMap(instance.variables) }
+        : dto,
+    )
   }
 
   router.add('POST', '/process-definition/{id}/start', (c) => {
     const d = state.definitions.get(c.params['id'] as string)
     if (d === undefined) {
-      throw restException(500, `Cannot instantiate process definition ${c.params['id']}: no deployed process definition found with id '${c.params['id']}': processDefinition is null`)
+      throw restException(
+        500,
+        `Cannot instantiate process definition ${c.params['id']}: no deployed process definition found with id '${c.params['id']}': processDefinition is null`,
+      )
     }
     return start(c, d)
   })

@@ -2,7 +2,13 @@
 import type { AuthContext } from '../auth-context.js'
 import { isAuthenticatedTenant } from '../auth-context.js'
 import { processInstanceDto, taskDto } from '../dto.js'
-import { EngineError, engineException, invalidRequest, notFound, restException } from '../engine-errors.js'
+import {
+  EngineError,
+  engineException,
+  invalidRequest,
+  notFound,
+  restException,
+} from '../engine-errors.js'
 import type { ProcessInstanceRecord, TaskRecord } from '../engine-state.js'
 import type { CriteriaSpec } from '../query-criteria.js'
 import {
@@ -73,7 +79,11 @@ function variableRoutes(
   runtime: RuntimeService,
   base: string,
   scope: 'process instance' | 'task',
-  resolve: (auth: AuthContext, id: string, operation: 'read' | 'update') => { instance: ProcessInstanceRecord; taskId?: string },
+  resolve: (
+    auth: AuthContext,
+    id: string,
+    operation: 'read' | 'update',
+  ) => { instance: ProcessInstanceRecord; taskId?: string },
 ): void {
   const wrap = <T>(fn: () => T, message: string): T => {
     try {
@@ -92,7 +102,8 @@ function variableRoutes(
   router.add('GET', `${base}/variables/{varName}`, (c) => {
     const { instance } = resolve(c.auth, c.params['id'] as string, 'read')
     const v = instance.variables.get(c.params['varName'] as string)
-    if (v === undefined) throw notFound(`${scope} variable with name ${c.params['varName']} does not exist`)
+    if (v === undefined)
+      throw notFound(`${scope} variable with name ${c.params['varName']} does not exist`)
     return json(fromTypedValue(v))
   })
   router.add('PUT', `${base}/variables/{varName}`, (c) => {
@@ -101,7 +112,14 @@ function variableRoutes(
     const value = toTypedValue(c.body ?? {}, message)
     wrap(() => {
       const { instance, taskId } = resolve(c.auth, c.params['id'] as string, 'update')
-      runtime.modifyVariables(c.auth, instance, new Map([[name, value]]), [], 'SetVariable', taskId === undefined ? {} : { taskId })
+      runtime.modifyVariables(
+        c.auth,
+        instance,
+        new Map([[name, value]]),
+        [],
+        'SetVariable',
+        taskId === undefined ? {} : { taskId },
+      )
     }, message)
     return noContent()
   })
@@ -109,7 +127,14 @@ function variableRoutes(
     const name = c.params['varName'] as string
     wrap(() => {
       const { instance, taskId } = resolve(c.auth, c.params['id'] as string, 'update')
-      runtime.modifyVariables(c.auth, instance, new Map(), [name], 'RemoveVariable', taskId === undefined ? {} : { taskId })
+      runtime.modifyVariables(
+        c.auth,
+        instance,
+        new Map(),
+        [name],
+        'RemoveVariable',
+        taskId === undefined ? {} : { taskId },
+      )
     }, `Cannot delete ${scope} variable ${name}`)
     return noContent()
   })
@@ -117,11 +142,23 @@ function variableRoutes(
     const id = c.params['id'] as string
     const message = `Cannot modify variables for ${scope} ${id}`
     const body = bodyObject(c.body)
-    const modifications = toTypedMap(body['modifications'], (n) => `${message}: Cannot convert value of variable ${n}`)
-    const deletions = Array.isArray(body['deletions']) ? (body['deletions'] as unknown[]).map(String) : []
+    const modifications = toTypedMap(
+      body['modifications'],
+      (n) => `${message}: Cannot convert value of variable ${n}`,
+    )
+    const deletions = Array.isArray(body['deletions'])
+      ? (body['deletions'] as unknown[]).map(String)
+      : []
     wrap(() => {
       const { instance, taskId } = resolve(c.auth, id, 'update')
-      runtime.modifyVariables(c.auth, instance, modifications, deletions, 'ModifyVariable', taskId === undefined ? {} : { taskId })
+      runtime.modifyVariables(
+        c.auth,
+        instance,
+        modifications,
+        deletions,
+        'ModifyVariable',
+        taskId === undefined ? {} : { taskId },
+      )
     }, message)
     return noContent()
   })
@@ -132,42 +169,72 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
 
   // ------------------------------------------------------------------ process instances
   const queryInstances = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody ? criteriaFromBody(INSTANCE_QUERY, c.body) : criteriaFromQuery(INSTANCE_QUERY, c.query)
+    const q = fromBody
+      ? criteriaFromBody(INSTANCE_QUERY, c.body)
+      : criteriaFromQuery(INSTANCE_QUERY, c.query)
     const allowed = ['instanceId', 'definitionKey', 'definitionId', 'tenantId', 'businessKey']
     const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
-    const tenants = { tenantIdIn: list(q, 'tenantIdIn'), withoutTenantId: q['withoutTenantId'] as boolean | undefined }
+    const tenants = {
+      tenantIdIn: list(q, 'tenantIdIn'),
+      withoutTenantId: q['withoutTenantId'] as boolean | undefined,
+    }
     const rows = [...state.instances.values()].filter((i) => {
       if (i.state !== 'ACTIVE') return false
       const ids = list(q, 'processInstanceIds')
       if (ids !== undefined && !ids.includes(i.id)) return false
       if (q['businessKey'] !== undefined && i.businessKey !== q['businessKey']) return false
-      if (q['processDefinitionId'] !== undefined && i.definitionId !== q['processDefinitionId']) return false
-      if (q['processDefinitionKey'] !== undefined && i.definitionKey !== q['processDefinitionKey']) return false
+      if (q['processDefinitionId'] !== undefined && i.definitionId !== q['processDefinitionId'])
+        return false
+      if (q['processDefinitionKey'] !== undefined && i.definitionKey !== q['processDefinitionKey'])
+        return false
       const keyIn = list(q, 'processDefinitionKeyIn')
       if (keyIn !== undefined && !keyIn.includes(i.definitionKey)) return false
       const keyNotIn = list(q, 'processDefinitionKeyNotIn')
       if (keyNotIn !== undefined && keyNotIn.includes(i.definitionKey)) return false
-      if (q['deploymentId'] !== undefined && state.definitions.get(i.definitionId)?.deploymentId !== q['deploymentId']) {
+      if (
+        q['deploymentId'] !== undefined &&
+        state.definitions.get(i.definitionId)?.deploymentId !== q['deploymentId']
+      ) {
         return false
       }
       if (q['active'] === true && i.suspended) return false
       if (q['suspended'] === true && !i.suspended) return false
-      if (q['processDefinitionWithoutTenantId'] === true && state.definitions.get(i.definitionId)?.tenantId !== null) {
+      if (
+        q['processDefinitionWithoutTenantId'] === true &&
+        state.definitions.get(i.definitionId)?.tenantId !== null
+      ) {
         return false
       }
       return matchesTenantCriteria(i.tenantId, tenants) && isAuthenticatedTenant(c.auth, i.tenantId)
     })
-    return applySorting(rows, sorting, (i, by) =>
-      ({ instanceId: i.id, definitionKey: i.definitionKey, definitionId: i.definitionId, tenantId: i.tenantId, businessKey: i.businessKey })[by] ?? null,
+    return applySorting(
+      rows,
+      sorting,
+      (i, by) =>
+        ({
+          instanceId: i.id,
+          definitionKey: i.definitionKey,
+          definitionId: i.definitionId,
+          tenantId: i.tenantId,
+          businessKey: i.businessKey,
+        })[by] ?? null,
     )
   }
   const instancePage = (c: HandlerContext, fromBody: boolean): Reply =>
-    json(paginate(queryInstances(c, fromBody), pagination(c.query)).map((i) => processInstanceDto(i, c.baseUrl)))
+    json(
+      paginate(queryInstances(c, fromBody), pagination(c.query)).map((i) =>
+        processInstanceDto(i, c.baseUrl),
+      ),
+    )
 
   router.add('GET', '/process-instance', (c) => instancePage(c, false))
   router.add('POST', '/process-instance', (c) => instancePage(c, true))
-  router.add('GET', '/process-instance/count', (c) => json({ count: queryInstances(c, false).length }))
-  router.add('POST', '/process-instance/count', (c) => json({ count: queryInstances(c, true).length }))
+  router.add('GET', '/process-instance/count', (c) =>
+    json({ count: queryInstances(c, false).length }),
+  )
+  router.add('POST', '/process-instance/count', (c) =>
+    json({ count: queryInstances(c, true).length }),
+  )
 
   router.add('GET', '/process-instance/{id}', (c) => {
     const i = runtime.findInstance(c.auth, c.params['id'] as string)
@@ -186,12 +253,32 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
 
   // ------------------------------------------------------------------ tasks
   const queryTasks = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody ? criteriaFromBody(TASK_QUERY, c.body) : criteriaFromQuery(TASK_QUERY, c.query)
-    const allowed = ['instanceId', 'caseInstanceId', 'dueDate', 'executionId', 'caseExecutionId', 'assignee', 'created', 'lastUpdated', 'followUpDate', 'description', 'id', 'name', 'nameCaseInsensitive', 'priority', 'tenantId']
+    const q = fromBody
+      ? criteriaFromBody(TASK_QUERY, c.body)
+      : criteriaFromQuery(TASK_QUERY, c.query)
+    const allowed = [
+      'instanceId',
+      'caseInstanceId',
+      'dueDate',
+      'executionId',
+      'caseExecutionId',
+      'assignee',
+      'created',
+      'lastUpdated',
+      'followUpDate',
+      'description',
+      'id',
+      'name',
+      'nameCaseInsensitive',
+      'priority',
+      'tenantId',
+    ]
     const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
     const tenantIdIn = list(q, 'tenantIdIn')
     if (tenantIdIn !== undefined && q['withoutTenantId'] === true) {
-      throw engineException('Invalid query usage: cannot set both tenantIdIn and withoutTenantId filters.')
+      throw engineException(
+        'Invalid query usage: cannot set both tenantIdIn and withoutTenantId filters.',
+      )
     }
     const tenants = { tenantIdIn, withoutTenantId: q['withoutTenantId'] as boolean | undefined }
     const candidateUser = typeof q['candidateUser'] === 'string' ? q['candidateUser'] : null
@@ -200,7 +287,8 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       if (q['taskId'] !== undefined && t.id !== q['taskId']) return false
       const idIn = list(q, 'taskIdIn')
       if (idIn !== undefined && !idIn.includes(t.id)) return false
-      if (q['processInstanceId'] !== undefined && t.processInstanceId !== q['processInstanceId']) return false
+      if (q['processInstanceId'] !== undefined && t.processInstanceId !== q['processInstanceId'])
+        return false
       const piIn = list(q, 'processInstanceIdIn')
       if (piIn !== undefined && !piIn.includes(t.processInstanceId)) return false
       if (
@@ -209,44 +297,65 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       ) {
         return false
       }
-      if (q['processDefinitionId'] !== undefined && t.processDefinitionId !== q['processDefinitionId']) return false
-      if (q['processDefinitionKey'] !== undefined && t.processDefinitionKey !== q['processDefinitionKey']) return false
+      if (
+        q['processDefinitionId'] !== undefined &&
+        t.processDefinitionId !== q['processDefinitionId']
+      )
+        return false
+      if (
+        q['processDefinitionKey'] !== undefined &&
+        t.processDefinitionKey !== q['processDefinitionKey']
+      )
+        return false
       const keyIn = list(q, 'processDefinitionKeyIn')
       if (keyIn !== undefined && !keyIn.includes(t.processDefinitionKey)) return false
       if (q['assignee'] !== undefined && t.assignee !== q['assignee']) return false
       const assigneeIn = list(q, 'assigneeIn')
-      if (assigneeIn !== undefined && (t.assignee === null || !assigneeIn.includes(t.assignee))) return false
+      if (assigneeIn !== undefined && (t.assignee === null || !assigneeIn.includes(t.assignee)))
+        return false
       if (q['unassigned'] === true && t.assignee !== null) return false
       if (q['assigned'] === true && t.assignee === null) return false
-      if (typeof q['candidateGroup'] === 'string' && (!t.candidateGroups.includes(q['candidateGroup']) || (t.assignee !== null && q['includeAssignedTasks'] !== true))) {
+      if (
+        typeof q['candidateGroup'] === 'string' &&
+        (!t.candidateGroups.includes(q['candidateGroup']) ||
+          (t.assignee !== null && q['includeAssignedTasks'] !== true))
+      ) {
         return false
       }
       const groupsIn = list(q, 'candidateGroups')
-      if (groupsIn !== undefined && !t.candidateGroups.some((g) => groupsIn.includes(g))) return false
+      if (groupsIn !== undefined && !t.candidateGroups.some((g) => groupsIn.includes(g)))
+        return false
       if (candidateUser !== null) {
-        const isCandidate = t.candidateUsers.includes(candidateUser) || t.candidateGroups.some((g) => userGroups.includes(g))
-        if (!isCandidate || (t.assignee !== null && q['includeAssignedTasks'] !== true)) return false
+        const isCandidate =
+          t.candidateUsers.includes(candidateUser) ||
+          t.candidateGroups.some((g) => userGroups.includes(g))
+        if (!isCandidate || (t.assignee !== null && q['includeAssignedTasks'] !== true))
+          return false
       }
       if (q['withCandidateGroups'] === true && t.candidateGroups.length === 0) return false
-      if (q['taskDefinitionKey'] !== undefined && t.taskDefinitionKey !== q['taskDefinitionKey']) return false
+      if (q['taskDefinitionKey'] !== undefined && t.taskDefinitionKey !== q['taskDefinitionKey'])
+        return false
       const defKeyIn = list(q, 'taskDefinitionKeyIn')
       if (defKeyIn !== undefined && !defKeyIn.includes(t.taskDefinitionKey)) return false
       if (q['name'] !== undefined && t.name !== q['name']) return false
       return matchesTenantCriteria(t.tenantId, tenants) && isAuthenticatedTenant(c.auth, t.tenantId)
     })
-    return applySorting(rows, sorting, (t: TaskRecord, by) =>
-      ({
-        instanceId: t.processInstanceId,
-        executionId: t.processInstanceId,
-        assignee: t.assignee,
-        created: t.created,
-        lastUpdated: t.lastUpdated,
-        id: t.id,
-        name: t.name,
-        nameCaseInsensitive: t.name?.toLowerCase() ?? null,
-        priority: t.priority,
-        tenantId: t.tenantId,
-      })[by] ?? null,
+    return applySorting(
+      rows,
+      sorting,
+      (t: TaskRecord, by) =>
+        ({
+          instanceId: t.processInstanceId,
+          executionId: t.processInstanceId,
+          assignee: t.assignee,
+          created: t.created,
+          lastUpdated: t.lastUpdated,
+          id: t.id,
+          name: t.name,
+          nameCaseInsensitive: t.name?.toLowerCase() ?? null,
+          priority: t.priority,
+          tenantId: t.tenantId,
+        })[by] ?? null,
     )
   }
   const taskPage = (c: HandlerContext, fromBody: boolean): Reply =>
@@ -280,7 +389,10 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
   router.add('POST', '/task/{id}/complete', (c) => {
     const id = c.params['id'] as string
     const body = bodyObject(c.body)
-    const variables = toTypedMap(body['variables'], (n) => `Cannot complete task ${id}: Cannot convert value of variable ${n}`)
+    const variables = toTypedMap(
+      body['variables'],
+      (n) => `Cannot complete task ${id}: Cannot convert value of variable ${n}`,
+    )
     let instance
     try {
       instance = runtime.completeTask(c.auth, id, variables)
@@ -290,7 +402,9 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       }
       throw err
     }
-    return body['withVariablesInReturn'] === true ? json(fromTypedMap(instance.variables)) : noContent()
+    return body['withVariablesInReturn'] === true
+      ? json(fromTypedMap(instance.variables))
+      : noContent()
   })
 
   router.add('GET', '/task/{id}/form-variables', (c) => {
@@ -301,7 +415,11 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
   })
 
   variableRoutes(router, runtime, '/task/{id}', 'task', (auth, id, op) => {
-    const task = runtime.taskForCommand(auth, id, op === 'read' ? 'read the task' : 'update the task')
+    const task = runtime.taskForCommand(
+      auth,
+      id,
+      op === 'read' ? 'read the task' : 'update the task',
+    )
     const instance = state.instances.get(task.processInstanceId)
     if (instance === undefined) throw invalidRequest(`task ${id} has no process instance`)
     return { instance, taskId: task.id }
@@ -315,11 +433,16 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
     const tenantId = str(body['tenantId'])
     const withoutTenantId = body['withoutTenantId'] === true
     if (tenantId !== null && withoutTenantId) {
-      throw invalidRequest("Parameter 'tenantId' cannot be used together with parameter 'withoutTenantId'.")
+      throw invalidRequest(
+        "Parameter 'tenantId' cannot be used together with parameter 'withoutTenantId'.",
+      )
     }
     const processInstanceId = str(body['processInstanceId'])
     if (processInstanceId !== null && tenantId !== null) {
-      throw restException(400, 'ENGINE-13028 Cannot specify a tenant-id when correlate a message to a single process instance.')
+      throw restException(
+        400,
+        'ENGINE-13028 Cannot specify a tenant-id when correlate a message to a single process instance.',
+      )
     }
     const describe = (n: string) => `Cannot deliver message: Cannot convert value of variable ${n}`
     const results = runtime.correlate(c.auth, {
@@ -338,10 +461,18 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
         resultType: r.resultType,
         execution:
           r.resultType === 'Execution'
-            ? { id: r.instance.id, processInstanceId: r.instance.id, ended: r.instance.state !== 'ACTIVE', tenantId: r.instance.tenantId }
+            ? {
+                id: r.instance.id,
+                processInstanceId: r.instance.id,
+                ended: r.instance.state !== 'ACTIVE',
+                tenantId: r.instance.tenantId,
+              }
             : null,
-        processInstance: r.resultType === 'ProcessDefinition' ? processInstanceDto(r.instance, c.baseUrl) : null,
-        ...(body['variablesInResultEnabled'] === true ? { variables: fromTypedMap(r.instance.variables) } : {}),
+        processInstance:
+          r.resultType === 'ProcessDefinition' ? processInstanceDto(r.instance, c.baseUrl) : null,
+        ...(body['variablesInResultEnabled'] === true
+          ? { variables: fromTypedMap(r.instance.variables) }
+          : {}),
       })),
     )
   })

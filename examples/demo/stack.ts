@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createRemoteJWKSet, jwtVerify } from 'jose'
+import { loadConfigFromEnv } from '@c7auth/core'
+import { createGatewayServer } from '@c7auth/gateway'
+import type { GatewayServer } from '@c7auth/gateway'
+import { startEngineSimulator, startTestIdp } from '@c7auth/testkit'
+import type { EngineSimulator, TestIdp } from '@c7auth/testkit'
+import { createTenantWorkers } from '@c7auth/worker'
+import type { TenantWorkers } from '@c7auth/worker'
+
+/** The two tenants of the demo, each with its own app (client credentials). */
+export const TENANTS = [
+  { id: 'acme', app: 'acme', secret: `acme-${randomBytes(6).toString('hex')}`, tasklist: 'acmetasks' },
+  { id: 'globex', app: 'globex', secret: `globex-${randomBytes(6).toString('hex')}`, tasklist: 'globextasks' },
+] as const
+
+export const BILLING_AUDIENCE = 'urn:demo:billing'
+
+/** What the downstream billing API saw on one call. */
+export interface BillingCall {
+  caller: string
+  audience: string
+  tenant: string | null
+  actingUser: string | null
+  amount: unknown
+}
+
+/** Every process of the demo stack, started in-process on 127.0.0.1. */
+export interface DemoStack {
+  idp: TestIdp
+  engine: EngineSimulator
+  gateway: GatewayServer
+  billing: { url: string; calls: BillingCall[] }
+  workers: TenantWorkers
+  /** Environment the gateway was configured from (secrets included: demo only). */
+  gatewayEnv: Record<string, string>
+  close(): Promise<void>
+}
+
+/**
+ * Starts the real testkit IdP, the engine simulator (Basic auth on, like Camunda Run), the gateway
+ * in bridge mode configured from `C7AUTH_*` variables, a downstream billing API that verifies app
+ * tokens, and one external-task worker per tenant connected through the gateway.
+ */
+export async function startDemoStack(options: { gatewayPort?: number } = {}): Promise<DemoStack> {
+  const idp = await startTestIdp({
+    clients: TENANTS.flatMap((t) => [
+      { clientId: t.app, clientSecret: t.secret, tenant: t.id },
+      { clientId: t.tasklist, authMethod: 'none' as const },
+    ]),
+    audiences: [{ audience: BILLING_AUDIENCE, scopes: ['billing:charge'] }],
+  })
+  const adminPassword = randomBytes(12).toString('base64url')
+  const engine = await startEngineSimulator({ adminUser: { id: 'c7admin', password: adminPassword } })
+
+  const gatewayEnv: Record<string, string> = {
+    C7AUTH_TENANTS: TENANTS.map((t) => t.id).join(','),
+    C7AUTH_LOG_LEVEL: 'silent',
+    C7AUTH_ENGINE_URL: engine.url,
+    C7AUTH_ENGINE_AUTH: 'bridge',
+    C7AUTH_ENGINE_ADMIN_USER: 'c7admin',
+    C7AUTH_ENGINE_ADMIN_PASSWORD: adminPassword,
+    C7AUTH_BRIDGE_SECRET: randomBytes(32).toString('base64url'),
+    C7AUTH_GATEWAY_HOST: '127.0.0.1',
+    C7AUTH_GATEWAY_PORT: String(options.gatewayPort ?? 0),
+  }
+  for (const t of TENANTS) {
+    const p = `C7AUTH_TENANT_${t.id.toUpperCase()}_`
+    gatewayEnv[`${p}ISSUER`] = idp.issuer
+    gatewayEnv[`${p}AUDIENCE`] = idp.defaultAudience
+    gatewayEnv[`${p}CLIENT_IDS`] = `${t.app},${t.tasklist}`
+  }
+  const gateway = await createGatewayServer({ config: loadConfigFromEnv(gatewayEnv) })
+
+  const billing = await startBillingApi(idp)
+
+  const workerEnv: Record<string, string> = {
+    C7AUTH_TENANTS: gatewayEnv.C7AUTH_TENANTS as string,
+    C7AUTH_ENGINE_URL: `${gateway.url}/engine-rest`,
+  }
+  for (const t of TENANTS) {
+    const p = `C7AUTH_TENANT_${t.id.toUpperCase()}_`
+    workerEnv[`${p}ISSUER`] = idp.issuer
+    workerEnv[`${p}CLIENT_ID`] = t.app
+    workerEnv[`${p}CLIENT_SECRET`] = t.secret
+    workerEnv[`${p}TOKEN_SCOPE`] = 'engine:read engine:write'
+  }
+  const workers = createTenantWorkers({
+    config: loadConfigFromEnv(workerEnv, { role: 'worker' }),
+    clientOptions: { asyncResponseTimeout: 2_000, interval: 100, autoPoll: true },
+  })
+
+  return {
+    idp,
+    engine,
+    gateway,
+    billing,
+    workers,
+    gatewayEnv,
+    async close() {
+      await workers.close({ timeoutMs: 5_000 })
+      await gateway.close()
+      await new Promise<void>((r) => billing.server.close(() => r()))
+      billing.server.closeAllConnections()
+      await engine.close()
+      await idp.close()
+    },
+  }
+}
+
+async function startBillingApi(
+  idp: TestIdp,
+): Promise<{ url: string; calls: BillingCall[]; server: Server }> {
+  const jwks = createRemoteJWKSet(new URL(idp.jwksUri))
+  const calls: BillingCall[] = []
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const token = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1]
+      const deny = (status: number) => {
+        res.writeHead(status, { 'content-type': 'application/json' }).end('{"error":"denied"}')
+      }
+      if (!token) return deny(401)
+      jwtVerify(token, jwks, { issuer: idp.issuer, audience: BILLING_AUDIENCE }).then(
+        ({ payload }) => {
+          const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString()) as { amount?: unknown }) : {}
+          calls.push({
+            caller: String(payload.azp ?? payload.client_id),
+            audience: BILLING_AUDIENCE,
+            tenant: header(req.headers['x-c7auth-tenant']),
+            actingUser: header(req.headers['x-c7auth-acting-user']),
+            amount: body.amount,
+          })
+          res.writeHead(201, { 'content-type': 'application/json' }).end('{"charged":true}')
+        },
+        () => deny(401),
+      )
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  const { port } = server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}`, calls, server }
+}
+
+function header(value: string | string[] | undefined): string | null {
+  return typeof value === 'string' ? value : null
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest'
+import { loadConfigFromEnv } from '@c7auth/core'
+import { authenticatorOptionsFromConfig } from './from-config.js'
+import { createAuthenticator } from './authenticator.js'
+
+const baseEnv = {
+  C7AUTH_ENGINE_URL: 'http://127.0.0.1:8080/engine-rest',
+  C7AUTH_ENGINE_AUTH: 'none',
+}
+
+describe('authenticatorOptionsFromConfig', () => {
+  it('groups tenants sharing an issuer (one Auth0 tenant for all apps) and binds each tenant', () => {
+    const config = loadConfigFromEnv({
+      ...baseEnv,
+      C7AUTH_TENANTS: 'acme,globex,initech',
+      C7AUTH_GATEWAY_AUDIENCE: 'https://engine.example.com',
+      C7AUTH_GATEWAY_ADMIN_GROUPS: 'ops',
+      C7AUTH_TENANT_ACME_ISSUER: 'https://shared.eu.auth0.com/',
+      C7AUTH_TENANT_ACME_PRESET: 'auth0',
+      C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme-web,acme-worker',
+      C7AUTH_TENANT_GLOBEX_ISSUER: 'https://shared.eu.auth0.com/',
+      C7AUTH_TENANT_GLOBEX_PRESET: 'auth0',
+      C7AUTH_TENANT_GLOBEX_AUDIENCE: 'urn:globex',
+      C7AUTH_TENANT_INITECH_ISSUER: 'https://kc.example.com/realms/initech',
+      C7AUTH_TENANT_INITECH_PRESET: 'keycloak',
+      C7AUTH_TENANT_INITECH_CLAIM_USER_ID: 'email',
+    })
+    const o = authenticatorOptionsFromConfig(config)
+    expect(o.issuers).toEqual([
+      {
+        issuer: 'https://shared.eu.auth0.com/',
+        audience: ['https://engine.example.com', 'urn:globex'],
+        preset: 'auth0',
+        claims: {},
+      },
+      {
+        issuer: 'https://kc.example.com/realms/initech',
+        audience: ['https://engine.example.com'],
+        preset: 'keycloak',
+        claims: { userIdClaims: ['email'] },
+      },
+    ])
+    expect(o.tenants).toEqual([
+      {
+        id: 'acme',
+        clientIds: ['acme-web', 'acme-worker'],
+        issuer: 'https://shared.eu.auth0.com/',
+      },
+      {
+        id: 'globex',
+        clientIds: [],
+        issuer: 'https://shared.eu.auth0.com/',
+        audience: ['urn:globex', 'https://engine.example.com'],
+      },
+      { id: 'initech', clientIds: [], issuer: 'https://kc.example.com/realms/initech' },
+    ])
+    expect(o).toMatchObject({ tenantMode: 'app', adminGroups: ['ops'], idPattern: '[a-zA-Z0-9]+' })
+    createAuthenticator(o).close()
+  })
+
+  it('names the env keys of an issuer without audience and of conflicting presets', () => {
+    const config = loadConfigFromEnv({
+      ...baseEnv,
+      C7AUTH_TENANTS: 'acme,globex',
+      C7AUTH_TENANT_ACME_ISSUER: 'https://idp.example.com',
+      C7AUTH_TENANT_ACME_AUDIENCE: 'engine',
+      C7AUTH_TENANT_GLOBEX_ISSUER: 'https://idp.example.com',
+      C7AUTH_TENANT_GLOBEX_AUDIENCE: 'engine',
+      C7AUTH_TENANT_GLOBEX_PRESET: 'okta',
+    })
+    expect(() => authenticatorOptionsFromConfig(config)).toThrow(/C7AUTH_TENANT_GLOBEX_PRESET/)
+    const noAud = loadConfigFromEnv({
+      ...baseEnv,
+      C7AUTH_TENANTS: 'acme',
+      C7AUTH_TENANT_ACME_ISSUER: 'https://idp.example.com',
+    })
+    expect(() => authenticatorOptionsFromConfig(noAud)).toThrow(/C7AUTH_TENANT_ACME_AUDIENCE/)
+  })
+})

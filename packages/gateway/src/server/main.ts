@@ -1,0 +1,37 @@
+import { pino } from 'pino'
+import { ConfigError, loadConfigFromEnv } from '@c7auth/core'
+import { createGatewayServer } from './create-server.js'
+
+// The one place that reads process.env: the bin.
+let config
+try {
+  config = loadConfigFromEnv(process.env)
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`c7auth-gateway: ${err.message}\n`)
+    process.exit(2)
+  }
+  throw err
+}
+
+const logger = pino({ level: config.logLevel })
+const server = await createGatewayServer({ config, logger }).catch((err: unknown) => {
+  logger.fatal({ err }, 'c7auth gateway failed to start')
+  process.exit(1)
+})
+
+let stopping = false
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  })
+}

@@ -1,0 +1,172 @@
+import { spawn } from 'node:child_process'
+import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startEngineSimulator, startTestIdp } from '@c7auth/testkit'
+import type { EngineSimulator, TestIdp } from '@c7auth/testkit'
+
+const BIN = fileURLToPath(new URL('../../packages/gateway/bin/c7auth-gateway.js', import.meta.url))
+const SECRET = 'server-test-bridge-secret-0123456789abcdef'
+
+interface Running {
+  child: ChildProcessWithoutNullStreams
+  url: string
+  logs: string[]
+  exited: Promise<number | null>
+}
+
+function spawnGateway(env: Record<string, string>): Running {
+  const child = spawn(process.execPath, [BIN], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  const logs: string[] = []
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  createInterface({ input: child.stdout }).on('line', (l) => logs.push(l))
+  createInterface({ input: child.stderr }).on('line', (l) => logs.push(l))
+  return { child, url: '', logs, exited }
+}
+
+async function waitForListening(run: Running): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    for (const line of run.logs) {
+      if (line.includes('c7auth gateway listening')) return (JSON.parse(line) as { url: string }).url
+    }
+    const done = await Promise.race([run.exited.then(() => true), sleep(50).then(() => false)])
+    if (done) throw new Error(`gateway exited early:\n${run.logs.join('\n')}`)
+  }
+  throw new Error(`gateway did not start:\n${run.logs.join('\n')}`)
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe('c7auth-gateway bin (spawned process)', () => {
+  let idp: TestIdp
+  let engine: EngineSimulator
+  let run: Running
+  let baseEnv: Record<string, string>
+
+  beforeAll(async () => {
+    idp = await startTestIdp({
+      clients: [
+        { clientId: 'acme', clientSecret: 'acme-secret', tenant: 'acme' },
+        { clientId: 'globex', clientSecret: 'globex-secret', tenant: 'globex' },
+      ],
+    })
+    engine = await startEngineSimulator({ adminUser: { id: 'admin', password: 'admin-password' } })
+    baseEnv = {
+      C7AUTH_TENANTS: 'acme,globex',
+      C7AUTH_LOG_LEVEL: 'info',
+      C7AUTH_ENGINE_URL: engine.url,
+      C7AUTH_ENGINE_AUTH: 'bridge',
+      C7AUTH_ENGINE_ADMIN_USER: 'admin',
+      C7AUTH_ENGINE_ADMIN_PASSWORD: 'admin-password',
+      C7AUTH_BRIDGE_SECRET: SECRET,
+      C7AUTH_GATEWAY_HOST: '127.0.0.1',
+      C7AUTH_GATEWAY_PORT: '0',
+      C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
+      C7AUTH_TENANT_ACME_AUDIENCE: idp.defaultAudience,
+      C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme',
+      C7AUTH_TENANT_GLOBEX_ISSUER: idp.issuer,
+      C7AUTH_TENANT_GLOBEX_AUDIENCE: idp.defaultAudience,
+      C7AUTH_TENANT_GLOBEX_CLIENT_IDS: 'globex',
+    }
+    run = spawnGateway(baseEnv)
+    run.url = await waitForListening(run)
+  }, 30_000)
+
+  afterAll(async () => {
+    if (run.child.exitCode === null) run.child.kill('SIGKILL')
+    await engine?.close()
+    await idp?.close()
+  })
+
+  async function appToken(clientId: string, secret: string): Promise<string> {
+    const res = await fetch(idp.tokenEndpoint, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'engine:read' }),
+    })
+    return ((await res.json()) as { access_token: string }).access_token
+  }
+
+  it('answers liveness and readiness', async () => {
+    const live = await fetch(`${run.url}/healthz`)
+    expect(live.status).toBe(200)
+    const ready = await fetch(`${run.url}/readyz`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toMatchObject({ ready: true, engine: true, idp: true })
+  })
+
+  it('reports not ready while the engine is down, and ready again after', async () => {
+    engine.setFault({ kind: 'down' })
+    const down = await fetch(`${run.url}/readyz`)
+    expect(down.status).toBe(503)
+    expect(await down.json()).toMatchObject({ ready: false, engine: false })
+    engine.setFault(null)
+    expect((await fetch(`${run.url}/readyz`)).status).toBe(200)
+  })
+
+  it('proxies an authenticated call and counts it in /metrics', async () => {
+    const token = await appToken('acme', 'acme-secret')
+    const res = await fetch(`${run.url}/engine-rest/process-definition`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('application/json')
+    const refused = await fetch(`${run.url}/engine-rest/process-definition`)
+    expect(refused.status).toBe(401)
+    expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer realm=/)
+
+    const metrics = await (await fetch(`${run.url}/metrics`)).text()
+    expect(metrics).toMatch(/c7auth_requests_total\{outcome="success",code="ok"\} [1-9]/)
+    expect(metrics).toMatch(/c7auth_requests_total\{outcome="refused",code="C7AUTH_TOKEN_MISSING"\} 1/)
+    expect(metrics).toMatch(/c7auth_token_verification_seconds_count\{result="ok"\} [1-9]/)
+    expect(metrics).toMatch(/c7auth_upstream_seconds_count\{operation="getProcessDefinitions",status="2xx"\} [1-9]/)
+    expect(metrics).toMatch(/c7auth_bridge_provisioning_calls_total\{kind="admin_call"\} [1-9]/)
+    expect(metrics).toMatch(/c7auth_jwks_refreshes_total\{result="ok"\} [1-9]/)
+    expect(run.logs.join('\n')).not.toContain(token)
+  })
+
+  it('drains an in-flight long poll on SIGTERM and exits 0', async () => {
+    const token = await appToken('globex', 'globex-secret')
+    const poll = fetch(`${run.url}/engine-rest/external-task/fetchAndLock`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        workerId: 'w1',
+        maxTasks: 1,
+        asyncResponseTimeout: 1500,
+        topics: [{ topicName: 'nothing-here', lockDuration: 1000 }],
+      }),
+    })
+    for (let i = 0; i < 100 && engine.pendingLongPolls === 0; i++) await sleep(20)
+    expect(engine.pendingLongPolls).toBe(1)
+    run.child.kill('SIGTERM')
+    const res = await poll
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual([])
+    expect(await run.exited).toBe(0)
+    await expect(fetch(`${run.url}/healthz`)).rejects.toThrow()
+  })
+
+  it('exits 2 on bad configuration and lists every bad key without values', async () => {
+    const bad = spawnGateway({
+      ...baseEnv,
+      C7AUTH_ENGINE_URL: 'not a url',
+      C7AUTH_GATEWAY_PORT: '99999',
+      C7AUTH_BRIDGE_SECRET: 'short-secret-value',
+    })
+    expect(await bad.exited).toBe(2)
+    const out = bad.logs.join('\n')
+    expect(out).toContain('C7AUTH_ENGINE_URL')
+    expect(out).toContain('C7AUTH_GATEWAY_PORT')
+    expect(out).toContain('C7AUTH_BRIDGE_SECRET')
+    expect(out).not.toContain('short-secret-value')
+    expect(out).not.toContain('not a url')
+  })
+})

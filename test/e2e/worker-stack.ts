@@ -1,0 +1,242 @@
+/**
+ * The stack the worker end-to-end tests run against: the testkit IdP, the engine simulator, the
+ * real gateway (Express, bridge mode) in front of it, and a downstream API that verifies app
+ * tokens with jose. Everything on real sockets on 127.0.0.1, port 0.
+ */
+import { createServer } from 'node:http'
+import type { IncomingHttpHeaders, Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import express from 'express'
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose'
+import type { JWTPayload } from 'jose'
+import { loadConfigFromEnv } from '@c7auth/core'
+import type { C7AuthConfig } from '@c7auth/core'
+import { authenticatorOptionsFromConfig, createAuthenticator, createGateway } from '@c7auth/gateway'
+import type { Gateway } from '@c7auth/gateway'
+import { authenticate, engineProxy, errorHandler } from '@c7auth/gateway/express'
+import { startEngineSimulator, startTestIdp } from '@c7auth/testkit'
+import type { EngineSimulator, TestIdp, TestIdpOptions } from '@c7auth/testkit'
+
+export const TENANTS = ['acme', 'globex'] as const
+export type TenantId = (typeof TENANTS)[number]
+export const DOWNSTREAM_AUDIENCE = 'urn:c7auth:test:billing'
+export const PROCESS_KEY = 'chargeFlow'
+export const TOPIC = 'charge'
+
+const BPMN = `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="http://c7auth.test">
+  <bpmn:process id="${PROCESS_KEY}" isExecutable="true" camunda:historyTimeToLive="1">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="charge" />
+    <bpmn:serviceTask id="charge" camunda:type="external" camunda:topic="${TOPIC}">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="charge" targetRef="end" />
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>`
+
+/** One call the downstream API received, after verifying its token. */
+export interface DownstreamCall {
+  status: number
+  tenantHeader: string | undefined
+  actingUserHeader: string | undefined
+  /** Verified claims (only when the token verified). */
+  claims: JWTPayload | undefined
+  /** `exp` of the presented token, read without verification (to reason about expiry). */
+  exp: number | undefined
+  token: string | undefined
+}
+
+/** One response the gateway sent. */
+export interface GatewayResponse {
+  method: string
+  path: string
+  status: number
+}
+
+export interface WorkerStack {
+  idp: TestIdp
+  engine: EngineSimulator
+  gateway: Gateway
+  /** engine-rest base URL of the gateway (what workers call). */
+  gatewayUrl: string
+  gatewayResponses: GatewayResponse[]
+  downstreamUrl: string
+  downstreamCalls: DownstreamCall[]
+  /** Worker configuration as `loadConfigFromEnv(env, { role: 'worker' })` produces it. */
+  workerConfig: C7AuthConfig
+  workerEnv: Record<string, string>
+  /** Starts a process in `tenant` through the gateway as the user `userId` (acting user recorded). */
+  startAsUser(tenant: TenantId, userId: string): Promise<string>
+  close(): Promise<void>
+}
+
+const SECRETS: Record<TenantId, string> = { acme: 'acme-secret-1', globex: 'globex-secret-2' }
+
+function env(idp: TestIdp, engineUrl: string): Record<string, string> {
+  const vars: Record<string, string> = {
+    C7AUTH_TENANTS: TENANTS.join(','),
+    C7AUTH_ENGINE_URL: engineUrl,
+    C7AUTH_ENGINE_AUTH: 'bridge',
+    C7AUTH_ENGINE_ADMIN_USER: 'admin',
+    C7AUTH_ENGINE_ADMIN_PASSWORD: 'admin',
+    C7AUTH_BRIDGE_SECRET: 'worker-e2e-bridge-secret-0123456789abcdef',
+    // Strict expiry at the gateway: an expired token is refused, not tolerated for 30 s.
+    C7AUTH_GATEWAY_CLOCK_TOLERANCE: '0s',
+    C7AUTH_LOG_LEVEL: 'silent',
+  }
+  for (const tenant of TENANTS) {
+    const p = `C7AUTH_TENANT_${tenant.toUpperCase()}_`
+    vars[`${p}ISSUER`] = idp.issuer
+    vars[`${p}AUDIENCE`] = idp.defaultAudience
+    vars[`${p}CLIENT_ID`] = `${tenant}-worker`
+    vars[`${p}CLIENT_SECRET`] = SECRETS[tenant]
+    vars[`${p}CLIENT_IDS`] = `${tenant}-worker,${tenant}-portal`
+  }
+  return vars
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return (server.address() as AddressInfo).port
+}
+
+/** Options of {@link startWorkerStack}. */
+export interface WorkerStackOptions {
+  idp?: TestIdpOptions
+  /** Gateway JWKS refetch cooldown after an unknown `kid` (default: the gateway's, 10 s). */
+  jwksRefetchCooldownSeconds?: number
+}
+
+export async function startWorkerStack(options: WorkerStackOptions = {}): Promise<WorkerStack> {
+  const idpOptions = options.idp ?? {}
+  const idp = await startTestIdp({
+    ...idpOptions,
+    clients: TENANTS.flatMap((tenant) => [
+      { clientId: `${tenant}-worker`, clientSecret: SECRETS[tenant], tenant },
+      { clientId: `${tenant}-portal`, authMethod: 'none' as const },
+    ]),
+    audiences: [
+      { audience: DOWNSTREAM_AUDIENCE, scopes: ['billing:charge'] },
+      ...(idpOptions.audiences ?? []),
+    ],
+  })
+  const engine = await startEngineSimulator()
+  const gatewayConfig = loadConfigFromEnv(env(idp, engine.url))
+  const authOptions = authenticatorOptionsFromConfig(gatewayConfig)
+  const authenticator =
+    options.jwksRefetchCooldownSeconds === undefined
+      ? undefined
+      : createAuthenticator({
+          ...authOptions,
+          jwks: { ...authOptions.jwks, refetchCooldownSeconds: options.jwksRefetchCooldownSeconds },
+        })
+  const gateway = createGateway({
+    config: gatewayConfig,
+    ...(authenticator === undefined ? {} : { authenticator }),
+  })
+  await gateway.start()
+
+  const gatewayResponses: GatewayResponse[] = []
+  const app = express()
+  app.use((req, res, next) => {
+    res.on('finish', () => {
+      gatewayResponses.push({ method: req.method, path: req.originalUrl, status: res.statusCode })
+    })
+    next()
+  })
+  app.use('/engine-rest', authenticate(gateway.authenticator), engineProxy(gateway))
+  app.use(errorHandler())
+  const gatewayServer = createServer(app)
+  const gatewayUrl = `http://127.0.0.1:${await listen(gatewayServer)}/engine-rest`
+
+  const downstreamCalls: DownstreamCall[] = []
+  const jwks = createRemoteJWKSet(new URL(idp.jwksUri))
+  const downstream = createServer((req, res) => {
+    void (async () => {
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
+      let claims: JWTPayload | undefined
+      try {
+        if (token) {
+          claims = (
+            await jwtVerify(token, jwks, { issuer: idp.issuer, audience: DOWNSTREAM_AUDIENCE })
+          ).payload
+        }
+      } catch {
+        claims = undefined
+      }
+      const status = claims ? 200 : 401
+      downstreamCalls.push({
+        status,
+        tenantHeader: header(req.headers, 'x-c7auth-tenant'),
+        actingUserHeader: header(req.headers, 'x-c7auth-acting-user'),
+        claims,
+        exp: token ? decodeJwt(token).exp : undefined,
+        token,
+      })
+      req.resume()
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: !!claims }))
+    })()
+  })
+  const downstreamUrl = `http://127.0.0.1:${await listen(downstream)}/charges`
+
+  for (const tenant of TENANTS) engine.deploy(BPMN, { tenantId: tenant })
+
+  const workerEnv = env(idp, gatewayUrl)
+  const workerConfig = loadConfigFromEnv(workerEnv, { role: 'worker' })
+
+  return {
+    idp,
+    engine,
+    gateway,
+    gatewayUrl,
+    gatewayResponses,
+    downstreamUrl,
+    downstreamCalls,
+    workerConfig,
+    workerEnv,
+    async startAsUser(tenant, userId) {
+      const token = await idp.issueUserToken({
+        sub: userId,
+        clientId: `${tenant}-portal`,
+        claims: { preferred_username: userId },
+      })
+      const res = await fetch(`${gatewayUrl}/process-definition/key/${PROCESS_KEY}/start`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({}),
+      })
+      const body = (await res.json()) as { id?: string }
+      if (res.status !== 200 || !body.id) {
+        throw new Error(`start as ${userId} in ${tenant}: ${res.status} ${JSON.stringify(body)}`)
+      }
+      return body.id
+    },
+    async close() {
+      for (const server of [gatewayServer, downstream]) {
+        server.closeAllConnections()
+        await new Promise((resolve) => server.close(resolve))
+      }
+      await gateway.close()
+      await authenticator?.close()
+      await engine.close()
+      await idp.close()
+    },
+  }
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** Resolves when `predicate` holds (polls every 10 ms; fails after 15 s). */
+export async function until(predicate: () => boolean, what: string): Promise<void> {
+  const started = Date.now()
+  while (!predicate()) {
+    if (Date.now() - started > 15_000) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}

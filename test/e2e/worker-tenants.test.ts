@@ -1,0 +1,93 @@
+/**
+ * Tenant workers end to end: the real external-task client, the testkit IdP, the gateway and the
+ * engine simulator, plus a downstream API verifying app tokens.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTenantWorkers } from '@c7auth/worker'
+import type { TenantWorkers, WorkerEvent } from '@c7auth/worker'
+import { DOWNSTREAM_AUDIENCE, TENANTS, TOPIC, startWorkerStack, until } from './worker-stack.js'
+import type { TenantId, WorkerStack } from './worker-stack.js'
+
+let stack: WorkerStack
+beforeAll(async () => {
+  stack = await startWorkerStack()
+})
+afterAll(async () => {
+  await stack?.close()
+})
+
+function workersFor(stack: WorkerStack, events: WorkerEvent[]): TenantWorkers {
+  return createTenantWorkers({
+    config: stack.workerConfig,
+    clientOptions: { asyncResponseTimeout: 1_000, interval: 20, lockDuration: 10_000 },
+    onEvent: (e) => events.push(e),
+  })
+}
+
+describe('tenant workers through the gateway', () => {
+  it('two tenants on the same topic each receive only their own tasks; downstream sees app token and context', async () => {
+    const events: WorkerEvent[] = []
+    const workers = workersFor(stack, events)
+    const started: Record<TenantId, string[]> = { acme: [], globex: [] }
+    for (const tenant of TENANTS) {
+      for (const user of ['alice', 'bob']) started[tenant].push(await stack.startAsUser(tenant, user))
+    }
+    const handled: Array<{ tenant: string; taskTenant: string | null; pi: string; user?: string }> = []
+    workers.subscribe(TOPIC, async (ctx) => {
+      const res = await ctx.fetch(stack.downstreamUrl, {
+        method: 'POST',
+        body: JSON.stringify({ pi: ctx.task.processInstanceId }),
+        audience: DOWNSTREAM_AUDIENCE,
+      })
+      expect(res.status).toBe(200)
+      handled.push({
+        tenant: ctx.tenant,
+        taskTenant: ctx.task.tenantId,
+        pi: ctx.task.processInstanceId,
+        ...(ctx.actingUser ? { user: ctx.actingUser.userId } : {}),
+      })
+      await ctx.taskService.complete(ctx.task)
+    })
+    try {
+      await until(() => handled.length === 4, 'four handled tasks')
+      await until(() => stack.engine.inspect.externalTasks().length === 0, 'tasks completed')
+    } finally {
+      await workers.close({ timeoutMs: 2_000 })
+    }
+
+    for (const tenant of TENANTS) {
+      const mine = handled.filter((h) => h.tenant === tenant)
+      expect(mine.map((h) => h.pi).sort()).toEqual([...started[tenant]].sort())
+      expect(mine.every((h) => h.taskTenant === tenant)).toBe(true)
+      expect(mine.map((h) => h.user).sort()).toEqual(['alice', 'bob'])
+    }
+    for (const pi of Object.values(started).flat()) {
+      expect(stack.engine.inspect.processInstance(pi)?.state).toBe('COMPLETED')
+    }
+
+    // Every fetchAndLock that reached the engine was restricted to exactly one tenant.
+    const polls = stack.engine.requests.filter((r) => r.path === '/external-task/fetchAndLock')
+    expect(polls.length).toBeGreaterThanOrEqual(2)
+    for (const poll of polls) {
+      const topics = (poll.body as { topics: Array<{ tenantIdIn?: string[] }> }).topics
+      for (const topic of topics) expect(topic.tenantIdIn).toHaveLength(1)
+    }
+    expect(new Set(polls.map((p) => (p.body as { workerId: string }).workerId)).size).toBe(2)
+
+    // The downstream API verified every app token (signature, issuer, audience) and saw context.
+    expect(stack.downstreamCalls).toHaveLength(4)
+    for (const call of stack.downstreamCalls) {
+      expect(call.status).toBe(200)
+      expect(call.claims?.aud).toBe(DOWNSTREAM_AUDIENCE)
+      expect(call.claims?.azp ?? call.claims?.client_id).toBe(`${call.tenantHeader}-worker`)
+      expect(['alice', 'bob']).toContain(call.actingUserHeader)
+    }
+    expect(stack.downstreamCalls.map((c) => c.tenantHeader).sort()).toEqual([
+      'acme',
+      'acme',
+      'globex',
+      'globex',
+    ])
+    expect(events.filter((e) => e.type.endsWith(':error') || e.type.endsWith('unauthorized'))).toEqual([])
+  })
+})
