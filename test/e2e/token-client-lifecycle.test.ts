@@ -199,19 +199,20 @@ describe('IdP outages and errors', () => {
   it('keeps serving a still-valid token while the IdP is down, then fails fast, then recovers', async () => {
     const events: TokenEvent[] = []
     const c = client(events, { params: { audience: SHORT } })
-    const token = await c.getToken()
+    const issued = await c.getIssuedToken()
+    const token = issued.accessToken
     await c.getToken()
+    // 4 s tokens: refresh-ahead at 2 s, handed out until 1 s before expiry.
+    const usableUntil = issued.expiresAt - 1_000
     await idp.stop()
     try {
-      // Until 3 s the old token is served, although the background refresh (at 2 s) fails.
-      const until = Date.now() + 2_700
-      while (Date.now() < until) {
+      while (Date.now() < usableUntil - 300) {
         expect(await c.getToken()).toBe(token)
         await sleep(50)
       }
       expect(count(events, 'failed')).toBeGreaterThanOrEqual(1)
       expect(events.filter((e) => e.type === 'failed').every((e) => e.background)).toBe(true)
-      await sleep(600) // now past "usable until"
+      await sleep(Math.max(0, usableUntil - Date.now()) + 100)
       const t0 = performance.now()
       const err = await c.getToken().catch((e: unknown) => e)
       const waited = performance.now() - t0

@@ -177,7 +177,9 @@ export async function startWorkerStack(options: WorkerStackOptions = {}): Promis
         token,
       })
       req.resume()
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: !!claims }))
+      res
+        .writeHead(status, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ok: !!claims }))
     })()
   })
   const downstreamUrl = `http://127.0.0.1:${await listen(downstream)}/charges`

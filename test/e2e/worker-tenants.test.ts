@@ -30,9 +30,11 @@ describe('tenant workers through the gateway', () => {
     const workers = workersFor(stack, events)
     const started: Record<TenantId, string[]> = { acme: [], globex: [] }
     for (const tenant of TENANTS) {
-      for (const user of ['alice', 'bob']) started[tenant].push(await stack.startAsUser(tenant, user))
+      for (const user of ['alice', 'bob'])
+        started[tenant].push(await stack.startAsUser(tenant, user))
     }
-    const handled: Array<{ tenant: string; taskTenant: string | null; pi: string; user?: string }> = []
+    const handled: Array<{ tenant: string; taskTenant: string | null; pi: string; user?: string }> =
+      []
     workers.subscribe(TOPIC, async (ctx) => {
       const res = await ctx.fetch(stack.downstreamUrl, {
         method: 'POST',
@@ -88,6 +90,8 @@ describe('tenant workers through the gateway', () => {
       'globex',
       'globex',
     ])
-    expect(events.filter((e) => e.type.endsWith(':error') || e.type.endsWith('unauthorized'))).toEqual([])
+    expect(
+      events.filter((e) => e.type.endsWith(':error') || e.type.endsWith('unauthorized')),
+    ).toEqual([])
   })
 })

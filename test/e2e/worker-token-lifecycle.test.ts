@@ -115,7 +115,10 @@ describe('IdP trouble', () => {
       const tokenRequests = stack.idp.counts.token
 
       await stack.idp.stop()
-      const during = [await stack.startAsUser('acme', 'bob'), await stack.startAsUser('acme', 'carol')]
+      const during = [
+        await stack.startAsUser('acme', 'bob'),
+        await stack.startAsUser('acme', 'carol'),
+      ]
       await until(() => during.every((pi) => handled.includes(pi)), 'tasks during the outage')
       await stack.idp.restart()
 
@@ -160,7 +163,10 @@ describe('IdP trouble', () => {
         { method: 'POST', path: '/engine-rest/external-task/fetchAndLock', status: 401 },
       ])
       expect(workerResponses[0]?.status).toBe(401)
-      expect(workerResponses[1]).toMatchObject({ path: '/engine-rest/external-task/fetchAndLock', status: 200 })
+      expect(workerResponses[1]).toMatchObject({
+        path: '/engine-rest/external-task/fetchAndLock',
+        status: 200,
+      })
     } finally {
       await workers.close({ timeoutMs: 2_000 })
     }

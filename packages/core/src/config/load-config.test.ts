@@ -194,6 +194,11 @@ describe('loadConfigFromEnv', () => {
     ])
   })
 
+  it('rejects a tenant list without tenants', () => {
+    const err = configError(() => loadConfigFromEnv({ ...base(), C7AUTH_TENANTS: ' , ' }))
+    expect(err.issues).toEqual(['C7AUTH_TENANTS: must name at least one tenant'])
+  })
+
   it('applies per-mode requirements (service, worker role)', () => {
     const service = configError(() =>
       loadConfigFromEnv({ ...base(), C7AUTH_ENGINE_AUTH: 'service' }),

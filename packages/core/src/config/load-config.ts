@@ -339,6 +339,8 @@ function compileIdPattern(pattern: string): RegExp {
 function readTenants(r: EnvReader, role: 'gateway' | 'worker', idRegex: RegExp): TenantConfig[] {
   const ids = r.list(G.TENANTS, undefined, '')
   const tenantsKey = envKeyOf(G.TENANTS)
+  if (ids.length === 0 && r.isSet(G.TENANTS))
+    r.issue(`${tenantsKey}: must name at least one tenant`)
   const seenIds = new Map<string, number>()
   const seenEnvIds = new Map<string, number>()
   const tenants: TenantConfig[] = []

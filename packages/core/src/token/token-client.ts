@@ -380,11 +380,14 @@ class OAuthTokenClient implements TokenClient {
   #serve(entry: Entry, stored: StoredToken | undefined): Promise<StoredToken> {
     const now = this.#now()
     if (stored !== undefined && now < this.#usableUntil(stored)) {
-      if (entry.currentToken === undefined) this.#track(entry, stored)
+      if (entry.currentToken !== stored.accessToken) this.#track(entry, stored)
       entry.usedSinceFetch = true
       this.#emit({ type: 'cache_hit', grant: entry.grant, key: entry.id })
       if (entry.grant !== 'client_credentials') {
-        if (entry.inflight === undefined && entry.lastError === undefined) this.#forget(entry)
+        // The store keeps the token; the entry was only needed for this lookup.
+        if (entry.inflight === undefined && entry.lastError === undefined) {
+          this.#entries.delete(entry.key)
+        }
         return Promise.resolve(stored)
       }
       // Past the refresh point with nothing scheduled (token from a shared store, or a failed

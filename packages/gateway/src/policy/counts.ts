@@ -7,7 +7,7 @@ import type { Rule, RouteRule } from './types.js'
  *
  * @example
  * ```ts
- * routeCounts() // { scopeQuery: 74, stampTenant: 36, ownerCheck: 87, public: 2, adminOnly: 50, deny: 150 }
+ * routeCounts() // { scopeQuery: 74, stampTenant: 38, ownerCheck: 131, public: 2, adminOnly: 50, deny: 104 }
  * ```
  */
 export function routeCounts(routes: readonly RouteRule[] = ROUTES): Record<Rule['kind'], number> {

@@ -363,6 +363,24 @@ describe('decide: owner checks', () => {
     ).toBe('execution')
   })
 
+  it('checks the parent of comments, jobs, incidents and executions', () => {
+    const cases: [string, string, string][] = [
+      ['DELETE', '/task/t9/comment/c1', 'task'],
+      ['PUT', '/process-instance/p9/comment', 'processInstance'],
+      ['POST', '/job/j9/execute', 'job'],
+      ['PUT', '/job-definition/jd9/suspended', 'jobDefinition'],
+      ['DELETE', '/incident/i9', 'incident'],
+      ['POST', '/execution/x9/signal', 'execution'],
+      ['DELETE', '/history/process-instance/h9', 'historicProcessInstance'],
+    ]
+    for (const [m, p, resource] of cases) {
+      expect(forward(m, p, one).ownerCheck?.resource, `${m} ${p}`).toBe(resource)
+    }
+    expect(forward('DELETE', '/process-definition/pd1', one).ownerCheck?.shared).toBe('forbid')
+    expect(codeOf(() => decide('POST', '/task/t9/comment/create', one))).toBe('C7AUTH_ROUTE_DENIED')
+    expect(codeOf(() => decide('GET', '/decision-definition/d1', one))).toBe('C7AUTH_ROUTE_DENIED')
+  })
+
   it('refuses writes of the acting-user variable through variable paths', () => {
     const v = DEFAULT_ACTING_USER_VARIABLE
     expect(codeOf(() => decide('PUT', `/process-instance/p/variables/${v}`, one))).toBe(

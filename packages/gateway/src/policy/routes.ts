@@ -37,21 +37,8 @@ export const DENY_REASONS = {
 const deny = (reason: string): DenyRule => ({ kind: 'deny', reason })
 const ADMIN: Rule = { kind: 'adminOnly' }
 const PUBLIC: Rule = { kind: 'public' }
-const {
-  T9,
-  T10,
-  T11,
-  T12,
-  T15,
-  T17,
-  T21,
-  T24,
-  T27,
-  OPERATOR,
-  NO_ENGINE_404,
-  FOREIGN_REF,
-  UNCLASSIFIED,
-} = DENY_REASONS
+const { T9, T10, T11, T12, T15, T17, T21, T24, T27, OPERATOR, NO_ENGINE_404, FOREIGN_REF } =
+  DENY_REASONS
 
 const scope = (r: Omit<ScopeQueryRule, 'kind'>): ScopeQueryRule => ({ kind: 'scopeQuery', ...r })
 

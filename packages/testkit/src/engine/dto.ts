@@ -10,7 +10,7 @@ import type {
   UserOperationLogEntry,
   UserRecord,
 } from './engine-state.js'
-import { fromTypedMap } from './variables.js'
+import type { fromTypedMap } from './variables.js'
 
 const link = (baseUrl: string, path: string): { method: string; href: string; rel: string } => ({
   method: 'GET',

@@ -22,7 +22,7 @@ export function client(baseUrl: string, credentials?: { user: string; password: 
     const headers = new Headers(init.headers)
     if (credentials !== undefined)
       headers.set('authorization', basic(credentials.user, credentials.password))
-    let payload: BodyInit | undefined
+    let payload: string | FormData | undefined
     if (body instanceof FormData) payload = body
     else if (body !== undefined) {
       headers.set('content-type', 'application/json')

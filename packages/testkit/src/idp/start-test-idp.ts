@@ -424,7 +424,12 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   const install = (): void => {
     callback = buildProvider().callback()
   }
-  install()
+  try {
+    install()
+  } catch (err) {
+    await Promise.all([shutdown(server), mtlsServer ? shutdown(mtlsServer) : undefined])
+    throw err
+  }
 
   // --- public surface --------------------------------------------------------------------------
   let closed = false

@@ -16,6 +16,13 @@ export interface TestCa {
 /**
  * Creates a CA with the `openssl` CLI (node:crypto can verify but not create X.509 certificates).
  * Files live in a temp dir that is removed after each step.
+ *
+ * @example
+ * ```ts
+ * const ca = await createTestCa()
+ * const server = await ca.issue('localhost', 'server') // for an https gateway
+ * const client = await ca.issue('worker-a', 'client') // for tls_client_auth
+ * ```
  */
 export async function createTestCa(): Promise<TestCa> {
   const dir = await mkdtemp(join(tmpdir(), 'c7auth-ca-'))

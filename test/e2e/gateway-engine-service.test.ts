@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROUTES } from '@c7auth/gateway'
+import type { OwnerResource, RouteRule } from '@c7auth/gateway'
+import { linearProcessXml } from '@c7auth/testkit'
+import { startHarness } from './gateway-engine-harness.js'
+import type { Harness } from './gateway-engine-harness.js'
+
+/**
+ * Service mode: the engine sees one technical admin account, so it enforces nothing; the gateway's
+ * route table is the only enforcement. Every classified operation is tried by tenant B's app
+ * against tenant A's objects.
+ */
+describe('service mode: isolation over the whole route table', () => {
+  let h: Harness
+  let a: string
+  let b: string
+  const ids: Partial<Record<OwnerResource, string>> = {}
+
+  beforeAll(async () => {
+    h = await startHarness({ mode: 'service', framework: 'express' })
+    a = await h.appToken('appA')
+    b = await h.appToken('appB')
+    const xml = linearProcessXml({
+      key: 'order',
+      steps: [
+        { type: 'userTask', id: 'approve' },
+        { type: 'externalTask', id: 'charge', topic: 'charge' },
+      ],
+    })
+    const dep = await h.deploy(a, xml, 'order')
+    expect(dep.status).toBe(200)
+    expect((await h.deploy(b, xml, 'order')).status).toBe(200)
+    const depJson = dep.json as { id: string; deployedProcessDefinitions: Record<string, { id: string }> }
+    ids.deployment = depJson.id
+    ids.processDefinition = Object.values(depJson.deployedProcessDefinitions)[0]!.id
+    // instance 1 waits in the user task, instance 2 in the external task
+    const pi1 = (await h.call(a, 'POST', '/process-definition/key/order/start', {
+      variables: { v1: { value: 'secret-of-a', type: 'String' } },
+    })).json as { id: string }
+    const pi2 = (await h.call(a, 'POST', '/process-definition/key/order/start', {})).json as { id: string }
+    ids.processInstance = pi1.id
+    ids.execution = pi1.id
+    ids.historicProcessInstance = pi1.id
+    const tasks = (await h.call(a, 'GET', `/task?processInstanceId=${pi2.id}`)).json as { id: string }[]
+    expect((await h.call(a, 'POST', `/task/${tasks[0]!.id}/complete`, {})).status).toBe(204)
+    const t1 = (await h.call(a, 'GET', `/task?processInstanceId=${pi1.id}`)).json as { id: string }[]
+    ids.task = t1[0]!.id
+    const ext = (await h.call(a, 'GET', '/external-task')).json as { id: string }[]
+    ids.externalTask = ext[0]!.id
+    for (const [k, v] of Object.entries(ids)) expect(v, k).toBeTruthy()
+  })
+  afterAll(async () => h?.close())
+
+  function concrete(route: RouteRule): string {
+    const ownerId =
+      route.rule.kind === 'ownerCheck' ? (ids[route.rule.resource] ?? 'unknownid1') : 'x1'
+    return route.path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
+      switch (name) {
+        case 'id':
+          return encodeURIComponent(ownerId)
+        case 'key':
+          return 'order'
+        case 'tenant-id':
+          return 'tenantA'
+        case 'varName':
+          return 'v1'
+        default:
+          return 'x1'
+      }
+    })
+  }
+
+  it('tenant B can neither read nor change tenant A’s data through any classified operation', async () => {
+    const secrets = ['tenantA', 'secret-of-a', ids.task!, ids.processInstance!, ids.externalTask!]
+    const checked: Record<string, number> = {}
+    for (const route of ROUTES) {
+      if (route.rule.kind === 'public') continue
+      const path = concrete(route)
+      const before = h.engine.requests.length
+      const body = route.method === 'POST' || route.method === 'PUT' ? {} : undefined
+      const r = await h.call(b, route.method, path, body)
+      const reached = h.engine.requests.slice(before)
+      const label = `${route.method} ${route.path} (${route.rule.kind}) → ${r.status}`
+      checked[route.rule.kind] = (checked[route.rule.kind] ?? 0) + 1
+      switch (route.rule.kind) {
+        case 'deny':
+        case 'adminOnly':
+          expect(r.status, label).toBe(403)
+          expect(reached, label).toHaveLength(0)
+          break
+        case 'ownerCheck':
+          if (r.status === 502) {
+            // fail closed: the owner lookup itself failed (a lookup the simulator does not model)
+            expect(reached.some((q) => q.status === 501), label).toBe(true)
+          } else expect([400, 403, 404], label).toContain(r.status)
+          // only the gateway's own owner lookups reached the engine: the operation itself never did
+          expect(
+            reached.every((q) => q.method === 'GET'),
+            label,
+          ).toBe(true)
+          break
+        case 'stampTenant':
+          if (route.path.includes('{tenant-id}')) {
+            expect(r.status, label).toBe(403)
+            expect(reached, label).toHaveLength(0)
+          }
+          for (const q of reached) {
+            const stamped =
+              /\/tenant-id\/tenantB(\/|$)/.test(q.path) ||
+              (q.body as { tenantId?: string } | undefined)?.tenantId === 'tenantB' ||
+              JSON.stringify(q.body ?? {}).includes('"tenant-id":"tenantB"')
+            expect(stamped, `${label}: ${q.method} ${q.path} ${JSON.stringify(q.body)}`).toBe(true)
+          }
+          break
+        case 'scopeQuery':
+          for (const q of reached) {
+            const raw = `${q.rawPath} ${JSON.stringify(q.queryAll)} ${JSON.stringify(q.body ?? null)}`
+            expect(raw, label).not.toContain('tenantA')
+            expect(raw, label).toContain('tenantB')
+          }
+          break
+      }
+      if (r.status < 300) {
+        for (const s of secrets) expect(r.text, `${label} leaked ${s}`).not.toContain(s)
+      }
+    }
+    expect(checked).toMatchObject({ deny: expect.any(Number), ownerCheck: expect.any(Number) })
+    expect(Object.values(checked).reduce((x, y) => x + y, 0)).toBe(
+      ROUTES.filter((r) => r.rule.kind !== 'public').length,
+    )
+
+    // tenant A's objects are untouched
+    expect(h.engine.inspect.processInstance(ids.processInstance!)?.state).toBe('ACTIVE')
+    expect(h.engine.inspect.processInstance(ids.processInstance!)?.variables.v1).toBe('secret-of-a')
+    expect((await h.call(a, 'GET', `/task/${ids.task}`)).status).toBe(200)
+    const ext = (await h.call(a, 'GET', `/external-task/${ids.externalTask}`)).json as {
+      workerId: string | null
+    }
+    expect(ext.workerId).toBeNull()
+    const def = (await h.call(a, 'GET', `/process-definition/${ids.processDefinition}`)).json as {
+      suspended: boolean
+    }
+    expect(def.suspended).toBe(false)
+    expect((await h.call(a, 'GET', `/deployment/${ids.deployment}`)).status).toBe(200)
+    expect(h.engine.assertNoValidationErrors).toBeDefined()
+  })
+
+  it('forwards with the one technical account and never with the caller’s token', async () => {
+    const before = h.engine.requests.length
+    expect((await h.call(a, 'GET', '/task')).status).toBe(200)
+    const q = h.engine.requests.slice(before)
+    expect(q).toHaveLength(1)
+    expect(q[0]!.user).toBe('admin')
+    expect(q[0]!.query.tenantIdIn).toBe('tenantA')
+    expect(String(q[0]!.headers.authorization)).toMatch(/^Basic /)
+  })
+
+  it('denies an unclassified operation', async () => {
+    const before = h.engine.requests.length
+    const r = await h.call(a, 'GET', '/optimize/variable-update')
+    expect(r.status).toBe(403)
+    expect(r.json).toMatchObject({ type: 'C7AuthError', code: 'C7AUTH_ROUTE_DENIED' })
+    expect(h.engine.requests.length).toBe(before)
+  })
+})
