@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { pino } from 'pino'
 import { request } from 'undici'
+import { createGateway } from '@c7auth/gateway'
 import { linearProcessXml } from '@c7auth/testkit'
 import { ADMIN_PASSWORD, startHarness } from './gateway-engine-harness.js'
 import type { Framework, Harness } from './gateway-engine-harness.js'
@@ -54,7 +56,9 @@ describe.each<Framework>(['express', 'koa'])('bridge mode through %s', (framewor
     const tasksA = (await h.call(a, 'GET', '/task')).json as { id: string; tenantId: string }[]
     expect(tasksA.length).toBeGreaterThan(0)
     expect(tasksA.every((t) => t.tenantId === 'tenantA')).toBe(true)
-    const taskA = tasksA.find((t) => (t as { processInstanceId?: string }).processInstanceId === piA.id)!
+    const taskA = tasksA.find(
+      (t) => (t as { processInstanceId?: string }).processInstanceId === piA.id,
+    )!
     const count = (await h.call(b, 'GET', '/task/count')).json as { count: number }
     expect(count.count).toBe(((await h.call(b, 'GET', '/task')).json as unknown[]).length)
 
@@ -122,7 +126,12 @@ describe.each<Framework>(['express', 'koa'])('bridge mode through %s', (framewor
   })
 
   it('reconciles token groups: a group removed from the token is removed in the engine; unlisted groups never appear', async () => {
-    const t1 = await h.userToken('carol', 'appA', ['billing', 'support', 'hackers', 'camunda-admin'])
+    const t1 = await h.userToken('carol', 'appA', [
+      'billing',
+      'support',
+      'hackers',
+      'camunda-admin',
+    ])
     expect((await h.call(t1, 'GET', '/task')).status).toBe(200)
     expect([...h.engine.inspect.groupsOf('carol')].sort()).toEqual(['billing', 'support'])
     const t2 = await h.userToken('carol', 'appA', ['billing'])
@@ -179,7 +188,10 @@ describe.each<Framework>(['express', 'koa'])('bridge mode through %s', (framewor
     const put = await request(`${h.engine.url}/user/dave/credentials`, {
       method: 'PUT',
       headers: { authorization: admin, 'content-type': 'application/json' },
-      body: JSON.stringify({ password: 'Other-Passw0rd!', authenticatedUserPassword: ADMIN_PASSWORD }),
+      body: JSON.stringify({
+        password: 'Other-Passw0rd!',
+        authenticatedUserPassword: ADMIN_PASSWORD,
+      }),
     })
     expect(put.statusCode).toBe(204)
     await put.body.dump()
@@ -189,5 +201,52 @@ describe.each<Framework>(['express', 'koa'])('bridge mode through %s', (framewor
     expect(h.events.repairs).toBe(repairs + 1)
     expect(h.engine.inspect.user('dave')?.locked).toBe(false)
     expect(h.engine.inspect.user('admin')?.attempts).toBe(0)
+  })
+})
+
+describe('bridge restart on an engine with authorization checks', () => {
+  it('a second gateway with the same secret finds everything in place: tenants and groups unchanged, canary ok', async () => {
+    const h = await startHarness({
+      mode: 'bridge',
+      framework: 'express',
+      engine: { authorizationChecks: true },
+    })
+    try {
+      const a = await h.appToken('appA')
+      expect((await h.call(a, 'GET', '/task')).status).toBe(200)
+      const again = createGateway({ config: h.config, logger: pino({ level: 'silent' }) })
+      const report = await again.start()
+      await again.close()
+      expect(report.bootstrap?.tenants).toEqual({
+        created: [],
+        updated: [],
+        unchanged: ['tenantA', 'tenantB'],
+      })
+      expect(report.bootstrap?.groups.unchanged).toEqual(['apps'])
+      expect(report.canary?.status).toBe('ok')
+      expect(h.engine.inspect.user('admin')?.attempts).toBe(0)
+    } finally {
+      await h.close()
+    }
+  })
+
+  it('a changed bridge secret is detected at startup (canary) and reported', async () => {
+    const h = await startHarness({ mode: 'bridge', framework: 'express' })
+    try {
+      const rotated = createGateway({
+        config: {
+          ...h.config,
+          engine: { ...h.config.engine, bridgeSecret: 'another-secret-0123456789abcdefgh' },
+        },
+        logger: pino({ level: 'silent' }),
+      })
+      const report = await rotated.start()
+      await rotated.close()
+      expect(report.canary?.status).toBe('rotated')
+      expect(report.warnings.join(' ')).toMatch(/secret/)
+      expect(h.engine.inspect.user('c7authcanary')?.locked).toBe(false)
+    } finally {
+      await h.close()
+    }
   })
 })

@@ -93,12 +93,24 @@ export async function startHarness(options: HarnessOptions) {
     onUpstream: () => void events.upstream++,
   }
   const gateway: Gateway = createGateway({ config, logger, hooks, ...options.gateway })
-  const report = await gateway.start()
+  let report: Awaited<ReturnType<Gateway['start']>>
+  try {
+    report = await gateway.start()
+  } catch (err) {
+    await gateway.close()
+    await engine.close()
+    await idp.close()
+    throw err
+  }
 
   let server: Server
   if (options.framework === 'express') {
     const app = express()
-    app.use('/engine-rest', gwExpress.authenticate(gateway.authenticator), gwExpress.engineProxy(gateway))
+    app.use(
+      '/engine-rest',
+      gwExpress.authenticate(gateway.authenticator),
+      gwExpress.engineProxy(gateway),
+    )
     app.use(gwExpress.errorHandler())
     server = createServer(app)
   } else {

@@ -30,20 +30,31 @@ describe('service mode: isolation over the whole route table', () => {
     const dep = await h.deploy(a, xml, 'order')
     expect(dep.status).toBe(200)
     expect((await h.deploy(b, xml, 'order')).status).toBe(200)
-    const depJson = dep.json as { id: string; deployedProcessDefinitions: Record<string, { id: string }> }
+    const depJson = dep.json as {
+      id: string
+      deployedProcessDefinitions: Record<string, { id: string }>
+    }
     ids.deployment = depJson.id
     ids.processDefinition = Object.values(depJson.deployedProcessDefinitions)[0]!.id
     // instance 1 waits in the user task, instance 2 in the external task
-    const pi1 = (await h.call(a, 'POST', '/process-definition/key/order/start', {
-      variables: { v1: { value: 'secret-of-a', type: 'String' } },
-    })).json as { id: string }
-    const pi2 = (await h.call(a, 'POST', '/process-definition/key/order/start', {})).json as { id: string }
+    const pi1 = (
+      await h.call(a, 'POST', '/process-definition/key/order/start', {
+        variables: { v1: { value: 'secret-of-a', type: 'String' } },
+      })
+    ).json as { id: string }
+    const pi2 = (await h.call(a, 'POST', '/process-definition/key/order/start', {})).json as {
+      id: string
+    }
     ids.processInstance = pi1.id
     ids.execution = pi1.id
     ids.historicProcessInstance = pi1.id
-    const tasks = (await h.call(a, 'GET', `/task?processInstanceId=${pi2.id}`)).json as { id: string }[]
+    const tasks = (await h.call(a, 'GET', `/task?processInstanceId=${pi2.id}`)).json as {
+      id: string
+    }[]
     expect((await h.call(a, 'POST', `/task/${tasks[0]!.id}/complete`, {})).status).toBe(204)
-    const t1 = (await h.call(a, 'GET', `/task?processInstanceId=${pi1.id}`)).json as { id: string }[]
+    const t1 = (await h.call(a, 'GET', `/task?processInstanceId=${pi1.id}`)).json as {
+      id: string
+    }[]
     ids.task = t1[0]!.id
     const ext = (await h.call(a, 'GET', '/external-task')).json as { id: string }[]
     ids.externalTask = ext[0]!.id
@@ -91,7 +102,10 @@ describe('service mode: isolation over the whole route table', () => {
         case 'ownerCheck':
           if (r.status === 502) {
             // fail closed: the owner lookup itself failed (a lookup the simulator does not model)
-            expect(reached.some((q) => q.status === 501), label).toBe(true)
+            expect(
+              reached.some((q) => q.status === 501),
+              label,
+            ).toBe(true)
           } else expect([400, 403, 404], label).toContain(r.status)
           // only the gateway's own owner lookups reached the engine: the operation itself never did
           expect(
@@ -161,5 +175,36 @@ describe('service mode: isolation over the whole route table', () => {
     expect(r.status).toBe(403)
     expect(r.json).toMatchObject({ type: 'C7AuthError', code: 'C7AUTH_ROUTE_DENIED' })
     expect(h.engine.requests.length).toBe(before)
+  })
+})
+
+describe('none mode (engine-rest without authentication on a private network)', () => {
+  it('sends no credentials and still isolates tenants by policy, through Koa', async () => {
+    const h = await startHarness({
+      mode: 'none',
+      framework: 'koa',
+      engine: { authentication: false },
+    })
+    try {
+      const afterBootstrap = h.engine.requests.length // the tenant bootstrap used the admin account
+      const a = await h.appToken('appA')
+      const b = await h.appToken('appB')
+      const xml = linearProcessXml({ key: 'order', steps: [{ type: 'userTask', id: 'approve' }] })
+      expect((await h.deploy(a, xml, 'order')).status).toBe(200)
+      const pi = (await h.call(a, 'POST', '/process-definition/key/order/start', {})).json as {
+        id: string
+      }
+      const tasksA = (await h.call(a, 'GET', '/task')).json as { id: string }[]
+      expect(tasksA).toHaveLength(1)
+      expect((await h.call(b, 'GET', '/task')).json).toEqual([])
+      expect((await h.call(b, 'GET', `/process-instance/${pi.id}`)).status).toBe(404)
+      expect((await h.call(b, 'POST', `/task/${tasksA[0]!.id}/complete`, {})).status).toBe(404)
+      const fromGateway = h.engine.requests.slice(afterBootstrap)
+      expect(fromGateway.length).toBeGreaterThan(3)
+      expect(fromGateway.every((q) => q.headers.authorization === undefined)).toBe(true)
+      expect(h.report.warnings.join(' ')).toMatch(/only tenant enforcement/)
+    } finally {
+      await h.close()
+    }
   })
 })

@@ -65,6 +65,7 @@ describe('single-flight', () => {
     idp.resetCounts()
     const tokens = await Promise.all(Array.from({ length: 1000 }, () => c.getToken()))
     expect(idp.counts.tokenByGrant).toEqual({ client_credentials: 1 })
+    expect(idp.counts.discovery).toBe(1) // discovery is single-flight too
     expect(new Set(tokens).size).toBe(1)
     expect(count(events, 'fetched')).toBe(1)
     expect(count(events, 'cache_hit')).toBe(0)
@@ -259,6 +260,17 @@ describe('IdP outages and errors', () => {
     idp.setFault(null)
     await sleep(450)
     expect(await c.getToken()).toMatch(/^ey/)
+  })
+
+  it('a garbage (non-JSON) token response is a transient error', async () => {
+    const c = client()
+    await c.getToken() // discovery done
+    c.invalidate(await c.getToken())
+    idp.setFault({ kind: 'garbage' }, { paths: ['token'], times: 1 })
+    await expect(c.getToken()).rejects.toMatchObject({
+      code: 'C7AUTH_TOKEN_ENDPOINT_FAILED',
+      permanent: false,
+    })
   })
 
   it('a transient error is retried after backoff and then succeeds', async () => {

@@ -37,7 +37,10 @@ workers.subscribe(topic, { lockDuration: 30_000, variables: ['amount'] }, async 
       method: 'POST',
       audience: billingAudience,
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ amount: task.variables.get('amount') ?? 0, processInstance: task.processInstanceId }),
+      body: JSON.stringify({
+        amount: task.variables.get('amount') ?? 0,
+        processInstance: task.processInstanceId,
+      }),
     })
     if (!res.ok) {
       await taskService.handleFailure(task, {
@@ -50,10 +53,7 @@ workers.subscribe(topic, { lockDuration: 30_000, variables: ['amount'] }, async 
     }
   }
   await taskService.complete(task)
-  logger.info(
-    { tenant, taskId: task.id, actingUser: actingUser?.userId ?? null },
-    'task completed',
-  )
+  logger.info({ tenant, taskId: task.id, actingUser: actingUser?.userId ?? null }, 'task completed')
 })
 
 logger.info(

@@ -164,6 +164,12 @@ describe('createTenantWorkers', () => {
       }),
     ).toEqual(['tenants: "globex" is not a configured tenant'])
     expect(
+      attempt({
+        config: { tenants: [{ id: 'acme' }, { id: 'acme' }], engine: { url: engineUrl } },
+        tokenSourceFactory: () => new CountingTokenSource(),
+      }),
+    ).toEqual(['tenants: "acme" is listed twice'])
+    expect(
       attempt({ config: { tenants: [{ id: 'acme-eu' }], engine: { url: engineUrl } } }),
     ).toEqual([
       'C7AUTH_TENANT_ACME_EU_CLIENT_ID: tenant "acme-eu" has no app credentials (workers need them)',
@@ -191,6 +197,7 @@ describe('createTenantWorkers', () => {
     const result = await closing
 
     expect(result).toEqual({ drained: true, abandoned: 0 })
+    expect(await workers.close()).toBe(result) // idempotent
     expect(started).toEqual(['a1'])
     expect(engine.completed.map((c) => c.id)).toEqual(['a1'])
     expect(engine.unlocked).toEqual(['g1'])

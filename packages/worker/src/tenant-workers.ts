@@ -17,7 +17,7 @@ import { c7authMiddleware } from './c7auth-middleware.js'
 import { createTaskContext } from './task-context.js'
 import type { DownstreamHeaderNames, TaskContext } from './task-context.js'
 import { emitTo, logEvent } from './worker-events.js'
-import type { WorkerEventListener, WorkerLogger } from './worker-events.js'
+import type { WorkerEvent, WorkerEventListener, WorkerLogger } from './worker-events.js'
 
 /** The parts of one tenant's configuration a worker needs (a {@link TenantConfig} fits). */
 export type WorkerTenantConfig = Pick<TenantConfig, 'id'> & {
@@ -112,7 +112,7 @@ export interface TenantWorkers {
  * import { loadConfigFromEnv } from '@c7auth/core'
  * import { createTenantWorkers } from '@c7auth/worker'
  *
- * const workers = createTenantWorkers({ config: loadConfigFromEnv(process.env) })
+ * const workers = createTenantWorkers({ config: loadConfigFromEnv(process.env, { role: 'worker' }) })
  * workers.subscribe('charge-card', { lockDuration: 30_000 }, async (ctx) => {
  *   const res = await ctx.fetch('https://billing.internal/charges', { method: 'POST', audience: 'billing' })
  *   await ctx.taskService.complete(ctx.task)
@@ -125,16 +125,19 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
   const tenants = selectTenants(config.tenants, options.tenants)
   const actingUserVariable =
     options.actingUserVariable ?? config.gateway?.actingUserVariable ?? DEFAULT_ACTING_USER_VARIABLE
+  const listeners: WorkerEventListener[] = []
+  if (options.onEvent) listeners.push(options.onEvent)
+  const { logger } = options
+  if (logger) listeners.push((event) => logEvent(logger, event))
+  // Events only tenant workers see (the middleware reports the client's and interceptor's own).
+  const report = (event: WorkerEvent): void => emitTo(listeners, event)
   const factory =
     options.tokenSourceFactory ??
     ((tenant: WorkerTenantConfig) =>
-      defaultTokenSource(tenant, (event) => {
-        const workerEvent = { type: 'token:lifecycle', tenant: tenant.id, event } as const
-        emitTo(listeners, workerEvent)
-        if (options.logger) logEvent(options.logger, workerEvent)
-      }))
+      defaultTokenSource(tenant, (event) =>
+        report({ type: 'token:lifecycle', tenant: tenant.id, event }),
+      ))
   const workerIdOf = workerIdFactory(options.workerId)
-  const listeners = options.onEvent ? [options.onEvent] : []
 
   const clients = new Map<string, Client>()
   const workerIds = new Map<string, string>()
@@ -199,16 +202,7 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
     taskService: TaskService,
   ): Promise<void> => {
     if (task.tenantId !== tenant) {
-      emitTo(listeners, {
-        type: 'task:foreign-tenant',
-        tenant,
-        taskId: task.id,
-        taskTenantId: task.tenantId,
-      })
-      options.logger?.error(
-        { event: 'task:foreign-tenant', tenant, taskId: task.id, taskTenantId: task.tenantId },
-        'c7auth: refused a task of another tenant',
-      )
+      report({ type: 'task:foreign-tenant', tenant, taskId: task.id, taskTenantId: task.tenantId })
       await taskService
         .handleFailure(task, {
           errorMessage: `c7auth: task of tenant ${JSON.stringify(task.tenantId)} reached the worker of tenant ${JSON.stringify(tenant)}; not executed`,
@@ -231,7 +225,7 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
       actingUserVariable,
       ...(options.downstream === undefined ? {} : { headers: options.downstream }),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-      ...(listeners.length === 0 ? {} : { onEvent: (e) => emitTo(listeners, e) }),
+      ...(options.onEvent === undefined && logger === undefined ? {} : { onEvent: report }),
     })
     await handler(context)
   }
@@ -274,10 +268,15 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
     }
   }
 
-  async function close(closeOptions: { timeoutMs?: number } = {}): Promise<CloseResult> {
+  let closed: Promise<CloseResult> | undefined
+  function close(closeOptions: { timeoutMs?: number } = {}): Promise<CloseResult> {
+    closed ??= shutDown(closeOptions.timeoutMs ?? 10_000)
+    return closed
+  }
+
+  async function shutDown(timeoutMs: number): Promise<CloseResult> {
     closing = true
     for (const client of clients.values()) client.stop()
-    const timeoutMs = closeOptions.timeoutMs ?? 10_000
     const bound = new AbortController()
     const drained = await Promise.race([
       Promise.allSettled([...inFlight]).then(() => true),
@@ -312,6 +311,8 @@ function selectTenants(
       })
     : [...configured]
   if (wanted?.length === 0) issues.push('tenants: the list is empty')
+  const ids = (wanted ?? configured.map((t) => t.id)).filter((id, i, all) => all.indexOf(id) !== i)
+  for (const id of new Set(ids)) issues.push(`tenants: "${id}" is listed twice`)
   if (issues.length > 0) throw new ConfigError(issues)
   return selected.filter((t): t is WorkerTenantConfig => t !== undefined)
 }

@@ -18,6 +18,16 @@ const PERMANENT_OAUTH_ERRORS = new Set([
 /** OAuth error codes that say "try again later". */
 const TRANSIENT_OAUTH_ERRORS = new Set(['temporarily_unavailable', 'server_error', 'slow_down'])
 
+/** openid-client error codes for misconfiguration (waiting cannot help). */
+const PERMANENT_CLIENT_CODES = new Set([
+  'OAUTH_JSON_ATTRIBUTE_COMPARISON', // e.g. the discovered issuer is not the configured one
+  'OAUTH_HTTP_REQUEST_FORBIDDEN',
+  'OAUTH_REQUEST_PROTOCOL_FORBIDDEN',
+  'OAUTH_UNSUPPORTED_OPERATION',
+  'ERR_INVALID_ARG_VALUE',
+  'ERR_INVALID_ARG_TYPE',
+])
+
 /** A token endpoint failure, classified, with the server's `Retry-After` if it sent one. */
 export interface ClassifiedError {
   readonly error: TokenEndpointError
@@ -35,6 +45,7 @@ export async function classifyTokenError(err: unknown, grant: string): Promise<C
   let status: number | undefined
   let response: Response | undefined
   let kind = 'network'
+  let misconfigured = false
   if (err instanceof ResponseBodyError) {
     oauthError = safeCode(err.error)
     status = err.status
@@ -58,17 +69,19 @@ export async function classifyTokenError(err: unknown, grant: string): Promise<C
       kind = 'unexpected response'
     } else {
       kind = err.code ?? 'client error'
+      misconfigured = err.code !== undefined && PERMANENT_CLIENT_CODES.has(err.code)
     }
   } else if (err instanceof Error && err.name === 'TimeoutError') {
     kind = 'timeout'
   }
   const permanent =
-    oauthError !== undefined
+    misconfigured ||
+    (oauthError !== undefined
       ? PERMANENT_OAUTH_ERRORS.has(oauthError) ||
         (!TRANSIENT_OAUTH_ERRORS.has(oauthError) &&
           status !== undefined &&
           isPermanentStatus(status))
-      : status !== undefined && isPermanentStatus(status)
+      : status !== undefined && isPermanentStatus(status))
   const what = oauthError ?? (status !== undefined ? `HTTP ${status}` : kind)
   const options: ConstructorParameters<typeof TokenEndpointError>[0] = {
     permanent,

@@ -70,6 +70,15 @@ describe('classifyTokenError', () => {
     expect(b.error).toMatchObject({ permanent: false, responseStatus: 429 })
   })
 
+  it('treats misconfiguration (issuer mismatch) as permanent, parse errors as transient', async () => {
+    const mismatch = new ClientError('x', { cause: new Error('y') })
+    mismatch.code = 'OAUTH_JSON_ATTRIBUTE_COMPARISON'
+    expect((await classifyTokenError(mismatch, 'client_credentials')).error.permanent).toBe(true)
+    const parse = new ClientError('x', { cause: new Error('y') })
+    parse.code = 'OAUTH_PARSE_ERROR'
+    expect((await classifyTokenError(parse, 'client_credentials')).error.permanent).toBe(false)
+  })
+
   it('treats network errors as transient and drops malformed error codes', async () => {
     const net = await classifyTokenError(new TypeError('fetch failed'), 'client_credentials')
     expect(net.error).toMatchObject({ permanent: false, oauthError: undefined })

@@ -133,6 +133,13 @@ interface Entry {
   failures: number
   nextAttemptAt: number
   lastError: TokenEndpointError | undefined
+  /**
+   * The entry's own copy of its current token: warm calls are answered from it without asking
+   * the store (a shared store would otherwise cost a round trip per call).
+   */
+  local: StoredToken | undefined
+  /** The last token invalidated here: a shared store may still hand it out until its delete lands. */
+  invalidated: string | undefined
   /** A caller was served the current token from the cache since it was fetched. */
   usedSinceFetch: boolean
   currentToken: string | undefined
@@ -143,7 +150,18 @@ const MIN_REFRESH_DELAY_MS = 100
 
 /**
  * Creates a token client on openid-client: discovery or an explicit token endpoint, every client
- * authentication method, and the lifecycle openid-client leaves out.
+ * authentication method, and the lifecycle openid-client leaves out:
+ *
+ * - cache per (token endpoint, client, auth method, grant, audience, scope, resource, hash of any
+ *   subject/actor/refresh token) in a {@link TokenStore}; expiry from `expires_in`, JWT `exp` only
+ *   as a fallback;
+ * - refresh ahead of expiry (`max(earlyRefreshSeconds, 10 % of the lifetime)`, at most half of it)
+ *   on unref'd timers, only for keys used since their last fetch; once warm, callers never wait;
+ * - one request per key at a time (single-flight), shared by callers and the background refresh;
+ * - on failure: keep serving a still-valid token, back off with jitter, honour `Retry-After`;
+ *   without a valid token fail fast with a {@link TokenEndpointError}; permanent errors
+ *   (`invalid_client`, …) wait `retry.permanentDelayMs` before the next attempt;
+ * - plain `http:` only on loopback hosts unless `allowInsecureHttp` is set.
  *
  * @example
  * ```ts
@@ -325,6 +343,8 @@ class OAuthTokenClient implements TokenClient {
     if (entry !== undefined) {
       if (entry.currentToken !== token) return
       entry.currentToken = undefined
+      entry.local = undefined
+      entry.invalidated = token
       if (entry.timer) clearTimeout(entry.timer)
       entry.timer = undefined
     }
@@ -366,21 +386,35 @@ class OAuthTokenClient implements TokenClient {
       lastError: undefined,
       usedSinceFetch: false,
       currentToken: undefined,
+      local: undefined,
+      invalidated: undefined,
     }
     this.#entries.set(key, entry)
     return entry
   }
 
   #get(entry: Entry): Promise<StoredToken> {
+    const local = entry.local
+    if (local !== undefined && this.#now() < this.#usableUntil(local)) {
+      return this.#serve(entry, local)
+    }
     const stored = this.#store.get(entry.key)
-    if (stored instanceof Promise) return stored.then((s) => this.#serve(entry, s))
-    return this.#serve(entry, stored)
+    if (stored instanceof Promise) {
+      // The local copy also covers a read that started before a concurrent fetch stored its token.
+      return stored.then((s) => this.#serve(entry, newer(s, entry.local)))
+    }
+    return this.#serve(entry, newer(stored, entry.local))
   }
 
   #serve(entry: Entry, stored: StoredToken | undefined): Promise<StoredToken> {
     const now = this.#now()
-    if (stored !== undefined && now < this.#usableUntil(stored)) {
+    if (
+      stored !== undefined &&
+      now < this.#usableUntil(stored) &&
+      stored.accessToken !== entry.invalidated
+    ) {
       if (entry.currentToken !== stored.accessToken) this.#track(entry, stored)
+      if (entry.grant === 'client_credentials') entry.local = stored
       entry.usedSinceFetch = true
       this.#emit({ type: 'cache_hit', grant: entry.grant, key: entry.id })
       if (entry.grant !== 'client_credentials') {
@@ -425,6 +459,7 @@ class OAuthTokenClient implements TokenClient {
         if (ttl > 0) {
           await this.#store.set(entry.key, token, ttl)
           this.#track(entry, token)
+          if (entry.grant === 'client_credentials') entry.local = token
           entry.usedSinceFetch = false
           if (entry.grant === 'client_credentials') this.#schedule(entry, token, sameToken)
         }
@@ -565,10 +600,9 @@ class OAuthTokenClient implements TokenClient {
   #scheduleRetry(entry: Entry): void {
     if (entry.timer) clearTimeout(entry.timer)
     entry.timer = undefined
-    const stored = this.#store.get(entry.key)
-    if (stored instanceof Promise || stored === undefined) return
+    const current = entry.local
     // Retrying only makes sense while the served token is still usable.
-    if (entry.nextAttemptAt >= this.#usableUntil(stored)) return
+    if (current === undefined || entry.nextAttemptAt >= this.#usableUntil(current)) return
     const delay = Math.max(0, entry.nextAttemptAt - this.#now())
     entry.timer = setTimeout(() => this.#onTimer(entry), delay)
     entry.timer.unref()
@@ -577,15 +611,11 @@ class OAuthTokenClient implements TokenClient {
   #onTimer(entry: Entry): void {
     entry.timer = undefined
     if (this.#closed || entry.inflight || this.#entries.get(entry.key) !== entry) return
-    const stored = this.#store.get(entry.key)
-    const run = (s: StoredToken | undefined) => {
-      if (s === undefined || s.accessToken !== entry.currentToken) return
-      // Idle keys are not kept warm forever: refresh only if the token was used since it came.
-      if (!entry.usedSinceFetch) return
-      this.#fetch(entry, true).catch(() => undefined)
-    }
-    if (stored instanceof Promise) stored.then(run, () => undefined)
-    else run(stored)
+    const current = entry.local
+    if (current === undefined || current.accessToken !== entry.currentToken) return
+    // Idle keys are not kept warm forever: refresh only if the token was used since it came.
+    if (!entry.usedSinceFetch) return
+    this.#fetch(entry, true).catch(() => undefined)
   }
 
   #backoff(failures: number): number {
@@ -739,6 +769,12 @@ function assertionAlg(key: ReturnType<typeof createPrivateKey>): string {
     default:
       throw new ConfigError(['privateKeyPem: unsupported key type for private_key_jwt'])
   }
+}
+
+function newer(a: StoredToken | undefined, b: StoredToken | undefined): StoredToken | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return b.obtainedAt > a.obtainedAt ? b : a
 }
 
 function grantOfKey(key: string): TokenGrant {

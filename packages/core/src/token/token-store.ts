@@ -58,7 +58,7 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): T
   return {
     get: (key) => cache.get<StoredToken>(key),
     set(key, token, ttlMs) {
-      if (!cache.has(key) && cache.keys().length >= maxKeys) {
+      if (!cache.has(key) && cache.getStats().keys >= maxKeys) {
         // node-cache keeps insertion order; drop the oldest entry.
         const oldest = cache.keys()[0]
         if (oldest !== undefined) cache.del(oldest)

@@ -127,4 +127,44 @@ describe('createAuthenticator', () => {
       .sign(new TextEncoder().encode(secret))
     await expect(a.verify(token)).resolves.toMatchObject({ userId: 'acme' })
   })
+
+  it('reports every configuration problem at once, naming options and never values', () => {
+    try {
+      createAuthenticator({
+        issuers: [
+          { issuer: 'https://a.example.com', audience: [] },
+          { issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0', audience: 'x' },
+          {
+            issuer: 'https://b.example.com',
+            audience: 'x',
+            algorithms: ['HS256'],
+            secret: 'short',
+          },
+          { issuer: 'https://c.example.com', audience: 'x', algorithms: ['none' as never] },
+          {
+            issuer: 'https://d.example.com',
+            audience: 'x',
+            tenantMode: 'fixed',
+            fixedTenant: 'nope',
+          },
+        ],
+        tenants: ['acme'],
+        clockToleranceSeconds: -1,
+      })
+      expect.unreachable()
+    } catch (err) {
+      const e = err as { code: string; issues: string[] }
+      expect(e.code).toBe('C7AUTH_CONFIG_INVALID')
+      expect(e.issues).toEqual([
+        'clockToleranceSeconds must be >= 0',
+        'issuers[0].audience is required (non-empty strings)',
+        'issuers[1].jwksUri is required for a templated issuer',
+        'issuers[2].secret must have at least 32 bytes',
+        'issuers[3].algorithms: unsupported algorithm',
+        'issuers[4].fixedTenant must name a configured tenant',
+      ])
+      expect(JSON.stringify(e)).not.toContain('short')
+    }
+    expect(() => createAuthenticator({ issuers: [], tenants: [] })).toThrow(/at least one issuer/)
+  })
 })

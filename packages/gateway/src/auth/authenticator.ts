@@ -138,7 +138,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const audience = typeof cfg.audience === 'string' ? [cfg.audience] : [...(cfg.audience ?? [])]
     if (typeof cfg.issuer !== 'string' || cfg.issuer.length === 0)
       issues.push(`${at}.issuer is required`)
-    if (audience.length === 0) issues.push(`${at}.audience is required`)
+    if (audience.length === 0 || audience.some((a) => typeof a !== 'string' || a.length === 0)) {
+      issues.push(`${at}.audience is required (non-empty strings)`)
+    }
+    if (cfg.secret !== undefined && cfg.secret.length < 32) {
+      issues.push(`${at}.secret must have at least 32 bytes`)
+    }
     const algorithms = new Set(cfg.algorithms ?? DEFAULT_ALGORITHMS)
     for (const alg of algorithms) {
       if (!isJwsAlgorithm(alg)) issues.push(`${at}.algorithms: unsupported algorithm`)
@@ -164,7 +169,14 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       const storeKey = cfg.jwksUri ?? cfg.issuer
       keyStore = stores.get(storeKey)
       if (keyStore === undefined) {
-        keyStore = new KeyStore({ issuer: cfg.issuer, jwksUri: cfg.jwksUri, timings, now, logger })
+        keyStore = new KeyStore({
+          issuer: cfg.issuer,
+          label: at,
+          jwksUri: cfg.jwksUri,
+          timings,
+          now,
+          logger,
+        })
         stores.set(storeKey, keyStore)
       }
     }

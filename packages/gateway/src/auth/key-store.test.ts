@@ -190,4 +190,25 @@ describe('KeyStore through the authenticator', () => {
     expect(idp.counts.jwks).toBe(1)
     expect(a.stats.keySets).toHaveLength(1)
   })
+
+  it('logs key-set failures and token refusals without URLs, tokens or claims', async () => {
+    const lines: unknown[] = []
+    const log = (o: object, msg?: string) => lines.push([o, msg])
+    const logger = { warn: log, debug: log, error: log }
+    idp.setMode('error')
+    const a = make({ logger })
+    const token = await idp.sign({ ...claims, email: 'alice@example.com' })
+    await rejection(a.verify(token))
+    idp.setMode('ok')
+    clock += 2_000
+    await rejection(a.verify(await idp.sign({ ...claims, aud: 'other' })))
+    await a.verify(token)
+    const text = JSON.stringify(lines)
+    expect(text).toContain('issuers[0]')
+    expect(text).toContain('C7AUTH_JWKS_UNAVAILABLE')
+    expect(text).toContain('C7AUTH_TOKEN_INVALID')
+    for (const secret of ['127.0.0.1', 'alice@example.com', token.slice(0, 30), 'eyJ']) {
+      expect(text).not.toContain(secret)
+    }
+  })
 })

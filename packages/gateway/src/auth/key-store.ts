@@ -30,6 +30,7 @@ export interface KeyStoreTimings {
 
 /** Health of one key set, for `stats`. */
 export interface KeyStoreStats {
+  /** The key set's name without its URL: `issuers[i]` of the first issuer using it. */
   readonly source: string
   readonly keys: number
   readonly fetches: number
@@ -51,6 +52,7 @@ const MIN_RSA_BITS = 2048
  */
 export class KeyStore {
   readonly #issuer: string
+  readonly #label: string
   readonly #timings: KeyStoreTimings
   readonly #now: () => number
   readonly #logger: LoggerLike | undefined
@@ -70,12 +72,15 @@ export class KeyStore {
 
   constructor(options: {
     issuer: string
+    /** Names the key set in logs and stats without its URL (`issuers[0]`). */
+    label: string
     jwksUri: string | undefined
     timings: KeyStoreTimings
     now: () => number
     logger: LoggerLike | undefined
   }) {
     this.#issuer = options.issuer
+    this.#label = options.label
     this.#jwksUri = options.jwksUri
     this.#timings = options.timings
     this.#now = options.now
@@ -138,7 +143,7 @@ export class KeyStore {
 
   get stats(): KeyStoreStats {
     return {
-      source: this.#issuer,
+      source: this.#label,
       keys: this.#count,
       fetches: this.#fetches,
       fetchFailures: this.#failures,
@@ -184,12 +189,12 @@ export class KeyStore {
       this.#loadedAt = this.#now()
       this.#lastSuccessAt = this.#loadedAt
       for (const kid of imported.keys.keys()) this.#negative.delete(kid)
-      this.#logger?.debug?.({ issuer: this.#issuer, keys: imported.count }, 'c7auth: JWKS loaded')
+      this.#logger?.debug?.({ keySet: this.#label, keys: imported.count }, 'c7auth: JWKS loaded')
     } catch (err) {
       this.#failures++
       this.#lastFailureAt = this.#now()
       this.#logger?.warn(
-        { issuer: this.#issuer, cached: this.#count, reason: reasonOf(err) },
+        { keySet: this.#label, cached: this.#count, reason: reasonOf(err) },
         'c7auth: JWKS fetch failed',
       )
       throw err

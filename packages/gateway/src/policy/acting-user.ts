@@ -40,8 +40,8 @@ function stripMap(map: unknown, variableName: string): unknown {
 /**
  * Drops every client-supplied value of the acting-user variable from a JSON body (in `variables`,
  * `localVariables`, `modifications`, `deletions`, `processVariables*`,
- * `startInstructions[].variables` and `instructions[].variables`) and, with `inject`, writes the caller into `variables`. Pure:
- * returns a new body. A non-object body is refused with `C7AUTH_BODY_INVALID`; `undefined` (no
+ * `startInstructions[].variables` and `instructions[].variables`) and, with `inject`, writes the
+ * caller into `variables`. Pure: returns a new body. A non-object body is refused with `C7AUTH_BODY_INVALID`; `undefined` (no
  * body) counts as `{}`.
  *
  * @example
@@ -67,12 +67,15 @@ export function actingUserPatch(
   if (Array.isArray(out.deletions)) {
     out.deletions = out.deletions.filter((d) => d !== variableName)
   }
-  if (Array.isArray(out.startInstructions)) {
-    out.startInstructions = out.startInstructions.map((i: unknown) =>
-      isObject(i) && 'variables' in i
-        ? { ...i, variables: stripMap(i.variables, variableName) }
-        : i,
-    )
+  for (const list of ['startInstructions', 'instructions'] as const) {
+    const items = out[list]
+    if (Array.isArray(items)) {
+      out[list] = items.map((i: unknown) =>
+        isObject(i) && 'variables' in i
+          ? { ...i, variables: stripMap(i.variables, variableName) }
+          : i,
+      )
+    }
   }
   if (mode === 'inject') {
     const vars = out.variables

@@ -137,7 +137,7 @@ describe('decide: scoped GET queries (comma lists)', () => {
       action: 'respond',
       json: [],
     })
-    expect(decide('GET', '/incident', one, 'withoutTenantId=TRUE')).toMatchObject({
+    expect(decide('GET', '/history/incident', one, 'withoutTenantId=TRUE')).toMatchObject({
       action: 'respond',
     })
     const job = forward('GET', '/job', one, 'includeJobsWithoutTenantId=true')
@@ -155,6 +155,14 @@ describe('decide: scoped GET queries (comma lists)', () => {
     const explicit = forward('GET', '/process-definition', two, 'tenantIdIn=t2')
     expect(explicit.query.get('tenantIdIn')).toBe('t2')
     expect(explicit.query.get('includeProcessDefinitionsWithoutTenantId')).toBeNull()
+  })
+
+  it('ignores withoutTenantId where the resource has no such parameter (C10)', () => {
+    const d = forward('GET', '/execution', one, 'withoutTenantId=true')
+    expect(d.query.get('tenantIdIn')).toBe('t1')
+    expect(d.query.get('withoutTenantId')).toBeNull()
+    const post = forward('POST', '/variable-instance', one).body
+    expect(forwardedJson(post, { withoutTenantId: true })).toEqual({ tenantIdIn: ['t1'] })
   })
 
   it('refuses tenantIdIn together with withoutTenantId', () => {
@@ -274,6 +282,13 @@ describe('decide: fetchAndLock (T18)', () => {
     })
   })
 
+  it('lets tenantIdIn win over withoutTenantId in a topic, as the engine does', () => {
+    const out = forwardedJson(body, {
+      topics: [{ topicName: 'a', tenantIdIn: ['t1'], withoutTenantId: true }],
+    })
+    expect(out).toEqual({ topics: [{ topicName: 'a', tenantIdIn: ['t1'] }] })
+  })
+
   it('drops foreign-only topics and answers [] when none is left', () => {
     expect(
       rewrite(body, { workerId: 'w', topics: [{ topicName: 'a', tenantIdIn: ['x'] }] }),
@@ -316,7 +331,7 @@ describe('decide: stamped tenants', () => {
     expect(plan.resolveTenant(['t2'])).toBe('t2')
     expect(codeOf(() => plan.resolveTenant(['t1', 't1']))).toBe('C7AUTH_BODY_INVALID')
     expect(codeOf(() => plan.resolveTenant(['t3']))).toBe('C7AUTH_TENANT_FORBIDDEN')
-    expect(codeOf(() => plan.resolveTenant([]))).toBe('C7AUTH_REQUEST_INVALID')
+    expect(codeOf(() => plan.resolveTenant([]))).toBe('C7AUTH_BODY_INVALID')
     const single = forward('POST', '/deployment/create', one).body
     expect(single.kind === 'multipart' && single.resolveTenant([])).toBe('t1')
   })
@@ -339,7 +354,7 @@ describe('decide: stamped tenants', () => {
       ownerCheck: { resource: 'processInstance', id: 'p1', shared: 'hide' },
     })
     const multi = forward('POST', '/message', two).body
-    expect(codeOf(() => rewrite(multi, { messageName: 'm' }))).toBe('C7AUTH_REQUEST_INVALID')
+    expect(codeOf(() => rewrite(multi, { messageName: 'm' }))).toBe('C7AUTH_BODY_INVALID')
     expect(forwardedJson(multi, { messageName: 'm', tenantId: 't2' }).tenantId).toBe('t2')
   })
 })

@@ -8,6 +8,7 @@ import type {
   ActingUserMode,
   BodyPlan,
   Decision,
+  ForwardDecision,
   JsonRewrite,
   MatchedRoute,
   OwnerCheck,
@@ -53,6 +54,7 @@ interface Node {
 
 const newNode = (): Node => ({ literals: new Map(), param: undefined, routes: new Map() })
 const PARAM = /^\{([^}]+)\}$/
+const STREAM: BodyPlan = Object.freeze({ kind: 'stream' })
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'])
 
 function buildTrie(routes: readonly RouteRule[]): Node {
@@ -156,15 +158,17 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
     return matchSegments(method, segments)
   }
 
-  function onlyTenant(principal: Principal, what: string): string {
+  function onlyTenant(
+    principal: Principal,
+    what: string,
+    code: 'C7AUTH_REQUEST_INVALID' | 'C7AUTH_BODY_INVALID' = 'C7AUTH_REQUEST_INVALID',
+  ): string {
     const [first, ...rest] = principal.tenantIds
     if (first === undefined) {
       throw new C7AuthError('C7AUTH_TENANT_FORBIDDEN', { detail: 'principal has no tenant' })
     }
     if (rest.length > 0) {
-      throw new C7AuthError('C7AUTH_REQUEST_INVALID', {
-        message: `The caller acts in several tenants; ${what}.`,
-      })
+      throw new C7AuthError(code, { message: `The caller acts in several tenants; ${what}.` })
     }
     return first
   }
@@ -176,7 +180,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
   }
 
   function actingPlan(mode: ActingUserMode | undefined, principal: Principal): BodyPlan {
-    if (mode === undefined) return { kind: 'stream' }
+    if (mode === undefined) return STREAM
     return {
       kind: 'json',
       rewrite: (json) => ({
@@ -213,7 +217,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
         const asked = body.tenantId
         let tenant: string
         if (asked === undefined || asked === null) {
-          tenant = onlyTenant(principal, 'name one in tenantId')
+          tenant = onlyTenant(principal, 'name one in tenantId', 'C7AUTH_BODY_INVALID')
         } else if (typeof asked !== 'string') {
           throw new C7AuthError('C7AUTH_BODY_INVALID', { detail: 'tenantId must be a string' })
         } else {
@@ -258,7 +262,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
         }
         const [value] = values
         if (value === undefined || value === '') {
-          return onlyTenant(principal, `send a ${rule.multipartField} part`)
+          return onlyTenant(principal, `send a ${rule.multipartField} part`, 'C7AUTH_BODY_INVALID')
         }
         ensureTenant(principal, value)
         return value
@@ -285,36 +289,37 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
     const { route, params } = matched
     const { rule } = route
     const mutatingMethod = route.method !== 'GET' && route.method !== 'OPTIONS'
-    const base = {
-      action: 'forward' as const,
+    // an escape-free path passed normalisation unchanged; only decoded ones need re-encoding
+    const path = request.path.includes('%') ? encodePath(norm.engine, norm.segments) : request.path
+    const single = principal.tenantIds.length === 1 ? principal.tenantIds[0] : undefined
+    // one object shape for every forward decision keeps decide() monomorphic
+    const forward = (
+      query: URLSearchParams,
+      body: BodyPlan,
+      mutating: boolean,
+      tenant: string | undefined,
+      ownerCheck?: OwnerCheck,
+      upstreamPath = path,
+    ): ForwardDecision => ({
+      action: 'forward',
       operationId: route.operationId,
       rule,
       engine: norm.engine,
-    }
-    const path = encodePath(norm.engine, norm.segments)
-    const single = principal.tenantIds.length === 1 ? principal.tenantIds[0] : undefined
+      path: upstreamPath,
+      query,
+      body,
+      ownerCheck,
+      mutating,
+      tenant,
+    })
     switch (rule.kind) {
       case 'deny':
         throw denied(rule.reason)
       case 'adminOnly':
         if (!principal.admin) throw new C7AuthError('C7AUTH_ADMIN_ONLY')
-        return {
-          ...base,
-          path,
-          query: request.query,
-          body: { kind: 'stream' },
-          mutating: mutatingMethod,
-          tenant: undefined,
-        }
+        return forward(request.query, STREAM, mutatingMethod, undefined)
       case 'public':
-        return {
-          ...base,
-          path,
-          query: request.query,
-          body: { kind: 'stream' },
-          mutating: false,
-          tenant: undefined,
-        }
+        return forward(request.query, STREAM, false, undefined)
       case 'scopeQuery': {
         const bypassed = bypass && principal.admin
         if (rule.empty === 'list' && rule.in !== 'topics') checkMaxResults(request.query)
@@ -330,31 +335,18 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
               json: emptyResult(rule.empty),
             }
           }
-          return { ...base, path, query, body: { kind: 'stream' }, mutating: false, tenant: single }
+          return forward(query, STREAM, false, single)
         }
         const tenants = principal.tenantIds
         const body: BodyPlan = bypassed
-          ? { kind: 'stream' }
+          ? STREAM
           : { kind: 'json', rewrite: (json) => scopeJsonBody(rule, json, tenants) }
-        return {
-          ...base,
-          path,
-          query: request.query,
-          body,
-          mutating: rule.in === 'topics',
-          tenant: single,
-        }
+        return forward(request.query, body, rule.in === 'topics', single)
       }
       case 'stampTenant': {
         const s = stamp(rule, route, params, principal)
-        return {
-          ...base,
-          path: s.segments ? encodePath(norm.engine, s.segments) : path,
-          query: request.query,
-          body: s.body,
-          mutating: mutatingMethod,
-          tenant: s.tenant,
-        }
+        const upstream = s.segments ? encodePath(norm.engine, s.segments) : path
+        return forward(request.query, s.body, mutatingMethod, s.tenant, undefined, upstream)
       }
       case 'ownerCheck': {
         if (
@@ -366,16 +358,13 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
             message: 'The acting-user variable is written by the gateway only.',
           })
         }
-        const id = params[rule.idParam] as string
-        return {
-          ...base,
-          path,
-          query: request.query,
-          body: actingPlan(route.actingUser, principal),
-          ownerCheck: { resource: rule.resource, id, shared: rule.shared },
-          mutating: mutatingMethod,
-          tenant: single,
+        const check: OwnerCheck = {
+          resource: rule.resource,
+          id: params[rule.idParam] as string,
+          shared: rule.shared,
         }
+        const body = actingPlan(route.actingUser, principal)
+        return forward(request.query, body, mutatingMethod, single, check)
       }
     }
   }

@@ -28,8 +28,7 @@ export const DENY_REASONS = {
   T24: 'T24: task create/update tenant rules not modelled',
   T27: 'T27: statistics/reports aggregate across tenants',
   OPERATOR: 'operator setting (history time to live)',
-  NO_ENGINE_404:
-    'by-id owner check: the engine has no stable 404 to imitate (500 for a missing id)',
+  NO_ENGINE_404: 'by-id owner check: the engine answers a missing id with no stable 404 to imitate',
   FOREIGN_REF: 'body may name an object of another tenant (processInstanceId)',
   UNCLASSIFIED: 'not classified yet (fail closed)',
 } as const

@@ -88,7 +88,8 @@ export function scopeSearchParams(
   }
   const scope = computeScope(rule, principalTenants, {
     tenantIdIn: tenantIdIn !== undefined && tenantIdIn.length > 0 ? tenantIdIn : undefined,
-    without,
+    // resources without the parameter ignore it (C10), so must we
+    without: rule.withoutParam && without,
     include: includeAsked,
   })
   if (scope.kind === 'none') return undefined
@@ -145,9 +146,12 @@ function scopeObject(
   where: string,
 ): Record<string, unknown> | undefined {
   const includeKey = rule.includeParam
+  const tenantIdIn = readTenantList(obj.tenantIdIn, where)
+  const without = readBool(obj.withoutTenantId, `${where}withoutTenantId`)
   const asked = {
-    tenantIdIn: readTenantList(obj.tenantIdIn, where),
-    without: readBool(obj.withoutTenantId, `${where}withoutTenantId`),
+    tenantIdIn,
+    // C10: ignored where the resource lacks it; fetchAndLock: tenantIdIn wins over it (§2.8)
+    without: rule.withoutParam && without && !(rule.in === 'topics' && tenantIdIn !== undefined),
     include: includeKey === undefined ? false : readBool(obj[includeKey], `${where}${includeKey}`),
   }
   const scope = computeScope(rule, principalTenants, asked)

@@ -183,8 +183,8 @@ export interface ForwardDecision {
   readonly path: string
   readonly query: URLSearchParams
   readonly body: BodyPlan
-  /** Resolve this owner (see {@link checkOwner}) before forwarding. */
-  readonly ownerCheck?: OwnerCheck
+  /** Resolve this owner (see `checkOwner`) before forwarding; `undefined` when none is needed. */
+  readonly ownerCheck: OwnerCheck | undefined
   /** True when the operation changes engine state. */
   readonly mutating: boolean
   /** The tenant the request was pinned to, when there is exactly one. */

@@ -25,13 +25,13 @@ export const userProfileDto = (u: UserRecord) => ({
   email: u.email,
 })
 
-export const deploymentDto = (d: DeploymentRecord, baseUrl: string) => ({
-  links: [link(baseUrl, `/deployment/${d.id}`)],
+/** `selfLinkBase`: only create and by-id reads add the reflexive link; lists carry `links: []`. */
+export const deploymentDto = (d: DeploymentRecord, selfLinkBase: string | null) => ({
+  links: selfLinkBase === null ? [] : [link(selfLinkBase, `/deployment/${d.id}`)],
   id: d.id,
   name: d.name,
   source: d.source,
   deploymentTime: formatEngineDate(d.deploymentTime),
-  processApplicationId: null,
   tenantId: d.tenantId,
 })
 
@@ -52,8 +52,9 @@ export const definitionDto = (d: ProcessDefinitionRecord) => ({
   startableInTasklist: d.startableInTasklist,
 })
 
-export const processInstanceDto = (i: ProcessInstanceRecord, baseUrl: string) => ({
-  links: [link(baseUrl, `/process-instance/${i.id}`)],
+/** `selfLinkBase`: only the start endpoints add the reflexive link. */
+export const processInstanceDto = (i: ProcessInstanceRecord, selfLinkBase: string | null) => ({
+  links: selfLinkBase === null ? [] : [link(selfLinkBase, `/process-instance/${i.id}`)],
   id: i.id,
   definitionId: i.definitionId,
   definitionKey: i.definitionKey,

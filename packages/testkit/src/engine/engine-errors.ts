@@ -5,30 +5,34 @@
 export class EngineError extends Error {
   readonly status: number
   readonly type: string
-  /** `undefined` renders no `code` member (the engine's plain `InvalidRequestException` 404s). */
-  readonly code: number | undefined
+  /**
+   * Engine exception code; `null` when no `ProcessEngineException` is involved (engine-rest 7.23's
+   * `ExceptionHandlerHelper` then serialises `"code": null`).
+   */
+  readonly code: number | null
 
-  constructor(status: number, type: string, message: string, code?: number) {
+  constructor(status: number, type: string, message: string, code: number | null = null) {
     super(message)
     this.status = status
     this.type = type
     this.code = code
   }
 
-  toJSON(): Record<string, unknown> {
-    return this.code === undefined
-      ? { type: this.type, message: this.message }
-      : { type: this.type, message: this.message, code: this.code }
+  toJSON(): { type: string; message: string; code: number | null } {
+    return { type: this.type, message: this.message, code: this.code }
   }
 }
 
-/** 404 `InvalidRequestException`, the body the engine gives for a missing or foreign by-id read. */
-export const notFound = (message: string): EngineError =>
-  new EngineError(404, 'InvalidRequestException', message)
+/**
+ * 404 `InvalidRequestException`, the body the engine gives for a missing or foreign by-id read.
+ * `engineCause`: the resource wrapped an engine exception, so the body carries its code (0).
+ */
+export const notFound = (message: string, engineCause = false): EngineError =>
+  new EngineError(404, 'InvalidRequestException', message, engineCause ? 0 : null)
 
-/** 400 `InvalidRequestException` for malformed REST input. */
-export const invalidRequest = (message: string, status = 400): EngineError =>
-  new EngineError(status, 'InvalidRequestException', message)
+/** `InvalidRequestException` for malformed REST input (400 unless told otherwise). */
+export const invalidRequest = (message: string, status = 400, engineCause = false): EngineError =>
+  new EngineError(status, 'InvalidRequestException', message, engineCause ? 0 : null)
 
 /** A `ProcessEngineException` (or subclass) mapped by the generic handler: 500, code 0. */
 export const engineException = (message: string, type = 'ProcessEngineException'): EngineError =>
@@ -38,9 +42,9 @@ export const engineException = (message: string, type = 'ProcessEngineException'
 export const badUserRequest = (message: string): EngineError =>
   new EngineError(400, 'BadUserRequestException', message, 0)
 
-/** `RestException` wrapping an engine failure (resources that catch and re-wrap). */
-export const restException = (status: number, message: string): EngineError =>
-  new EngineError(status, 'RestException', message, 0)
+/** `RestException`; `engineCause` when it wraps an engine failure (code 0), else code `null`. */
+export const restException = (status: number, message: string, engineCause = true): EngineError =>
+  new EngineError(status, 'RestException', message, engineCause ? 0 : null)
 
 /** `AuthorizationException` → 403. */
 export const authorizationException = (message: string): EngineError =>

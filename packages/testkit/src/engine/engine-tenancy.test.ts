@@ -84,28 +84,91 @@ describe('engine simulator: transparent tenant check', () => {
     expect(tenants(withShared.body)).toEqual(['tenantA', null])
   })
 
-  it('answers foreign by-id reads with the engine 404 body', async () => {
+  it('answers foreign by-id reads with the engine 404 body (identical to a missing id)', async () => {
+    const ire = (message: string, code: number | null = null) => ({
+      type: 'InvalidRequestException',
+      message,
+      code,
+    })
     expect(await alice.get(`/task/${bTask}`)).toEqual(
-      expect.objectContaining({
-        status: 404,
-        body: { type: 'InvalidRequestException', message: `No matching task with id ${bTask}` },
-      }),
+      expect.objectContaining({ status: 404, body: ire(`No matching task with id ${bTask}`) }),
     )
-    expect((await alice.get(`/process-instance/${bInstance}`)).body).toEqual({
-      type: 'InvalidRequestException',
-      message: `Process instance with id ${bInstance} does not exist`,
-    })
-    expect((await alice.get(`/process-definition/${bDefinition}`)).body).toEqual({
-      type: 'InvalidRequestException',
-      message: `No matching definition with id ${bDefinition}`,
-    })
-    // identical to a missing id: existence does not leak
-    expect((await alice.get('/task/does-not-exist')).body).toEqual({
-      type: 'InvalidRequestException',
-      message: 'No matching task with id does-not-exist',
-    })
+    expect((await alice.get('/task/does-not-exist')).body).toEqual(
+      ire('No matching task with id does-not-exist'),
+    )
+    expect((await alice.get(`/process-instance/${bInstance}`)).body).toEqual(
+      ire(`Process instance with id ${bInstance} does not exist`),
+    )
+    // the definition resource wraps the engine exception, so its code is 0
+    expect((await alice.get(`/process-definition/${bDefinition}`)).body).toEqual(
+      ire(`No matching definition with id ${bDefinition}`, 0),
+    )
+    expect((await alice.get('/process-definition/nope')).body).toEqual(
+      ire('No matching definition with id nope', 0),
+    )
+    const bExternal = engine.inspect.externalTasks().find((t) => t.tenantId === 'tenantB')
+    expect(bExternal).toBeUndefined()
+    expect((await alice.get(`/history/process-instance/${bInstance}`)).body).toEqual(
+      ire(`Historic process instance with id ${bInstance} does not exist`),
+    )
     expect((await alice.get(`/task/${aTask}`)).status).toBe(200)
     expect((await admin.get(`/task/${bTask}`)).status).toBe(200)
+  })
+
+  it('answers a foreign external task like a missing one (RestException, code null)', async () => {
+    for (const t of engine.inspect.tasks()) await admin.post(`/task/${t.id}/complete`, {})
+    const foreign = engine.inspect.externalTasks().find((t) => t.tenantId === 'tenantB')
+      ?.id as string
+    const body = (id: string) => ({
+      type: 'RestException',
+      message: `External task with id ${id} does not exist`,
+      code: null,
+    })
+    expect(await alice.get(`/external-task/${foreign}`)).toMatchObject({
+      status: 404,
+      body: body(foreign),
+    })
+    expect((await alice.get('/external-task/missing')).body).toEqual(body('missing'))
+    // commands: worker check first (400), then the tenant check (500 ENGINE-13034)
+    await admin.post('/external-task/fetchAndLock', {
+      workerId: 'wB',
+      maxTasks: 1,
+      topics: [{ topicName: 'charge', lockDuration: 60_000, tenantIdIn: ['tenantB'] }],
+    })
+    expect(
+      await alice.post(`/external-task/${foreign}/complete`, { workerId: 'wA' }),
+    ).toMatchObject({
+      status: 400,
+      body: {
+        type: 'RestException',
+        message: `External Task ${foreign} cannot be completed by worker 'wA'. It is locked by worker 'wB'.`,
+        code: 0,
+      },
+    })
+    expect(
+      await alice.post(`/external-task/${foreign}/complete`, { workerId: 'wB' }),
+    ).toMatchObject({
+      status: 500,
+      body: {
+        type: 'ProcessEngineException',
+        message: expect.stringMatching(
+          /^ENGINE-13034 Cannot update the process instance '.+' because it belongs to no authenticated tenant\.$/,
+        ),
+      },
+    })
+    expect((await alice.post(`/external-task/${foreign}/unlock`)).status).toBe(500)
+    expect(await alice.post('/external-task/missing/complete', { workerId: 'wA' })).toMatchObject({
+      status: 404,
+      body: {
+        type: 'RestException',
+        message: 'External task with id missing does not exist',
+        code: 0,
+      },
+    })
+    expect(await alice.post(`/external-task/${foreign}/complete`, {})).toMatchObject({
+      status: 500,
+      body: { type: 'NullValueException', message: 'workerId is null' },
+    })
   })
 
   it('fails foreign commands with ENGINE-13034 (500)', async () => {
@@ -114,6 +177,14 @@ describe('engine simulator: transparent tenant check', () => {
       body: {
         type: 'RestException',
         message: `Cannot complete task ${bTask}: ENGINE-13034 Cannot work on task '${bTask}' because it belongs to no authenticated tenant.`,
+        code: 0,
+      },
+    })
+    expect(await alice.delete(`/process-instance/nope`)).toMatchObject({
+      status: 404,
+      body: {
+        type: 'InvalidRequestException',
+        message: "No process instance found for id 'nope': processInstance is null",
         code: 0,
       },
     })
@@ -181,5 +252,52 @@ describe('engine simulator: transparent tenant check', () => {
     engine.deploy(approveThenCharge(), { tenantId: 'x' })
     engine.deploy(approveThenCharge(), { tenantId: 'y' })
     expect(tenants((await client(engine.url).get('/process-definition')).body)).toEqual(['x', 'y'])
+  })
+})
+
+describe('engine simulator: orQueries', () => {
+  it('ORs the criteria inside an orQuery and ANDs the group with top-level criteria', async () => {
+    const engine = await startEngineSimulator()
+    try {
+      engine.seed.tenant({ id: 'tenantA' })
+      engine.deploy(approveThenCharge(), { tenantId: 'tenantA' })
+      engine.deploy(approveThenCharge(), { tenantId: 'tenantB' })
+      engine.deploy(approveThenCharge())
+      engine.startProcess('invoice', { tenantId: 'tenantA', businessKey: 'a' })
+      engine.startProcess('invoice', { tenantId: 'tenantB', businessKey: 'b' })
+      engine.startProcess('invoice', { businessKey: 'shared' })
+      const admin = client(engine.url, { user: 'admin', password: 'admin' })
+      const keys = async (path: string, body: unknown) =>
+        ((await admin.post(path, body)).body as { businessKey?: string; id: string }[]).length
+      // (tenantB OR withoutTenantId) → b + shared
+      expect(
+        await keys('/process-instance', {
+          orQueries: [{ tenantIdIn: ['tenantB'], withoutTenantId: true }],
+        }),
+      ).toBe(2)
+      // top-level tenantIdIn=[tenantA] AND (tenantB OR shared) → nothing: OR groups only narrow
+      expect(
+        await keys('/process-instance', {
+          tenantIdIn: ['tenantA'],
+          orQueries: [{ tenantIdIn: ['tenantB'], withoutTenantId: true }],
+        }),
+      ).toBe(0)
+      expect(
+        await keys('/task', { tenantIdIn: ['tenantA'], orQueries: [{ tenantIdIn: ['tenantB'] }] }),
+      ).toBe(0)
+      expect(
+        await keys('/task', {
+          orQueries: [{ tenantIdIn: ['tenantA'], processInstanceBusinessKey: 'shared' }],
+        }),
+      ).toBe(2)
+      expect(
+        await keys('/history/process-instance', {
+          orQueries: [{ processInstanceBusinessKey: 'a' }, {}],
+        }),
+      ).toBe(1)
+      engine.assertNoValidationErrors()
+    } finally {
+      await engine.close()
+    }
   })
 })

@@ -100,7 +100,7 @@ const hash = (salt: string, password: string): string =>
 
 /** What an identity write did, for the user operation log. */
 export interface IdentityOperation {
-  readonly entityType: 'User' | 'Group' | 'Tenant' | 'GroupMembership' | 'TenantMembership'
+  readonly entityType: 'User' | 'Group' | 'Tenant' | 'Group membership' | 'TenantMembership'
   readonly operationType: 'Create' | 'Update' | 'Delete' | 'Unlock'
 }
 
@@ -202,7 +202,7 @@ export class IdentityService {
 
   unlockUser(id: string): IdentityOperation | null {
     const user = this.#state.users.get(id)
-    if (user === undefined) return null
+    if (user === undefined || (user.attempts === 0 && user.lockExpirationTime === null)) return null
     user.attempts = 0
     user.lockExpirationTime = null
     return { entityType: 'User', operationType: 'Unlock' }
@@ -282,12 +282,12 @@ export class IdentityService {
     if (members.has(userId)) this.#duplicateMembership('MembershipEntity')
     members.add(userId)
     this.#state.groupMembers.set(groupId, members)
-    return { entityType: 'GroupMembership', operationType: 'Create' }
+    return { entityType: 'Group membership', operationType: 'Create' }
   }
 
   deleteGroupMembership(userId: string, groupId: string): IdentityOperation | null {
     return this.#state.groupMembers.get(groupId)?.delete(userId) === true
-      ? { entityType: 'GroupMembership', operationType: 'Delete' }
+      ? { entityType: 'Group membership', operationType: 'Delete' }
       : null
   }
 

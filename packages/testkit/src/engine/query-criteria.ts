@@ -211,3 +211,22 @@ export function matchesTenantCriteria(tenantId: string | null, c: TenantCriteria
   }
   return true
 }
+
+/** `orQueries` of a POST query body, each read with the same spec. */
+export function orQueriesFromBody(spec: CriteriaSpec, body: unknown): Criteria[] {
+  if (body === null || typeof body !== 'object') return []
+  const or = (body as { orQueries?: unknown }).orQueries
+  if (or === undefined || or === null) return []
+  if (!Array.isArray(or)) throw mapping('orQueries', 'an array')
+  return or.map((q) => criteriaFromBody(spec, q))
+}
+
+/**
+ * Inside one OR query the criteria are OR-ed; an empty OR query adds no restriction. The whole
+ * OR group is AND-ed with the top-level criteria (and the transparent tenant check).
+ */
+export function matchesOrQuery(criteria: Criteria, test: (single: Criteria) => boolean): boolean {
+  const keys = Object.keys(criteria)
+  if (keys.length === 0) return true
+  return keys.some((k) => test({ [k]: criteria[k] } as Criteria))
+}

@@ -242,7 +242,7 @@ export class RuntimeService {
   // ---------------------------------------------------------------- process instances
 
   /**
-   * Starts an instance (tenant check like `GetDeployedProcessDefinitionCmd`). Callers map the
+   * Starts an instance (tenant check like `StartProcessInstanceCmd.checkCreateProcessInstance`). Callers map the
    * ENGINE-13034 failure to the resource's own error shape.
    */
   startInstance(
@@ -256,7 +256,9 @@ export class RuntimeService {
     } = {},
   ): ProcessInstanceRecord {
     if (!isAuthenticatedTenant(ctx, def.tenantId)) {
-      throw engineException(tenantViolationMessage(`get process definition '${def.id}'`))
+      throw engineException(
+        tenantViolationMessage(`create an instance of the process definition '${def.id}'`),
+      )
     }
     if (def.suspended) {
       throw engineException(
@@ -431,8 +433,9 @@ export class RuntimeService {
 
   deleteInstance(ctx: AuthContext, id: string, reason: string | null): void {
     const i = this.#state.instances.get(id)
-    if (i === undefined || i.state !== 'ACTIVE')
-      throw notFound(`Process instance with id ${id} does not exist`)
+    if (i === undefined || i.state !== 'ACTIVE') {
+      throw notFound(`No process instance found for id '${id}': processInstance is null`, true)
+    }
     if (!isAuthenticatedTenant(ctx, i.tenantId)) {
       throw engineException(tenantViolationMessage(`delete the process instance '${id}'`))
     }
@@ -588,7 +591,10 @@ export class RuntimeService {
     return next
   }
 
-  /** Command-style access: missing → 404 RestException (resource catches NotFoundException). */
+  /**
+   * `ExternalTaskCmd` (unlock, retries): missing → 404 RestException wrapping `NotFoundException`,
+   * then the tenant check.
+   */
   externalTaskForCommand(ctx: AuthContext, id: string): ExternalTaskRecord {
     const t = this.#state.externalTasks.get(id)
     if (t === undefined) throw restException(404, `External task with id ${id} does not exist`)
@@ -600,16 +606,34 @@ export class RuntimeService {
     return t
   }
 
-  #checkWorker(t: ExternalTaskRecord, workerId: unknown, what: string): void {
-    if (typeof workerId !== 'string' || workerId === '') {
-      throw restException(400, `workerId is null`)
-    }
-    if (workerId !== t.workerId) {
+  /**
+   * `HandleExternalTaskCmd` order: `workerId` present (else 500 NullValueException), task exists
+   * (404), worker owns the lock (400, before the tenant check), then the tenant check (500).
+   */
+  #externalTaskForHandle(
+    ctx: AuthContext,
+    id: string,
+    workerId: unknown,
+    /** `getErrorMessageOnWrongWorkerAccess()` of the engine command. */
+    what: (workerId: string) => string,
+    violates: (t: ExternalTaskRecord, workerId: string) => boolean = (t, w) => w !== t.workerId,
+  ): ExternalTaskRecord {
+    if (typeof workerId !== 'string')
+      throw engineException('workerId is null', 'NullValueException')
+    const t = this.#state.externalTasks.get(id)
+    if (t === undefined) throw restException(404, `External task with id ${id} does not exist`)
+    if (violates(t, workerId)) {
       throw restException(
         400,
-        `${what} by worker '${workerId}'. It is locked by worker '${t.workerId ?? 'null'}'.`,
+        `${what(workerId)}'. It is locked by worker '${t.workerId ?? 'null'}'.`,
       )
     }
+    if (!isAuthenticatedTenant(ctx, t.tenantId)) {
+      throw engineException(
+        tenantViolationMessage(`update the process instance '${t.processInstanceId}'`),
+      )
+    }
+    return t
   }
 
   completeExternalTask(
@@ -618,8 +642,12 @@ export class RuntimeService {
     workerId: unknown,
     variables: ReadonlyMap<string, TypedValue>,
   ): void {
-    const t = this.externalTaskForCommand(ctx, id)
-    this.#checkWorker(t, workerId, `External Task ${id} cannot be completed`)
+    const t = this.#externalTaskForHandle(
+      ctx,
+      id,
+      workerId,
+      (w) => `External Task ${id} cannot be completed by worker '${w}`,
+    )
     const instance = this.#state.instances.get(t.processInstanceId)
     this.#state.externalTasks.delete(id)
     if (instance === undefined) return
@@ -639,9 +667,15 @@ export class RuntimeService {
       variables: ReadonlyMap<string, TypedValue>
     },
   ): void {
-    const t = this.externalTaskForCommand(ctx, id)
-    this.#checkWorker(t, input.workerId, `Failure of External Task ${id} cannot be reported`)
-    if (input.retries < 0) throw restException(400, 'The number of retries cannot be negative.')
+    if (input.retries < 0) throw engineException('retries is not greater than or equal to 0')
+    if (input.retryTimeout < 0)
+      throw engineException('retryDuration is not greater than or equal to 0')
+    const t = this.#externalTaskForHandle(
+      ctx,
+      id,
+      input.workerId,
+      (w) => `Failure of External Task ${id} cannot be reported by worker '${w}`,
+    )
     const instance = this.#state.instances.get(t.processInstanceId)
     if (instance !== undefined) for (const [k, v] of input.variables) instance.variables.set(k, v)
     t.errorMessage = input.errorMessage
@@ -673,8 +707,12 @@ export class RuntimeService {
     workerId: unknown,
     variables: ReadonlyMap<string, TypedValue>,
   ): void {
-    const t = this.externalTaskForCommand(ctx, id)
-    this.#checkWorker(t, workerId, `Bpmn error of External Task ${id} cannot be reported`)
+    const t = this.#externalTaskForHandle(
+      ctx,
+      id,
+      workerId,
+      (w) => `Bpmn error of External Task ${id} cannot be reported by worker '${w}`,
+    )
     this.#state.externalTasks.delete(id)
     const instance = this.#state.instances.get(t.processInstanceId)
     if (instance === undefined) return
@@ -684,12 +722,17 @@ export class RuntimeService {
   }
 
   extendLock(ctx: AuthContext, id: string, workerId: unknown, newDuration: number): void {
-    const t = this.externalTaskForCommand(ctx, id)
-    if (newDuration <= 0) throw restException(400, `lockTime is not greater than 0`)
+    // ExtendLockOnExternalTaskCmd checks the duration in its constructor
+    if (newDuration <= 0) throw restException(400, 'lockTime is not greater than 0')
+    const t = this.#externalTaskForHandle(
+      ctx,
+      id,
+      workerId,
+      (w) => `The lock of the External Task ${id} cannot be extended by worker '${w}'`,
+    )
     if (!this.isLocked(t)) {
-      throw restException(400, `Cannot extend a lock that expired`)
+      throw restException(400, 'Cannot extend a lock that expired: lockExpirationTime is null')
     }
-    this.#checkWorker(t, workerId, `The lock of the External Task ${id} cannot be extended`)
     t.lockExpirationTime = this.now() + newDuration
   }
 
@@ -708,17 +751,18 @@ export class RuntimeService {
   }
 
   lockExternalTask(ctx: AuthContext, id: string, workerId: unknown, lockDuration: number): void {
-    const t = this.externalTaskForCommand(ctx, id)
-    if (typeof workerId !== 'string' || workerId === '')
-      throw restException(400, 'workerId is null')
-    if (lockDuration <= 0) throw restException(400, 'lockTime is not greater than 0')
-    if (this.isLocked(t) && t.workerId !== workerId) {
-      throw restException(
-        400,
-        `External Task ${id} cannot be locked by worker '${workerId}'. It is locked by worker '${t.workerId ?? 'null'}'.`,
-      )
+    if (typeof workerId === 'string' && lockDuration <= 0) {
+      throw restException(400, 'lockDuration is not greater than 0')
     }
-    t.workerId = workerId
+    const t = this.#externalTaskForHandle(
+      ctx,
+      id,
+      workerId,
+      (w) => `External Task ${id} cannot be locked by worker '${w}`,
+      // only another worker's unexpired lock is a violation
+      (task, w) => task.workerId !== null && task.workerId !== w && this.isLocked(task),
+    )
+    t.workerId = workerId as string
     t.lockExpirationTime = this.now() + lockDuration
   }
 

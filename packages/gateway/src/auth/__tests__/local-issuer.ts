@@ -2,7 +2,7 @@ import { KeyObject, sign as cryptoSign } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
-import type { JWK, JWTPayload } from 'jose'
+import type { JWK } from 'jose'
 
 /** What the local JWKS endpoint answers. */
 export type JwksMode = 'ok' | 'error' | 'garbage' | 'empty' | 'hang'
@@ -94,7 +94,7 @@ export async function startLocalIssuer(
     },
     /** Signs claims (defaults: iss, aud, iat, exp +300 s) with the current key. */
     async sign(
-      claims: JWTPayload & Record<string, unknown>,
+      claims: Record<string, unknown>,
       header: Record<string, unknown> = {},
       opts: { noExp?: boolean; kid?: string } = {},
     ): Promise<string> {

@@ -1,7 +1,7 @@
 /** `/external-task`: queries, fetchAndLock with long polling, and the worker commands. */
 import { isAuthenticatedTenant } from '../auth-context.js'
 import { externalTaskDto } from '../dto.js'
-import { notFound } from '../engine-errors.js'
+import { restException } from '../engine-errors.js'
 import { parseFetchRequest } from '../fetch-and-lock.js'
 import type { CriteriaSpec } from '../query-criteria.js'
 import {
@@ -134,13 +134,15 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
 
   router.add('GET', '/external-task/{id}', (c) => {
     const t = runtime.findExternalTask(c.auth, c.params['id'] as string)
-    if (t === undefined) throw notFound(`External task with id ${c.params['id']} does not exist`)
+    if (t === undefined)
+      throw restException(404, `External task with id ${c.params['id']} does not exist`, false)
     return json(externalTaskDto(t))
   })
 
   router.add('GET', '/external-task/{id}/errorDetails', (c) => {
     const t = runtime.findExternalTask(c.auth, c.params['id'] as string)
-    if (t === undefined) throw notFound(`External task with id ${c.params['id']} does not exist`)
+    if (t === undefined)
+      throw restException(404, `External task with id ${c.params['id']} does not exist`, false)
     return { status: 200, contentType: 'text/plain', raw: Buffer.from(t.errorDetails ?? '') }
   })
 

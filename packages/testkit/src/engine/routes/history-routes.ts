@@ -3,12 +3,15 @@ import { isAuthenticatedTenant } from '../auth-context.js'
 import { historicProcessInstanceDto, historicTaskDto, userOperationDto } from '../dto.js'
 import { notFound } from '../engine-errors.js'
 import { parseEngineDate } from '../engine-format.js'
-import type { CriteriaSpec } from '../query-criteria.js'
+import type { HistoricTaskRecord, ProcessInstanceRecord } from '../engine-state.js'
+import type { Criteria, CriteriaSpec } from '../query-criteria.js'
 import {
   applySorting,
   criteriaFromBody,
   criteriaFromQuery,
+  matchesOrQuery,
   matchesTenantCriteria,
+  orQueriesFromBody,
   paginate,
   pagination,
   sortingFromBody,
@@ -91,11 +94,13 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
       'tenantId',
     ]
     const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
-    const tenants = {
-      tenantIdIn: nonEmpty(q['tenantIdIn']),
-      withoutTenantId: q['withoutTenantId'] as boolean | undefined,
-    }
-    const rows = [...state.instances.values()].filter((i) => {
+    const ors = fromBody ? orQueriesFromBody(HPI_QUERY, c.body) : []
+    const matchRow = (i: ProcessInstanceRecord, q: Criteria): boolean => {
+      const tenants = {
+        tenantIdIn: nonEmpty(q['tenantIdIn']),
+        withoutTenantId: q['withoutTenantId'] as boolean | undefined,
+      }
+
       if (q['processInstanceId'] !== undefined && i.id !== q['processInstanceId']) return false
       if (nonEmpty(q['processInstanceIds'])?.includes(i.id) === false) return false
       if (q['processDefinitionId'] !== undefined && i.definitionId !== q['processDefinitionId'])
@@ -114,8 +119,14 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
       if (q['completed'] === true && i.state !== 'COMPLETED') return false
       if (q['externallyTerminated'] === true && i.state !== 'EXTERNALLY_TERMINATED') return false
       if (q['startedBy'] !== undefined && i.startUserId !== q['startedBy']) return false
-      return matchesTenantCriteria(i.tenantId, tenants) && isAuthenticatedTenant(c.auth, i.tenantId)
-    })
+      return matchesTenantCriteria(i.tenantId, tenants)
+    }
+    const rows = [...state.instances.values()].filter(
+      (i) =>
+        isAuthenticatedTenant(c.auth, i.tenantId) &&
+        matchRow(i, q) &&
+        ors.every((o) => matchesOrQuery(o, (single) => matchRow(i, single))),
+    )
     return applySorting(
       rows,
       sorting,
@@ -170,11 +181,13 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
       'tenantId',
     ]
     const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
-    const tenants = {
-      tenantIdIn: nonEmpty(q['tenantIdIn']),
-      withoutTenantId: q['withoutTenantId'] as boolean | undefined,
-    }
-    const rows = [...state.historicTasks.values()].filter((t) => {
+    const ors = fromBody ? orQueriesFromBody(HTI_QUERY, c.body) : []
+    const matchRow = (t: HistoricTaskRecord, q: Criteria): boolean => {
+      const tenants = {
+        tenantIdIn: nonEmpty(q['tenantIdIn']),
+        withoutTenantId: q['withoutTenantId'] as boolean | undefined,
+      }
+
       if (q['taskId'] !== undefined && t.id !== q['taskId']) return false
       if (q['processInstanceId'] !== undefined && t.processInstanceId !== q['processInstanceId'])
         return false
@@ -194,8 +207,14 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
         return false
       if (q['finished'] === true && t.endTime === null) return false
       if (q['unfinished'] === true && t.endTime !== null) return false
-      return matchesTenantCriteria(t.tenantId, tenants) && isAuthenticatedTenant(c.auth, t.tenantId)
-    })
+      return matchesTenantCriteria(t.tenantId, tenants)
+    }
+    const rows = [...state.historicTasks.values()].filter(
+      (t) =>
+        isAuthenticatedTenant(c.auth, t.tenantId) &&
+        matchRow(t, q) &&
+        ors.every((o) => matchesOrQuery(o, (single) => matchRow(t, single))),
+    )
     return applySorting(
       rows,
       sorting,

@@ -79,14 +79,25 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
     )
   }
 
+  /** `UserOperationLogManager.log*Operation`: category Admin, property changes userId, groupId, tenantId. */
   const logged = (
     auth: AuthContext,
     op: IdentityOperation | null,
     fields: { userId?: string; groupId?: string; tenantId?: string },
   ): void => {
     if (op === null) return
-    const changes = Object.entries(fields).map(([property, newValue]) => ({ property, newValue }))
-    runtime.log(auth, op.operationType, op.entityType, 'Admin', {}, changes)
+    const changes = (['userId', 'groupId', 'tenantId'] as const)
+      .filter((k) => fields[k] !== undefined)
+      .map((property) => ({ property, newValue: fields[property] ?? null }))
+    const tenantId = op.entityType === 'TenantMembership' ? fields.tenantId : undefined
+    runtime.log(
+      auth,
+      op.operationType,
+      op.entityType,
+      'Admin',
+      tenantId === undefined ? {} : { tenantId },
+      changes,
+    )
   }
 
   // ------------------------------------------------------------------ users
@@ -191,8 +202,8 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
     if (!state.users.has(id)) throw notFound(`User with id ${id} does not exist`)
     requireAuthorization(c.auth, 'UPDATE', 'User', id)
     const password = str(body['password'])
-    if (password === null) throw invalidRequest('password is null')
-    logged(c.auth, identity.setPassword(id, password), { userId: id })
+    // a null password leaves the stored one untouched (no new password, nothing saved)
+    if (password !== null) logged(c.auth, identity.setPassword(id, password), { userId: id })
     return noContent()
   })
 
@@ -208,7 +219,6 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
     if (engine.authorizationChecks && c.auth.userId !== null && !c.auth.admin) {
       throw authorizationException('ENGINE-03029 Required admin authenticated group or user.')
     }
-    if (!state.users.has(id)) throw notFound(`User with id ${id} does not exist`)
     logged(c.auth, identity.unlockUser(id), { userId: id })
     return noContent()
   })
@@ -440,9 +450,9 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
     return json({ groups, groupUsers })
   })
 
-  const noPolicy = () => notFound('No password policy is configured.')
+  // IdentityRestServiceImpl answers a bare 404 (no entity) when the policy is disabled
   router.add('GET', '/identity/password-policy', () => {
-    if (!identity.config.passwordPolicy) throw noPolicy()
+    if (!identity.config.passwordPolicy) return { status: 404 }
     return json({
       rules: evaluatePasswordPolicy('', {}).map(({ placeholder, parameter }) => ({
         placeholder,
@@ -451,7 +461,7 @@ export function registerIdentityRoutes(router: EngineRouter, engine: EngineServi
     })
   })
   router.add('POST', '/identity/password-policy', (c) => {
-    if (!identity.config.passwordPolicy) throw noPolicy()
+    if (!identity.config.passwordPolicy) return { status: 404 }
     const body = bodyObject(c.body)
     const profile = (body['profile'] ?? {}) as Record<string, unknown>
     const rules = evaluatePasswordPolicy(str(body['password']) ?? '', {

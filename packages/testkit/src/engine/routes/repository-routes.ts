@@ -131,9 +131,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
   }
 
   router.add('GET', '/deployment', (c) =>
-    json(
-      paginate(queryDeployments(c), pagination(c.query)).map((d) => deploymentDto(d, c.baseUrl)),
-    ),
+    json(paginate(queryDeployments(c), pagination(c.query)).map((d) => deploymentDto(d, null))),
   )
   router.add('GET', '/deployment/count', (c) => json({ count: queryDeployments(c).length }))
 
@@ -248,7 +246,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
   const definitionById = (auth: AuthContext, id: string): ProcessDefinitionRecord => {
     const d = state.definitions.get(id)
     if (d === undefined || !isAuthenticatedTenant(auth, d.tenantId)) {
-      throw notFound(`No matching definition with id ${id}`)
+      throw notFound(`No matching definition with id ${id}`, true)
     }
     return d
   }
@@ -264,6 +262,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
         tenantId === null
           ? `No matching process definition with key: ${key} and no tenant-id`
           : `No matching process definition with key: ${key} and tenant-id: ${tenantId}`,
+        false,
       )
     }
     return d

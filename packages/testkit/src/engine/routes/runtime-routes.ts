@@ -10,12 +10,14 @@ import {
   restException,
 } from '../engine-errors.js'
 import type { ProcessInstanceRecord, TaskRecord } from '../engine-state.js'
-import type { CriteriaSpec } from '../query-criteria.js'
+import type { Criteria, CriteriaSpec } from '../query-criteria.js'
 import {
   applySorting,
   criteriaFromBody,
   criteriaFromQuery,
+  matchesOrQuery,
   matchesTenantCriteria,
+  orQueriesFromBody,
   paginate,
   pagination,
   sortingFromBody,
@@ -65,8 +67,6 @@ const TASK_QUERY: CriteriaSpec = {
   tenantIdIn: 'list',
   withoutTenantId: 'bool',
 }
-
-type Criteria = ReturnType<typeof criteriaFromQuery>
 
 const list = (q: Criteria, name: string): string[] | undefined => {
   const v = q[name]
@@ -174,11 +174,13 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       : criteriaFromQuery(INSTANCE_QUERY, c.query)
     const allowed = ['instanceId', 'definitionKey', 'definitionId', 'tenantId', 'businessKey']
     const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
-    const tenants = {
-      tenantIdIn: list(q, 'tenantIdIn'),
-      withoutTenantId: q['withoutTenantId'] as boolean | undefined,
-    }
-    const rows = [...state.instances.values()].filter((i) => {
+    const ors = fromBody ? orQueriesFromBody(INSTANCE_QUERY, c.body) : []
+    const matchRow = (i: ProcessInstanceRecord, q: Criteria): boolean => {
+      const tenants = {
+        tenantIdIn: list(q, 'tenantIdIn'),
+        withoutTenantId: q['withoutTenantId'] as boolean | undefined,
+      }
+
       if (i.state !== 'ACTIVE') return false
       const ids = list(q, 'processInstanceIds')
       if (ids !== undefined && !ids.includes(i.id)) return false
@@ -205,8 +207,14 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       ) {
         return false
       }
-      return matchesTenantCriteria(i.tenantId, tenants) && isAuthenticatedTenant(c.auth, i.tenantId)
-    })
+      return matchesTenantCriteria(i.tenantId, tenants)
+    }
+    const rows = [...state.instances.values()].filter(
+      (i) =>
+        isAuthenticatedTenant(c.auth, i.tenantId) &&
+        matchRow(i, q) &&
+        ors.every((o) => matchesOrQuery(o, (single) => matchRow(i, single))),
+    )
     return applySorting(
       rows,
       sorting,
@@ -223,7 +231,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
   const instancePage = (c: HandlerContext, fromBody: boolean): Reply =>
     json(
       paginate(queryInstances(c, fromBody), pagination(c.query)).map((i) =>
-        processInstanceDto(i, c.baseUrl),
+        processInstanceDto(i, null),
       ),
     )
 
@@ -239,7 +247,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
   router.add('GET', '/process-instance/{id}', (c) => {
     const i = runtime.findInstance(c.auth, c.params['id'] as string)
     if (i === undefined) throw notFound(`Process instance with id ${c.params['id']} does not exist`)
-    return json(processInstanceDto(i, c.baseUrl))
+    return json(processInstanceDto(i, null))
   })
 
   router.add('DELETE', '/process-instance/{id}', (c) => {
@@ -274,16 +282,18 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       'tenantId',
     ]
     const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
-    const tenantIdIn = list(q, 'tenantIdIn')
-    if (tenantIdIn !== undefined && q['withoutTenantId'] === true) {
+    if (list(q, 'tenantIdIn') !== undefined && q['withoutTenantId'] === true) {
       throw engineException(
         'Invalid query usage: cannot set both tenantIdIn and withoutTenantId filters.',
       )
     }
-    const tenants = { tenantIdIn, withoutTenantId: q['withoutTenantId'] as boolean | undefined }
-    const candidateUser = typeof q['candidateUser'] === 'string' ? q['candidateUser'] : null
-    const userGroups = candidateUser === null ? [] : engine.identity.groupsOf(candidateUser)
-    const rows = [...state.tasks.values()].filter((t) => {
+    const ors = fromBody ? orQueriesFromBody(TASK_QUERY, c.body) : []
+    const matchRow = (t: TaskRecord, q: Criteria): boolean => {
+      const tenantIdIn = list(q, 'tenantIdIn')
+      const tenants = { tenantIdIn, withoutTenantId: q['withoutTenantId'] as boolean | undefined }
+      const candidateUser = typeof q['candidateUser'] === 'string' ? q['candidateUser'] : null
+      const userGroups = candidateUser === null ? [] : engine.identity.groupsOf(candidateUser)
+
       if (q['taskId'] !== undefined && t.id !== q['taskId']) return false
       const idIn = list(q, 'taskIdIn')
       if (idIn !== undefined && !idIn.includes(t.id)) return false
@@ -338,8 +348,14 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       const defKeyIn = list(q, 'taskDefinitionKeyIn')
       if (defKeyIn !== undefined && !defKeyIn.includes(t.taskDefinitionKey)) return false
       if (q['name'] !== undefined && t.name !== q['name']) return false
-      return matchesTenantCriteria(t.tenantId, tenants) && isAuthenticatedTenant(c.auth, t.tenantId)
-    })
+      return matchesTenantCriteria(t.tenantId, tenants)
+    }
+    const rows = [...state.tasks.values()].filter(
+      (t) =>
+        isAuthenticatedTenant(c.auth, t.tenantId) &&
+        matchRow(t, q) &&
+        ors.every((o) => matchesOrQuery(o, (single) => matchRow(t, single))),
+    )
     return applySorting(
       rows,
       sorting,
@@ -469,7 +485,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
               }
             : null,
         processInstance:
-          r.resultType === 'ProcessDefinition' ? processInstanceDto(r.instance, c.baseUrl) : null,
+          r.resultType === 'ProcessDefinition' ? processInstanceDto(r.instance, null) : null,
         ...(body['variablesInResultEnabled'] === true
           ? { variables: fromTypedMap(r.instance.variables) }
           : {}),
