@@ -111,6 +111,16 @@ describe('proxy behaviour against the engine (express, bridge)', () => {
     expect((poll?.body as { asyncResponseTimeout: number }).asyncResponseTimeout).toBe(5_000)
   })
 
+  it('reports readiness of the engine (as the canary, never the admin) and of the IdP keys', async () => {
+    const admin0 = h.engine.stats.adminCalls
+    expect(await h.gateway.checkReady()).toEqual({ ready: true, engine: true, idp: true })
+    expect(h.engine.requests.at(-1)).toMatchObject({ path: '/version', user: 'c7authcanary' })
+    h.engine.setFault({ kind: 'down' })
+    expect(await h.gateway.checkReady()).toEqual({ ready: false, engine: false, idp: true })
+    h.engine.setFault(null)
+    expect(h.engine.stats.adminCalls).toBe(admin0)
+  })
+
   it('answers 504 when the engine is slow and 502 when it is down, Camunda-shaped', async () => {
     h.engine.setFault({ kind: 'delay', ms: 2_500 })
     const slow = await h.call(a, 'GET', '/task')

@@ -21,7 +21,7 @@ export type {
   DownstreamFetch,
   DownstreamFetchOptions,
   DownstreamRequestInit,
-  DownstreamHeaderNames,
+  DownstreamOptions,
 } from './task-context.js'
 export { createTenantWorkers } from './tenant-workers.js'
 export type {

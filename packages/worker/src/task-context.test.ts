@@ -120,7 +120,7 @@ describe('ctx.fetch', () => {
       taskService,
       tenant: 'acme',
       tokenSource: new CountingTokenSource(),
-      headers: { tenantHeader: 'X-Org', actingUserHeader: 'X-On-Behalf-Of' },
+      downstream: { tenantHeader: 'X-Org', actingUserHeader: 'X-On-Behalf-Of' },
     })
     await ctx.fetch(url, { headers: { 'X-On-Behalf-Of': 'mallory' } })
     const off = createTaskContext({
@@ -128,7 +128,7 @@ describe('ctx.fetch', () => {
       taskService,
       tenant: 'acme',
       tokenSource: new CountingTokenSource(),
-      headers: { tenantHeader: false, actingUserHeader: false },
+      downstream: { tenantHeader: false, actingUserHeader: false },
     })
     await off.fetch(url)
     expect(seen[0]?.headers['x-org']).toBe('acme')
@@ -180,6 +180,40 @@ describe('ctx.fetch', () => {
     expect(res.status).toBe(401)
     expect(seen).toHaveLength(1)
     expect(tokenSource.invalidated).toEqual(['tok-1'])
+  })
+
+  it('refuses plain http off loopback unless allowed, before asking for a token', async () => {
+    const tokenSource = new CountingTokenSource()
+    const sent: string[] = []
+    const recordingFetch: typeof fetch = async (input) => {
+      sent.push(String(input))
+      return new Response('{}', { status: 200 })
+    }
+    const strict = createTaskContext({
+      task: taskWith({}),
+      taskService,
+      tenant: 'acme',
+      tokenSource,
+      fetch: recordingFetch,
+    })
+    await expect(strict.fetch('http://billing.example.com/charges')).rejects.toMatchObject({
+      code: 'C7AUTH_CONFIG_INVALID',
+    })
+    expect(tokenSource.requests).toEqual([])
+    const lenient = createTaskContext({
+      task: taskWith({}),
+      taskService,
+      tenant: 'acme',
+      tokenSource,
+      fetch: recordingFetch,
+      downstream: { allowInsecureHttp: true },
+    })
+    await lenient.fetch('http://billing.example.com/charges')
+    await strict.fetch('https://billing.example.com/charges')
+    expect(sent).toEqual([
+      'http://billing.example.com/charges',
+      'https://billing.example.com/charges',
+    ])
   })
 
   it('fails the call without sending it when no token can be obtained', async () => {

@@ -1,5 +1,10 @@
 import type { Task, TaskService } from 'camunda-external-task-client-js'
-import { DEFAULT_ACTING_USER_VARIABLE, parseActingUser } from '@c7auth/core'
+import {
+  ConfigError,
+  DEFAULT_ACTING_USER_VARIABLE,
+  isLoopbackUrl,
+  parseActingUser,
+} from '@c7auth/core'
 import type { ActingUser, TokenRequestParams, TokenSource } from '@c7auth/core'
 import { emitTo } from './worker-events.js'
 import type { WorkerEvent, WorkerEventListener } from './worker-events.js'
@@ -9,12 +14,17 @@ export const DEFAULT_TENANT_HEADER = 'X-C7Auth-Tenant'
 /** Default header carrying the acting user's id on downstream calls. */
 export const DEFAULT_ACTING_USER_HEADER = 'X-C7Auth-Acting-User'
 
-/** Names of the context headers sent downstream; `false` leaves a header out. */
-export interface DownstreamHeaderNames {
+/** How downstream calls are made. Header names: `false` leaves that header out. */
+export interface DownstreamOptions {
   /** Default {@link DEFAULT_TENANT_HEADER}. */
   tenantHeader?: string | false
   /** Default {@link DEFAULT_ACTING_USER_HEADER}. */
   actingUserHeader?: string | false
+  /**
+   * Allow sending tokens to `http:` URLs on non-loopback hosts. `http:` on `127.0.0.1`, `::1`
+   * and `localhost` is always allowed; anywhere else it is refused unless this is true. Default: false.
+   */
+  allowInsecureHttp?: boolean
 }
 
 /** `fetch` options plus the token request parameters for the downstream API. */
@@ -53,8 +63,8 @@ export interface TaskContextOptions {
   tokenSource: TokenSource
   /** Process variable holding the acting user. Default {@link DEFAULT_ACTING_USER_VARIABLE}. */
   actingUserVariable?: string
-  /** Context header names. */
-  headers?: DownstreamHeaderNames
+  /** Header names and transport rules of `ctx.fetch`. */
+  downstream?: DownstreamOptions
   /** The `fetch` to wrap. Default: the global `fetch`. */
   fetch?: typeof fetch
   /** Receives token and downstream-401 events. */
@@ -84,7 +94,7 @@ export function createTaskContext(options: TaskContextOptions): TaskContext {
     tenant,
     actingUser,
     tokenSource: options.tokenSource,
-    ...(options.headers === undefined ? {} : { headers: options.headers }),
+    ...(options.downstream === undefined ? {} : { downstream: options.downstream }),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
   })
@@ -96,7 +106,7 @@ export interface DownstreamFetchOptions {
   tenant: string
   actingUser: ActingUser | undefined
   tokenSource: TokenSource
-  headers?: DownstreamHeaderNames
+  downstream?: DownstreamOptions
   fetch?: typeof fetch
   onEvent?: WorkerEventListener
 }
@@ -105,7 +115,7 @@ export interface DownstreamFetchOptions {
  * A `fetch` that sends `Authorization: Bearer` with an app token of the tenant for the requested
  * audience/scope/resource (cached per parameters by the token source), sets the tenant and
  * acting-user headers (removing any the caller set, so they always tell the truth), and retries
- * once with a fresh token after a 401. Bodies that cannot be re-sent (streams) are not retried,
+ * once with a fresh token after a 401. Plain `http:` is refused off loopback unless allowed. Bodies that cannot be re-sent (streams) are not retried,
  * but the refused token is still invalidated.
  *
  * @example
@@ -117,8 +127,9 @@ export interface DownstreamFetchOptions {
 export function createDownstreamFetch(options: DownstreamFetchOptions): DownstreamFetch {
   const { tenant, actingUser, tokenSource } = options
   const fetchImpl = options.fetch ?? globalThis.fetch
-  const tenantHeader = options.headers?.tenantHeader ?? DEFAULT_TENANT_HEADER
-  const actingUserHeader = options.headers?.actingUserHeader ?? DEFAULT_ACTING_USER_HEADER
+  const tenantHeader = options.downstream?.tenantHeader ?? DEFAULT_TENANT_HEADER
+  const actingUserHeader = options.downstream?.actingUserHeader ?? DEFAULT_ACTING_USER_HEADER
+  const allowInsecureHttp = options.downstream?.allowInsecureHttp === true
   const listeners = options.onEvent ? [options.onEvent] : []
   const emit = (event: WorkerEvent): void => emitTo(listeners, event)
 
@@ -133,6 +144,12 @@ export function createDownstreamFetch(options: DownstreamFetchOptions): Downstre
 
   return async (url, init = {}) => {
     const { audience, scope, resource, ...requestInit } = init
+    const target = new URL(url)
+    if (target.protocol === 'http:' && !allowInsecureHttp && !isLoopbackUrl(target.href)) {
+      throw new ConfigError([
+        `ctx.fetch: refusing to send a token over plain http to ${target.origin} (downstream.allowInsecureHttp)`,
+      ])
+    }
     const params = tokenParams(audience, scope, resource)
     const send = (token: string): Promise<Response> => {
       const headers = new Headers(requestInit.headers)
@@ -148,7 +165,7 @@ export function createDownstreamFetch(options: DownstreamFetchOptions): Downstre
     const token = await getToken(params)
     const response = await send(token)
     if (response.status !== 401) return response
-    const origin = new URL(url).origin
+    const { origin } = target
     tokenSource.invalidate(token)
     if (!isReplayable(requestInit.body)) {
       emit({ type: 'downstream:unauthorized', tenant, retrying: false, origin })

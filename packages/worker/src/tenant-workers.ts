@@ -15,7 +15,7 @@ import type { OAuthClientConfig, TenantConfig, TokenEvent, TokenSource } from '@
 import { bearerAuthInterceptor } from './bearer-auth-interceptor.js'
 import { c7authMiddleware } from './c7auth-middleware.js'
 import { createTaskContext } from './task-context.js'
-import type { DownstreamHeaderNames, TaskContext } from './task-context.js'
+import type { DownstreamOptions, TaskContext } from './task-context.js'
 import { emitTo, logEvent } from './worker-events.js'
 import type { WorkerEvent, WorkerEventListener, WorkerLogger } from './worker-events.js'
 
@@ -49,7 +49,7 @@ export interface TenantWorkersOptions {
   /** Builds a tenant's token source. Default: the core token client from `tenant.client`. */
   tokenSourceFactory?: (tenant: WorkerTenantConfig) => TokenSource
   /** Header names for downstream calls made with `ctx.fetch`. */
-  downstream?: DownstreamHeaderNames
+  downstream?: DownstreamOptions
   /** Acting-user variable name. Default: `config.gateway.actingUserVariable`, then `c7authActingUser`. */
   actingUserVariable?: string
   /**
@@ -104,7 +104,8 @@ export interface TenantWorkers {
  * One `camunda-external-task-client-js` {@link Client} per tenant, each authenticating with that
  * tenant's app credentials (client credentials, refreshed ahead of expiry, one retry after a 401).
  * Every subscription fetches only its own tenant's tasks (`tenantIdIn: [tenant]`, never empty); a
- * task of another tenant that arrives anyway is not run and is reported failed. Handlers get a
+ * task of another tenant that arrives anyway is not run and is reported failed (retries 0, so an
+ * incident makes it visible). Handlers get a
  * {@link TaskContext} with the tenant, the acting user and a downstream `fetch`.
  *
  * @example
@@ -223,7 +224,7 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
       tenant,
       tokenSource,
       actingUserVariable,
-      ...(options.downstream === undefined ? {} : { headers: options.downstream }),
+      ...(options.downstream === undefined ? {} : { downstream: options.downstream }),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       ...(options.onEvent === undefined && logger === undefined ? {} : { onEvent: report }),
     })

@@ -39,23 +39,17 @@ export function mapClaims(
   tokenIss: string,
 ): Principal {
   const m = issuer.claims
-  const clientId = firstString(
-    claims,
-    m.clientIdClaims.map((c) => [c]),
-  )
+  const c = compiled(m)
+  const clientId = firstString(claims, c.clientIdPaths)
   const kind = m.kind(claims, clientId)
   const subject = typeof claims.sub === 'string' ? claims.sub : (clientId ?? '')
 
   let rawUserId: string | undefined
   if (kind === 'app') {
-    rawUserId =
-      m.appIdClaim === undefined ? clientId : firstString(claims, [m.appIdClaim.split('.')])
+    rawUserId = c.appIdPath === undefined ? clientId : firstString(claims, [c.appIdPath])
     rawUserId ??= typeof claims.sub === 'string' ? claims.sub : undefined
   } else {
-    rawUserId = firstString(
-      claims,
-      m.userIdClaims.map((c) => c.split('.')),
-    )
+    rawUserId = firstString(claims, c.userIdPaths)
   }
   if (rawUserId === undefined || rawUserId.length === 0) {
     throw new HttpAuthError('C7AUTH_TOKEN_INVALID', {
@@ -65,7 +59,7 @@ export function mapClaims(
   }
 
   const tenantIds = mapTenants(claims, issuer, ctx, clientId)
-  const groupIds = mapGroups(claims, m, clientId, issuer.audience, ctx, kind)
+  const groupIds = mapGroups(claims, m, c, clientId, issuer.audience, ctx, kind)
   for (const t of ctx.tenants) {
     if (t.defaultGroups !== undefined && tenantIds.includes(t.id)) {
       for (const g of t.defaultGroups) if (!groupIds.includes(g)) groupIds.push(g)
@@ -96,14 +90,16 @@ export function mapClaims(
 function mapGroups(
   claims: Claims,
   m: ClaimMapping,
+  c: CompiledMapping,
   clientId: string | undefined,
   audience: readonly string[],
   ctx: MapperContext,
   kind: 'app' | 'user',
 ): string[] {
   const out = new Set<string>(ctx.defaultGroups[kind])
-  for (const path of m.groupClaims) {
-    for (const segs of expandPath(path, clientId, audience)) {
+  for (const path of c.groupPaths) {
+    const variants = path.dynamic ? expandPath(path.segments, clientId, audience) : [path.segments]
+    for (const segs of variants) {
       for (let name of stringsAt(claims, segs)) {
         if (out.size >= MAX_GROUPS) break
         if (name.startsWith('/')) name = name.slice(1) // Keycloak full group paths
@@ -119,52 +115,107 @@ function mapGroups(
   return [...out]
 }
 
+/** Claim paths split once per mapping, not per request. */
+interface CompiledMapping {
+  readonly clientIdPaths: readonly (readonly string[])[]
+  readonly userIdPaths: readonly (readonly string[])[]
+  readonly appIdPath: readonly string[] | undefined
+  readonly groupPaths: readonly {
+    readonly segments: readonly string[]
+    readonly dynamic: boolean
+  }[]
+}
+
+const compiledMappings = new WeakMap<ClaimMapping, CompiledMapping>()
+
+function compiled(m: ClaimMapping): CompiledMapping {
+  let c = compiledMappings.get(m)
+  if (c === undefined) {
+    c = {
+      clientIdPaths: m.clientIdClaims.map((p) => p.split('.')),
+      userIdPaths: m.userIdClaims.map((p) => p.split('.')),
+      appIdPath: m.appIdClaim?.split('.'),
+      groupPaths: m.groupClaims.map((p) => {
+        const segments = p.split('.')
+        return { segments, dynamic: segments.some((s) => s === '{clientId}' || s === '{audience}') }
+      }),
+    }
+    compiledMappings.set(m, c)
+  }
+  return c
+}
+
 function mapTenants(
   claims: Claims,
   issuer: IssuerMapping,
   ctx: MapperContext,
   clientId: string | undefined,
 ): string[] {
-  const aud = audiences(claims)
-  const bound = ctx.tenants.filter(
-    (t) =>
-      (t.issuer === undefined || t.issuer === issuer.issuer) &&
-      (t.audience === undefined || t.audience.some((a) => aud.includes(a))),
-  )
-  const out = new Set<string>()
+  const index = tenantIndex(issuer, ctx)
+  let candidates: readonly TenantOptions[]
   switch (issuer.tenantMode) {
     case 'app':
-      if (clientId === undefined) break
-      for (const t of bound) {
-        const ids = t.clientIds
-        if (ids !== undefined && ids.length > 0 ? ids.includes(clientId) : t.id === clientId) {
-          out.add(t.id)
-        }
-      }
+      candidates = clientId === undefined ? [] : (index.byClient.get(clientId) ?? [])
       break
     case 'claim': {
+      const wanted = new Set<string>()
       for (const value of stringsAt(claims, issuer.tenantClaim)) {
         const id = issuer.tenantClaimMap === undefined ? value : issuer.tenantClaimMap[value]
-        if (id !== undefined && bound.some((t) => t.id === id)) out.add(id)
+        if (id !== undefined) wanted.add(id)
       }
+      candidates = index.forIssuer.filter((t) => wanted.has(t.id))
       break
     }
     case 'fixed':
-      if (issuer.fixedTenant !== undefined && bound.some((t) => t.id === issuer.fixedTenant)) {
-        out.add(issuer.fixedTenant)
-      }
+      candidates = index.forIssuer.filter((t) => t.id === issuer.fixedTenant)
       break
   }
-  return [...out]
+  if (candidates.length === 0) return []
+  // Audience binding is per token; the rest of the index is static.
+  let aud: string[] | undefined
+  const out: string[] = []
+  for (const t of candidates) {
+    if (t.audience !== undefined) {
+      aud ??= audiences(claims)
+      if (!t.audience.some((a) => aud?.includes(a))) continue
+    }
+    if (!out.includes(t.id)) out.push(t.id)
+  }
+  return out
+}
+
+/** Per issuer: the tenants it may map to, and app mode's client id → tenants. Built once. */
+interface TenantIndex {
+  readonly forIssuer: readonly TenantOptions[]
+  readonly byClient: ReadonlyMap<string, readonly TenantOptions[]>
+}
+
+const tenantIndexes = new WeakMap<IssuerMapping, TenantIndex>()
+
+function tenantIndex(issuer: IssuerMapping, ctx: MapperContext): TenantIndex {
+  let index = tenantIndexes.get(issuer)
+  if (index === undefined) {
+    const forIssuer = ctx.tenants.filter(
+      (t) => t.issuer === undefined || t.issuer === issuer.issuer,
+    )
+    const byClient = new Map<string, TenantOptions[]>()
+    for (const t of forIssuer) {
+      const ids = t.clientIds !== undefined && t.clientIds.length > 0 ? t.clientIds : [t.id]
+      for (const id of ids) byClient.set(id, [...(byClient.get(id) ?? []), t])
+    }
+    index = { forIssuer, byClient }
+    tenantIndexes.set(issuer, index)
+  }
+  return index
 }
 
 function expandPath(
-  path: string,
+  segments: readonly string[],
   clientId: string | undefined,
   audience: readonly string[],
 ): string[][] {
   let variants: string[][] = [[]]
-  for (const seg of path.split('.')) {
+  for (const seg of segments) {
     let values: readonly string[]
     if (seg === '{clientId}') values = clientId === undefined ? [] : [clientId]
     else if (seg === '{audience}') values = audience

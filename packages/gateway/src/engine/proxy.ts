@@ -84,6 +84,14 @@ function hasBody(req: IncomingMessage): boolean {
   return len !== undefined && len > 0
 }
 
+/**
+ * Answering before the request body was read: close the connection instead of letting Node drain
+ * (possibly many megabytes of) an upload nobody will use.
+ */
+function closeIfUnread(req: IncomingMessage, res: ServerResponse): void {
+  if (!res.headersSent && hasBody(req) && !req.readableEnded) res.setHeader('connection', 'close')
+}
+
 function declaredLength(req: IncomingMessage): number | undefined {
   const v = req.headers['content-length']
   if (typeof v !== 'string' || !/^\d+$/.test(v)) return undefined
@@ -190,7 +198,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
           'engine proxy error',
         )
       }
-      if (e.code === 'C7AUTH_BODY_TOO_LARGE') res.setHeader('connection', 'close')
+      closeIfUnread(req, res)
       sendError(res, e, requestId)
     }
 
@@ -226,6 +234,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
       }
       if (decision.action === 'respond') {
         outcome = decision.status < 400 ? 'success' : 'denied'
+        closeIfUnread(req, res)
         sendJson(res, decision.status, decision.body, requestId)
         return
       }

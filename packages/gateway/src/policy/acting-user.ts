@@ -11,7 +11,14 @@ const VARIABLE_MAPS = [
   'processVariablesToTriggeredScope',
 ] as const
 
-/** The acting user of a principal, as stored in the variable. */
+/**
+ * The acting user of a principal, as stored in the variable.
+ *
+ * @example
+ * ```ts
+ * actingUserOf(principal) // { userId: 'alice', kind: 'user', clientId: 'web' }
+ * ```
+ */
 export function actingUserOf(principal: Principal): ActingUser {
   return { userId: principal.userId, kind: principal.kind, clientId: principal.clientId }
 }
@@ -20,6 +27,11 @@ export function actingUserOf(principal: Principal): ActingUser {
  * The variable value the gateway writes: a `String` holding the JSON of {@link ActingUser}
  * (`Json`-typed variables need Spin in the engine; a string works everywhere and
  * `parseActingUser` reads both).
+ *
+ * @example
+ * ```ts
+ * actingUserValue(principal) // { value: '{"userId":"alice","kind":"user"}', type: 'String' }
+ * ```
  */
 export function actingUserValue(principal: Principal): { value: string; type: 'String' } {
   const a = actingUserOf(principal)

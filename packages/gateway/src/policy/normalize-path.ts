@@ -78,7 +78,14 @@ export function normalizePath(
   return { engine: undefined, path: '/' + segments.join('/'), segments }
 }
 
-/** Re-encodes decoded segments for the upstream request (the inverse of {@link normalizePath}). */
+/**
+ * Re-encodes decoded segments for the upstream request (the inverse of {@link normalizePath}).
+ *
+ * @example
+ * ```ts
+ * encodePath('default', ['task', 'a b']) // '/engine/default/task/a%20b'
+ * ```
+ */
 export function encodePath(engine: string | undefined, segments: readonly string[]): string {
   const body = segments.map(encodeURIComponent).join('/')
   const prefix = engine === undefined ? '' : `/engine/${encodeURIComponent(engine)}`

@@ -165,7 +165,14 @@ export function checkOwner(
   return principal.tenantIds.includes(tenantId) ? 'allow' : 'notFound'
 }
 
-/** The error for a `forbidden` verdict: shared (NULL-tenant) objects are read-only for tenants. */
+/**
+ * The error for a `forbidden` verdict: shared (NULL-tenant) objects are read-only for tenants.
+ *
+ * @example
+ * ```ts
+ * if (verdict === 'forbidden') throw ownerForbidden() // 403 C7AUTH_TENANT_FORBIDDEN
+ * ```
+ */
 export function ownerForbidden(): C7AuthError {
   return new C7AuthError('C7AUTH_TENANT_FORBIDDEN', {
     message: 'Shared (tenant-less) resources are read-only through the gateway.',

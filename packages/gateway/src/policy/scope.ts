@@ -19,6 +19,12 @@ export type TenantScope =
  * tenant check would: no client filter → all own tenants (+ shared rows where `shared`); a client
  * `tenantIdIn` → its intersection with the principal's tenants; `withoutTenantId` → shared rows
  * where `shared`, nothing otherwise. Shared rows are never added for runtime/history (T6).
+ *
+ * @example
+ * ```ts
+ * computeScope({ shared: false }, ['a', 'b'], { tenantIdIn: ['b', 'x'], without: false, include: false })
+ * // { kind: 'tenants', tenants: ['b'], includeShared: false }
+ * ```
  */
 export function computeScope(
   rule: Pick<ScopeQueryRule, 'shared'>,
@@ -50,7 +56,14 @@ function truthy(v: string | undefined): boolean {
   return v !== undefined && v.toLowerCase() === 'true'
 }
 
-/** The empty answer of a list or count endpoint. */
+/**
+ * The empty answer of a list or count endpoint.
+ *
+ * @example
+ * ```ts
+ * emptyResult('count') // { count: 0 }
+ * ```
+ */
 export function emptyResult(empty: 'list' | 'count'): unknown {
   return empty === 'count' ? { count: 0 } : []
 }
@@ -60,6 +73,12 @@ export function emptyResult(empty: 'list' | 'count'): unknown {
  * read it (exact-case name, first occurrence, comma list), then every parameter whose lower-cased
  * name is `tenantIdIn`, `withoutTenantId` or the resource's include parameter is dropped and
  * exactly one gateway value is appended. Returns `undefined` when nothing can match.
+ *
+ * @example
+ * ```ts
+ * scopeSearchParams(rule, new URLSearchParams('tenantIdIn=&assignee=bob'), ['a'])?.toString()
+ * // 'assignee=bob&tenantIdIn=a'
+ * ```
  */
 export function scopeSearchParams(
   rule: ScopeQueryRule,
@@ -204,6 +223,12 @@ function scopeOrQueries(
  * JSON rewrite for a scoped POST query (`in: 'body'`) or fetchAndLock (`in: 'topics'`). Pure.
  * fetchAndLock: every topic gets `tenantIdIn` = its permitted tenants and loses `withoutTenantId`;
  * a topic left with no tenant is dropped; no topic left → answer `[]` (T4, T18).
+ *
+ * @example
+ * ```ts
+ * scopeJsonBody(rule, { topics: [{ topicName: 'pay', tenantIdIn: [] }] }, ['a'])
+ * // { kind: 'forward', json: { topics: [{ topicName: 'pay', tenantIdIn: ['a'] }] } }
+ * ```
  */
 export function scopeJsonBody(
   rule: ScopeQueryRule,

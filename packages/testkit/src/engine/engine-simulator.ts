@@ -221,10 +221,9 @@ const PROVISIONING = new Set([
 
 /** Parses `Authorization: Basic …` like `HttpBasicAuthenticationProvider` (split at the first `:`). */
 function basicCredentials(header: string | undefined): { user: string; password: string } | null {
-  if (header === undefined) return null
-  const m = /^Basic (.+)$/i.exec(header.trim())
-  if (m === null) return null
-  const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8')
+  // the provider matches the prefix case-sensitively: `authorizationHeader.startsWith("Basic ")`
+  if (header === undefined || !header.startsWith('Basic ')) return null
+  const decoded = Buffer.from(header.slice('Basic '.length), 'base64').toString('utf8')
   const i = decoded.indexOf(':')
   if (i < 0) return null
   return { user: decoded.slice(0, i), password: decoded.slice(i + 1) }
@@ -429,7 +428,7 @@ export async function startEngineSimulator(
 
     const jaxrsNotFound: Reply = {
       status: 404,
-      body: { type: 'NotFoundException', message: 'HTTP 404 Not Found' },
+      body: { type: 'NotFoundException', message: 'HTTP 404 Not Found', code: null },
     }
     if (url.pathname !== '/engine-rest' && !url.pathname.startsWith('/engine-rest/')) {
       await discardBody(req)
@@ -451,7 +450,7 @@ export async function startEngineSimulator(
       if (method !== 'GET')
         return reply({
           status: 405,
-          body: { type: 'NotAllowedException', message: 'HTTP 405 Method Not Allowed' },
+          body: { type: 'NotAllowedException', message: 'HTTP 405 Method Not Allowed', code: null },
         })
       operationId = 'getProcessEngineNames'
       return reply({ status: 200, body: [{ name: 'default' }] })
@@ -465,6 +464,7 @@ export async function startEngineSimulator(
           body: {
             type: 'InvalidRequestException',
             message: `Process engine ${engineName} not available`,
+            code: null,
           },
         })
       }
@@ -496,7 +496,11 @@ export async function startEngineSimulator(
         ) {
           return reply({
             status: 415,
-            body: { type: 'NotSupportedException', message: 'HTTP 415 Unsupported Media Type' },
+            body: {
+              type: 'NotSupportedException',
+              message: 'HTTP 415 Unsupported Media Type',
+              code: null,
+            },
           })
         }
       }
@@ -537,7 +541,7 @@ export async function startEngineSimulator(
       if (methodMismatch)
         return reply({
           status: 405,
-          body: { type: 'NotAllowedException', message: 'HTTP 405 Method Not Allowed' },
+          body: { type: 'NotAllowedException', message: 'HTTP 405 Method Not Allowed', code: null },
         })
       if (operationId !== null) {
         return reply({
