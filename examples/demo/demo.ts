@@ -213,6 +213,29 @@ A user token for alice (tenant ${t.id}):
   curl -s -d client_id=${t.tasklist} -d grant_type=urn:c7auth:testkit:user -d sub=alice \\
     --data-urlencode 'claims={"preferred_username":"alice"}' -d 'scope=engine:read engine:write' ${stack.idp.tokenEndpoint}
 `)
+  const workerEnv = [
+    `C7AUTH_TENANTS=${t.id}`,
+    `C7AUTH_ENGINE_URL=${stack.gateway.url}/engine-rest`,
+    `C7AUTH_TENANT_${t.id.toUpperCase()}_ISSUER=${stack.idp.issuer}`,
+    `C7AUTH_TENANT_${t.id.toUpperCase()}_CLIENT_ID=${t.app}`,
+    `C7AUTH_TENANT_${t.id.toUpperCase()}_CLIENT_SECRET=${t.secret}`,
+    `C7AUTH_TENANT_${t.id.toUpperCase()}_TOKEN_SCOPE='engine:read engine:write'`,
+    `BILLING_URL=${stack.billing.url}/charges`,
+    `BILLING_AUDIENCE=${BILLING_AUDIENCE}`,
+  ]
+  const gatewayEnv = Object.entries({ ...stack.gatewayEnv, C7AUTH_LOG_LEVEL: 'info', C7AUTH_GATEWAY_PORT: '8090' }).map(
+    ([k, v]) => `${k}=${v}`,
+  )
+  console.log(`Run the examples against this stack (from the repository root):
+
+  # a worker of tenant ${t.id} (examples/worker)
+  env ${workerEnv.join(' \\\n      ')} \\
+    pnpm --filter @c7auth/example-worker start
+
+  # your own Express gateway in front of the same engine (examples/express-gateway)
+  env ${gatewayEnv.join(' \\\n      ')} \\
+    pnpm --filter @c7auth/example-express-gateway start
+`)
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()))
 }
 await stack.close()

@@ -250,3 +250,31 @@ describe('bridge restart on an engine with authorization checks', () => {
     }
   })
 })
+
+describe('gateway admins in bridge mode', () => {
+  it('reach the identity resources as their own engine user in the engine admin group, not as the gateway’s admin', async () => {
+    const h = await startHarness({
+      mode: 'bridge',
+      framework: 'koa',
+      env: { C7AUTH_GATEWAY_ADMIN_GROUPS: 'ops' },
+    })
+    try {
+      const opsToken = await h.userToken('olga', 'appA', ['ops'])
+      expect((await h.principalOf(opsToken)).admin).toBe(true)
+      const before = h.engine.requests.length
+      const users = await h.call(opsToken, 'GET', '/user')
+      expect(users.status).toBe(200)
+      expect((users.json as { id: string }[]).map((u) => u.id)).toContain('olga')
+      const seen = h.engine.requests.slice(before).filter((q) => q.operationId === 'getUsers')
+      expect(seen.map((q) => q.user)).toEqual(['olga'])
+      expect(h.engine.inspect.groupsOf('olga')).toContain('camunda-admin')
+      // a token that loses the admin group loses the engine admin group too
+      const plain = await h.userToken('olga', 'appA', [])
+      expect((await h.call(plain, 'GET', '/user')).status).toBe(403)
+      expect((await h.call(plain, 'GET', '/task')).status).toBe(200)
+      expect(h.engine.inspect.groupsOf('olga')).not.toContain('camunda-admin')
+    } finally {
+      await h.close()
+    }
+  })
+})

@@ -93,5 +93,8 @@ describe('tenant workers through the gateway', () => {
     expect(
       events.filter((e) => e.type.endsWith(':error') || e.type.endsWith('unauthorized')),
     ).toEqual([])
+    // Cached per tenant and audience: one engine token and one billing token per tenant, for all
+    // polls, completions and downstream calls.
+    expect(stack.idp.counts.tokenByGrant.client_credentials).toBe(4)
   })
 })

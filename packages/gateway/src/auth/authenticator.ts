@@ -136,12 +136,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const at = `issuers[${i}]`
     const before = issues.length
     const audience = typeof cfg.audience === 'string' ? [cfg.audience] : [...(cfg.audience ?? [])]
-    if (typeof cfg.issuer !== 'string' || cfg.issuer.length === 0)
+    if (typeof cfg.issuer !== 'string' || cfg.issuer.length === 0) {
       issues.push(`${at}.issuer is required`)
+    }
     if (audience.length === 0 || audience.some((a) => typeof a !== 'string' || a.length === 0)) {
       issues.push(`${at}.audience is required (non-empty strings)`)
     }
-    if (cfg.secret !== undefined && cfg.secret.length < 32) {
+    const secretBytes =
+      typeof cfg.secret === 'string' ? Buffer.byteLength(cfg.secret) : cfg.secret?.byteLength
+    if (secretBytes !== undefined && secretBytes < 32) {
       issues.push(`${at}.secret must have at least 32 bytes`)
     }
     const algorithms = new Set(cfg.algorithms ?? DEFAULT_ALGORITHMS)

@@ -86,6 +86,28 @@ export interface Gateway {
   close(): Promise<void>
 }
 
+/** Metrics hooks run inside response events: one that throws must not take the process down. */
+function safeHooks(hooks: GatewayHooks, logger: Logger): GatewayHooks {
+  const out: Record<string, (event: never) => void> = {}
+  for (const [name, fn] of Object.entries(hooks) as [
+    string,
+    ((event: never) => void) | undefined,
+  ][]) {
+    if (typeof fn !== 'function') continue
+    out[name] = (event) => {
+      try {
+        fn.call(hooks, event)
+      } catch (err) {
+        logger.warn(
+          { hook: name, err: err instanceof Error ? err.message : String(err) },
+          'metrics hook failed',
+        )
+      }
+    }
+  }
+  return out as GatewayHooks
+}
+
 function isRoutePolicy(p: Policy | ProxyPolicy): p is Policy {
   return typeof (p as Policy).match === 'function'
 }
@@ -111,7 +133,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const endpoint = createEngineEndpoint(engine.url, {
     ...(options.connections === undefined ? {} : { connections: options.connections }),
   })
-  const hooks = options.hooks
+  const hooks = options.hooks ? safeHooks(options.hooks, logger) : undefined
   const adminTimeout = Math.min(engine.timeoutMs, 10_000)
   const admin =
     engine.adminUser !== undefined && engine.adminPassword !== undefined
@@ -120,7 +142,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
           user: engine.adminUser,
           password: engine.adminPassword,
           timeoutMs: adminTimeout,
-          onCall: hooks?.onAdminCall?.bind(hooks),
+          onCall: hooks?.onAdminCall,
           onRejected: () =>
             logger.error(
               { adminUser: engine.adminUser },

@@ -3,6 +3,7 @@ import type { AuthContext } from '../auth-context.js'
 import { isAuthenticatedTenant } from '../auth-context.js'
 import { processInstanceDto, taskDto } from '../dto.js'
 import {
+  badUserRequest,
   EngineError,
   engineException,
   invalidRequest,
@@ -453,10 +454,14 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
         "Parameter 'tenantId' cannot be used together with parameter 'withoutTenantId'.",
       )
     }
+    if (body['resultEnabled'] !== true && body['variablesInResultEnabled'] === true) {
+      throw invalidRequest(
+        "Parameter 'variablesInResultEnabled' cannot be used without 'resultEnabled' set to true.",
+      )
+    }
     const processInstanceId = str(body['processInstanceId'])
-    if (processInstanceId !== null && tenantId !== null) {
-      throw restException(
-        400,
+    if (processInstanceId !== null && (tenantId !== null || withoutTenantId)) {
+      throw badUserRequest(
         'ENGINE-13028 Cannot specify a tenant-id when correlate a message to a single process instance.',
       )
     }
