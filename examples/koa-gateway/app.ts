@@ -8,8 +8,8 @@ export function createApp(config: C7AuthConfig) {
   const gateway = createGateway({ config })
   const app = new Koa()
   const auth = authenticate(gateway.authenticator)
-  const proxy = engineProxy(gateway)
   const base = config.gateway.basePath
+  const proxy = engineProxy(gateway, { mountPath: base })
   app.use(errorHandler())
   app.use(async (ctx, next) => {
     if (ctx.path === '/me') {

@@ -26,7 +26,7 @@ import { registerIdentityRoutes } from './routes/identity-routes.js'
 import { registerRepositoryRoutes } from './routes/repository-routes.js'
 import type { EngineServices, Handler, Reply } from './routes/route-types.js'
 import { registerRuntimeRoutes } from './routes/runtime-routes.js'
-import type { HistoryLevel } from './runtime-service.js'
+import type { HistoryLevel, TenantIdProviderContext } from './runtime-service.js'
 import { RuntimeService } from './runtime-service.js'
 import { toTypedMap } from './variables.js'
 
@@ -58,6 +58,16 @@ export interface EngineSimulatorOptions {
   readonly openApiDocumentPath?: string
   /** Reported by `GET /version` (default `7.23.0`). */
   readonly engineVersion?: string
+  /**
+   * Models an engine-side `TenantIdProvider`: instances of shared definitions get the returned
+   * tenant (default: none, so they stay NULL-tenant and visible to every tenant).
+   *
+   * @example
+   * ```ts
+   * tenantIdProvider: ({ variables }) => (typeof variables.c7authTenant === 'string' ? variables.c7authTenant : null)
+   * ```
+   */
+  readonly tenantIdProvider?: (context: TenantIdProviderContext) => string | null
 }
 
 /** One request as the simulator saw it. */
@@ -271,7 +281,11 @@ export async function startEngineSimulator(
     tenantCheck: options.tenantCheck ?? true,
     now,
   })
-  const runtime = new RuntimeService(state, { historyLevel: options.historyLevel ?? 'full', now })
+  const runtime = new RuntimeService(state, {
+    historyLevel: options.historyLevel ?? 'full',
+    now,
+    tenantIdProvider: options.tenantIdProvider,
+  })
   const fetchAndLock = new FetchAndLockQueue(state, runtime)
   runtime.onExternalTaskAvailable = () => queueMicrotask(() => fetchAndLock.notify())
   const services: EngineServices = {

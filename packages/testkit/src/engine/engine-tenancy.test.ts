@@ -301,3 +301,39 @@ describe('engine simulator: orQueries', () => {
     }
   })
 })
+
+describe('engine simulator: TenantIdProvider', () => {
+  it('assigns a tenant to instances of shared definitions only', async () => {
+    const engine = await startEngineSimulator({
+      tenantIdProvider: ({ variables, processDefinitionKey }) =>
+        processDefinitionKey === 'shared' && typeof variables['tenant'] === 'string'
+          ? variables['tenant']
+          : null,
+    })
+    try {
+      engine.seed.tenant({ id: 'tenantA' })
+      engine.seed.user({ id: 'alice', password: 'pa' })
+      engine.seed.membership({ tenantId: 'tenantA', userId: 'alice' })
+      engine.deploy(approveThenCharge('shared'))
+      engine.deploy(approveThenCharge('own'), { tenantId: 'tenantB' })
+      const admin = client(engine.url, { user: 'admin', password: 'admin' })
+      const started = await admin.post('/process-definition/key/shared/start', {
+        variables: { tenant: { value: 'tenantB', type: 'String' } },
+      })
+      expect(started.body).toMatchObject({ tenantId: 'tenantB' })
+      expect((await admin.post('/process-definition/key/shared/start', {})).body).toMatchObject({
+        tenantId: null,
+      })
+      const own = await admin.post('/process-definition/key/own/tenant-id/tenantB/start', {
+        variables: { tenant: { value: 'tenantA', type: 'String' } },
+      })
+      expect(own.body).toMatchObject({ tenantId: 'tenantB' })
+      const alice = client(engine.url, { user: 'alice', password: 'pa' })
+      const visible = (await alice.get('/task')).body as { tenantId: string | null }[]
+      expect(visible.map((t) => t.tenantId)).toEqual([null])
+      engine.assertNoValidationErrors()
+    } finally {
+      await engine.close()
+    }
+  })
+})

@@ -9,7 +9,7 @@ export type {
   UserOperationLogView,
   ValidationIssue,
 } from './engine-simulator.js'
-export type { HistoryLevel } from './runtime-service.js'
+export type { HistoryLevel, TenantIdProviderContext } from './runtime-service.js'
 export type { LoginThrottling, NewUser } from './identity-service.js'
 export { evaluatePasswordPolicy } from './identity-service.js'
 export { parseBpmn } from './bpmn-parser.js'

@@ -29,9 +29,22 @@ import { resolveExpression } from './variables.js'
 
 export type HistoryLevel = 'none' | 'activity' | 'audit' | 'full'
 
+/** What a `TenantIdProvider` sees when an instance of a shared (no-tenant) definition starts. */
+export interface TenantIdProviderContext {
+  readonly processDefinitionId: string
+  readonly processDefinitionKey: string
+  /** Start variables, by name, as plain values. */
+  readonly variables: Readonly<Record<string, unknown>>
+}
+
 export interface RuntimeConfig {
   readonly historyLevel: HistoryLevel
   readonly now: () => number
+  /**
+   * The engine's `TenantIdProvider` SPI (`provideTenantIdForProcessInstance`): only consulted for
+   * definitions without a tenant; returning `null` keeps the instance shared.
+   */
+  readonly tenantIdProvider?: ((context: TenantIdProviderContext) => string | null) | undefined
 }
 
 /** One resource of a deployment request. */
@@ -271,16 +284,25 @@ export class RuntimeService {
       def.model.startEvents[0]
     if (startEvent === undefined)
       throw engineException(`Process definition ${def.id} has no start event`)
+    const variables = new Map(options.variables ?? [])
+    const tenantId =
+      def.tenantId ??
+      this.#config.tenantIdProvider?.({
+        processDefinitionId: def.id,
+        processDefinitionKey: def.key,
+        variables: Object.fromEntries([...variables].map(([k, v]) => [k, v.value])),
+      }) ??
+      null
     const instance: ProcessInstanceRecord = {
       id: newId(),
       definitionId: def.id,
       definitionKey: def.key,
       businessKey: options.businessKey ?? null,
-      tenantId: def.tenantId,
+      tenantId,
       startTime: this.now(),
       startUserId: ctx.userId,
       startActivityId: startEvent.id,
-      variables: new Map(options.variables ?? []),
+      variables,
       path: startEvent.path,
       position: -1,
       state: 'ACTIVE',
@@ -293,7 +315,7 @@ export class RuntimeService {
       processDefinitionId: def.id,
       processDefinitionKey: def.key,
       processInstanceId: instance.id,
-      tenantId: def.tenantId,
+      tenantId,
     })
     this.#advance(instance)
     return instance
