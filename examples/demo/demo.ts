@@ -14,7 +14,9 @@ const step = (() => {
   let n = 0
   return (who: string, what: string, result: string) => {
     n += 1
-    console.log(`${String(n).padStart(2)}. ${who.padEnd(16)} ${what}\n    ${' '.repeat(16)} → ${result}`)
+    console.log(
+      `${String(n).padStart(2)}. ${who.padEnd(16)} ${what}\n    ${' '.repeat(16)} → ${result}`,
+    )
   }
 })()
 
@@ -33,7 +35,10 @@ async function appToken(stack: DemoStack, client: string, secret: string): Promi
       authorization: `Basic ${Buffer.from(`${encodeURIComponent(client)}:${encodeURIComponent(secret)}`).toString('base64')}`,
       'content-type': 'application/x-www-form-urlencoded',
     },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'engine:read engine:write' }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      scope: 'engine:read engine:write',
+    }),
   })
   const body = (await res.json()) as { access_token?: string }
   check(res.status === 200 && body.access_token, `token for ${client}: HTTP ${res.status}`)
@@ -73,11 +78,17 @@ async function story(stack: DemoStack): Promise<void> {
   console.log(`  IdP (oidc-provider)   ${stack.idp.issuer}`)
   console.log(`  engine (simulator)    ${stack.engine.url}   Basic auth on, tenant check on`)
   console.log(`  gateway (bridge mode) ${stack.gateway.url}/engine-rest`)
-  console.log(`  billing API           ${stack.billing.url}   verifies app tokens for ${BILLING_AUDIENCE}\n`)
+  console.log(
+    `  billing API           ${stack.billing.url}   verifies app tokens for ${BILLING_AUDIENCE}\n`,
+  )
 
   const acme = await appToken(stack, ACME.app, ACME.secret)
   const globex = await appToken(stack, GLOBEX.app, GLOBEX.secret)
-  step('acme, globex apps', 'client_credentials grant at the IdP', 'JWT access tokens (azp=acme / azp=globex)')
+  step(
+    'acme, globex apps',
+    'client_credentials grant at the IdP',
+    'JWT access tokens (azp=acme / azp=globex)',
+  )
 
   for (const [tenant, token] of [
     [ACME.id, acme],
@@ -89,7 +100,11 @@ async function story(stack: DemoStack): Promise<void> {
     form.append('data', new Blob([bpmn], { type: 'application/xml' }), 'order-approval.bpmn')
     const res = await call(stack, token, 'POST', '/deployment/create', form)
     check(res.status === 200 && res.json.tenantId === tenant, `deploy for ${tenant}: ${res.status}`)
-    step(`${tenant} app`, 'POST /deployment/create  (order-approval.bpmn)', `200, deployment in tenant "${res.json.tenantId}"`)
+    step(
+      `${tenant} app`,
+      'POST /deployment/create  (order-approval.bpmn)',
+      `200, deployment in tenant "${res.json.tenantId}"`,
+    )
   }
 
   const started: Record<string, string> = {}
@@ -112,7 +127,11 @@ async function story(stack: DemoStack): Promise<void> {
   const creators = stack.engine.requests
     .filter((r) => r.operationId?.startsWith('startProcessInstance'))
     .map((r) => r.user)
-  step('engine', 'who started the instances?', `Basic-authenticated users ${creators.map((u) => `"${u}"`).join(', ')}`)
+  step(
+    'engine',
+    'who started the instances?',
+    `Basic-authenticated users ${creators.map((u) => `"${u}"`).join(', ')}`,
+  )
 
   const alice = await stack.idp.issueUserToken({
     sub: 'alice',
@@ -123,19 +142,35 @@ async function story(stack: DemoStack): Promise<void> {
   check(tasks.status === 200 && tasks.json.length === 1, `alice sees ${tasks.json?.length} tasks`)
   const task = tasks.json[0]
   check(task.tenantId === ACME.id, 'alice sees a task of another tenant')
-  step('alice (acme user)', 'GET /task?processDefinitionKey=orderApproval', `1 task: "${task.name}" in tenant "${task.tenantId}" (globex's is invisible)`)
+  step(
+    'alice (acme user)',
+    'GET /task?processDefinitionKey=orderApproval',
+    `1 task: "${task.name}" in tenant "${task.tenantId}" (globex's is invisible)`,
+  )
 
   const foreign = await call(stack, globex, 'GET', `/task/${task.id}`)
   check(foreign.status === 404, `globex read acme's task: ${foreign.status}`)
-  step('globex app', `GET /task/${short(task.id)}  (acme's task)`, `404 "${foreign.json.message}" — refused, same answer as a missing task`)
+  step(
+    'globex app',
+    `GET /task/${short(task.id)}  (acme's task)`,
+    `404 "${foreign.json.message}" — refused, same answer as a missing task`,
+  )
 
   const foreignInstance = await call(stack, globex, 'DELETE', `/process-instance/${started.acme}`)
   check(foreignInstance.status === 404, `globex deleted acme's instance: ${foreignInstance.status}`)
-  step('globex app', `DELETE /process-instance/${short(started.acme as string)}`, '404 — acme\'s instance is untouched')
+  step(
+    'globex app',
+    `DELETE /process-instance/${short(started.acme as string)}`,
+    "404 — acme's instance is untouched",
+  )
 
   const identity = await call(stack, globex, 'PUT', `/group/camunda-admin/members/globex`)
   check(identity.status === 403, `globex joined camunda-admin: ${identity.status}`)
-  step('globex app', 'PUT /group/camunda-admin/members/globex', `403 ${identity.json.code} — identity resources are admin only`)
+  step(
+    'globex app',
+    'PUT /group/camunda-admin/members/globex',
+    `403 ${identity.json.code} — identity resources are admin only`,
+  )
 
   const claim = await call(stack, alice, 'POST', `/task/${task.id}/claim`, { userId: 'alice' })
   check(claim.status === 204, `claim: ${claim.status}`)
@@ -143,30 +178,54 @@ async function story(stack: DemoStack): Promise<void> {
     variables: { approved: { value: true, type: 'Boolean' } },
   })
   check(done.status === 204, `complete: ${done.status}`)
-  step('alice (acme user)', 'claim + complete "Approve order"', '204, 204 — the gateway records alice as the acting user')
+  step(
+    'alice (acme user)',
+    'claim + complete "Approve order"',
+    '204, 204 — the gateway records alice as the acting user',
+  )
 
   const charged = await until('the acme worker to charge', () => stack.billing.calls[0])
-  check(charged.tenant === ACME.id && charged.actingUser === 'alice' && charged.caller === ACME.app, 'billing context')
+  check(
+    charged.tenant === ACME.id && charged.actingUser === 'alice' && charged.caller === ACME.app,
+    'billing context',
+  )
   step(
     'acme worker',
     'fetchAndLock "charge-customer" → ctx.fetch(billing)',
     `billing API saw app "${charged.caller}" (token for ${charged.audience}), tenant "${charged.tenant}", acting user "${charged.actingUser}"`,
   )
-  await until('the acme instance to end', () => stack.engine.inspect.processInstance(started.acme as string)?.state === 'COMPLETED' || undefined)
+  await until(
+    'the acme instance to end',
+    () =>
+      stack.engine.inspect.processInstance(started.acme as string)?.state === 'COMPLETED' ||
+      undefined,
+  )
   step('engine', `process instance ${short(started.acme as string)}`, 'COMPLETED')
 
   const globexTasks = stack.engine.inspect.externalTasks().filter((t) => t.tenantId === GLOBEX.id)
-  check(stack.billing.calls.length === 1 && globexTasks.length === 0, 'globex should have no external task yet')
-  step('globex worker', 'polling the same topic', 'nothing: its tenant has no external task, and acme\'s was never offered')
+  check(
+    stack.billing.calls.length === 1 && globexTasks.length === 0,
+    'globex should have no external task yet',
+  )
+  step(
+    'globex worker',
+    'polling the same topic',
+    "nothing: its tenant has no external task, and acme's was never offered",
+  )
 
   const log = stack.engine
     .userOperationLog()
     .filter((e) => e.entityType === 'Task' || e.entityType === 'ProcessInstance')
     .map((e) => `${e.userId}:${e.operationType}`)
-  check(log.includes('alice:Complete') && log.includes('acme:Create'), `operation log: ${log.join(', ')}`)
+  check(
+    log.includes('alice:Complete') && log.includes('acme:Create'),
+    `operation log: ${log.join(', ')}`,
+  )
   step('engine', 'user operation log', [...new Set(log)].join(', '))
 
-  console.log('\nDemo finished: every call authenticated with a real OAuth token, every tenant kept apart.')
+  console.log(
+    '\nDemo finished: every call authenticated with a real OAuth token, every tenant kept apart.',
+  )
 }
 
 function short(id: string): string {
@@ -223,9 +282,11 @@ A user token for alice (tenant ${t.id}):
     `BILLING_URL=${stack.billing.url}/charges`,
     `BILLING_AUDIENCE=${BILLING_AUDIENCE}`,
   ]
-  const gatewayEnv = Object.entries({ ...stack.gatewayEnv, C7AUTH_LOG_LEVEL: 'info', C7AUTH_GATEWAY_PORT: '8090' }).map(
-    ([k, v]) => `${k}=${v}`,
-  )
+  const gatewayEnv = Object.entries({
+    ...stack.gatewayEnv,
+    C7AUTH_LOG_LEVEL: 'info',
+    C7AUTH_GATEWAY_PORT: '8090',
+  }).map(([k, v]) => `${k}=${v}`)
   console.log(`Run the examples against this stack (from the repository root):
 
   # a worker of tenant ${t.id} (examples/worker)

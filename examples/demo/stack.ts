@@ -13,8 +13,18 @@ import type { TenantWorkers } from '@c7auth/worker'
 
 /** The two tenants of the demo, each with its own app (client credentials). */
 export const TENANTS = [
-  { id: 'acme', app: 'acme', secret: `acme-${randomBytes(6).toString('hex')}`, tasklist: 'acmetasks' },
-  { id: 'globex', app: 'globex', secret: `globex-${randomBytes(6).toString('hex')}`, tasklist: 'globextasks' },
+  {
+    id: 'acme',
+    app: 'acme',
+    secret: `acme-${randomBytes(6).toString('hex')}`,
+    tasklist: 'acmetasks',
+  },
+  {
+    id: 'globex',
+    app: 'globex',
+    secret: `globex-${randomBytes(6).toString('hex')}`,
+    tasklist: 'globextasks',
+  },
 ] as const
 
 export const BILLING_AUDIENCE = 'urn:demo:billing'
@@ -54,7 +64,9 @@ export async function startDemoStack(options: { gatewayPort?: number } = {}): Pr
     audiences: [{ audience: BILLING_AUDIENCE, scopes: ['billing:charge'] }],
   })
   const adminPassword = randomBytes(12).toString('base64url')
-  const engine = await startEngineSimulator({ adminUser: { id: 'c7admin', password: adminPassword } })
+  const engine = await startEngineSimulator({
+    adminUser: { id: 'c7admin', password: adminPassword },
+  })
 
   const gatewayEnv: Record<string, string> = {
     C7AUTH_TENANTS: TENANTS.map((t) => t.id).join(','),
@@ -127,7 +139,9 @@ async function startBillingApi(
       if (!token) return deny(401)
       jwtVerify(token, jwks, { issuer: idp.issuer, audience: BILLING_AUDIENCE }).then(
         ({ payload }) => {
-          const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString()) as { amount?: unknown }) : {}
+          const body = chunks.length
+            ? (JSON.parse(Buffer.concat(chunks).toString()) as { amount?: unknown })
+            : {}
           calls.push({
             caller: String(payload.azp ?? payload.client_id),
             audience: BILLING_AUDIENCE,

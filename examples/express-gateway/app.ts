@@ -1,7 +1,13 @@
 import express from 'express'
 import type { C7AuthConfig } from '@c7auth/core'
 import { createGateway } from '@c7auth/gateway'
-import { authenticate, engineProxy, errorHandler, getAuth, requireScopes } from '@c7auth/gateway/express'
+import {
+  authenticate,
+  engineProxy,
+  errorHandler,
+  getAuth,
+  requireScopes,
+} from '@c7auth/gateway/express'
 
 /** An Express app: engine-rest behind c7auth, plus one route of your own guarded by a scope. */
 export function createApp(config: C7AuthConfig) {

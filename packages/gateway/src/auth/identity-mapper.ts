@@ -159,7 +159,7 @@ function mapTenants(
       break
     case 'claim': {
       const wanted = new Set<string>()
-      for (const value of stringsAt(claims, issuer.tenantClaim)) {
+      for (const value of tenantValuesAt(claims, issuer.tenantClaim)) {
         const id = issuer.tenantClaimMap === undefined ? value : issuer.tenantClaimMap[value]
         if (id !== undefined) wanted.add(id)
       }
@@ -223,6 +223,13 @@ function expandPath(
     variants = variants.flatMap((v) => values.map((x) => [...v, x]))
   }
   return variants
+}
+
+/** Tenant claim values: a string, an array of strings, or an object's keys (Keycloak 26 `organization`). */
+function tenantValuesAt(claims: Claims, path: readonly string[]): string[] {
+  const v = claimAt(claims, path)
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) return Object.keys(v)
+  return stringsAt(claims, path)
 }
 
 function stringsAt(claims: Claims, path: readonly string[]): string[] {

@@ -106,6 +106,29 @@ describe('keycloak preset', () => {
     expect(p.userId).toBe(toEngineId(USER_UUID))
     expect(p.userId).toMatch(/^[a-zA-Z0-9]+$/)
   })
+
+  it('reads Keycloak 26 organization claims (array or object keyed by alias) in claim mode', async () => {
+    const a = make({
+      issuer: KC,
+      audience: 'engine-rest',
+      preset: 'keycloak',
+      tenantMode: 'claim',
+      tenantClaim: 'organization',
+    })
+    const base = {
+      iss: KC,
+      aud: 'engine-rest',
+      sub: USER_UUID,
+      azp: 'web',
+      preferred_username: 'olga',
+    }
+    const list = await a.verify(await idp.sign({ ...base, organization: ['acme', 'evil'] }))
+    expect(list.tenantIds).toEqual(['acme'])
+    const obj = await a.verify(
+      await idp.sign({ ...base, organization: { globex: { id: '42' }, initech: {} } }),
+    )
+    expect(obj.tenantIds).toEqual(['globex', 'initech'])
+  })
 })
 
 describe('auth0 preset', () => {

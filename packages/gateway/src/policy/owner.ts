@@ -22,6 +22,11 @@ interface OwnerInfo {
   readonly query?: string
   /** The engine's 404 for a missing id (`type`, `message`), copied from engine-rest 7.23. */
   readonly notFound: (id: string) => { type: string; message: string }
+  /**
+   * `0` where the resource wraps the engine's own `ProcessEngineException` (the engine then
+   * serialises its code); `null` (default) where the resource builds the 404 itself.
+   */
+  readonly code?: 0
 }
 
 const ire = (message: string) => ({ type: 'InvalidRequestException', message })
@@ -32,6 +37,7 @@ export const OWNER_RESOURCES: Readonly<Record<OwnerResource, OwnerInfo>> = {
   processDefinition: {
     path: (id) => `/process-definition/${seg(id)}`,
     notFound: (id) => ire(`No matching definition with id ${id}`),
+    code: 0,
   },
   processInstance: {
     path: (id) => `/process-instance/${seg(id)}`,
@@ -124,7 +130,8 @@ export function ownerLookup(
 
 /**
  * The engine's own 404 for `id` — what a caller of another tenant gets, so existence is not leaked.
- * `code: null` is what engine-rest 7.23's `ExceptionDto` serialises when no engine code applies.
+ * `code` is `null` where engine-rest 7.23 builds the 404 itself, and `0` where it wraps an engine
+ * exception (`GET /process-definition/{id}`).
  *
  * @example
  * ```ts
@@ -135,8 +142,9 @@ export function ownerLookup(
 export function engineNotFound(
   resource: OwnerResource,
   id: string,
-): { status: 404; body: { type: string; message: string; code: null } } {
-  return { status: 404, body: { ...OWNER_RESOURCES[resource].notFound(id), code: null } }
+): { status: 404; body: { type: string; message: string; code: 0 | null } } {
+  const info = OWNER_RESOURCES[resource]
+  return { status: 404, body: { ...info.notFound(id), code: info.code ?? null } }
 }
 
 /**
