@@ -98,9 +98,11 @@ function mapGroups(
 ): string[] {
   const out = new Set<string>(ctx.defaultGroups[kind])
   for (const path of c.groupPaths) {
-    const variants = path.dynamic ? expandPath(path.segments, clientId, audience) : [path.segments]
-    for (const segs of variants) {
-      for (let name of stringsAt(claims, segs)) {
+    const values = path.dynamic
+      ? valuesAtDynamic(claims, path.segments, 0, clientId, audience)
+      : [claimAt(claims, path.segments)]
+    for (const value of values) {
+      for (let name of strings(value)) {
         if (out.size >= MAX_GROUPS) break
         if (name.startsWith('/')) name = name.slice(1) // Keycloak full group paths
         if (m.groupPrefix !== undefined) {
@@ -209,20 +211,40 @@ function tenantIndex(issuer: IssuerMapping, ctx: MapperContext): TenantIndex {
   return index
 }
 
-function expandPath(
+/** Values at a path whose segments may be `{clientId}` or `{audience}` (own properties only). */
+function valuesAtDynamic(
+  node: unknown,
   segments: readonly string[],
+  i: number,
   clientId: string | undefined,
   audience: readonly string[],
-): string[][] {
-  let variants: string[][] = [[]]
-  for (const seg of segments) {
-    let values: readonly string[]
-    if (seg === '{clientId}') values = clientId === undefined ? [] : [clientId]
-    else if (seg === '{audience}') values = audience
-    else values = [seg]
-    variants = variants.flatMap((v) => values.map((x) => [...v, x]))
+): unknown[] {
+  if (i === segments.length) return [node]
+  if (typeof node !== 'object' || node === null || Array.isArray(node)) return []
+  const seg = segments[i]!
+  const keys =
+    seg === '{clientId}'
+      ? clientId === undefined
+        ? []
+        : [clientId]
+      : seg === '{audience}'
+        ? audience
+        : [seg]
+  const out: unknown[] = []
+  for (const k of keys) {
+    if (Object.prototype.hasOwnProperty.call(node, k)) {
+      out.push(
+        ...valuesAtDynamic(
+          (node as Record<string, unknown>)[k],
+          segments,
+          i + 1,
+          clientId,
+          audience,
+        ),
+      )
+    }
   }
-  return variants
+  return out
 }
 
 /** Tenant claim values: a string, an array of strings, or an object's keys (Keycloak 26 `organization`). */
@@ -233,7 +255,10 @@ function tenantValuesAt(claims: Claims, path: readonly string[]): string[] {
 }
 
 function stringsAt(claims: Claims, path: readonly string[]): string[] {
-  const v = claimAt(claims, path)
+  return strings(claimAt(claims, path))
+}
+
+function strings(v: unknown): string[] {
   if (typeof v === 'string') return [v]
   if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string')
   return []

@@ -391,6 +391,29 @@ describe('generic preset and overrides', () => {
     expect(p.groupIds).toEqual([toEngineId('team-a')])
   })
 
+  it('resolves {audience} and {clientId} placeholders in group paths', async () => {
+    const a = make({
+      issuer: ISS,
+      audience: ['engine', 'engine-v2'],
+      claims: { groupClaims: ['resource_access.{audience}.roles', 'apps.{clientId}'] },
+    })
+    const p = await a.verify(
+      await idp.sign({
+        iss: ISS,
+        aud: 'engine',
+        sub: 'ida',
+        azp: 'acme',
+        resource_access: {
+          engine: { roles: ['r1'] },
+          'engine-v2': { roles: ['r2'] },
+          x: { roles: ['no'] },
+        },
+        apps: { acme: ['a1'], other: ['no'] },
+      }),
+    )
+    expect(p.groupIds).toEqual(['r1', 'r2', 'a1'])
+  })
+
   it('reads overridden claim paths (user id from a nested claim)', async () => {
     const a = make({ issuer: ISS, audience: 'engine', claims: { userIdClaims: ['ext.login'] } })
     const p = await a.verify(
