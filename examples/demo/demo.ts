@@ -51,6 +51,7 @@ async function call(
   method: string,
   path: string,
   body?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the story reads engine JSON freely
 ): Promise<{ status: number; json: any }> {
   const init: RequestInit = { method, headers: { authorization: `Bearer ${token}` } }
   if (body instanceof FormData) init.body = body

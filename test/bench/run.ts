@@ -16,7 +16,9 @@ const files = readdirSync(dir)
 let failed = 0
 for (const file of files) {
   console.log(`\n## ${file}\n`)
-  const run = spawnSync(process.execPath, ['--import', 'tsx', `${dir}${file}`], { stdio: 'inherit' })
+  const run = spawnSync(process.execPath, ['--import', 'tsx', `${dir}${file}`], {
+    stdio: 'inherit',
+  })
   if (run.status !== 0) failed += 1
 }
 process.exitCode = failed === 0 ? 0 : 1

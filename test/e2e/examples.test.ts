@@ -62,7 +62,9 @@ describe('examples run against the testkit stack', () => {
         expect(await me.json()).toEqual({ userId: 'acme', kind: 'app', tenantIds: ['acme'] })
 
         const writeOnly = await token('engine:write')
-        const forbidden = await fetch(`${base}/me`, { headers: { authorization: `Bearer ${writeOnly}` } })
+        const forbidden = await fetch(`${base}/me`, {
+          headers: { authorization: `Bearer ${writeOnly}` },
+        })
         expect(forbidden.status).toBe(403)
         expect(forbidden.headers.get('www-authenticate')).toContain('error="insufficient_scope"')
 

@@ -22,7 +22,9 @@ function spawnGateway(env: Record<string, string>): Running {
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   const logs: string[] = []
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  )
   createInterface({ input: child.stdout }).on('line', (l) => logs.push(l))
   createInterface({ input: child.stderr }).on('line', (l) => logs.push(l))
   return { child, url: '', logs, exited }
@@ -31,7 +33,8 @@ function spawnGateway(env: Record<string, string>): Running {
 async function waitForListening(run: Running): Promise<string> {
   for (let i = 0; i < 200; i++) {
     for (const line of run.logs) {
-      if (line.includes('c7auth gateway listening')) return (JSON.parse(line) as { url: string }).url
+      if (line.includes('c7auth gateway listening'))
+        return (JSON.parse(line) as { url: string }).url
     }
     const done = await Promise.race([run.exited.then(() => true), sleep(50).then(() => false)])
     if (done) throw new Error(`gateway exited early:\n${run.logs.join('\n')}`)
@@ -124,9 +127,13 @@ describe('c7auth-gateway bin (spawned process)', () => {
 
     const metrics = await (await fetch(`${run.url}/metrics`)).text()
     expect(metrics).toMatch(/c7auth_requests_total\{outcome="success",code="ok"\} [1-9]/)
-    expect(metrics).toMatch(/c7auth_requests_total\{outcome="refused",code="C7AUTH_TOKEN_MISSING"\} 1/)
+    expect(metrics).toMatch(
+      /c7auth_requests_total\{outcome="refused",code="C7AUTH_TOKEN_MISSING"\} 1/,
+    )
     expect(metrics).toMatch(/c7auth_token_verification_seconds_count\{result="ok"\} [1-9]/)
-    expect(metrics).toMatch(/c7auth_upstream_seconds_count\{operation="getProcessDefinitions",status="2xx"\} [1-9]/)
+    expect(metrics).toMatch(
+      /c7auth_upstream_seconds_count\{operation="getProcessDefinitions",status="2xx"\} [1-9]/,
+    )
     expect(metrics).toMatch(/c7auth_bridge_provisioning_calls_total\{kind="admin_call"\} [1-9]/)
     expect(metrics).toMatch(/c7auth_jwks_refreshes_total\{result="ok"\} [1-9]/)
     expect(run.logs.join('\n')).not.toContain(token)

@@ -23,7 +23,10 @@ const REQUIRED = [
   'C7AUTH_LIVE_B_CLIENT_SECRET',
 ]
 const configured = REQUIRED.every((k) => env[k])
-const bpmn = readFileSync(new URL('../../examples/demo/bpmn/order-approval.bpmn', import.meta.url), 'utf8')
+const bpmn = readFileSync(
+  new URL('../../examples/demo/bpmn/order-approval.bpmn', import.meta.url),
+  'utf8',
+)
 
 function live(key: string): string {
   return env[`C7AUTH_LIVE_${key}`] as string
@@ -53,6 +56,7 @@ async function call(token: string, method: string, path: string, body?: unknown)
   }
   const res = await fetch(`${live('GATEWAY_URL')}${path}`, init)
   const text = await res.text()
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- engine JSON, checked by expect()
   return { status: res.status, json: text ? (JSON.parse(text) as any) : undefined }
 }
 

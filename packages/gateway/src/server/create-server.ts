@@ -55,11 +55,15 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
       metrics.requests.inc({ outcome: e.outcome, code: e.status < 400 ? 'ok' : String(e.status) }),
     onUpstream: (e) =>
       metrics.upstreamSeconds.observe(
-        { operation: e.operationId, status: e.status === undefined ? 'error' : `${Math.floor(e.status / 100)}xx` },
+        {
+          operation: e.operationId,
+          status: e.status === undefined ? 'error' : `${Math.floor(e.status / 100)}xx`,
+        },
         e.durationMs / 1000,
       ),
     onAdminCall: () => metrics.provisioningCalls.inc({ kind: 'admin_call' }),
-    onProvision: (e) => metrics.provisioningCalls.inc({ kind: e.created ? 'created' : 'reconciled' }),
+    onProvision: (e) =>
+      metrics.provisioningCalls.inc({ kind: e.created ? 'created' : 'reconciled' }),
     onRepair: (e) => metrics.provisioningCalls.inc({ kind: e.ok ? 'repaired' : 'repair_failed' }),
   }
   const gateway = createGateway({ config, logger, hooks })
@@ -119,7 +123,10 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
         // Keep-alive connections become idle as their in-flight responses finish: close them then.
         server.closeIdleConnections()
         const sweeper = setInterval(() => server.closeIdleConnections(), 50)
-        const timer = setTimeout(() => server.closeAllConnections(), options.drainTimeoutMs ?? 10_000)
+        const timer = setTimeout(
+          () => server.closeAllConnections(),
+          options.drainTimeoutMs ?? 10_000,
+        )
         sweeper.unref()
         timer.unref()
         await drained
@@ -145,7 +152,12 @@ function timedAuthentication(gateway: Gateway, metrics: GatewayMetrics) {
 }
 
 function countRefusals(metrics: GatewayMetrics) {
-  return function countRefusal(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
+  return function countRefusal(
+    err: unknown,
+    _req: Request,
+    _res: Response,
+    next: NextFunction,
+  ): void {
     metrics.requests.inc({
       outcome: 'refused',
       code: isC7AuthError(err) ? err.code : 'C7AUTH_INTERNAL',
@@ -162,7 +174,8 @@ function registerAuthenticatorMetrics(gateway: Gateway, metrics: GatewayMetrics)
     const fetches = sets.reduce((n, s) => n + s.fetches, 0)
     const failures = sets.reduce((n, s) => n + s.fetchFailures, 0)
     if (fetches > seen.fetches) metrics.jwksRefreshes.inc({ result: 'ok' }, fetches - seen.fetches)
-    if (failures > seen.failures) metrics.jwksRefreshes.inc({ result: 'failed' }, failures - seen.failures)
+    if (failures > seen.failures)
+      metrics.jwksRefreshes.inc({ result: 'failed' }, failures - seen.failures)
     seen = { fetches, failures }
   }
   const original = metrics.registry.metrics.bind(metrics.registry)
