@@ -55,7 +55,7 @@ describe('loadConfigFromEnv', () => {
       basePath: '/engine-rest',
       tenantMode: 'app',
       tenantClaim: 'tenant',
-      clockToleranceSeconds: 30,
+      clockToleranceSeconds: 60,
       requireTypAtJwt: false,
       actingUserVariable: 'c7authActingUser',
       maxBodyBytes: 1024 * 1024,

@@ -523,7 +523,7 @@ function readGateway(r: EnvReader, tenants: TenantConfig[]): C7AuthConfig['gatew
     basePath,
     tenantMode,
     tenantClaim: r.string(G.GATEWAY_TENANT_CLAIM) ?? 'tenant',
-    clockToleranceSeconds: r.duration(G.GATEWAY_CLOCK_TOLERANCE, 's') ?? 30,
+    clockToleranceSeconds: r.duration(G.GATEWAY_CLOCK_TOLERANCE, 's') ?? 60,
     requireTypAtJwt: r.bool(G.GATEWAY_REQUIRE_TYP_AT_JWT) ?? false,
     adminGroups: r.list(G.GATEWAY_ADMIN_GROUPS),
     defaultGroups: {

@@ -194,7 +194,7 @@ export const GLOBAL_KEYS = {
   GATEWAY_CLOCK_TOLERANCE: g({
     name: 'GATEWAY_CLOCK_TOLERANCE',
     type: 'duration-s',
-    default: '30s',
+    default: '60s',
     description: 'Clock skew allowed on `exp`/`nbf`/`iat` (a bare number is seconds).',
   }),
   GATEWAY_REQUIRE_TYP_AT_JWT: g({

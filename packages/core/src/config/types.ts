@@ -75,7 +75,7 @@ export interface TenantConfig {
   clientIds: string[]
   /** The tenant app's own credentials (workers, downstream calls). */
   client?: OAuthClientConfig
-  /** JWS algorithms accepted from this tenant's issuer. Default (gateway): RS256, PS256, ES256. */
+  /** JWS algorithms accepted from this tenant's issuer. Default (gateway): every asymmetric algorithm; `none` never. */
   algorithms?: string[]
   /** Claim-path overrides on top of the preset (dot paths). */
   claims?: ClaimMappingOverrides

@@ -43,6 +43,7 @@ export interface ResolvedAudience {
   audience: string
   scopes: readonly string[]
   ttlSeconds: number
+  format: 'jwt' | 'opaque'
 }
 
 /** What the custom grants need from the running IdP. */

@@ -136,6 +136,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       audience: a.audience,
       scopes: a.scopes ?? [],
       ttlSeconds: a.accessTokenTtlSeconds ?? defaultTtl,
+      format: a.accessTokenFormat ?? 'jwt',
     })
   }
   if (!audiences.has(defaultAudience)) {
@@ -143,6 +144,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       audience: defaultAudience,
       scopes: apiScopes,
       ttlSeconds: defaultTtl,
+      format: 'jwt',
     })
   }
   const allScopes = new Set<string>([...OIDC_SCOPES, ...apiScopes])
@@ -175,11 +177,11 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   const resourceServerInfo = (audience: string): ResourceServer => {
     const a = audiences.get(audience)
     if (!a) throw new oidc.errors.InvalidTarget()
+    const base = { audience, scope: a.scopes.join(' '), accessTokenTTL: a.ttlSeconds }
+    if (a.format === 'opaque') return { ...base, accessTokenFormat: 'opaque' }
     return {
-      audience,
-      scope: a.scopes.join(' '),
+      ...base,
       accessTokenFormat: 'jwt',
-      accessTokenTTL: a.ttlSeconds,
       jwt: { sign: { alg: current().alg, kid: current().kid } },
     }
   }
@@ -328,6 +330,8 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
         revocation: { enabled: true },
+        // Any authenticated client may introspect: this is a test IdP (and it silences the notice).
+        introspection: { enabled: true, allowedPolicy: () => true },
         resourceIndicators: {
           enabled: true,
           defaultResource: (ctx, _client, oneOf) => {
@@ -438,6 +442,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     tokenEndpoint: `${issuer}/token`,
     jwksUri: `${issuer}/jwks`,
     discoveryUrl: `${issuer}/.well-known/openid-configuration`,
+    introspectionEndpoint: `${issuer}/token/introspection`,
     port,
     defaultAudience,
     mtls,

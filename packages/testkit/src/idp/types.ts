@@ -52,6 +52,12 @@ export interface TestIdpAudienceOptions {
   scopes?: string[]
   /** Access-token lifetime for this API. Default: the IdP's `accessTokenTtlSeconds`. */
   accessTokenTtlSeconds?: number
+  /**
+   * `jwt` (default): signed `at+jwt` tokens. `opaque`: random reference tokens (not JWTs) that only
+   * the IdP can resolve, e.g. at {@link TestIdp.introspectionEndpoint}; responses still carry
+   * `expires_in`.
+   */
+  accessTokenFormat?: 'jwt' | 'opaque'
 }
 
 /** Options of {@link startTestIdp}. */
@@ -169,6 +175,8 @@ export interface TestIdp {
   readonly tokenEndpoint: string
   readonly jwksUri: string
   readonly discoveryUrl: string
+  /** RFC 7662 introspection (client authentication as registered), e.g. for opaque tokens. */
+  readonly introspectionEndpoint: string
   readonly port: number
   readonly defaultAudience: string
   /** Present when started with `mtls: true`. */
