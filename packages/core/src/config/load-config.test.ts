@@ -48,6 +48,7 @@ describe('loadConfigFromEnv', () => {
       idPattern: '[a-zA-Z0-9]+',
       timeoutMs: 30_000,
       maxLongPollMs: 60_000,
+      authorizations: 'none',
     })
     expect(config.gateway).toMatchObject({
       host: '0.0.0.0',
@@ -335,6 +336,17 @@ describe('loadConfigFromEnv', () => {
     ])
     const ok = loadConfigFromEnv({ ...env, C7AUTH_TENANT_GLOBEX_ALLOW_INSECURE_HTTP: 'true' })
     expect(ok.tenants[1]?.issuer).toBe('http://idp.internal')
+  })
+
+  it('reads C7AUTH_ENGINE_AUTHORIZATIONS and rejects unknown values', () => {
+    for (const mode of ['none', 'apps', 'apps+users'] as const) {
+      const config = loadConfigFromEnv({ ...base(), C7AUTH_ENGINE_AUTHORIZATIONS: mode })
+      expect(config.engine.authorizations).toBe(mode)
+    }
+    const err = configError(() =>
+      loadConfigFromEnv({ ...base(), C7AUTH_ENGINE_AUTHORIZATIONS: 'users' }),
+    )
+    expect(err.issues.some((i) => i.startsWith('C7AUTH_ENGINE_AUTHORIZATIONS'))).toBe(true)
   })
 
   it('renders a table row for every schema key, secrets flagged', () => {

@@ -8,6 +8,7 @@ import type {
   ClaimMappingOverrides,
   ClientAuthMethod,
   EngineAuthMode,
+  EngineAuthorizationsMode,
   EngineConfig,
   IdpPreset,
   OAuthClientConfig,
@@ -312,6 +313,7 @@ function readEngine(r: EnvReader, role: 'gateway' | 'worker'): EngineConfig {
     idPattern: r.regex(G.ENGINE_ID_PATTERN) ?? '[a-zA-Z0-9]+',
     timeoutMs: r.duration(G.ENGINE_TIMEOUT, 'ms') ?? 30_000,
     maxLongPollMs: r.duration(G.ENGINE_MAX_LONG_POLL, 'ms') ?? 60_000,
+    authorizations: r.enum<EngineAuthorizationsMode>(G.ENGINE_AUTHORIZATIONS) ?? 'none',
   }
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(engine.userHeader)) {
     r.issue(`${envKeyOf(G.ENGINE_USER_HEADER)}: must be a valid HTTP header name`)

@@ -144,6 +144,14 @@ export const GLOBAL_KEYS = {
     default: '60s',
     description: 'Cap for fetchAndLock `asyncResponseTimeout` (a bare number is ms).',
   }),
+  ENGINE_AUTHORIZATIONS: g({
+    name: 'ENGINE_AUTHORIZATIONS',
+    type: 'enum',
+    values: ['none', 'apps', 'apps+users'],
+    default: 'none',
+    description:
+      'Engine authorizations the gateway bootstrap creates or extends (GRANTs on `*`, for engines with authorization checks on; needs the admin account). `apps`: each `C7AUTH_GATEWAY_DEFAULT_APP_GROUPS` group gets what an app needs (process definitions: read, start, read/update instances and tasks, task work, history; process instances: create, read, update; tasks: read, update, task work; deployments: create, read; decision definitions: read, evaluate). `apps+users`: also each `C7AUTH_GATEWAY_DEFAULT_USER_GROUPS` group gets task-worker rights (process definitions: read, read tasks, task work, read instances; tasks: read, task work; process instances: read). `none`: nothing.',
+  }),
   GATEWAY_HOST: g({
     name: 'GATEWAY_HOST',
     type: 'string',

@@ -11,6 +11,12 @@ export type TenantMode = 'app' | 'claim' | 'fixed'
 /** How the gateway authenticates to engine-rest. */
 export type EngineAuthMode = 'bridge' | 'service' | 'none' | 'header'
 
+/**
+ * Which engine authorizations the gateway bootstrap grants to the default groups
+ * (`C7AUTH_ENGINE_AUTHORIZATIONS`): none, the app groups, or the app and the user groups.
+ */
+export type EngineAuthorizationsMode = 'none' | 'apps' | 'apps+users'
+
 /** Default request parameters for a token request (IdP dialects differ here). */
 export interface TokenRequestParams {
   /** Space-separated scope (Keycloak, Okta; Entra: `api://x/.default`). */
@@ -118,6 +124,11 @@ export interface EngineConfig {
   timeoutMs: number
   /** Cap for `asyncResponseTimeout` of fetchAndLock, ms. Default: 60000. */
   maxLongPollMs: number
+  /**
+   * Authorizations the gateway bootstrap grants to the default groups. The loader always sets it;
+   * absent means `none`.
+   */
+  authorizations?: EngineAuthorizationsMode
 }
 
 /** Whole-product configuration produced by {@link loadConfigFromEnv}. */
