@@ -3,7 +3,8 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startEngineSimulator, startTestIdp } from '@c7auth/testkit'
+import { Agent, request } from 'undici'
+import { createTestCa, startEngineSimulator, startTestIdp } from '@c7auth/testkit'
 import type { EngineSimulator, TestIdp } from '@c7auth/testkit'
 
 const BIN = fileURLToPath(new URL('../../packages/gateway/bin/c7auth-gateway.js', import.meta.url))
@@ -121,6 +122,10 @@ describe('c7auth-gateway bin (spawned process)', () => {
     })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('application/json')
+    const denied = await fetch(`${run.url}/engine-rest/user`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(denied.status).toBe(403)
     const refused = await fetch(`${run.url}/engine-rest/process-definition`)
     expect(refused.status).toBe(401)
     expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer realm=/)
@@ -159,6 +164,28 @@ describe('c7auth-gateway bin (spawned process)', () => {
     expect(await res.json()).toEqual([])
     expect(await run.exited).toBe(0)
     await expect(fetch(`${run.url}/healthz`)).rejects.toThrow()
+  })
+
+  it('serves HTTPS from certificate and key files', async () => {
+    const ca = await createTestCa()
+    const leaf = await ca.issue('localhost', 'server')
+    const tls = spawnGateway({
+      ...baseEnv,
+      C7AUTH_GATEWAY_TLS_CERT: leaf.certPem,
+      C7AUTH_GATEWAY_TLS_KEY: leaf.keyPem,
+    })
+    try {
+      const url = await waitForListening(tls)
+      expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+      const dispatcher = new Agent({ connect: { ca: ca.caPem } })
+      const res = await request(`${url}/healthz`, { dispatcher })
+      expect(res.statusCode).toBe(200)
+      expect(await res.body.json()).toEqual({ status: 'ok' })
+      await dispatcher.close()
+    } finally {
+      tls.child.kill('SIGTERM')
+      expect(await tls.exited).toBe(0)
+    }
   })
 
   it('exits 2 on bad configuration and lists every bad key without values', async () => {

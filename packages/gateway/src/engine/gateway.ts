@@ -15,7 +15,7 @@ import type { CanaryReport, IdentityBridge } from './identity-bridge.js'
 import { adaptPolicy } from './policy-adapter.js'
 import { createEngineProxy } from './proxy.js'
 import type { HandleOptions } from './proxy.js'
-import { bootstrapTenants } from './tenant-bootstrap.js'
+import { bootstrapTenants, configuredAuthorizations } from './tenant-bootstrap.js'
 import type { AuthorizationGrant, TenantBootstrapReport } from './tenant-bootstrap.js'
 import type { GatewayHooks, ProxyPolicy } from './types.js'
 import { createUpstreamAuth } from './upstream-auth.js'
@@ -32,7 +32,11 @@ export interface CreateGatewayOptions {
   readonly authenticator?: Authenticator
   /** The route-table policy (`createPolicy`) or a ready proxy policy. Default: `createPolicy(config)`. */
   readonly policy?: Policy | ProxyPolicy
-  /** Group authorizations the bootstrap makes sure exist (engines with authorization checks). */
+  /**
+   * Group authorizations the bootstrap makes sure exist (engines with authorization checks).
+   * Default: what `config.engine.authorizations` (`C7AUTH_ENGINE_AUTHORIZATIONS`) stands for, see
+   * `configuredAuthorizations`.
+   */
   readonly authorizations?: readonly AuthorizationGrant[]
   /** Streamed request bodies (deployments) above this many bytes get 413. Default 64 MiB. */
   readonly maxStreamBytes?: number
@@ -228,22 +232,38 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
       )
     }
     let bootstrap: TenantBootstrapReport | undefined
+    const authorizations =
+      options.authorizations ??
+      configuredAuthorizations(engine.authorizations, config.gateway.defaultGroups)
     if (admin) {
       const groups = [
         ...config.gateway.defaultGroups.app,
         ...config.gateway.defaultGroups.user,
         ...config.tenants.flatMap((t) => (t as { defaultGroups?: string[] }).defaultGroups ?? []),
-        ...(options.authorizations ?? []).map((a) => a.groupId),
+        ...authorizations.map((a) => a.groupId),
       ]
       bootstrap = await bootstrapTenants({
         admin,
         bridge,
         tenants: config.tenants.map((t) => ({ id: t.id, name: t.name })),
         groups,
-        authorizations: options.authorizations ?? [],
+        authorizations,
       })
     } else {
       warnings.push('No engine admin account configured: tenants are not bootstrapped.')
+      if (authorizations.length > 0) {
+        warnings.push('No engine admin account configured: engine authorizations are not granted.')
+      }
+    }
+    if (
+      options.authorizations === undefined &&
+      engine.authorizations !== undefined &&
+      engine.authorizations !== 'none' &&
+      authorizations.length === 0
+    ) {
+      warnings.push(
+        `C7AUTH_ENGINE_AUTHORIZATIONS=${engine.authorizations} grants nothing: no default groups are configured.`,
+      )
     }
     const report: BootstrapReport = { engineAuth: engine.auth, bootstrap, canary, warnings }
     logger.info({ bootstrap, canary, engineAuth: engine.auth }, 'c7auth gateway started')

@@ -22,7 +22,12 @@ export type {
 } from './engine-client.js'
 export { adaptPolicy } from './policy-adapter.js'
 export type { PolicyAdapterOptions } from './policy-adapter.js'
-export { appAuthorizations, bootstrapTenants } from './tenant-bootstrap.js'
+export {
+  appAuthorizations,
+  bootstrapTenants,
+  configuredAuthorizations,
+  userAuthorizations,
+} from './tenant-bootstrap.js'
 export type { AuthorizationGrant, TenantBootstrapReport } from './tenant-bootstrap.js'
 export { createAuditLog } from './audit.js'
 export type { AuditEvent, AuditLog } from './audit.js'

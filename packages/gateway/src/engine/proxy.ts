@@ -167,7 +167,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
       const durationMs = Math.round((performance.now() - started) * 1000) / 1000
       const status = res.statusCode
       const operationId = decision?.operationId
-      hooks?.onRequest?.({ operationId, method, status, durationMs, outcome })
+      hooks?.onRequest?.({ operationId, method, status, durationMs, outcome, code })
       const mutating = decision ? decision.mutating : !SAFE.has(method)
       if (options.audit && (mutating || outcome === 'denied')) {
         options.audit.write({

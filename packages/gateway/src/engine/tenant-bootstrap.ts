@@ -1,3 +1,4 @@
+import type { EngineAuthorizationsMode } from '@c7auth/core'
 import type { AdminClient } from './engine-client.js'
 import type { IdentityBridge } from './identity-bridge.js'
 
@@ -43,6 +44,49 @@ export function appAuthorizations(groupId: string): AuthorizationGrant[] {
     { groupId, resourceType: 9, resourceId: '*', permissions: ['CREATE', 'READ'] },
     { groupId, resourceType: 10, resourceId: '*', permissions: ['READ', 'CREATE_INSTANCE'] },
   ]
+}
+
+/**
+ * What a user group needs to work on tasks on an engine with authorization checks enabled: read
+ * process definitions, their instances and tasks, and work (claim, complete) tasks.
+ *
+ * @example
+ * ```ts
+ * createGateway({ config, authorizations: userAuthorizations('c7authusers') })
+ * ```
+ */
+export function userAuthorizations(groupId: string): AuthorizationGrant[] {
+  return [
+    {
+      groupId,
+      resourceType: 6,
+      resourceId: '*',
+      permissions: ['READ', 'READ_TASK', 'TASK_WORK', 'READ_INSTANCE'],
+    },
+    { groupId, resourceType: 7, resourceId: '*', permissions: ['READ', 'TASK_WORK'] },
+    { groupId, resourceType: 8, resourceId: '*', permissions: ['READ'] },
+  ]
+}
+
+/**
+ * The grants `C7AUTH_ENGINE_AUTHORIZATIONS` stands for: `apps` → {@link appAuthorizations} for
+ * every default app group, `apps+users` → also {@link userAuthorizations} for every default user
+ * group, `none` → nothing.
+ *
+ * @example
+ * ```ts
+ * configuredAuthorizations('apps', { app: ['apps'], user: [] }) // appAuthorizations('apps')
+ * ```
+ */
+export function configuredAuthorizations(
+  mode: EngineAuthorizationsMode | undefined,
+  defaultGroups: { readonly app: readonly string[]; readonly user: readonly string[] },
+): AuthorizationGrant[] {
+  if (mode === undefined || mode === 'none') return []
+  const grants = [...new Set(defaultGroups.app)].flatMap(appAuthorizations)
+  if (mode === 'apps+users')
+    grants.push(...[...new Set(defaultGroups.user)].flatMap(userAuthorizations))
+  return grants
 }
 
 /** What the startup bootstrap did. */

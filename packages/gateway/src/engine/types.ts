@@ -83,6 +83,8 @@ export interface GatewayHooks {
     status: number
     durationMs: number
     outcome: AuditOutcome
+    /** The `C7AUTH_*` code of a refusal or gateway error; undefined when the engine answered. */
+    code?: string | undefined
   }): void
   /** One upstream call for a client request finished (headers received or failed). */
   onUpstream?(event: {

@@ -51,8 +51,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   const logger = options.logger ?? pino({ level: config.logLevel })
   const metrics = createGatewayMetrics()
   const hooks: GatewayHooks = {
-    onRequest: (e) =>
-      metrics.requests.inc({ outcome: e.outcome, code: e.status < 400 ? 'ok' : String(e.status) }),
+    onRequest: (e) => metrics.requests.inc({ outcome: e.outcome, code: e.code ?? 'ok' }),
     onUpstream: (e) =>
       metrics.upstreamSeconds.observe(
         {

@@ -6,7 +6,11 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
  */
 export interface GatewayMetrics {
   readonly registry: Registry
-  /** Requests by outcome (`forwarded`, `refused`, `error`) and reason code (`C7AUTH_*` or `ok`). */
+  /**
+   * Requests by outcome (`success`, `failure`, `denied`, `error`, `aborted` from the proxy;
+   * `refused` for authentication failures) and reason code (`C7AUTH_*`, or `ok` when the engine
+   * answered).
+   */
   readonly requests: Counter<'outcome' | 'code'>
   /** Token verification latency (cache hits included). */
   readonly verifySeconds: Histogram<'result'>
@@ -14,8 +18,6 @@ export interface GatewayMetrics {
   readonly jwksRefreshes: Counter<'result'>
   /** Engine identity calls made by the bridge, by kind (user, tenant, membership, repair). */
   readonly provisioningCalls: Counter<'kind'>
-  /** Token fetches by the gateway's own token clients. */
-  readonly tokenFetches: Counter<'result'>
   /** Upstream latency by operation id and status class. */
   readonly upstreamSeconds: Histogram<'operation' | 'status'>
 }
@@ -50,12 +52,6 @@ export function createGatewayMetrics(): GatewayMetrics {
       name: 'c7auth_bridge_provisioning_calls_total',
       help: 'Engine identity calls made by the identity bridge, by kind.',
       labelNames: ['kind'],
-      registers,
-    }),
-    tokenFetches: new Counter({
-      name: 'c7auth_token_fetches_total',
-      help: 'Token endpoint requests made by the gateway, by result.',
-      labelNames: ['result'],
       registers,
     }),
     upstreamSeconds: new Histogram({
