@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { X509Certificate, createPrivateKey } from 'node:crypto'
 import { ConfigError } from '../errors.js'
+import { ASYMMETRIC_JWS_ALGORITHMS } from '../jws-algorithms.js'
 import { GLOBAL_KEYS as G, TENANT_KEYS as T, envIdOf, envKeyOf } from './schema.js'
 import type { ConfigKeySpec } from './schema.js'
 import type {
@@ -31,19 +32,7 @@ export interface LoadConfigOptions {
   role?: 'gateway' | 'worker'
 }
 
-const ASYMMETRIC_ALGS = new Set([
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-])
+const ASYMMETRIC_ALGS: ReadonlySet<string> = new Set(ASYMMETRIC_JWS_ALGORITHMS)
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost'])
 const MIN_BRIDGE_SECRET = 32
 

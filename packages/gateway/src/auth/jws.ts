@@ -1,37 +1,13 @@
 import { constants, createHmac, timingSafeEqual, verify as cryptoVerify } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
+import { ASYMMETRIC_JWS_ALGORITHMS } from '@c7auth/core'
+import type { AsymmetricJwsAlgorithm } from '@c7auth/core'
 
 /** JWS algorithms the verifier understands. `none` is never accepted. */
-export type JwsAlgorithm =
-  | 'RS256'
-  | 'RS384'
-  | 'RS512'
-  | 'PS256'
-  | 'PS384'
-  | 'PS512'
-  | 'ES256'
-  | 'ES384'
-  | 'ES512'
-  | 'EdDSA'
-  | 'Ed25519'
-  | 'HS256'
-  | 'HS384'
-  | 'HS512'
+export type JwsAlgorithm = AsymmetricJwsAlgorithm | 'HS256' | 'HS384' | 'HS512'
 
 /** Default allowlist: every asymmetric algorithm. HS* needs an explicitly configured secret. */
-export const DEFAULT_ALGORITHMS: readonly JwsAlgorithm[] = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-]
+export const DEFAULT_ALGORITHMS: readonly JwsAlgorithm[] = ASYMMETRIC_JWS_ALGORITHMS
 
 interface AlgInfo {
   readonly family: 'rsa' | 'pss' | 'ec' | 'okp' | 'hmac'

@@ -56,6 +56,18 @@ export interface ProcessDefinitionRecord {
   suspended: boolean
 }
 
+/** An authorization row (`ACT_RU_AUTHORIZATION`): type 0 global, 1 grant, 2 revoke. */
+export interface AuthorizationRecord {
+  readonly id: string
+  readonly type: 0 | 1 | 2
+  /** Permission names as granted (`ALL`, `READ`, …). */
+  permissions: string[]
+  userId: string | null
+  groupId: string | null
+  resourceType: number
+  resourceId: string
+}
+
 export type ProcessInstanceState = 'ACTIVE' | 'COMPLETED' | 'EXTERNALLY_TERMINATED'
 
 export interface ProcessInstanceRecord {
@@ -189,6 +201,7 @@ export class EngineState {
   readonly externalTasks = new Map<string, ExternalTaskRecord>()
   readonly incidents = new Map<string, IncidentRecord>()
   readonly operationLog: UserOperationLogEntry[] = []
+  readonly authorizations = new Map<string, AuthorizationRecord>()
   externalTaskSequence = 0
 
   clear(): void {
@@ -206,6 +219,7 @@ export class EngineState {
     this.externalTasks.clear()
     this.incidents.clear()
     this.operationLog.length = 0
+    this.authorizations.clear()
     this.externalTaskSequence = 0
   }
 }
