@@ -114,14 +114,14 @@ describe.each<Framework>(['express', 'koa'])('bridge mode through %s', (framewor
 
     const alice = await h.userToken('alice', 'appA', ['billing'])
     expect((await h.call(alice, 'GET', '/task')).status).toBe(200)
-    // new group: GET group + create; then user create + tenant membership + group membership
-    expect(h.engine.stats.adminCalls - admin0).toBe(5)
+    // user create + marker membership; new group: GET group + create; tenant + group membership
+    expect(h.engine.stats.adminCalls - admin0).toBe(6)
     const bob = await h.userToken('bob', 'appA', ['billing'])
     const admin1 = h.engine.stats.adminCalls
     expect((await h.call(bob, 'GET', '/task')).status).toBe(200)
-    expect(h.engine.stats.adminCalls - admin1).toBe(3)
+    expect(h.engine.stats.adminCalls - admin1).toBe(4)
     for (let i = 0; i < 5; i++) await h.call(bob, 'GET', '/process-instance')
-    expect(h.engine.stats.adminCalls - admin1).toBe(3)
+    expect(h.engine.stats.adminCalls - admin1).toBe(4)
     expect(h.engine.inspect.tenantsOf('bob')).toEqual(['tenantA'])
   })
 
@@ -133,10 +133,14 @@ describe.each<Framework>(['express', 'koa'])('bridge mode through %s', (framewor
       'camunda-admin',
     ])
     expect((await h.call(t1, 'GET', '/task')).status).toBe(200)
-    expect([...h.engine.inspect.groupsOf('carol')].sort()).toEqual(['billing', 'support'])
-    const t2 = await h.userToken('carol', 'appA', ['billing'])
+    expect([...h.engine.inspect.groupsOf('carol')].sort()).toEqual([
+      'billing',
+      'c7authbridged',
+      'support',
+    ])
+    const t2 = await h.userToken('carol', 'appA', ['billing', 'c7authbridged'])
     expect((await h.call(t2, 'GET', '/task')).status).toBe(200)
-    expect(h.engine.inspect.groupsOf('carol')).toEqual(['billing'])
+    expect([...h.engine.inspect.groupsOf('carol')].sort()).toEqual(['billing', 'c7authbridged'])
   })
 
   it('denies identity and admin resources to non-admin principals, also under /engine/default', async () => {
@@ -273,6 +277,83 @@ describe('gateway admins in bridge mode', () => {
       expect((await h.call(plain, 'GET', '/user')).status).toBe(403)
       expect((await h.call(plain, 'GET', '/task')).status).toBe(200)
       expect(h.engine.inspect.groupsOf('olga')).not.toContain('camunda-admin')
+    } finally {
+      await h.close()
+    }
+  })
+})
+
+describe('bridge ownership: engine users the bridge did not create are never managed', () => {
+  const OPS_PASSWORD = 'Operat0r-Secret!'
+
+  it.each<Framework>(['express', 'koa'])(
+    'an operator account created by hand (ops in camunda-admin) is refused through %s, untouched',
+    async (framework) => {
+      const h = await startHarness({ mode: 'bridge', framework })
+      try {
+        h.engine.seed.user({ id: 'ops', password: OPS_PASSWORD })
+        h.engine.seed.membership({ userId: 'ops', groupId: 'camunda-admin' })
+        h.engine.seed.tenant({ id: 'opsTenant' })
+        h.engine.seed.membership({ tenantId: 'opsTenant', userId: 'ops' })
+        const opsToken = await h.userToken('ops', 'appA', ['billing'])
+        expect((await h.principalOf(opsToken)).userId).toBe('ops')
+        const repairs = h.events.repairs
+        const before = h.engine.requests.length
+
+        for (const [method, path] of [
+          ['GET', '/task'],
+          ['POST', '/process-definition/key/order/start'],
+        ] as const) {
+          const r = await h.call(opsToken, method, path, method === 'POST' ? {} : undefined)
+          expect(r.status, `${method} ${path}`).toBe(502)
+          expect(r.headers['content-type']).toBe('application/json')
+          expect(r.json).toMatchObject({ code: 'C7AUTH_BRIDGE_FAILED' })
+          expect(r.text).not.toContain(OPS_PASSWORD)
+        }
+
+        // the engine saw no request as ops and no identity write for it
+        const seen = h.engine.requests.slice(before)
+        expect(seen.some((q) => q.user === 'ops')).toBe(false)
+        expect(
+          seen.filter((q) => q.method !== 'GET' && q.path.includes('/ops')).map((q) => q.path),
+        ).toEqual([])
+        expect(h.engine.inspect.groupsOf('ops')).toEqual(['camunda-admin'])
+        expect(h.engine.inspect.tenantsOf('ops')).toEqual(['opsTenant'])
+        expect(h.events.repairs).toBe(repairs)
+        // ops' own password still works against the engine directly
+        const own = await request(`${h.engine.url}/user/ops/profile`, {
+          headers: {
+            authorization: `Basic ${Buffer.from(`ops:${OPS_PASSWORD}`).toString('base64')}`,
+          },
+        })
+        expect(own.statusCode).toBe(200)
+        await own.body.dump()
+        expect(h.engine.inspect.user('ops')).toEqual({ attempts: 0, locked: false })
+
+        // a user the bridge created is still provisioned (and marked) as before
+        const erin = await h.userToken('erin', 'appA', [])
+        expect((await h.call(erin, 'GET', '/task')).status).toBe(200)
+        expect(h.engine.inspect.groupsOf('erin')).toContain('c7authbridged')
+        expect(h.engine.inspect.groupsOf('c7authcanary')).toEqual(['c7authbridged'])
+      } finally {
+        await h.close()
+      }
+    },
+  )
+
+  it('an operator adding the user to the marker group hands it over to the bridge', async () => {
+    const h = await startHarness({ mode: 'bridge', framework: 'express' })
+    try {
+      h.engine.seed.user({ id: 'legacy', password: OPS_PASSWORD })
+      const t = await h.userToken('legacy', 'appA', [])
+      expect((await h.call(t, 'GET', '/task')).status).toBe(502)
+      h.engine.seed.membership({ userId: 'legacy', groupId: 'c7authbridged' })
+      h.gateway.bridge!.invalidate('legacy') // or wait for the short refusal memory to pass
+      const repairs = h.events.repairs
+      // its password is not the derived one yet: the first request repairs it, then works
+      expect((await h.call(t, 'GET', '/task')).status).toBe(200)
+      expect(h.events.repairs).toBe(repairs + 1)
+      expect(h.engine.inspect.tenantsOf('legacy')).toEqual(['tenantA'])
     } finally {
       await h.close()
     }

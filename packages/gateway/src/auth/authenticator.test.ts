@@ -159,6 +159,7 @@ describe('createAuthenticator', () => {
         'clockToleranceSeconds must be >= 0',
         'issuers[0].audience is required (non-empty strings)',
         'issuers[1].jwksUri is required for a templated issuer',
+        'issuers[1].allowedTenantIds is required for a templated issuer (non-empty list of directory ids)',
         'issuers[2].secret must have at least 32 bytes',
         'issuers[3].algorithms: unsupported algorithm',
         'issuers[4].fixedTenant must name a configured tenant',

@@ -18,7 +18,7 @@ import type { JwsAlgorithm } from './jws.js'
 import { KeyStore } from './key-store.js'
 import type { KeyStoreStats } from './key-store.js'
 import type { AuthenticatorOptions, Claims, IssuerOptions, TenantOptions } from './options.js'
-import { resolveClaimMapping } from './presets.js'
+import { isClientScopedClaimPath, resolveClaimMapping } from './presets.js'
 import { TokenCache } from './token-cache.js'
 
 /** Counters and key-set health of an {@link Authenticator}. */
@@ -111,10 +111,14 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   }
   if (issues.length > 0) throw new ConfigError(issues)
 
+  const toEngineId = createEngineIdMapper(options.idPattern ?? DEFAULT_ENGINE_ID_PATTERN)
+  const adminGroups = options.adminGroups ?? []
   const ctx: MapperContext = {
     tenants,
-    toEngineId: createEngineIdMapper(options.idPattern ?? DEFAULT_ENGINE_ID_PATTERN),
-    adminGroups: new Set(options.adminGroups ?? []),
+    toEngineId,
+    // Names are compared as engine ids: `camunda-admin` and its engine id both match a token's
+    // `camunda-admin`; a mapped id never equals a kept one, so accepting both is unambiguous.
+    adminGroups: new Set([...adminGroups, ...adminGroups.map(toEngineId)]),
     defaultGroups: {
       app: options.defaultGroups?.app ?? [],
       user: options.defaultGroups?.user ?? [],
@@ -158,6 +162,22 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const isTemplate = typeof cfg.issuer === 'string' && cfg.issuer.includes(TEMPLATE)
     if (isTemplate && asymmetric && cfg.jwksUri === undefined) {
       issues.push(`${at}.jwksUri is required for a templated issuer`)
+    }
+    // Fail closed: without a tid allowlist a templated issuer accepts every Entra directory.
+    if (
+      isTemplate &&
+      (cfg.allowedTenantIds === undefined ||
+        cfg.allowedTenantIds.length === 0 ||
+        cfg.allowedTenantIds.some((t) => typeof t !== 'string' || t.length === 0))
+    ) {
+      issues.push(
+        `${at}.allowedTenantIds is required for a templated issuer (non-empty list of directory ids)`,
+      )
+    }
+    if (cfg.claims?.adminGroupClaims?.some(isClientScopedClaimPath) === true) {
+      issues.push(
+        `${at}.claims.adminGroupClaims may not contain {clientId} or {audience}; name a literal path`,
+      )
     }
     const tenantMode: TenantMode = cfg.tenantMode ?? options.tenantMode ?? 'app'
     if (!['app', 'claim', 'fixed'].includes(tenantMode)) issues.push(`${at}.tenantMode is invalid`)

@@ -76,4 +76,50 @@ describe('authenticatorOptionsFromConfig', () => {
     })
     expect(() => authenticatorOptionsFromConfig(noAud)).toThrow(/C7AUTH_TENANT_ACME_AUDIENCE/)
   })
+
+  it('refuses a templated Entra issuer from the environment (no tid allowlist there)', () => {
+    const config = loadConfigFromEnv({
+      ...baseEnv,
+      C7AUTH_TENANTS: 'acme',
+      C7AUTH_TENANT_ACME_ISSUER: 'https://login.microsoftonline.com/{tenantid}/v2.0',
+      C7AUTH_TENANT_ACME_AUDIENCE: 'api://engine',
+      C7AUTH_TENANT_ACME_JWKS_URI: 'https://login.microsoftonline.com/common/discovery/v2.0/keys',
+      C7AUTH_TENANT_ACME_PRESET: 'entra',
+    })
+    try {
+      authenticatorOptionsFromConfig(config)
+      expect.unreachable()
+    } catch (err) {
+      const e = err as { code: string; issues: string[] }
+      expect(e.code).toBe('C7AUTH_CONFIG_INVALID')
+      expect(e.issues).toHaveLength(1)
+      expect(e.issues[0]).toMatch(/^C7AUTH_TENANT_ACME_ISSUER: /)
+      expect(e.issues[0]).toContain('one tenant block per directory')
+      expect(e.issues[0]).toContain('https://login.microsoftonline.com/<tid>/v2.0')
+      expect(e.issues[0]).toContain('allowedTenantIds')
+    }
+  })
+
+  it('accepts one tenant block per Entra directory, each with its own concrete issuer', () => {
+    const tid = (n: number) => `${n}${n}${n}${n}${n}${n}${n}${n}-0000-4000-8000-000000000000`
+    const config = loadConfigFromEnv({
+      ...baseEnv,
+      C7AUTH_TENANTS: 'acme,globex',
+      C7AUTH_GATEWAY_AUDIENCE: 'api://engine',
+      C7AUTH_TENANT_ACME_ISSUER: `https://login.microsoftonline.com/${tid(1)}/v2.0`,
+      C7AUTH_TENANT_ACME_PRESET: 'entra',
+      C7AUTH_TENANT_GLOBEX_ISSUER: `https://login.microsoftonline.com/${tid(2)}/v2.0`,
+      C7AUTH_TENANT_GLOBEX_PRESET: 'entra',
+    })
+    const o = authenticatorOptionsFromConfig(config)
+    expect(o.issuers.map((i) => i.issuer)).toEqual([
+      `https://login.microsoftonline.com/${tid(1)}/v2.0`,
+      `https://login.microsoftonline.com/${tid(2)}/v2.0`,
+    ])
+    expect(o.tenants.map((t) => (typeof t === 'string' ? [t] : [t.id, t.issuer]))).toEqual([
+      ['acme', `https://login.microsoftonline.com/${tid(1)}/v2.0`],
+      ['globex', `https://login.microsoftonline.com/${tid(2)}/v2.0`],
+    ])
+    createAuthenticator(o).close()
+  })
 })

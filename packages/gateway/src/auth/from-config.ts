@@ -49,6 +49,16 @@ export function authenticatorOptionsFromConfig(
       ...(t.defaultGroups.length === 0 ? {} : { defaultGroups: t.defaultGroups }),
     })
     if (t.issuer === undefined) continue
+    // The environment has no tid allowlist: a templated issuer would accept every Entra directory.
+    if (t.issuer.includes('{tenantid}')) {
+      issues.push(
+        `${key}_ISSUER: a templated issuer ({tenantid}) would accept tokens from any Entra ` +
+          'directory; configure one tenant block per directory ' +
+          '(https://login.microsoftonline.com/<tid>/v2.0) or use the programmatic API ' +
+          '(createAuthenticator) with issuers[].allowedTenantIds',
+      )
+      continue
+    }
     if (audience.length === 0) {
       issues.push(`${key}_AUDIENCE (or C7AUTH_GATEWAY_AUDIENCE) is required with ${key}_ISSUER`)
       continue

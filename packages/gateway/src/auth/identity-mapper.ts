@@ -1,6 +1,6 @@
 import { HttpAuthError } from '@c7auth/core'
 import type { Principal, TenantMode } from '@c7auth/core'
-import { claimAt } from './presets.js'
+import { claimAt, isClientScopedClaimPath } from './presets.js'
 import type { ClaimMapping } from './presets.js'
 import type { EngineIdMapper } from './engine-id.js'
 import type { Claims, TenantOptions } from './options.js'
@@ -65,7 +65,7 @@ export function mapClaims(
       for (const g of t.defaultGroups) if (!groupIds.includes(g)) groupIds.push(g)
     }
   }
-  const admin = groupIds.some((g) => ctx.adminGroups.has(g))
+  const admin = isAdmin(claims, m, c, ctx)
   if (tenantIds.length === 0 && !admin) {
     throw new HttpAuthError('C7AUTH_TENANT_UNKNOWN', {
       realm: ctx.realm,
@@ -102,19 +102,42 @@ function mapGroups(
       ? valuesAtDynamic(claims, path.segments, 0, clientId, audience)
       : [claimAt(claims, path.segments)]
     for (const value of values) {
-      for (let name of strings(value)) {
+      for (const raw of strings(value)) {
         if (out.size >= MAX_GROUPS) break
-        if (name.startsWith('/')) name = name.slice(1) // Keycloak full group paths
-        if (m.groupPrefix !== undefined) {
-          if (!name.startsWith(m.groupPrefix)) continue
-          if (m.stripGroupPrefix) name = name.slice(m.groupPrefix.length)
-        }
-        if (m.groupPattern !== undefined && !m.groupPattern.test(name)) continue
-        if (name.length > 0) out.add(ctx.toEngineId(name))
+        const name = groupName(raw, m)
+        if (name !== undefined) out.add(ctx.toEngineId(name))
       }
     }
   }
   return [...out]
+}
+
+/**
+ * Gateway admin: a group read from the admin claim paths (never client-scoped ones, never default
+ * groups) whose engine id is in `adminGroups`.
+ */
+function isAdmin(claims: Claims, m: ClaimMapping, c: CompiledMapping, ctx: MapperContext): boolean {
+  if (ctx.adminGroups.size === 0) return false
+  let seen = 0
+  for (const path of c.adminPaths) {
+    for (const raw of strings(claimAt(claims, path))) {
+      if (++seen > MAX_GROUPS) return false
+      const name = groupName(raw, m)
+      if (name !== undefined && ctx.adminGroups.has(ctx.toEngineId(name))) return true
+    }
+  }
+  return false
+}
+
+/** A group name after the mapping's filters, before engine id mapping; undefined when dropped. */
+function groupName(raw: string, m: ClaimMapping): string | undefined {
+  let name = raw.startsWith('/') ? raw.slice(1) : raw // Keycloak full group paths
+  if (m.groupPrefix !== undefined) {
+    if (!name.startsWith(m.groupPrefix)) return undefined
+    if (m.stripGroupPrefix) name = name.slice(m.groupPrefix.length)
+  }
+  if (m.groupPattern !== undefined && !m.groupPattern.test(name)) return undefined
+  return name.length > 0 ? name : undefined
 }
 
 /** Claim paths split once per mapping, not per request. */
@@ -126,6 +149,7 @@ interface CompiledMapping {
     readonly segments: readonly string[]
     readonly dynamic: boolean
   }[]
+  readonly adminPaths: readonly (readonly string[])[]
 }
 
 const compiledMappings = new WeakMap<ClaimMapping, CompiledMapping>()
@@ -141,6 +165,10 @@ function compiled(m: ClaimMapping): CompiledMapping {
         const segments = p.split('.')
         return { segments, dynamic: segments.some((s) => s === '{clientId}' || s === '{audience}') }
       }),
+      // Placeholders are refused at startup; filtered again so they can never resolve here.
+      adminPaths: m.adminGroupClaims
+        .filter((p) => !isClientScopedClaimPath(p))
+        .map((p) => p.split('.')),
     }
     compiledMappings.set(m, c)
   }

@@ -24,6 +24,20 @@ export interface ClaimMappingOptions {
    * client id, `{audience}` each configured audience (Keycloak `resource_access.{clientId}.roles`).
    */
   groupClaims?: readonly string[]
+  /**
+   * Claims (dot paths) whose groups or roles may make a principal a gateway admin (a mapped name
+   * in `adminGroups`). Default: the {@link groupClaims} without `{clientId}` or `{audience}`
+   * (realm-level `groups`, `realm_access.roles`, `roles`, …), because whoever manages a client can
+   * give it a role named like an admin group. These paths may not contain the placeholders; `[]`
+   * means this issuer never makes an admin. Names pass the same prefix, pattern and engine id
+   * mapping as groups.
+   *
+   * @example
+   * ```ts
+   * claims: { adminGroupClaims: ['realm_access.roles'] }
+   * ```
+   */
+  adminGroupClaims?: readonly string[]
   /** Only names starting with this prefix are kept. */
   groupPrefix?: string
   /** Remove {@link groupPrefix} before mapping. Default: false. */
@@ -41,7 +55,7 @@ export interface IssuerOptions {
   /**
    * The exact `iss`. May contain `{tenantid}` once (Entra ID multi-tenant apps,
    * `https://login.microsoftonline.com/{tenantid}/v2.0`): the token's `tid` must then equal the
-   * value in its `iss`. A templated issuer needs `jwksUri`.
+   * value in its `iss`. A templated issuer needs `jwksUri` and a non-empty `allowedTenantIds`.
    */
   issuer: string
   /** Accepted `aud` values; a token must carry at least one. Required (fail closed). */
@@ -64,7 +78,10 @@ export interface IssuerOptions {
   tenantClaimMap?: Readonly<Record<string, string>>
   /** The tenant of every token of this issuer in `fixed` mode. */
   fixedTenant?: string
-  /** Templated issuers: accepted `tid` values. Default: any (tenants still filter). */
+  /**
+   * Templated issuers: the accepted `tid` values (Entra directory ids). Required and non-empty
+   * for a templated issuer (fail closed: otherwise every Entra directory could sign in).
+   */
   allowedTenantIds?: readonly string[]
   /** Require header `typ: at+jwt` (RFC 9068). Default: the authenticator's setting. */
   requireTypAtJwt?: boolean
@@ -130,7 +147,11 @@ export interface AuthenticatorOptions {
   realm?: string
   /** Engine id pattern for user and group ids. Default: `[a-zA-Z0-9]+`. */
   idPattern?: string
-  /** Mapped group ids that make a principal a gateway admin. */
+  /**
+   * Groups that make a principal a gateway admin, as raw names (`camunda-admin`) or engine ids
+   * (`camundaadmin`). Only groups read from an issuer's `claims.adminGroupClaims` count; default
+   * groups and client-scoped roles (`resource_access.{clientId}.roles`) never do.
+   */
   adminGroups?: readonly string[]
   /** Engine group ids every principal of a kind gets. */
   defaultGroups?: { app?: readonly string[]; user?: readonly string[] }

@@ -131,6 +131,135 @@ describe('keycloak preset', () => {
   })
 })
 
+describe('gateway admin detection', () => {
+  const ADMIN_ID = toEngineId('camunda-admin')
+  const user = {
+    iss: KC,
+    aud: 'engine-rest',
+    sub: USER_UUID,
+    preferred_username: 'mallory',
+  }
+  const kcAdmin = (
+    claims: IssuerOptions['claims'] = {},
+    over: Partial<AuthenticatorOptions> = {},
+  ) =>
+    make(
+      { issuer: KC, audience: 'engine-rest', preset: 'keycloak', claims },
+      { adminGroups: [ADMIN_ID], ...over },
+    )
+
+  it('never makes an admin from client roles (resource_access.{clientId}.roles), which a tenant controls', async () => {
+    const a = kcAdmin()
+    const inTenant = await a.verify(
+      await idp.sign({
+        ...user,
+        azp: 'acme',
+        resource_access: { acme: { roles: ['camunda-admin'] } },
+      }),
+    )
+    // Still a group for engine authorizations, but no gateway admin.
+    expect(inTenant.groupIds).toEqual([ADMIN_ID])
+    expect(inTenant.admin).toBe(false)
+    // A client outside every tenant gets no admin bypass either.
+    const err = await rejection(
+      a.verify(
+        await idp.sign({
+          ...user,
+          azp: 'rogue',
+          resource_access: { rogue: { roles: ['camunda-admin'] } },
+        }),
+      ),
+    )
+    expect(err).toMatchObject({ code: 'C7AUTH_TENANT_UNKNOWN', status: 403 })
+  })
+
+  it('never makes an admin from {audience} roles either', async () => {
+    const a = kcAdmin({ groupClaims: ['groups', 'resource_access.{audience}.roles'] })
+    const p = await a.verify(
+      await idp.sign({
+        ...user,
+        azp: 'acme',
+        resource_access: { 'engine-rest': { roles: ['camunda-admin'] } },
+      }),
+    )
+    expect(p).toMatchObject({ groupIds: [ADMIN_ID], admin: false })
+  })
+
+  it('makes an admin from realm roles and groups, matching raw names or engine ids', async () => {
+    const realm = await kcAdmin().verify(
+      await idp.sign({ ...user, azp: 'rogue', realm_access: { roles: ['camunda-admin'] } }),
+    )
+    expect(realm).toMatchObject({ admin: true, tenantIds: [], groupIds: [ADMIN_ID] })
+    const raw = kcAdmin({}, { adminGroups: ['camunda-admin'] })
+    const group = await raw.verify(
+      await idp.sign({ ...user, azp: 'acme', groups: ['/camunda-admin'] }),
+    )
+    expect(group.admin).toBe(true)
+    const lookalike = await raw.verify(
+      await idp.sign({ ...user, azp: 'acme', groups: ['camundaadmin'] }),
+    )
+    expect(lookalike.admin).toBe(false)
+  })
+
+  it('reads admin groups only from claims.adminGroupClaims when set', async () => {
+    const onlyGroups = kcAdmin({ adminGroupClaims: ['groups'] })
+    const viaRealm = await onlyGroups.verify(
+      await idp.sign({ ...user, azp: 'acme', realm_access: { roles: ['camunda-admin'] } }),
+    )
+    expect(viaRealm).toMatchObject({ groupIds: [ADMIN_ID], admin: false })
+    const viaGroups = await onlyGroups.verify(
+      await idp.sign({ ...user, azp: 'acme', groups: ['camunda-admin'] }),
+    )
+    expect(viaGroups.admin).toBe(true)
+    // A literal client path the operator owns is allowed.
+    const literal = kcAdmin({ adminGroupClaims: ['resource_access.engine-rest.roles'] })
+    const viaLiteral = await literal.verify(
+      await idp.sign({
+        ...user,
+        azp: 'acme',
+        resource_access: { 'engine-rest': { roles: ['camunda-admin'] } },
+      }),
+    )
+    expect(viaLiteral.admin).toBe(true)
+    const never = kcAdmin({ adminGroupClaims: [] })
+    const none = await never.verify(
+      await idp.sign({ ...user, azp: 'acme', groups: ['camunda-admin'] }),
+    )
+    expect(none).toMatchObject({ groupIds: [ADMIN_ID], admin: false })
+  })
+
+  it('refuses adminGroupClaims with {clientId} or {audience} at startup', () => {
+    for (const path of ['resource_access.{clientId}.roles', 'resource_access.{audience}.roles']) {
+      expect(() =>
+        createAuthenticator({
+          issuers: [
+            {
+              issuer: KC,
+              audience: 'engine-rest',
+              jwksUri: idp.jwksUri,
+              claims: { adminGroupClaims: ['groups', path] },
+            },
+          ],
+          tenants: ['acme'],
+        }),
+      ).toThrow(/issuers\[0\]\.claims\.adminGroupClaims may not contain/)
+    }
+  })
+
+  it('does not make an admin from default groups', async () => {
+    const a = make(
+      { issuer: KC, audience: 'engine-rest', preset: 'keycloak' },
+      {
+        adminGroups: ['ops'],
+        defaultGroups: { user: ['ops'] },
+        tenants: [{ id: 'acme', defaultGroups: ['ops'] }],
+      },
+    )
+    const p = await a.verify(await idp.sign({ ...user, azp: 'acme' }))
+    expect(p).toMatchObject({ groupIds: ['ops'], admin: false })
+  })
+})
+
 describe('auth0 preset', () => {
   const a0 = () => make({ issuer: AUTH0, audience: 'https://engine.acme.com', preset: 'auth0' })
 
@@ -213,6 +342,7 @@ describe('entra preset', () => {
       tenantMode: 'claim',
       tenantClaim: 'tid',
       tenantClaimMap: { [TID]: 'acme' },
+      allowedTenantIds: [TID],
       ...extra,
     })
 
@@ -269,6 +399,7 @@ describe('entra preset', () => {
       tenantMode: 'claim',
       tenantClaim: 'tid',
       tenantClaimMap: { [TID]: 'globex' },
+      allowedTenantIds: [TID],
     })
     const token = await idp.sign({
       iss: `https://sts.windows.net/${TID}/`,
@@ -311,6 +442,51 @@ describe('entra preset', () => {
     })
     const a = entra({ allowedTenantIds: ['11111111-1111-4111-8111-111111111111'] })
     expect(await rejection(a.verify(token))).toMatchObject({ code: 'C7AUTH_ISSUER_UNKNOWN' })
+  })
+
+  it('accepts only the allowed directories of a templated issuer', async () => {
+    const OTHER = '33333333-3333-4333-8333-333333333333'
+    const a = entra({ tenantClaimMap: { [TID]: 'acme', [OTHER]: 'globex' } })
+    const signed = (tid: string) =>
+      idp.sign({
+        iss: `https://login.microsoftonline.com/${tid}/v2.0`,
+        aud: 'api://engine',
+        tid,
+        azp: 'x',
+        idtyp: 'app',
+      })
+    await expect(a.verify(await signed(TID))).resolves.toMatchObject({ tenantIds: ['acme'] })
+    // A correctly signed token of another directory, even one the tenant map knows, is refused.
+    expect(await rejection(a.verify(await signed(OTHER)))).toMatchObject({
+      code: 'C7AUTH_ISSUER_UNKNOWN',
+      status: 401,
+    })
+  })
+
+  it('refuses a templated issuer without allowedTenantIds at startup (fail closed)', () => {
+    for (const allowed of [undefined, [], ['']]) {
+      try {
+        createAuthenticator({
+          issuers: [
+            {
+              issuer: ENTRA_V2,
+              audience: 'api://engine',
+              jwksUri: idp.jwksUri,
+              ...(allowed === undefined ? {} : { allowedTenantIds: allowed }),
+            },
+          ],
+          tenants: ['acme'],
+        })
+        expect.unreachable()
+      } catch (err) {
+        expect(err).toMatchObject({
+          code: 'C7AUTH_CONFIG_INVALID',
+          issues: [
+            'issuers[0].allowedTenantIds is required for a templated issuer (non-empty list of directory ids)',
+          ],
+        })
+      }
+    }
   })
 })
 

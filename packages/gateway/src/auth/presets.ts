@@ -7,6 +7,8 @@ export interface ClaimMapping {
   readonly userIdClaims: readonly string[]
   readonly appIdClaim: string | undefined
   readonly groupClaims: readonly string[]
+  /** Claim paths whose groups may make a gateway admin; never a `{clientId}`/`{audience}` path. */
+  readonly adminGroupClaims: readonly string[]
   readonly groupPrefix: string | undefined
   readonly stripGroupPrefix: boolean
   readonly groupPattern: RegExp | undefined
@@ -32,8 +34,16 @@ function commonAppSignals(c: Claims): boolean {
 
 type PresetDefinition = Omit<
   ClaimMapping,
-  'groupPrefix' | 'stripGroupPrefix' | 'groupPattern' | 'appIdClaim'
+  'groupPrefix' | 'stripGroupPrefix' | 'groupPattern' | 'appIdClaim' | 'adminGroupClaims'
 >
+
+/**
+ * Whether a claim path names something the token's client (or audience) controls, e.g. Keycloak
+ * `resource_access.{clientId}.roles`: roles a tenant can create on its own client.
+ */
+export function isClientScopedClaimPath(path: string): boolean {
+  return path.includes('{clientId}') || path.includes('{audience}')
+}
 
 /** The presets. Each is a starting point; every field can be overridden. */
 export const PRESETS: Readonly<Record<IdpPreset, PresetDefinition>> = {
@@ -93,11 +103,16 @@ export function resolveClaimMapping(
 ): ClaimMapping {
   const base = PRESETS[preset]
   const pattern = overrides.groupPattern
+  const groupClaims = overrides.groupClaims ?? base.groupClaims
   return {
     clientIdClaims: overrides.clientIdClaims ?? base.clientIdClaims,
     userIdClaims: overrides.userIdClaims ?? base.userIdClaims,
     appIdClaim: overrides.appIdClaim,
-    groupClaims: overrides.groupClaims ?? base.groupClaims,
+    groupClaims,
+    // Admin status never comes from client-scoped roles: whoever manages a client can name a role
+    // after an admin group.
+    adminGroupClaims:
+      overrides.adminGroupClaims ?? groupClaims.filter((p) => !isClientScopedClaimPath(p)),
     groupPrefix: overrides.groupPrefix,
     stripGroupPrefix: overrides.stripGroupPrefix ?? false,
     groupPattern:

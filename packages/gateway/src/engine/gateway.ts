@@ -48,6 +48,10 @@ export interface CreateGatewayOptions {
     readonly canaryUserId?: string
     readonly repairIntervalMs?: number
     readonly maxRepairsPerMinute?: number
+    /** Group marking the users the bridge created (the only ones it manages). Default `c7authbridged`. */
+    readonly markerGroupId?: string
+    /** One-time migration: adopt existing engine users outside the marker group. Default false. */
+    readonly adoptExistingUsers?: boolean
   }
 }
 

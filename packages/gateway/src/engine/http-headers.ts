@@ -29,6 +29,10 @@ const STRIPPED_REQUEST = new Set([
   'x-forwarded-port',
   'x-forwarded-prefix',
   'x-real-ip',
+  // method overrides a servlet filter or proxy in front of the engine might honour
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
   // headers that header-trusting engine providers or proxies read as the caller's identity
   'context-user-id',
   'remote-user',

@@ -137,6 +137,7 @@ async function identityEngine(options: { readOnly?: boolean } = {}) {
     url,
     users,
     tenants,
+    groups,
     tenantMembers,
     groupMembers,
     calls,
@@ -208,14 +209,16 @@ describe('identity bridge', () => {
     expect(engine.users.get('appA')!.password).not.toContain('appA')
     expect(await asUser(authorization)).toBe(200)
     const first = bridge.adminCalls
-    // tenant (GET+create), 2 groups (GET+create each), user create, 3 memberships
-    expect(first).toBe(2 + 4 + 1 + 3)
+    // user create, marker group (GET+create) and membership, tenant (GET+create),
+    // 2 groups (GET+create each), 3 memberships
+    expect(first).toBe(1 + 2 + 1 + 2 + 4 + 3)
+    expect(engine.groupMembers.has('c7authbridged\u0000appA')).toBe(true)
     for (let i = 0; i < 5; i++)
       await bridge.ensure(principal({ groupIds: ['billing', 'unlisted'] }))
     expect(bridge.adminCalls).toBe(first)
     // a second new user in the same tenant and groups: user create + memberships only
     await bridge.ensure(principal({ userId: 'appB', groupIds: ['billing'] }))
-    expect(bridge.adminCalls - first).toBe(1 + 3)
+    expect(bridge.adminCalls - first).toBe(1 + 1 + 3)
   })
 
   it('single-flights concurrent first requests of one user', async () => {
@@ -320,5 +323,135 @@ describe('identity bridge', () => {
     expect(await bridge.ensureTenant('tenantA', 'Tenant A')).toBe('unchanged')
     expect(await bridge.ensureTenant('tenantA', 'Tenant A2')).toBe('updated')
     expect(engine.tenants.get('tenantA')).toBe('Tenant A2')
+  })
+})
+
+describe('identity bridge ownership (marker group)', () => {
+  /** An operator's own engine account, created by hand: not the bridge's to manage. */
+  function seedOperator(engine: Awaited<ReturnType<typeof identityEngine>>, id = 'ops') {
+    engine.users.set(id, { password: 'Ops-Passw0rd!', attempts: 0 })
+    engine.groupMembers.add(`camunda-admin\u0000${id}`)
+    engine.groups.add('opsteam')
+    engine.groupMembers.add(`opsteam\u0000${id}`)
+    engine.tenants.set('tenantX', 'X')
+    engine.tenantMembers.add(`tenantX\u0000${id}`)
+  }
+  const snapshot = (engine: Awaited<ReturnType<typeof identityEngine>>, id: string) => ({
+    password: engine.users.get(id)?.password,
+    groups: [...engine.groupMembers].filter((m) => m.endsWith(`\u0000${id}`)).sort(),
+    tenants: [...engine.tenantMembers].filter((m) => m.endsWith(`\u0000${id}`)).sort(),
+  })
+  const writesFor = (engine: Awaited<ReturnType<typeof identityEngine>>, id: string) =>
+    engine.calls.filter((c) => !c.startsWith('GET ') && c.includes(`/${id}`))
+
+  it('refuses an existing engine user it did not create, touching nothing, and remembers the refusal', async () => {
+    const { engine, make } = await setup()
+    seedOperator(engine)
+    const before = snapshot(engine, 'ops')
+    const bridge = make()
+    const ops = principal({ userId: 'ops', kind: 'user', tenantIds: ['tenantA'], admin: false })
+    const err = await bridge.ensure(ops).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(err).toMatchObject({ code: 'C7AUTH_BRIDGE_FAILED', status: 502 })
+    expect((err as { detail: string }).detail).toContain('c7authbridged')
+    expect(snapshot(engine, 'ops')).toEqual(before)
+    expect(writesFor(engine, 'ops')).toEqual([])
+    // refused before anything is created for it
+    expect(engine.tenants.has('tenantA')).toBe(false)
+    const calls = bridge.adminCalls
+    await expect(bridge.ensure(ops)).rejects.toMatchObject({ code: 'C7AUTH_BRIDGE_FAILED' })
+    expect(bridge.adminCalls).toBe(calls) // remembered: no admin calls per refused request
+    // an admin principal with that id is refused too
+    bridge.invalidate('ops')
+    await expect(bridge.ensure({ ...ops, admin: true })).rejects.toMatchObject({
+      code: 'C7AUTH_BRIDGE_FAILED',
+    })
+    expect(snapshot(engine, 'ops')).toEqual(before)
+  })
+
+  it('never repairs (resets or unlocks) a user outside the marker group', async () => {
+    const { engine, make } = await setup()
+    seedOperator(engine)
+    engine.users.get('ops')!.attempts = 3
+    const before = snapshot(engine, 'ops')
+    const bridge = make()
+    await expect(bridge.repair('ops')).rejects.toMatchObject({ code: 'C7AUTH_BRIDGE_FAILED' })
+    expect(snapshot(engine, 'ops')).toEqual(before)
+    expect(engine.users.get('ops')!.attempts).toBe(3)
+    expect(writesFor(engine, 'ops')).toEqual([])
+  })
+
+  it('reconciles a marker member like any bridged user, and never removes the marker group', async () => {
+    const { engine, make } = await setup()
+    engine.users.set('legacy', { password: 'whatever-Passw0rd!', attempts: 0 })
+    engine.groups.add('c7authbridged')
+    engine.groups.add('billing')
+    engine.groupMembers.add('c7authbridged\u0000legacy')
+    engine.groupMembers.add('billing\u0000legacy')
+    engine.groupMembers.add('camunda-admin\u0000legacy')
+    engine.tenants.set('tenantB', 'B')
+    engine.tenantMembers.add('tenantB\u0000legacy')
+    const bridge = make()
+    await bridge.ensure(principal({ userId: 'legacy', groupIds: ['c7authbridged'] }))
+    expect(snapshot(engine, 'legacy')).toMatchObject({
+      groups: ['apps\u0000legacy', 'c7authbridged\u0000legacy'],
+      tenants: ['tenantA\u0000legacy'],
+    })
+    // an engine 401 for it is repaired: it is the bridge's
+    expect(await bridge.repair('legacy')).toBe(true)
+    expect(engine.users.get('legacy')!.password).not.toBe('whatever-Passw0rd!')
+  })
+
+  it('keeps the marker group out of tokens and configuration', async () => {
+    const { make } = await setup()
+    expect(() => make({ groupAllowlist: ['c7authbridged'] })).toThrow(/marker group/)
+    expect(() => make({ defaultGroups: { app: ['c7authbridged'], user: [] } })).toThrow(
+      /marker group/,
+    )
+    expect(() => make({ markerGroupId: 'c7auth-bridged' })).toThrow(/marker group/)
+    expect(() => make({ markerGroupId: 'camunda-admin' })).toThrow(/marker group/)
+    expect(make({ markerGroupId: 'mybridge' }).markerGroupId).toBe('mybridge')
+  })
+
+  it('uses a configured marker group, created as a SYSTEM group at first use', async () => {
+    const { engine, make } = await setup()
+    const bridge = make({ markerGroupId: 'mybridge' })
+    await bridge.ensure(principal())
+    expect(engine.groups.has('mybridge')).toBe(true)
+    expect(engine.groupMembers.has('mybridge\u0000appA')).toBe(true)
+    expect(engine.groups.has('c7authbridged')).toBe(false)
+  })
+
+  it('adoptExistingUsers (migration) adopts an old bridged user but never an engine admin', async () => {
+    const { engine, make } = await setup()
+    engine.users.set('olduser', { password: 'old-Passw0rd!', attempts: 0 })
+    seedOperator(engine)
+    const before = snapshot(engine, 'ops')
+    const bridge = make({ adoptExistingUsers: true })
+    await bridge.ensure(principal({ userId: 'olduser' }))
+    expect(engine.groupMembers.has('c7authbridged\u0000olduser')).toBe(true)
+    expect(engine.tenantMembers.has('tenantA\u0000olduser')).toBe(true)
+    await expect(bridge.ensure(principal({ userId: 'ops', kind: 'user' }))).rejects.toMatchObject({
+      code: 'C7AUTH_BRIDGE_FAILED',
+    })
+    expect(snapshot(engine, 'ops')).toEqual(before)
+  })
+
+  it('canary from an older bridge: adopted when its derived password works, else a clear startup error', async () => {
+    const { engine, make } = await setup()
+    expect((await make().checkCanary()).status).toBe('created')
+    expect(engine.groupMembers.has('c7authbridged\u0000c7authcanary')).toBe(true)
+    engine.groupMembers.delete('c7authbridged\u0000c7authcanary') // as an older version left it
+    expect((await make().checkCanary()).status).toBe('ok')
+    expect(engine.groupMembers.has('c7authbridged\u0000c7authcanary')).toBe(true)
+    engine.groupMembers.delete('c7authbridged\u0000c7authcanary')
+    const foreign = engine.users.get('c7authcanary')!.password
+    await expect(make({ secret: 'other'.repeat(8) }).checkCanary()).rejects.toMatchObject({
+      code: 'C7AUTH_CONFIG_INVALID',
+      message: expect.stringContaining('c7authbridged'),
+    })
+    expect(engine.users.get('c7authcanary')!.password).toBe(foreign)
   })
 })

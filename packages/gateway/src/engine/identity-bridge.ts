@@ -38,6 +38,18 @@ export interface IdentityBridgeOptions {
   readonly canaryUserId?: string
   /** Gateway admins join the engine admin group (so admin routes work with authorization on). Default true. */
   readonly adminPrincipalsJoinAdminGroup?: boolean
+  /**
+   * Group that marks the engine users the bridge created (and so may manage). Every user the bridge
+   * creates joins it; an existing user outside it is never touched (no membership change, no
+   * credential reset). Never granted from a token. Must match the id pattern. Default `c7authbridged`.
+   */
+  readonly markerGroupId?: string
+  /**
+   * One-time migration from bridge versions without the marker group: adopt existing engine users
+   * outside the marker group (add them to it, then manage them). Members of the engine admin group
+   * are never adopted. Default false; switch it off again once the old users were seen.
+   */
+  readonly adoptExistingUsers?: boolean
   /** Share an admin client (and its call count / lockout guard) with the tenant bootstrap. */
   readonly admin?: AdminClient
   readonly hooks?: GatewayHooks
@@ -53,9 +65,16 @@ export interface CanaryReport {
 
 /** The identity bridge: makes principals real engine users and answers their Basic credentials. */
 export interface IdentityBridge {
-  /** Provisions (once, cached) and returns the `Authorization` header to forward as the principal. */
+  /**
+   * Provisions (once, cached) and returns the `Authorization` header to forward as the principal.
+   * Throws `C7AUTH_BRIDGE_FAILED` for an existing engine user outside the marker group (not created
+   * by the bridge), without touching it.
+   */
   ensure(principal: Principal): Promise<{ authorization: string }>
-  /** Resets the user's credentials and unlocks it (rate-limited). True when repaired. */
+  /**
+   * Resets the user's credentials and unlocks it (rate-limited). True when repaired. Throws
+   * `C7AUTH_BRIDGE_FAILED` for a user outside the marker group.
+   */
   repair(userId: string): Promise<boolean>
   /** Creates the tenant or updates its name. Idempotent. */
   ensureTenant(id: string, name?: string): Promise<'created' | 'updated' | 'unchanged'>
@@ -71,8 +90,16 @@ export interface IdentityBridge {
   adminCall(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<JsonResult>
   /** Admin calls made so far. */
   readonly adminCalls: number
+  /** The group that marks the users the bridge created and manages. */
+  readonly markerGroupId: string
   close(): void
 }
+
+/** Default id of the group that marks the engine users the bridge created. */
+export const DEFAULT_MARKER_GROUP = 'c7authbridged'
+
+/** How long a refusal (existing user outside the marker group) is remembered, ms. */
+const REFUSAL_MEMORY_MS = 10_000
 
 interface Provisioned {
   readonly fingerprint: string
@@ -109,6 +136,19 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
     useClones: false,
     maxKeys: 200_000,
   })
+  const markerGroup = options.markerGroupId ?? DEFAULT_MARKER_GROUP
+  if (!/^[a-zA-Z0-9]+$/.test(markerGroup) || !validId(markerGroup)) {
+    throw new ConfigError([
+      `bridge marker group ${JSON.stringify(markerGroup)} must match [a-zA-Z0-9]+ and the engine id pattern`,
+    ])
+  }
+  if (managedGroups.has(markerGroup)) {
+    throw new ConfigError([
+      `bridge marker group ${JSON.stringify(markerGroup)} must not be the engine admin group, a default group or an allowlisted group`,
+    ])
+  }
+  // short memory of refused users, so a token for a foreign engine user cannot make every request cost admin calls
+  const refused = new Map<string, number>()
   const knownTenants = new Set<string>()
   // the engine's admin group always exists and is allowed by the engine's own id pattern
   const knownGroups = new Set<string>([options.adminGroup])
@@ -199,7 +239,13 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
       return 'unchanged'
     }
     if (got.status !== 404) throw unexpected(`read group ${id}`, got)
-    const created = await adminCall('POST', '/group/create', { id, name: id, type: 'c7auth' })
+    const created = await adminCall(
+      'POST',
+      '/group/create',
+      id === markerGroup
+        ? { id, name: 'c7auth bridged users', type: 'SYSTEM' }
+        : { id, name: id, type: 'c7auth' },
+    )
     if (created.status === 204 || created.status === 200 || created.status === 400) {
       knownGroups.add(id)
       return created.status === 400 ? 'unchanged' : 'created'
@@ -213,6 +259,7 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
     for (const g of p.groupIds) if (allow.has(g) && validId(g)) out.add(g)
     out.delete(options.adminGroup)
     if (p.admin && options.adminPrincipalsJoinAdminGroup !== false) out.add(options.adminGroup)
+    out.add(markerGroup) // never from a token: the allowlist cannot contain it (checked above)
     return [...out].sort()
   }
 
@@ -224,14 +271,59 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
       : []
   }
 
+  /** Creates the user and marks it as the bridge's. False when it already exists. */
   async function createUser(userId: string): Promise<boolean> {
     const r = await adminCall('POST', '/user/create', {
       profile: { id: userId },
       credentials: { password: passwordOf(userId) },
     })
-    if (r.status === 204 || r.status === 200) return true
     if (r.status === 400) return false // already exists
-    throw unexpected(`create user ${userId}`, r)
+    if (r.status !== 204 && r.status !== 200) throw unexpected(`create user ${userId}`, r)
+    await markCreated(userId)
+    return true
+  }
+
+  async function markCreated(userId: string): Promise<void> {
+    if (!knownGroups.has(markerGroup)) await ensureGroup(markerGroup)
+    try {
+      await addMembership('group', markerGroup, userId)
+    } catch (err) {
+      // an unmarked user would be refused for good: take back the user created a moment ago
+      await adminCall('DELETE', `/user/${enc(userId)}`).catch(() => undefined)
+      throw err
+    }
+  }
+
+  async function groupsOfUser(userId: string): Promise<string[]> {
+    const r = await adminCall('GET', `/group?member=${enc(userId)}`)
+    if (r.status !== 200) throw unexpected(`read groups of ${userId}`, r)
+    return idsOf(r.body)
+  }
+
+  /** The error for an engine user the bridge did not create; logged, never touched. */
+  function refuse(userId: string, why: string, remember: boolean): C7AuthError {
+    if (remember) {
+      if (refused.size > 10_000) refused.clear()
+      refused.set(userId, Date.now() + REFUSAL_MEMORY_MS)
+    }
+    log?.warn({ userId, markerGroup }, `bridge refuses to manage engine user: ${why}`)
+    return fail(
+      `engine user ${userId} ${why}; add it to group ${markerGroup} if the bridge may manage it`,
+    )
+  }
+
+  /** An existing user outside the marker group: refused, or adopted during a migration. */
+  async function adoptOrRefuse(userId: string, currentGroups: string[]): Promise<string[]> {
+    if (options.adoptExistingUsers !== true) {
+      throw refuse(userId, `exists but was not created by the bridge (not in ${markerGroup})`, true)
+    }
+    if (currentGroups.includes(options.adminGroup)) {
+      throw refuse(userId, `is in ${options.adminGroup}; engine admins are never adopted`, true)
+    }
+    if (!knownGroups.has(markerGroup)) await ensureGroup(markerGroup)
+    await addMembership('group', markerGroup, userId)
+    log?.warn({ userId, markerGroup }, 'bridge adopted an existing engine user')
+    return [...currentGroups, markerGroup]
   }
 
   async function addMembership(kind: 'tenant' | 'group', target: string, userId: string) {
@@ -264,15 +356,18 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
 
   async function provision(p: Principal, fingerprint: string, tenants: string[], groups: string[]) {
     const before = admin.calls
-    for (const t of tenants) if (!knownTenants.has(t)) await ensureTenant(t)
-    for (const g of groups) if (!knownGroups.has(g)) await ensureGroup(g)
     const created = await createUser(p.userId)
     let currentTenants: string[] = []
-    let currentGroups: string[] = []
+    let currentGroups: string[] = [markerGroup]
     if (!created) {
+      // only users the bridge created are managed: an operator's own account is never rewritten
+      currentGroups = await groupsOfUser(p.userId)
+      if (!currentGroups.includes(markerGroup))
+        currentGroups = await adoptOrRefuse(p.userId, currentGroups)
       currentTenants = idsOf((await adminCall('GET', `/tenant?userMember=${enc(p.userId)}`)).body)
-      currentGroups = idsOf((await adminCall('GET', `/group?member=${enc(p.userId)}`)).body)
     }
+    for (const t of tenants) if (!knownTenants.has(t)) await ensureTenant(t)
+    for (const g of groups) if (!knownGroups.has(g)) await ensureGroup(g)
     for (const t of tenants)
       if (!currentTenants.includes(t)) await addMembership('tenant', t, p.userId)
     for (const t of currentTenants)
@@ -308,6 +403,12 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
     for (const t of tenants) if (!validId(t)) throw fail(`tenant id does not match the id pattern`)
     const groups = desiredGroups(p)
     const fingerprint = `${tenants.join(',')}|${groups.join(',')}`
+    const refusedUntil = refused.get(userId)
+    if (refusedUntil !== undefined) {
+      if (refusedUntil > Date.now())
+        throw fail(`engine user ${userId} was not created by the bridge (refused recently)`)
+      refused.delete(userId)
+    }
     for (;;) {
       const hit = cache.get<Provisioned>(userId)
       if (hit && hit.fingerprint === fingerprint) return { authorization: hit.authorization }
@@ -338,6 +439,10 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
     if (lastRepair.size > 100_000) lastRepair.clear()
     let ok = false
     try {
+      if (!(await groupsOfUser(userId)).includes(markerGroup)) {
+        cache.del(userId) // a deleted user is recreated (and marked) by the next ensure()
+        throw refuse(userId, `is not in ${markerGroup}: its credentials are never reset`, false)
+      }
       const put = await adminCall('PUT', `/user/${enc(userId)}/credentials`, {
         password: passwordOf(userId),
         authenticatedUserPassword: options.adminPassword,
@@ -378,11 +483,28 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
     }
     if (r.status !== 204 && r.status !== 200 && r.status !== 400)
       throw unexpected('create canary', r)
-    if (r.status !== 400) return { userId: canaryId, status: 'created' }
+    if (r.status !== 400) {
+      await markCreated(canaryId)
+      return { userId: canaryId, status: 'created' }
+    }
+    if (!knownGroups.has(markerGroup)) await ensureGroup(markerGroup)
+    const marked = (await groupsOfUser(canaryId)).includes(markerGroup)
     const probe = await engineJson(options.endpoint, 'GET', `/user/${enc(canaryId)}/profile`, {
       authorization: canaryAuthorization(),
       timeoutMs,
     })
+    if (!marked) {
+      // a canary from a bridge version without the marker: its derived password proves it is ours
+      if (probe.status !== 401 || options.adoptExistingUsers === true) {
+        await addMembership('group', markerGroup, canaryId)
+      } else {
+        throw new ConfigError([
+          `the bridge canary user ${canaryId} exists, is not in group ${markerGroup} and rejects the ` +
+            `password derived from C7AUTH_BRIDGE_SECRET: it was not created by this bridge (or the ` +
+            `secret changed during the upgrade). Add it to group ${markerGroup} or delete it, then restart.`,
+        ])
+      }
+    }
     if (probe.status !== 401) return { userId: canaryId, status: 'ok' }
     log?.warn(
       { canary: canaryId },
@@ -405,11 +527,15 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
     ensureGroup,
     checkCanary,
     canaryAuthorization,
-    invalidate: (userId) => void cache.del(userId),
+    invalidate: (userId) => {
+      cache.del(userId)
+      refused.delete(userId)
+    },
     adminCall,
     get adminCalls() {
       return admin.calls
     },
+    markerGroupId: markerGroup,
     close: () => cache.close(),
   }
 }

@@ -1,6 +1,11 @@
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { MultipartTenantStamper, multipartBoundary } from './multipart-tenant.js'
+import {
+  MultipartTenantStamper,
+  TenantReferenceScanner,
+  multipartBoundary,
+  multipartContentType,
+} from './multipart-tenant.js'
 
 async function run(
   input: string,
@@ -113,7 +118,183 @@ describe('MultipartTenantStamper', () => {
   it('reads the boundary from the content type', () => {
     expect(multipartBoundary('multipart/form-data; boundary=abc')).toBe('abc')
     expect(multipartBoundary('Multipart/Form-Data; charset=x; boundary="a b"')).toBe('a b')
-    expect(multipartBoundary('application/json')).toBeUndefined()
-    expect(multipartBoundary('multipart/form-data')).toBeUndefined()
+    expect(multipartBoundary('multipart/form-data;boundary=----WebKitFormBoundaryX1')).toBe(
+      '----WebKitFormBoundaryX1',
+    )
+    expect(multipartBoundary('multipart/form-data; BOUNDARY="x:y/z?"')).toBe('x:y/z?')
+    expect(multipartContentType('abc')).toBe('multipart/form-data; boundary=abc')
+    expect(multipartContentType('a b')).toBe('multipart/form-data; boundary="a b"')
+  })
+
+  it('refuses every content type two parsers could read differently (400 C7AUTH_BODY_INVALID)', () => {
+    const refused = [
+      undefined,
+      'application/json',
+      'multipart/form-data',
+      'multipart/mixed; boundary=abc',
+      'multipart/form-data; boundary=AAA; boundary=BBB', // commons-fileupload: last one wins
+      'multipart/form-data; boundary=AAA; Boundary="BBB"',
+      'multipart/form-data; boundary=AAA, boundary=BBB', // `,` is a separator there too
+      'multipart/form-data; boundary=AAA,BBB',
+      'multipart/form-data, text/plain; boundary=AAA',
+      'multipart/form-data; boundary=',
+      'multipart/form-data; boundary=""',
+      'multipart/form-data; boundary="abc',
+      'multipart/form-data; boundary="a b "', // may not end with a space
+      'multipart/form-data; boundary = abc',
+      'multipart/form-data; boundary=a"b',
+      'multipart/form-data; boundary=a\\b',
+      `multipart/form-data; boundary=${'x'.repeat(71)}`,
+      `multipart/form-data; boundary="${'x'.repeat(71)}"`,
+      'multipart/form-data; boundary=ab{c}',
+      'multipart/form-data; charset="x; boundary=BBB"; boundary=AAA',
+      'multipart/form-data; junk; boundary=AAA',
+    ]
+    for (const ct of refused) {
+      expect(() => multipartBoundary(ct), String(ct)).toThrow(
+        expect.objectContaining({ code: 'C7AUTH_BODY_INVALID', status: 400 }),
+      )
+    }
+    expect(multipartBoundary(`multipart/form-data; boundary=${'x'.repeat(70)}`)).toHaveLength(70)
+  })
+})
+
+/** The boundary-confusion attack: one AAA part whose content is a complete BBB multipart body. */
+function boundaryConfusionBody(bpmn: string): string {
+  const inner =
+    `--BBB\r\nContent-Disposition: form-data; name="tenant-id"\r\n\r\ntenantB\r\n` +
+    `--BBB\r\nContent-Disposition: form-data; name="x.bpmn"; filename="x.bpmn"\r\n\r\n${bpmn}\r\n` +
+    `--BBB--\r\n`
+  return `--AAA\r\nContent-Disposition: form-data; name="data"\r\n\r\n${inner}\r\n--AAA--\r\n`
+}
+
+describe('boundary confusion (first vs last boundary parameter)', () => {
+  it('refuses the attack content type, so the stamper never runs with a boundary the engine ignores', async () => {
+    const ct = 'multipart/form-data; boundary=AAA; boundary=BBB'
+    expect(() => multipartBoundary(ct)).toThrow(
+      expect.objectContaining({ code: 'C7AUTH_BODY_INVALID' }),
+    )
+    // Why it matters: stamped with AAA the inner BBB body (tenantB) would pass untouched, and an
+    // engine reading boundary=BBB would deploy into tenantB.
+    const out = await run(boundaryConfusionBody('<definitions/>'), 'AAA', () => 'tenantA')
+    expect(out).toContain('name="tenant-id"\r\n\r\ntenantB')
+  })
+})
+
+const OWN = 'tenantA'
+async function scan(text: string, chunkSize = text.length): Promise<(string | null)[]> {
+  const s = new TenantReferenceScanner()
+  const bytes = Buffer.from(text, 'latin1')
+  if (bytes.length === 0) s.feed(bytes, true)
+  for (let i = 0; i < bytes.length; i += chunkSize) {
+    s.feed(bytes.subarray(i, i + chunkSize), i + chunkSize >= bytes.length)
+  }
+  return s.references
+}
+
+describe('TenantReferenceScanner (T13: cross-tenant references in deployed resources)', () => {
+  const pad = 'x'.repeat(3000)
+  const cases: [string, (string | null)[]][] = [
+    ['<callActivity camunda:calledElementTenantId="tenantB" calledElement="p"/>', ['tenantB']],
+    ["<bpmn:businessRuleTask camunda:decisionRefTenantId='${t}' />", ['${t}']],
+    ['<caseTask c:caseTenantId = "tenantB" />', ['tenantB']],
+    ['<x operaton:calledElementTenantId\n=\n"tenantA"/>', ['tenantA']],
+    ['<x calledElementTenantId="tenantB"/>', ['tenantB']],
+    ['<x foo:TenantId="a"/><y bar:someOtherTenantId="b"/>', ['a', 'b']],
+    ['<x c:calledElementTenantId=tenantB/>', [null]],
+    ['<x c:calledElementTenantId="ten\'antB"/>', [null]],
+    ['<camunda:calledElementTenantId>tenantB</camunda:calledElementTenantId>', [null, null]],
+    ['<!-- calledElementTenantId is documented here --><x tenantId="a" t="tenantid"/>', []],
+    ['<script>execution.getTenantId()</script>', []],
+  ]
+  it('finds every attribute whose local name ends in TenantId, whatever the chunking', async () => {
+    for (const [xml, expected] of cases) {
+      for (const size of [1, 2, 5, 9, 64, 4096]) {
+        expect(await scan(`${pad}${xml}${pad}`, size), `${xml} / ${size}`).toEqual(expected)
+        expect(await scan(xml, size), `${xml} / ${size} unpadded`).toEqual(expected)
+      }
+    }
+  })
+
+  it('keeps only a small tail between chunks', () => {
+    const s = new TenantReferenceScanner()
+    const chunk = Buffer.alloc(64 * 1024, 0x20)
+    for (let i = 0; i < 64; i++) s.feed(chunk, false)
+    expect((s as unknown as { text: string }).text.length).toBeLessThan(200)
+    s.feed(Buffer.from('TenantId="x"'), false) // waiting for look-ahead: still bounded
+    s.feed(chunk, true)
+    expect(s.references).toEqual(['x'])
+  })
+
+  it('refuses what would hide a name from a byte scan: entities, DTDs, non-ASCII-compatible encodings', async () => {
+    const refused = [
+      '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e "x">]><d>&e;</d>',
+      '<!DOCTYPE definitions SYSTEM "http://evil.example/d.dtd"><definitions/>',
+      '<?xml version="1.0" encoding="UTF-16"?><d/>',
+      '<?xml version="1.0" encoding=\'IBM037\'?><d/>',
+      Buffer.from('\ufeff<d c:calledElementTenantId="tenantB"/>', 'utf16le').toString('latin1'),
+      Buffer.from('<d c:calledElementTenantId="tenantB"/>', 'utf16le').toString('latin1'),
+    ]
+    for (const text of refused) {
+      for (const size of [1, 7, 100_000]) {
+        await expect(scan(text, size), text).rejects.toMatchObject({ code: 'C7AUTH_BODY_INVALID' })
+      }
+    }
+    expect(await scan('<!DOCTYPE html>\n<html><form/></html>', 3)).toEqual([])
+    expect(await scan('\ufeff<?xml version="1.0" encoding="utf-8"?><d/>')).toEqual([])
+    expect(await scan('<?xml version="1.0" encoding="ISO-8859-1"?><d/>')).toEqual([])
+  })
+})
+
+describe('MultipartTenantStamper with cross-tenant references', () => {
+  const bpmn = (attr: string) =>
+    `<definitions><process id="p"><callActivity id="c" calledElement="q" ${attr}/></process></definitions>`
+  const deployment = (xml: string) =>
+    form([
+      ['deployment-name', 'd'],
+      ['p.bpmn', xml],
+      ['tenant-id', OWN],
+    ])
+
+  it('refuses a reference to another tenant with 403 before the closing delimiter is emitted', async () => {
+    for (const attr of [
+      'camunda:calledElementTenantId="tenantB"',
+      'camunda:calledElementTenantId="${tenant}"',
+      'camunda:calledElementTenantId=""',
+      'xx:caseTenantId="tenantB"',
+    ]) {
+      for (const size of [1, 13, 100_000]) {
+        const out: Buffer[] = []
+        const stamper = new MultipartTenantStamper(B, () => OWN)
+        stamper.on('data', (c: Buffer) => out.push(c))
+        const bytes = Buffer.from(deployment(bpmn(attr)), 'latin1')
+        const done = new Promise((resolve, reject) => {
+          stamper.on('end', resolve)
+          stamper.on('error', reject)
+        })
+        for (let i = 0; i < bytes.length; i += size) stamper.write(bytes.subarray(i, i + size))
+        stamper.end()
+        await expect(done, attr).rejects.toMatchObject({
+          code: 'C7AUTH_TENANT_FORBIDDEN',
+          status: 403,
+        })
+        expect(Buffer.concat(out).toString('latin1')).not.toContain(`--${B}--`)
+      }
+    }
+  })
+
+  it('lets a reference to the deployer’s own tenant (literally) through, bytes unchanged', async () => {
+    const xml = bpmn('camunda:calledElementTenantId="tenantA"')
+    const out = await run(deployment(xml), B, () => OWN, 5)
+    expect(parse(out)).toEqual([
+      ['deployment-name', 'd'],
+      ['p.bpmn', xml],
+      ['tenant-id', OWN],
+    ])
+  })
+
+  it('does not scan the dropped tenant-id parts', async () => {
+    const out = await run(form([['tenant-id', 'xTenantId="b"']]), B, () => OWN)
+    expect(parse(out)).toEqual([['tenant-id', OWN]])
   })
 })

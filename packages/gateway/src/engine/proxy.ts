@@ -11,7 +11,11 @@ import type { EngineEndpoint } from './engine-client.js'
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './http-headers.js'
 import type { IdentityBridge } from './identity-bridge.js'
 import { rewriteLinks } from './links.js'
-import { MultipartTenantStamper, multipartBoundary } from './multipart-tenant.js'
+import {
+  MultipartTenantStamper,
+  multipartBoundary,
+  multipartContentType,
+} from './multipart-tenant.js'
 import { sendError, sendJson, toC7AuthError } from './render-error.js'
 import { requestIdOf } from './request-id.js'
 import type {
@@ -65,6 +69,24 @@ export interface EngineProxy {
 }
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/**
+ * POST operations whose 2xx JSON DTO carries `links` (Camunda 7.23 OpenAPI; a unit test derives
+ * the set from the document). Only their answers are buffered for the link rewrite: every other
+ * response (large POST queries such as `/task` or `/history/...`) streams through untouched.
+ */
+export const LINKED_POST_OPERATIONS: ReadonlySet<string> = new Set([
+  'addAttachment',
+  'createComment',
+  'createDeployment',
+  'redeploy',
+  'startProcessInstance',
+  'startProcessInstanceByKey',
+  'startProcessInstanceByKeyAndTenantId',
+  'submitForm',
+  'submitFormByKey',
+  'submitFormByKeyAndTenantId',
+])
 
 class ByteLimit extends Transform {
   private seen = 0
@@ -318,10 +340,14 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
         }
         if (isFetchAndLock && typeof parsed === 'object' && parsed !== null) {
           const f = parsed as { asyncResponseTimeout?: unknown }
-          const asked = typeof f.asyncResponseTimeout === 'number' ? f.asyncResponseTimeout : 0
-          const capped = Math.max(0, Math.min(asked, options.maxLongPollMs))
-          if (typeof f.asyncResponseTimeout === 'number')
-            parsed = { ...f, asyncResponseTimeout: capped }
+          const asked = f.asyncResponseTimeout
+          // Jackson coerces "60000" (and other non-numbers) to a long: only a number is capped
+          if (asked !== undefined && (typeof asked !== 'number' || !Number.isFinite(asked)))
+            throw new C7AuthError('C7AUTH_BODY_INVALID', {
+              message: 'asyncResponseTimeout must be a number.',
+            })
+          const capped = Math.max(0, Math.min(asked ?? 0, options.maxLongPollMs))
+          if (asked !== undefined) parsed = { ...f, asyncResponseTimeout: capped }
           headersTimeout = capped + options.timeoutMs
         }
         if (parsed !== undefined) {
@@ -342,11 +368,10 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
         let stream: Readable = req.pipe(new ByteLimit(options.maxStreamBytes))
         req.once('error', (err) => stream.destroy(err))
         if (bodyKind === 'multipart') {
+          // Parsed strictly and rebuilt: the engine must never see a header it could read
+          // differently (e.g. a second `boundary` parameter, last one wins there).
           const boundary = multipartBoundary(req.headers['content-type'])
-          if (!boundary)
-            throw new C7AuthError('C7AUTH_BODY_INVALID', {
-              message: 'A multipart/form-data body is required.',
-            })
+          headers['content-type'] = multipartContentType(boundary)
           const resolve =
             decision.body.kind === 'multipart' ? decision.body.resolveTenant : () => undefined
           const limited = stream
@@ -450,7 +475,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
     const ct = upstream.headers['content-type']
     const mayHaveLinks =
       method === 'POST' &&
-      !isFetchAndLock &&
+      LINKED_POST_OPERATIONS.has(decision.operationId) &&
       upstream.statusCode >= 200 &&
       upstream.statusCode < 300 &&
       typeof ct === 'string' &&

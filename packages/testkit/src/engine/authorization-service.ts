@@ -216,7 +216,10 @@ export class AuthorizationService {
     type: 0 | 1 | 2,
     input: AuthorizationInput,
     selfId?: string,
-  ): Pick<AuthorizationRecord, 'permissions' | 'userId' | 'groupId' | 'resourceType' | 'resourceId'> {
+  ): Pick<
+    AuthorizationRecord,
+    'permissions' | 'userId' | 'groupId' | 'resourceType' | 'resourceId'
+  > {
     if (type === 0 && input.groupId !== null) {
       throw engineException("ENGINE-03027 Cannot use 'groupId' for GLOBAL authorization.")
     }
@@ -229,7 +232,7 @@ export class AuthorizationService {
       throw engineException("Authorization must either have a 'userId' or a 'groupId'.")
     }
     if (input.resourceType === null) {
-      throw nullValue("Authorization 'resourceType' cannot be null.", "authorization.getResource()")
+      throw nullValue("Authorization 'resourceType' cannot be null.", 'authorization.getResource()')
     }
     const resourceType = input.resourceType
     const valid = PERMISSIONS[resourceType] ?? [...new Set(Object.values(PERMISSIONS).flat())]

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net'
 import type { OpenApiValidationError, OpenApiValidator } from '../openapi/openapi-validator.js'
 import { sharedOpenApiValidator } from '../openapi/openapi-validator.js'
 import type { AuthContext } from './auth-context.js'
+import { AuthorizationService } from './authorization-service.js'
 import { UNAUTHENTICATED } from './auth-context.js'
 import { EngineError, invalidRequest } from './engine-errors.js'
 import { formatEngineDate } from './engine-format.js'
@@ -20,6 +21,7 @@ import { IdentityService } from './identity-service.js'
 import { firstValues } from './query-criteria.js'
 import { discardBody, readJsonBody, readMultipartBody } from './request-body.js'
 import { Router, splitPath } from './router.js'
+import { registerAuthorizationRoutes } from './routes/authorization-routes.js'
 import { registerExternalTaskRoutes } from './routes/external-task-routes.js'
 import { registerHistoryRoutes } from './routes/history-routes.js'
 import { registerIdentityRoutes } from './routes/identity-routes.js'
@@ -42,7 +44,12 @@ export interface EngineSimulatorOptions {
   readonly adminUsers?: readonly string[]
   /** `enablePasswordPolicy` (default `false`). */
   readonly passwordPolicy?: boolean
-  /** `authorizationEnabled`: only identity writes and unlock are checked (default `false`). */
+  /**
+   * `authorizationEnabled` (default `false`). Checked for non-admin users: identity writes and
+   * unlock (admin only), `/authorization` (AUTHORIZATION permissions), process definition reads
+   * and lists (READ on PROCESS_DEFINITION) and starts (CREATE on PROCESS_INSTANCE and
+   * CREATE_INSTANCE on PROCESS_DEFINITION). Nothing else is checked.
+   */
   readonly authorizationChecks?: boolean
   /** `tenantCheckEnabled` (default `true`). */
   readonly tenantCheck?: boolean
@@ -131,6 +138,18 @@ export interface UserOperationLogView {
   readonly timestamp: string
 }
 
+/** An authorization row as `GET /authorization` shows it. */
+export interface AuthorizationView {
+  readonly id: string
+  /** 0 global, 1 grant, 2 revoke. */
+  readonly type: number
+  readonly permissions: readonly string[]
+  readonly userId: string | null
+  readonly groupId: string | null
+  readonly resourceType: number
+  readonly resourceId: string
+}
+
 export interface DeployedDefinition {
   readonly id: string
   readonly key: string
@@ -165,6 +184,15 @@ export interface EngineSimulator {
     tenant(tenant: { id: string; name?: string }): void
     /** `{ userId, groupId }`, `{ tenantId, userId }` or `{ tenantId, groupId }`. */
     membership(m: { userId?: string; groupId?: string; tenantId?: string }): void
+    /** A GRANT (default), REVOKE (`type: 2`) or GLOBAL (`type: 0`, `userId: '*'`) row. */
+    authorization(a: {
+      type?: 0 | 1 | 2
+      userId?: string
+      groupId?: string
+      resourceType: number
+      resourceId?: string
+      permissions: string[]
+    }): string
   }
   deploy(
     xml: string,
@@ -201,6 +229,8 @@ export interface EngineSimulator {
     processInstance(
       id: string,
     ): { state: string; tenantId: string | null; variables: Record<string, unknown> } | undefined
+    /** Every authorization row, in creation order. */
+    authorizations(): AuthorizationView[]
   }
   /** Clears all data, logs and counters, re-seeds the admin user, and removes any fault. */
   reset(): void
@@ -288,12 +318,15 @@ export async function startEngineSimulator(
   })
   const fetchAndLock = new FetchAndLockQueue(state, runtime)
   runtime.onExternalTaskAvailable = () => queueMicrotask(() => fetchAndLock.notify())
+  const authorizationChecks = options.authorizationChecks ?? false
+  const authorization = new AuthorizationService(state, authorizationChecks)
   const services: EngineServices = {
     state,
     identity,
     runtime,
     fetchAndLock,
-    authorizationChecks: options.authorizationChecks ?? false,
+    authorization,
+    authorizationChecks,
     engineVersion: options.engineVersion ?? '7.23.0',
   }
 
@@ -303,6 +336,7 @@ export async function startEngineSimulator(
   registerRuntimeRoutes(router, services)
   registerExternalTaskRoutes(router, services)
   registerHistoryRoutes(router, services)
+  registerAuthorizationRoutes(router, services)
   router.add('GET', '/version', () => ({ status: 200, body: { version: services.engineVersion } }))
 
   const validator: OpenApiValidator | null =
@@ -676,6 +710,15 @@ export async function startEngineSimulator(
             'membership needs { userId, groupId }, { tenantId, userId } or { tenantId, groupId }',
           )
       },
+      authorization: (a) =>
+        authorization.create({
+          type: a.type ?? 1,
+          permissions: a.permissions,
+          userId: a.userId ?? null,
+          groupId: a.groupId ?? null,
+          resourceType: a.resourceType,
+          resourceId: a.resourceId ?? '*',
+        }).id,
     },
     deploy(xml, opts = {}) {
       const result = runtime.deploy(UNAUTHENTICATED, {
@@ -737,6 +780,16 @@ export async function startEngineSimulator(
               variables: Object.fromEntries([...i.variables].map(([k, v]) => [k, v.value])),
             }
       },
+      authorizations: () =>
+        [...state.authorizations.values()].map((a) => ({
+          id: a.id,
+          type: a.type,
+          permissions: [...a.permissions],
+          userId: a.userId,
+          groupId: a.groupId,
+          resourceType: a.resourceType,
+          resourceId: a.resourceId,
+        })),
     },
     reset() {
       fetchAndLock.flush()

@@ -1,5 +1,6 @@
 export { startEngineSimulator } from './engine-simulator.js'
 export type {
+  AuthorizationView,
   DeployedDefinition,
   EngineFault,
   EngineSimulator,

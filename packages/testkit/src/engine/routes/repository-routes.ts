@@ -1,8 +1,15 @@
 /** `/deployment` and `/process-definition`, including the start endpoints. */
 import type { AuthContext } from '../auth-context.js'
 import { isAuthenticatedTenant } from '../auth-context.js'
+import { RESOURCE } from '../authorization-service.js'
 import { definitionDto, deploymentDto, processInstanceDto } from '../dto.js'
-import { EngineError, invalidRequest, notFound, restException } from '../engine-errors.js'
+import {
+  EngineError,
+  authorizationException,
+  invalidRequest,
+  notFound,
+  restException,
+} from '../engine-errors.js'
 import { parseEngineDate } from '../engine-format.js'
 import type { ProcessDefinitionRecord } from '../engine-state.js'
 import type { CriteriaSpec } from '../query-criteria.js'
@@ -68,7 +75,10 @@ const lastField = (body: MultipartBody, name: string): string | undefined =>
   body.fields[name]?.at(-1)
 
 export function registerRepositoryRoutes(router: EngineRouter, engine: EngineServices): void {
-  const { state, runtime } = engine
+  const { state, runtime, authorization } = engine
+  /** Definition queries filter on READ (an SQL join in the engine): unreadable rows do not exist. */
+  const readable = (auth: AuthContext, d: ProcessDefinitionRecord): boolean =>
+    authorization.isAuthorized(auth, 'READ', RESOURCE.PROCESS_DEFINITION, d.key)
 
   // ------------------------------------------------------------------ deployments
   router.add('POST', '/deployment/create', (c) => {
@@ -205,7 +215,9 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     }
     const visible = [...state.definitions.values()].filter(
       (d) =>
-        matchesTenantCriteria(d.tenantId, tenants) && isAuthenticatedTenant(c.auth, d.tenantId),
+        matchesTenantCriteria(d.tenantId, tenants) &&
+        isAuthenticatedTenant(c.auth, d.tenantId) &&
+        readable(c.auth, d),
     )
     const rows = visible.filter((d) => {
       if (q['processDefinitionId'] !== undefined && d.id !== q['processDefinitionId']) return false
@@ -242,10 +254,10 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
   )
   router.add('GET', '/process-definition/count', (c) => json({ count: queryDefinitions(c).length }))
 
-  /** `GET /process-definition/{id}` catches the tenant failure and answers 404. */
+  /** `GET /process-definition/{id}` catches the tenant and authorization failures: 404. */
   const definitionById = (auth: AuthContext, id: string): ProcessDefinitionRecord => {
     const d = state.definitions.get(id)
-    if (d === undefined || !isAuthenticatedTenant(auth, d.tenantId)) {
+    if (d === undefined || !isAuthenticatedTenant(auth, d.tenantId) || !readable(auth, d)) {
       throw notFound(`No matching definition with id ${id}`, true)
     }
     return d
@@ -256,7 +268,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     tenantId: string | null,
   ): ProcessDefinitionRecord => {
     const d = runtime.latestDefinition(key, tenantId)
-    if (d === undefined || !isAuthenticatedTenant(auth, d.tenantId)) {
+    if (d === undefined || !isAuthenticatedTenant(auth, d.tenantId) || !readable(auth, d)) {
       throw restException(
         404,
         tenantId === null
@@ -295,6 +307,18 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
 
   /** `ProcessDefinitionResourceImpl.startProcessInstance`: engine failures become a 500 RestException. */
   const start = (c: HandlerContext, def: ProcessDefinitionRecord): Reply => {
+    // `AuthorizationCommandChecker.checkCreateProcessInstance`; the resource rethrows it (403).
+    const who = `The user with id '${c.auth.userId}' does not have`
+    if (!authorization.isAuthorized(c.auth, 'CREATE', RESOURCE.PROCESS_INSTANCE, '*')) {
+      throw authorizationException(`${who} 'CREATE' permission on resource 'ProcessInstance'.`)
+    }
+    if (
+      !authorization.isAuthorized(c.auth, 'CREATE_INSTANCE', RESOURCE.PROCESS_DEFINITION, def.key)
+    ) {
+      throw authorizationException(
+        `${who} 'CREATE_INSTANCE' permission on resource '${def.key}' of type 'ProcessDefinition'.`,
+      )
+    }
     const body = bodyObject(c.body)
     const variables = toTypedMap(
       body['variables'],

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { AuthContext } from '../auth-context.js'
+import type { AuthorizationService } from '../authorization-service.js'
 import { invalidRequest } from '../engine-errors.js'
 import type { EngineState } from '../engine-state.js'
 import type { FetchAndLockQueue } from '../fetch-and-lock.js'
@@ -38,6 +39,7 @@ export interface EngineServices {
   readonly identity: IdentityService
   readonly runtime: RuntimeService
   readonly fetchAndLock: FetchAndLockQueue
+  readonly authorization: AuthorizationService
   readonly authorizationChecks: boolean
   readonly engineVersion: string
 }

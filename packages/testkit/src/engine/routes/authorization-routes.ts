@@ -1,0 +1,146 @@
+/** `/authorization`: the engine's authorization REST resource (without `/check`). */
+import type { AuthContext } from '../auth-context.js'
+import type { AuthorizationInput } from '../authorization-service.js'
+import { RESOURCE, resourceName } from '../authorization-service.js'
+import { authorizationException, invalidRequest, notFound } from '../engine-errors.js'
+import type { AuthorizationRecord } from '../engine-state.js'
+import type { CriteriaSpec } from '../query-criteria.js'
+import {
+  applySorting,
+  criteriaFromQuery,
+  paginate,
+  pagination,
+  sortingFromQuery,
+} from '../query-criteria.js'
+import type { EngineRouter, EngineServices, HandlerContext } from './route-types.js'
+import { bodyObject, json, noContent, str } from './route-types.js'
+
+const AUTHORIZATION_QUERY: CriteriaSpec = {
+  id: 'string',
+  type: 'int',
+  userIdIn: 'list',
+  groupIdIn: 'list',
+  resourceType: 'int',
+  resourceId: 'string',
+}
+
+const authorizationDto = (a: AuthorizationRecord) => ({
+  id: a.id,
+  type: a.type,
+  permissions: [...a.permissions],
+  userId: a.userId,
+  groupId: a.groupId,
+  resourceType: a.resourceType,
+  resourceId: a.resourceId,
+  removalTime: null,
+  rootProcessInstanceId: null,
+})
+
+const int = (v: unknown, name: string): number | null => {
+  if (v === undefined || v === null) return null
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    throw invalidRequest(`Cannot deserialize value of property '${name}': expected an integer`)
+  }
+  return v
+}
+
+function inputOf(body: Record<string, unknown>): AuthorizationInput {
+  const permissions = body['permissions']
+  if (
+    permissions !== undefined &&
+    permissions !== null &&
+    (!Array.isArray(permissions) || permissions.some((p) => typeof p !== 'string'))
+  ) {
+    throw invalidRequest(
+      "Cannot deserialize value of property 'permissions': expected an array of strings",
+    )
+  }
+  return {
+    type: int(body['type'], 'type'),
+    permissions: (permissions as string[] | null | undefined) ?? null,
+    userId: str(body['userId']),
+    groupId: str(body['groupId']),
+    resourceType: int(body['resourceType'], 'resourceType'),
+    resourceId: str(body['resourceId']),
+  }
+}
+
+export function registerAuthorizationRoutes(router: EngineRouter, engine: EngineServices): void {
+  const { authorization } = engine
+
+  const require = (auth: AuthContext, permission: string, resourceId: string): void => {
+    if (authorization.isAuthorized(auth, permission, RESOURCE.AUTHORIZATION, resourceId)) return
+    throw authorizationException(
+      `The user with id '${auth.userId}' does not have '${permission}' permission on resource '${resourceId}' of type '${resourceName(RESOURCE.AUTHORIZATION)}'.`,
+    )
+  }
+
+  /** Queries return only rows the caller may read (an SQL filter in the engine, no 403). */
+  const query = (c: HandlerContext): AuthorizationRecord[] => {
+    const q = criteriaFromQuery(AUTHORIZATION_QUERY, c.query)
+    const sorting = sortingFromQuery(c.query, ['resourceType', 'resourceId'])
+    const rows = authorization
+      .query({
+        ...(typeof q['id'] === 'string' ? { id: q['id'] } : {}),
+        ...(typeof q['type'] === 'number' ? { type: q['type'] } : {}),
+        ...(Array.isArray(q['userIdIn']) ? { userIdIn: q['userIdIn'] as string[] } : {}),
+        ...(Array.isArray(q['groupIdIn']) ? { groupIdIn: q['groupIdIn'] as string[] } : {}),
+        ...(typeof q['resourceType'] === 'number' ? { resourceType: q['resourceType'] } : {}),
+        ...(typeof q['resourceId'] === 'string' ? { resourceId: q['resourceId'] } : {}),
+      })
+      .filter((a) => authorization.isAuthorized(c.auth, 'READ', RESOURCE.AUTHORIZATION, a.id))
+    return applySorting(rows, sorting, (a, by) =>
+      by === 'resourceType' ? a.resourceType : a.resourceId,
+    )
+  }
+
+  const byId = (c: HandlerContext): AuthorizationRecord => {
+    const id = c.params['id'] as string
+    const a = authorization.get(id)
+    if (a === undefined) throw notFound(`Authorization with id ${id} does not exist.`)
+    return a
+  }
+
+  router.add('GET', '/authorization', (c) =>
+    json(paginate(query(c), pagination(c.query)).map(authorizationDto)),
+  )
+  router.add('GET', '/authorization/count', (c) => json({ count: query(c).length }))
+
+  router.add('POST', '/authorization/create', (c) => {
+    require(c.auth, 'CREATE', '*')
+    const created = authorization.create(inputOf(bodyObject(c.body)))
+    const href = `${c.baseUrl}/authorization/${created.id}`
+    return json({
+      ...authorizationDto(created),
+      links: [
+        { method: 'GET', href, rel: 'self' },
+        { method: 'PUT', href, rel: 'update' },
+        { method: 'DELETE', href, rel: 'delete' },
+      ],
+    })
+  })
+
+  router.add('GET', '/authorization/{id}', (c) => {
+    const a = byId(c)
+    // The engine reads through a query: a row the caller may not read is "missing".
+    if (!authorization.isAuthorized(c.auth, 'READ', RESOURCE.AUTHORIZATION, a.id)) {
+      throw notFound(`Authorization with id ${a.id} does not exist.`)
+    }
+    return json(authorizationDto(a))
+  })
+
+  router.add('PUT', '/authorization/{id}', (c) => {
+    const a = byId(c)
+    require(c.auth, 'UPDATE', a.id)
+    const body = bodyObject(c.body)
+    authorization.update(a, inputOf({ ...body, type: a.type }))
+    return noContent()
+  })
+
+  router.add('DELETE', '/authorization/{id}', (c) => {
+    const a = byId(c)
+    require(c.auth, 'DELETE', a.id)
+    authorization.delete(a.id)
+    return noContent()
+  })
+}
