@@ -349,6 +349,18 @@ describe('loadConfigFromEnv', () => {
     expect(err.issues.some((i) => i.startsWith('C7AUTH_ENGINE_AUTHORIZATIONS'))).toBe(true)
   })
 
+  it('reads C7AUTH_GATEWAY_QUERY_MAX_RESULTS as a positive integer, absent by default', () => {
+    expect(loadConfigFromEnv(base()).gateway.queryMaxResults).toBeUndefined()
+    const config = loadConfigFromEnv({ ...base(), C7AUTH_GATEWAY_QUERY_MAX_RESULTS: '500' })
+    expect(config.gateway.queryMaxResults).toBe(500)
+    for (const bad of ['0', '-1', '2.5', 'many']) {
+      const err = configError(() =>
+        loadConfigFromEnv({ ...base(), C7AUTH_GATEWAY_QUERY_MAX_RESULTS: bad }),
+      )
+      expect(err.issues).toEqual(['C7AUTH_GATEWAY_QUERY_MAX_RESULTS: must be a positive integer'])
+    }
+  })
+
   it('renders a table row for every schema key, secrets flagged', () => {
     const table = renderEnvTable()
     const lines = table.split('\n')

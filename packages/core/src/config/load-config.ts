@@ -230,6 +230,20 @@ class EnvReader {
     )
   }
 
+  count(spec: ConfigKeySpec): number | undefined {
+    return this.check(
+      spec,
+      undefined,
+      undefined,
+      (v) => {
+        if (!/^\d+$/.test(v)) return undefined
+        const n = Number(v)
+        return n > 0 && Number.isSafeInteger(n) ? n : undefined
+      },
+      'must be a positive integer',
+    )
+  }
+
   regex(spec: ConfigKeySpec): string | undefined {
     return this.check(
       spec,
@@ -526,6 +540,7 @@ function readGateway(r: EnvReader, tenants: TenantConfig[]): C7AuthConfig['gatew
     maxBodyBytes: r.bytes(G.GATEWAY_MAX_BODY) ?? 1024 * 1024,
   }
   assign(gateway, 'publicUrl', r.url(G.GATEWAY_PUBLIC_URL))
+  assign(gateway, 'queryMaxResults', r.count(G.GATEWAY_QUERY_MAX_RESULTS))
   const fixed = r.string(
     G.GATEWAY_FIXED_TENANT,
     undefined,

@@ -15,6 +15,7 @@ export type ConfigValueType =
   | 'duration-s'
   | 'bool'
   | 'bytes'
+  | 'count'
   | 'regex'
   | 'pem'
 
@@ -243,6 +244,12 @@ export const GLOBAL_KEYS = {
     default: '1mb',
     description: 'Largest request body (`512kb`, `1mb`, or bytes).',
   }),
+  GATEWAY_QUERY_MAX_RESULTS: g({
+    name: 'GATEWAY_QUERY_MAX_RESULTS',
+    type: 'count',
+    description:
+      "Cap for list queries, like the engine's `queryMaxResultsLimit`: a list without `maxResults`, or with more, is refused. Unset: no cap.",
+  }),
   GATEWAY_TLS_CERT: g({
     name: 'GATEWAY_TLS_CERT',
     type: 'pem',
@@ -442,6 +449,7 @@ const TYPE_LABEL: Record<ConfigValueType, string> = {
   'duration-s': 'duration',
   bool: 'boolean',
   bytes: 'size',
+  count: 'integer',
   regex: 'regex',
   pem: 'PEM',
 }

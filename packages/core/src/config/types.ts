@@ -159,6 +159,8 @@ export interface C7AuthConfig {
     groupAllowlist: string[]
     actingUserVariable: string
     maxBodyBytes: number
+    /** Cap for list queries (`C7AUTH_GATEWAY_QUERY_MAX_RESULTS`); absent: no cap. */
+    queryMaxResults?: number
     tlsCertPem?: string
     tlsKeyPem?: string
   }

@@ -197,7 +197,13 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     userHeader: engine.userHeader,
   })
   const rawPolicy =
-    options.policy ?? createPolicy({ actingUserVariable: config.gateway.actingUserVariable })
+    options.policy ??
+    createPolicy({
+      actingUserVariable: config.gateway.actingUserVariable,
+      ...(config.gateway.queryMaxResults === undefined
+        ? {}
+        : { queryMaxResults: config.gateway.queryMaxResults }),
+    })
   const policy = isRoutePolicy(rawPolicy) ? adaptPolicy(rawPolicy) : rawPolicy
   const proxy = createEngineProxy({
     endpoint,

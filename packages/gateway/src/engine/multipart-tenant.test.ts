@@ -233,7 +233,13 @@ describe('TenantReferenceScanner (T13: cross-tenant references in deployed resou
       '<?xml version="1.0" encoding="UTF-16"?><d/>',
       '<?xml version="1.0" encoding=\'IBM037\'?><d/>',
       Buffer.from('\ufeff<d c:calledElementTenantId="tenantB"/>', 'utf16le').toString('latin1'),
-      Buffer.from('<d c:calledElementTenantId="tenantB"/>', 'utf16le').toString('latin1'),
+      Buffer.from(
+        '<?xml version="1.0"?><d c:calledElementTenantId="tenantB"/>',
+        'utf16le',
+      ).toString('latin1'),
+      Buffer.from('\ufeff<d c:calledElementTenantId="tenantB"/>', 'utf16le')
+        .swap16()
+        .toString('latin1'),
     ]
     for (const text of refused) {
       for (const size of [1, 7, 100_000]) {

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -11,7 +13,8 @@ import type { EngineAuthMode, Principal } from '@c7auth/core'
 import { createAuditLog } from './audit.js'
 import { createEngineEndpoint } from './engine-client.js'
 import type { EngineEndpoint } from './engine-client.js'
-import { createEngineProxy } from './proxy.js'
+import { LINKED_POST_OPERATIONS, createEngineProxy } from './proxy.js'
+import { workspaceRoot } from '../policy/__tests__/support.js'
 import type { EngineProxyOptions } from './proxy.js'
 import type { BodyMode, ProxyPolicy } from './types.js'
 import { createUpstreamAuth } from './upstream-auth.js'
@@ -158,6 +161,9 @@ describe('engine proxy: forwarding', () => {
         'content-type': 'application/json',
         accept: 'application/hal+json',
         'x-custom': 'kept',
+        'x-http-method-override': 'DELETE',
+        'X-HTTP-Method': 'DELETE',
+        'x-method-override': 'DELETE',
       },
       body: JSON.stringify({ variables: {} }),
     })
@@ -175,6 +181,9 @@ describe('engine proxy: forwarding', () => {
     expect(s.headers['x-forwarded-user']).toBeUndefined()
     expect(s.headers.accept).toBe('application/json')
     expect(s.headers['x-custom']).toBe('kept')
+    expect(s.headers['x-http-method-override']).toBeUndefined()
+    expect(s.headers['x-http-method']).toBeUndefined()
+    expect(s.headers['x-method-override']).toBeUndefined()
     expect(s.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
     expect(r.headers['x-request-id']).toBe(s.headers['x-request-id'])
   })
@@ -247,9 +256,11 @@ describe('engine proxy: forwarding', () => {
         )
       } else res.end(`{ "echo" : ${body.length} }`)
     })
-    const gw = await gatewayFor(up.url, passPolicy({ kind: 'json' }), {
-      publicUrl: 'https://gw.example.com',
-    })
+    const gw = await gatewayFor(
+      up.url,
+      passPolicy({ kind: 'json' }, { operationId: 'startProcessInstance' }),
+      { publicUrl: 'https://gw.example.com' },
+    )
     const r = await undiciRequest(`${gw.url}/with-links`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -646,5 +657,200 @@ describe('engine proxy: multipart deployments', () => {
     expect(r.statusCode).toBe(403)
     expect(await r.body.json()).toMatchObject({ code: 'C7AUTH_TENANT_FORBIDDEN' })
     expect(ended).toBe(false)
+  })
+})
+
+describe('engine proxy: security review fixes', () => {
+  const multipartPolicy = (resolve: () => string = () => 'tenantA'): ProxyPolicy => ({
+    async decide(input) {
+      return {
+        action: 'forward',
+        operationId: 'createDeployment',
+        tenantId: 'tenantA',
+        mutating: true,
+        path: input.path,
+        query: input.query,
+        body: { kind: 'multipart', resolveTenant: resolve },
+      }
+    },
+  })
+
+  it('refuses the duplicate-boundary attack with 400 before the engine sees anything', async () => {
+    const up = await upstream((_req, res) => res.end('{}'))
+    const gw = await gatewayFor(up.url, multipartPolicy())
+    const inner =
+      `--BBB\r\nContent-Disposition: form-data; name="tenant-id"\r\n\r\ntenantB\r\n` +
+      `--BBB\r\nContent-Disposition: form-data; name="x.bpmn"; filename="x.bpmn"\r\n\r\n<definitions/>\r\n` +
+      `--BBB--\r\n`
+    for (const ct of [
+      'multipart/form-data; boundary=AAA; boundary=BBB',
+      'multipart/form-data; boundary=AAA, boundary=BBB',
+    ]) {
+      const r = await undiciRequest(`${gw.url}/deployment/create`, {
+        method: 'POST',
+        headers: { 'content-type': ct },
+        body: `--AAA\r\nContent-Disposition: form-data; name="data"\r\n\r\n${inner}\r\n--AAA--\r\n`,
+      })
+      expect(r.statusCode).toBe(400)
+      expect(r.headers['content-type']).toBe('application/json')
+      expect(await r.body.json()).toMatchObject({ code: 'C7AUTH_BODY_INVALID' })
+    }
+    expect(up.seen).toHaveLength(0)
+  })
+
+  it('forwards a Content-Type it builds itself, never the client’s string', async () => {
+    const up = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{"id":"d"}')
+    })
+    const gw = await gatewayFor(up.url, multipartPolicy())
+    const b = 'a b'
+    const r = await undiciRequest(`${gw.url}/deployment/create`, {
+      method: 'POST',
+      headers: { 'content-type': `Multipart/Form-Data; charset=utf-8; boundary="${b}"` },
+      body: `--${b}\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--${b}--\r\n`,
+    })
+    expect(r.statusCode).toBe(200)
+    await r.body.dump()
+    expect(up.seen[0]!.headers['content-type']).toBe('multipart/form-data; boundary="a b"')
+    expect(up.seen[0]!.body.toString()).toContain('name="tenant-id"\r\n\r\ntenantA\r\n--a b--')
+  })
+
+  it('refuses a deployment resource calling into another tenant (403) before the closing boundary', async () => {
+    const up = await upstream((_req, res) => res.end('{}'))
+    const gw = await gatewayFor(up.url, multipartPolicy())
+    const b = 'bnd'
+    const r = await undiciRequest(`${gw.url}/deployment/create`, {
+      method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${b}` },
+      body:
+        `--${b}\r\nContent-Disposition: form-data; name="p.bpmn"; filename="p.bpmn"\r\n\r\n` +
+        `<callActivity camunda:calledElementTenantId="tenantB"/>\r\n--${b}--\r\n`,
+    })
+    expect(r.statusCode).toBe(403)
+    expect(await r.body.json()).toMatchObject({ code: 'C7AUTH_TENANT_FORBIDDEN' })
+    expect(up.seen.every((s) => !s.body.includes(`--${b}--`))).toBe(true)
+  })
+
+  it('refuses a non-number asyncResponseTimeout (Jackson would coerce "60000") with 400', async () => {
+    const up = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('[]')
+    })
+    const gw = await gatewayFor(
+      up.url,
+      passPolicy({ kind: 'json' }, { operationId: 'fetchAndLock' }),
+      { maxLongPollMs: 600 },
+    )
+    for (const asyncResponseTimeout of ['1800000', null, true, { n: 1 }, [1]]) {
+      const r = await undiciRequest(`${gw.url}/external-task/fetchAndLock`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ workerId: 'w', maxTasks: 1, asyncResponseTimeout, topics: [] }),
+      })
+      expect(r.statusCode, JSON.stringify(asyncResponseTimeout)).toBe(400)
+      expect(await r.body.json()).toMatchObject({ code: 'C7AUTH_BODY_INVALID' })
+    }
+    expect(up.seen).toHaveLength(0)
+    const absent = await undiciRequest(`${gw.url}/external-task/fetchAndLock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ workerId: 'w', maxTasks: 1, topics: [] }),
+    })
+    expect(absent.statusCode).toBe(200)
+    await absent.body.dump()
+    expect(JSON.parse(up.seen[0]!.body.toString())).not.toHaveProperty('asyncResponseTimeout')
+  })
+
+  it('streams large POST query answers untouched; only DTOs with links are buffered', async () => {
+    const big = JSON.stringify(
+      Array.from({ length: 2_000 }, (_, i) => ({
+        id: `task-${i}`,
+        name: 'Review',
+        links: [{ href: 'http://engine/engine-rest/x' }],
+      })),
+    )
+    const up = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(big)
+    })
+    const maxJsonBytes = 16 * 1024
+    expect(big.length).toBeGreaterThan(4 * maxJsonBytes)
+    const query = await gatewayFor(
+      up.url,
+      passPolicy({ kind: 'json' }, { operationId: 'queryTasks' }),
+      {
+        maxJsonBytes,
+      },
+    )
+    const r = await undiciRequest(`${query.url}/task`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(r.statusCode).toBe(200)
+    expect(r.headers['content-type']).toBe('application/json')
+    expect(await r.body.text()).toBe(big)
+    // a start answer still has its links rewritten, so it is read (and capped)
+    const start = await gatewayFor(
+      up.url,
+      passPolicy({ kind: 'json' }, { operationId: 'startProcessInstance' }),
+      { maxJsonBytes },
+    )
+    const s = await undiciRequest(`${start.url}/process-definition/x/start`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(s.statusCode).toBe(502)
+    await s.body.dump()
+  })
+
+  it('buffers exactly the POST operations whose 2xx DTO has `links` in the OpenAPI document', () => {
+    const file = join(workspaceRoot(), '..', 'shared', 'openapi', 'camunda-7.23.0-openapi.json')
+    interface Schema {
+      $ref?: string
+      properties?: Record<string, unknown>
+      allOf?: Schema[]
+      oneOf?: Schema[]
+      anyOf?: Schema[]
+    }
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            operationId: string
+            responses?: Record<string, { content?: Record<string, { schema?: Schema }> }>
+          }
+        >
+      >
+      components: { schemas: Record<string, Schema> }
+    }
+    const hasLinks = (schema: Schema, seen: Set<string>): boolean => {
+      if (schema.$ref) {
+        const name = schema.$ref.split('/').at(-1)!
+        if (seen.has(name)) return false
+        return hasLinks(doc.components.schemas[name]!, new Set([...seen, name]))
+      }
+      if (schema.properties && 'links' in schema.properties) return true
+      return [...(schema.allOf ?? []), ...(schema.oneOf ?? []), ...(schema.anyOf ?? [])].some((s) =>
+        hasLinks(s, seen),
+      )
+    }
+    const derived = new Set<string>()
+    for (const item of Object.values(doc.paths)) {
+      const op = item.post
+      if (!op) continue
+      for (const [status, response] of Object.entries(op.responses ?? {})) {
+        if (!status.startsWith('2')) continue
+        for (const media of Object.values(response.content ?? {})) {
+          if (media.schema && hasLinks(media.schema, new Set())) derived.add(op.operationId)
+        }
+      }
+    }
+    expect(derived.size).toBeGreaterThan(5)
+    expect([...LINKED_POST_OPERATIONS].sort()).toEqual([...derived].sort())
   })
 })
