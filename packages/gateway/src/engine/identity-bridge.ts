@@ -495,7 +495,7 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
     })
     if (!marked) {
       // a canary from a bridge version without the marker: its derived password proves it is ours
-      if (probe.status !== 401 || options.adoptExistingUsers === true) {
+      if (probe.status === 200 || options.adoptExistingUsers === true) {
         await addMembership('group', markerGroup, canaryId)
       } else {
         throw new ConfigError([

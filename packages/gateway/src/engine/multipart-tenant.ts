@@ -35,9 +35,9 @@ export function multipartBoundary(contentType: string | undefined): string {
   if (
     contentType === undefined ||
     contentType.includes(',') ||
-    /[\\\x00-\x08\x0a-\x1f\x7f]/.test(contentType)
+    /[\\]|[^\t -~]/.test(contentType) // backslash escapes, controls, non-ASCII
   )
-    throw badContentType('missing, or a comma or control character')
+    throw badContentType('missing, or a comma, backslash, control or non-ASCII character')
   const [type = '', ...params] = contentType.split(';')
   if (type.trim().toLowerCase() !== 'multipart/form-data') throw badContentType('media type')
   const boundaries: string[] = []
