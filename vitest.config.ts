@@ -7,5 +7,9 @@ export default defineConfig({
     hookTimeout: 20_000,
     unstubEnvs: true,
     pool: 'forks',
+    // CI also writes a machine-readable summary that .ci/run turns into one closing line.
+    reporters: process.env.CI
+      ? ['default', ['json', { outputFile: 'test-results.json' }]]
+      : ['default'],
   },
 })
