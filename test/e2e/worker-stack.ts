@@ -56,6 +56,11 @@ export interface GatewayResponse {
   status: number
 }
 
+/** One request the gateway answered, with the `Authorization` header it was given. */
+export interface GatewayRequest extends GatewayResponse {
+  authorization: string | undefined
+}
+
 export interface WorkerStack {
   idp: TestIdp
   engine: EngineSimulator
@@ -63,6 +68,8 @@ export interface WorkerStack {
   /** engine-rest base URL of the gateway (what workers call). */
   gatewayUrl: string
   gatewayResponses: GatewayResponse[]
+  /** The same responses with the presented `Authorization` header (to tell tokens apart). */
+  gatewayRequests: GatewayRequest[]
   downstreamUrl: string
   downstreamCalls: DownstreamCall[]
   /** Worker configuration as `loadConfigFromEnv(env, { role: 'worker' })` produces it. */
@@ -108,6 +115,8 @@ export interface WorkerStackOptions {
   idp?: TestIdpOptions
   /** Gateway JWKS refetch cooldown after an unknown `kid` (default: the gateway's, 10 s). */
   jwksRefetchCooldownSeconds?: number
+  /** Gateway cache of verified tokens (default on); off, a token is refused once its key is gone. */
+  verifiedTokenCache?: boolean
 }
 
 export async function startWorkerStack(options: WorkerStackOptions = {}): Promise<WorkerStack> {
@@ -127,11 +136,17 @@ export async function startWorkerStack(options: WorkerStackOptions = {}): Promis
   const gatewayConfig = loadConfigFromEnv(env(idp, engine.url))
   const authOptions = authenticatorOptionsFromConfig(gatewayConfig)
   const authenticator =
-    options.jwksRefetchCooldownSeconds === undefined
+    options.jwksRefetchCooldownSeconds === undefined && options.verifiedTokenCache !== false
       ? undefined
       : createAuthenticator({
           ...authOptions,
-          jwks: { ...authOptions.jwks, refetchCooldownSeconds: options.jwksRefetchCooldownSeconds },
+          ...(options.verifiedTokenCache === false ? { cache: false as const } : {}),
+          jwks: {
+            ...authOptions.jwks,
+            ...(options.jwksRefetchCooldownSeconds === undefined
+              ? {}
+              : { refetchCooldownSeconds: options.jwksRefetchCooldownSeconds }),
+          },
         })
   const gateway = createGateway({
     config: gatewayConfig,
@@ -140,10 +155,14 @@ export async function startWorkerStack(options: WorkerStackOptions = {}): Promis
   await gateway.start()
 
   const gatewayResponses: GatewayResponse[] = []
+  const gatewayRequests: GatewayRequest[] = []
   const app = express()
   app.use((req, res, next) => {
+    const { authorization } = req.headers
     res.on('finish', () => {
-      gatewayResponses.push({ method: req.method, path: req.originalUrl, status: res.statusCode })
+      const response = { method: req.method, path: req.originalUrl, status: res.statusCode }
+      gatewayResponses.push(response)
+      gatewayRequests.push({ ...response, authorization })
     })
     next()
   })
@@ -195,6 +214,7 @@ export async function startWorkerStack(options: WorkerStackOptions = {}): Promis
     gateway,
     gatewayUrl,
     gatewayResponses,
+    gatewayRequests,
     downstreamUrl,
     downstreamCalls,
     workerConfig,
