@@ -361,6 +361,64 @@ describe('loadConfigFromEnv', () => {
     }
   })
 
+  it('reads C7AUTH_GATEWAY_ADMIN_ISSUERS: only tenant issuers, exact match, none by default', () => {
+    expect(loadConfigFromEnv(base()).gateway.adminIssuers).toEqual([])
+    const config = loadConfigFromEnv({
+      ...base(),
+      C7AUTH_GATEWAY_ADMIN_GROUPS: 'ops',
+      C7AUTH_GATEWAY_ADMIN_ISSUERS: ' https://idp.example/realms/acme ',
+    })
+    expect(config.gateway).toMatchObject({
+      adminGroups: ['ops'],
+      adminIssuers: ['https://idp.example/realms/acme'],
+    })
+    const unknown = configError(() =>
+      loadConfigFromEnv({
+        ...base(),
+        C7AUTH_GATEWAY_ADMIN_GROUPS: 'ops',
+        C7AUTH_GATEWAY_ADMIN_ISSUERS:
+          'https://globex.eu.auth0.com/,https://idp.example/realms/acme/,https://evil.example/',
+      }),
+    )
+    // Entry #2 differs only by a trailing slash: issuers match exactly, like `iss`.
+    expect(unknown.issues).toEqual([
+      'C7AUTH_GATEWAY_ADMIN_ISSUERS: entry #2 is not the C7AUTH_TENANT_<ENVID>_ISSUER of any tenant (it must match exactly)',
+      'C7AUTH_GATEWAY_ADMIN_ISSUERS: entry #3 is not the C7AUTH_TENANT_<ENVID>_ISSUER of any tenant (it must match exactly)',
+    ])
+    expect(unknown.message).not.toContain('evil.example')
+    const bad = configError(() =>
+      loadConfigFromEnv({ ...base(), C7AUTH_GATEWAY_ADMIN_ISSUERS: 'not a uri' }),
+    )
+    expect(bad.issues).toEqual([
+      'C7AUTH_GATEWAY_ADMIN_ISSUERS: must be a comma-separated list of absolute URIs without fragment',
+    ])
+  })
+
+  it('refuses C7AUTH_GATEWAY_ADMIN_GROUPS without C7AUTH_GATEWAY_ADMIN_ISSUERS (admin is opt-in per issuer)', () => {
+    for (const issuers of [undefined, ' , ']) {
+      const env: Record<string, string> = { ...base(), C7AUTH_GATEWAY_ADMIN_GROUPS: 'ops' }
+      if (issuers !== undefined) env.C7AUTH_GATEWAY_ADMIN_ISSUERS = issuers
+      for (const role of ['gateway', 'worker'] as const) {
+        const err = configError(() =>
+          loadConfigFromEnv(
+            role === 'worker'
+              ? {
+                  ...env,
+                  C7AUTH_TENANT_GLOBEX_CLIENT_ID: 'g',
+                  C7AUTH_TENANT_GLOBEX_AUTH_METHOD: 'none',
+                }
+              : env,
+            { role },
+          ),
+        )
+        expect(err.issues).toHaveLength(1)
+        expect(err.issues[0]).toMatch(
+          /^C7AUTH_GATEWAY_ADMIN_GROUPS: requires C7AUTH_GATEWAY_ADMIN_ISSUERS /,
+        )
+      }
+    }
+  })
+
   it('renders a table row for every schema key, secrets flagged', () => {
     const table = renderEnvTable()
     const lines = table.split('\n')

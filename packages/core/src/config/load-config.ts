@@ -552,6 +552,7 @@ function readGateway(r: EnvReader, tenants: TenantConfig[]): C7AuthConfig['gatew
     }
     gateway.fixedTenant = fixed
   }
+  gateway.adminIssuers = readAdminIssuers(r, tenants, gateway.adminGroups)
   const audience = r.list(G.GATEWAY_AUDIENCE)
   if (audience.length > 0) gateway.audience = audience
   const cert = r.pem(G.GATEWAY_TLS_CERT, 'certificate')
@@ -566,6 +567,31 @@ function readGateway(r: EnvReader, tenants: TenantConfig[]): C7AuthConfig['gatew
   assign(gateway, 'tlsCertPem', cert)
   assign(gateway, 'tlsKeyPem', key)
   return gateway
+}
+
+/**
+ * Admin is opt-in per issuer: with per-tenant IdPs, any tenant's IdP could otherwise issue a
+ * token carrying an admin group name.
+ */
+function readAdminIssuers(r: EnvReader, tenants: TenantConfig[], adminGroups: string[]): string[] {
+  const key = envKeyOf(G.GATEWAY_ADMIN_ISSUERS)
+  const parsed = r.uriList(G.GATEWAY_ADMIN_ISSUERS)
+  const issuers = parsed ?? []
+  const invalid = parsed === undefined && r.isSet(G.GATEWAY_ADMIN_ISSUERS)
+  if (adminGroups.length > 0 && issuers.length === 0 && !invalid) {
+    r.issue(
+      `${envKeyOf(G.GATEWAY_ADMIN_GROUPS)}: requires ${key} (the issuers whose tokens may carry admin groups; every other issuer's tokens are never admin)`,
+    )
+  }
+  const known = new Set(tenants.map((t) => t.issuer).filter((i) => i !== undefined))
+  issuers.forEach((issuer, index) => {
+    if (!known.has(issuer)) {
+      r.issue(
+        `${key}: entry #${index + 1} is not the C7AUTH_TENANT_<ENVID>_ISSUER of any tenant (it must match exactly)`,
+      )
+    }
+  })
+  return [...new Set(issuers)]
 }
 
 function requireTls(

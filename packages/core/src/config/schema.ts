@@ -215,7 +215,15 @@ export const GLOBAL_KEYS = {
   GATEWAY_ADMIN_GROUPS: g({
     name: 'GATEWAY_ADMIN_GROUPS',
     type: 'list',
-    description: 'Mapped groups that make a principal a gateway administrator.',
+    description:
+      'Mapped groups that make a principal a gateway administrator, read only from tokens of the `C7AUTH_GATEWAY_ADMIN_ISSUERS` issuers (realm-level group claims, never client roles); requires `C7AUTH_GATEWAY_ADMIN_ISSUERS`.',
+  }),
+  GATEWAY_ADMIN_ISSUERS: g({
+    name: 'GATEWAY_ADMIN_ISSUERS',
+    type: 'uri-list',
+    required: 'with `GATEWAY_ADMIN_GROUPS`',
+    description:
+      'Issuers whose tokens may make gateway administrators (each exactly some tenant’s `ISSUER`). Tokens of any other issuer are never admin, whatever groups they carry: with per-tenant IdPs, list only the operators’ IdP.',
   }),
   GATEWAY_DEFAULT_APP_GROUPS: g({
     name: 'GATEWAY_DEFAULT_APP_GROUPS',

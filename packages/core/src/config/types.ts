@@ -151,8 +151,17 @@ export interface C7AuthConfig {
     audience?: string[]
     clockToleranceSeconds: number
     requireTypAtJwt: boolean
-    /** Group a principal must have (mapped id) to be a gateway admin. */
+    /**
+     * Groups (mapped ids) that make a principal a gateway admin, read only from tokens of an
+     * {@link adminIssuers} issuer.
+     */
     adminGroups: string[]
+    /**
+     * Issuers (each exactly some tenant's `issuer`) whose tokens may carry {@link adminGroups};
+     * tokens of every other issuer are never admin. Required when `adminGroups` is non-empty. The
+     * loader always sets it; absent means none.
+     */
+    adminIssuers?: string[]
     /** Default Camunda groups per principal kind. */
     defaultGroups: { app: string[]; user: string[] }
     /** Only these mapped groups are provisioned (allowlist); empty = none. */

@@ -293,6 +293,20 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
     const headers = upstreamRequestHeaders(req.headers, upstreamAuth.identityHeaders)
     headers['x-request-id'] = requestId
     let headersTimeout = options.timeoutMs
+    const abort = new AbortController()
+    let clientGone = false
+    // A streamed body: its transforms, and the first error of the body (req or a transform).
+    let streamChain: Readable[] = []
+    let bodyError: Error | undefined
+    let rejectBody: (err: Error) => void = () => undefined
+    let bodyFailed: Promise<never> | undefined
+    const onBodyError = (err: Error) => {
+      if (bodyError) return
+      bodyError = err
+      for (const s of streamChain) if (!s.destroyed) s.destroy(err)
+      rejectBody(err)
+      abort.abort(err)
+    }
     let body: Buffer | Readable | null = null
     let bodyKind = decision.body.kind
     const isFetchAndLock = decision.operationId === 'fetchAndLock'
@@ -365,8 +379,18 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
           throw new C7AuthError('C7AUTH_INTERNAL', {
             detail: 'request body was already consumed by a body parser',
           })
-        let stream: Readable = req.pipe(new ByteLimit(options.maxStreamBytes))
-        req.once('error', (err) => stream.destroy(err))
+        // Every stream gets its error listener the moment it exists: a refusal may come while
+        // nobody reads the body yet (bridge provisioning, a busy pool), and an unhandled 'error'
+        // would end the process.
+        bodyFailed = new Promise<never>((_resolve, reject) => {
+          rejectBody = reject
+        })
+        bodyFailed.catch(() => undefined)
+        const limited = new ByteLimit(options.maxStreamBytes)
+        streamChain = [limited]
+        req.on('error', onBodyError)
+        limited.on('error', onBodyError)
+        let stream: Readable = limited
         if (bodyKind === 'multipart') {
           // Parsed strictly and rebuilt: the engine must never see a header it could read
           // differently (e.g. a second `boundary` parameter, last one wins there).
@@ -374,12 +398,14 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
           headers['content-type'] = multipartContentType(boundary)
           const resolve =
             decision.body.kind === 'multipart' ? decision.body.resolveTenant : () => undefined
-          const limited = stream
-          stream = limited.pipe(new MultipartTenantStamper(boundary, resolve))
-          limited.once('error', (err) => stream.destroy(err))
+          const stamper = new MultipartTenantStamper(boundary, resolve)
+          stamper.on('error', onBodyError)
+          streamChain.push(stamper)
+          stream = limited.pipe(stamper)
         } else if (len !== undefined) {
           headers['content-length'] = String(len)
         }
+        req.pipe(limited)
         body = stream
       }
     } catch (err) {
@@ -388,18 +414,20 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
     }
 
     // ---- upstream
-    const abort = new AbortController()
     const onClose = () => {
-      if (!res.writableFinished) abort.abort()
+      if (res.writableFinished) return
+      clientGone = true
+      abort.abort()
     }
     res.once('close', onClose)
     const target = endpoint.basePath + decision.path + (decision.query ? `?${decision.query}` : '')
 
     const send = async (): Promise<Dispatcher.ResponseData> => {
       const auth = await upstreamAuth.headersFor(principal)
+      if (bodyError) throw bodyError
       const t0 = performance.now()
       try {
-        const r = await endpoint.dispatcher.request({
+        const pending = endpoint.dispatcher.request({
           path: target,
           method,
           headers: { ...headers, ...auth },
@@ -408,6 +436,16 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
           headersTimeout,
           bodyTimeout: options.timeoutMs,
         })
+        // A queued request learns of its body's failure only once a connection is free: answer now.
+        if (bodyFailed) {
+          pending.then(
+            (late) => {
+              if (bodyError) late.body.destroy()
+            },
+            () => undefined,
+          )
+        }
+        const r = await (bodyFailed ? Promise.race([pending, bodyFailed]) : pending)
         hooks?.onUpstream?.({
           operationId: decision.operationId,
           method,
@@ -459,11 +497,11 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
       }
     } catch (err) {
       res.off('close', onClose)
-      if (abort.signal.aborted) {
+      if (clientGone) {
         setOutcome('aborted')
         return
       }
-      const own = findCause(err)
+      const own = findCause(bodyError) ?? findCause(err)
       if (own) fail(own, own.status < 500 ? 'denied' : 'error')
       else fail(upstreamFailure(err), 'error')
       return
@@ -511,8 +549,9 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
         await pipeToResponse(upstream.body, res)
       }
     } catch (err) {
-      if (abort.signal.aborted || res.destroyed) setOutcome('aborted')
-      else if (!res.headersSent) fail(findCause(err) ?? upstreamFailure(err), 'error')
+      const own = findCause(bodyError) ?? findCause(err)
+      if (clientGone || res.destroyed) setOutcome('aborted')
+      else if (!res.headersSent) fail(own ?? upstreamFailure(err), own && own.status < 500 ? 'denied' : 'error')
       else res.destroy()
     } finally {
       res.off('close', onClose)
