@@ -72,6 +72,8 @@ export async function startHarness(options: HarnessOptions) {
     C7AUTH_TENANT_TENANTB_ISSUER: idp.issuer,
     C7AUTH_TENANT_TENANTB_AUDIENCE: idp.defaultAudience,
     C7AUTH_TENANT_TENANTB_CLIENT_IDS: 'appB',
+    // Admin is opt-in per issuer; without C7AUTH_GATEWAY_ADMIN_GROUPS this grants nothing.
+    C7AUTH_GATEWAY_ADMIN_ISSUERS: idp.issuer,
     ...options.env,
   }
   const config = loadConfigFromEnv(env)

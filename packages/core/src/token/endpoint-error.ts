@@ -37,7 +37,8 @@ export interface ClassifiedError {
 
 /**
  * Turns whatever openid-client (or the network) threw into a {@link TokenEndpointError} that
- * carries the OAuth `error` code and status, never a secret, token or response body.
+ * carries the OAuth `error` code and status, never a secret, token or response body: its `cause`
+ * is a copy holding only the original's name and code.
  */
 export async function classifyTokenError(err: unknown, grant: string): Promise<ClassifiedError> {
   if (err instanceof TokenEndpointError) return { error: err, retryAfterMs: undefined }
@@ -68,7 +69,7 @@ export async function classifyTokenError(err: unknown, grant: string): Promise<C
       oauthError = await errorCodeFromBody(cause)
       kind = 'unexpected response'
     } else {
-      kind = err.code ?? 'client error'
+      kind = safeIdentifier(err.code) ?? 'client error'
       misconfigured = err.code !== undefined && PERMANENT_CLIENT_CODES.has(err.code)
     }
   } else if (err instanceof Error && err.name === 'TimeoutError') {
@@ -87,7 +88,7 @@ export async function classifyTokenError(err: unknown, grant: string): Promise<C
     permanent,
     message: `The token endpoint request failed (${what}).`,
     detail: `grant ${grant}: ${kind}${status !== undefined ? `, status ${status}` : ''}`,
-    cause: err,
+    cause: sanitizedCause(err),
   }
   if (oauthError !== undefined) options.oauthError = oauthError
   if (status !== undefined) options.responseStatus = status
@@ -95,6 +96,32 @@ export async function classifyTokenError(err: unknown, grant: string): Promise<C
     error: new TokenEndpointError(options),
     retryAfterMs: parseRetryAfter(response?.headers.get('retry-after') ?? null),
   }
+}
+
+/**
+ * The thrown error reduced to its name and code (and those of its Error causes). openid-client's
+ * errors carry the response, the parsed body (`error_description`, or on a 200 with an unusable
+ * `token_type` the `access_token` and `refresh_token`) and messages; `util.inspect` and loggers
+ * would print all of it.
+ */
+function sanitizedCause(err: unknown, depth = 0): Error | undefined {
+  if (!(err instanceof Error) || depth > 3) return undefined
+  const name = safeIdentifier(err.name) ?? 'Error'
+  const code = safeIdentifier((err as { code?: unknown }).code)
+  const message = code ?? 'details removed'
+  const inner = sanitizedCause(err.cause, depth + 1)
+  const safe = new Error(message, inner === undefined ? undefined : { cause: inner })
+  safe.name = name
+  if (code !== undefined) Object.assign(safe, { code })
+  // The stack would show where this copy was made, not where the original was thrown.
+  safe.stack = `${name}: ${message}`
+  return safe
+}
+
+/** Error names and codes such as `ClientError`, `OAUTH_PARSE_ERROR`, `ECONNREFUSED`. */
+function safeIdentifier(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  return /^[A-Za-z0-9_.-]{1,64}$/.test(value) ? value : undefined
 }
 
 async function errorCodeFromBody(response: Response): Promise<string | undefined> {

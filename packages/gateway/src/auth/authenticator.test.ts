@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { SignJWT } from 'jose'
+import { ConfigError } from '@c7auth/core'
 import { createAuthenticator } from './authenticator.js'
 import type { Authenticator } from './authenticator.js'
 import type { AuthenticatorOptions } from './options.js'
@@ -167,5 +168,88 @@ describe('createAuthenticator', () => {
       expect(JSON.stringify(e)).not.toContain('short')
     }
     expect(() => createAuthenticator({ issuers: [], tenants: [] })).toThrow(/at least one issuer/)
+  })
+})
+
+describe('admin is opt-in per issuer with several issuers', () => {
+  let other: LocalIssuer
+  beforeEach(async () => {
+    other = await startLocalIssuer()
+  })
+  afterEach(async () => {
+    await other.close()
+  })
+
+  const tenants = () => [
+    { id: 'acme', clientIds: ['acme-web'], issuer: idp.issuer },
+    { id: 'globex', clientIds: ['globex-web'], issuer: other.issuer },
+  ]
+
+  it('refuses adminGroups when an issuer does not set claims.adminGroupClaims', () => {
+    let caught: unknown
+    try {
+      createAuthenticator({
+        issuers: [
+          { issuer: idp.issuer, audience: 'engine', jwksUri: idp.jwksUri },
+          {
+            issuer: other.issuer,
+            audience: 'engine',
+            jwksUri: other.jwksUri,
+            claims: { adminGroupClaims: [] },
+          },
+        ],
+        tenants: tenants(),
+        adminGroups: ['ops'],
+      }).close()
+    } catch (err) {
+      caught = err
+    }
+    expect(caught).toBeInstanceOf(ConfigError)
+    expect((caught as ConfigError).issues).toEqual([
+      'issuers[0].claims.adminGroupClaims must be set when adminGroups is set and there are several issuers (the claim paths that may carry admin groups, or [] if this issuer never makes an admin)',
+    ])
+    // Without adminGroups, or with one issuer, the default (realm-level group claims) stays.
+    createAuthenticator({
+      issuers: [
+        { issuer: idp.issuer, audience: 'engine', jwksUri: idp.jwksUri },
+        { issuer: other.issuer, audience: 'engine', jwksUri: other.jwksUri },
+      ],
+      tenants: tenants(),
+    }).close()
+    make({ adminGroups: ['ops'] })
+  })
+
+  it('makes an admin only from the issuer that opted in; the other still maps to its tenant', async () => {
+    auth = createAuthenticator({
+      issuers: [
+        {
+          issuer: idp.issuer,
+          audience: 'engine',
+          jwksUri: idp.jwksUri,
+          claims: { adminGroupClaims: ['groups'] },
+        },
+        {
+          issuer: other.issuer,
+          audience: 'engine',
+          jwksUri: other.jwksUri,
+          claims: { adminGroupClaims: [] },
+        },
+      ],
+      tenants: tenants(),
+      adminGroups: ['ops'],
+    })
+    const user = { sub: 'olga', groups: ['ops'] }
+    const forged = await auth.verify(await other.sign({ ...user, azp: 'globex-web' }))
+    expect(forged).toMatchObject({
+      issuer: other.issuer,
+      tenantIds: ['globex'],
+      groupIds: ['ops'],
+      admin: false,
+    })
+    const real = await auth.verify(await idp.sign({ ...user, azp: 'acme-web' }))
+    expect(real).toMatchObject({ issuer: idp.issuer, tenantIds: ['acme'], admin: true })
+    // A non-admin issuer's token that maps to no tenant is refused, not let in as an admin.
+    const err = await rejection(auth.verify(await other.sign({ ...user, azp: 'unknown' })))
+    expect(err).toMatchObject({ code: 'C7AUTH_TENANT_UNKNOWN', status: 403 })
   })
 })

@@ -102,6 +102,17 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const exact = new Map<string, ResolvedIssuer>()
   const templated: ResolvedIssuer[] = []
   if (options.issuers.length === 0) issues.push('issuers: at least one issuer is required')
+  // With several issuers, admin is opt-in per issuer: otherwise any tenant's IdP could issue a
+  // token carrying an admin group name.
+  if ((options.adminGroups ?? []).length > 0 && options.issuers.length > 1) {
+    for (const [i, cfg] of options.issuers.entries()) {
+      if (cfg.claims?.adminGroupClaims === undefined) {
+        issues.push(
+          `issuers[${i}].claims.adminGroupClaims must be set when adminGroups is set and there are several issuers (the claim paths that may carry admin groups, or [] if this issuer never makes an admin)`,
+        )
+      }
+    }
+  }
   for (const [i, cfg] of options.issuers.entries()) {
     const resolved = resolveIssuer(cfg, i)
     if (resolved === undefined) continue

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { loadConfigFromEnv } from '@c7auth/core'
+import { ConfigError, loadConfigFromEnv } from '@c7auth/core'
+import type { C7AuthConfig } from '@c7auth/core'
 import { authenticatorOptionsFromConfig } from './from-config.js'
 import { createAuthenticator } from './authenticator.js'
+import { toEngineId } from './engine-id.js'
+import { startLocalIssuer } from './__tests__/local-issuer.js'
 
 const baseEnv = {
   C7AUTH_ENGINE_URL: 'http://127.0.0.1:8080/engine-rest',
@@ -15,6 +18,7 @@ describe('authenticatorOptionsFromConfig', () => {
       C7AUTH_TENANTS: 'acme,globex,initech',
       C7AUTH_GATEWAY_AUDIENCE: 'https://engine.example.com',
       C7AUTH_GATEWAY_ADMIN_GROUPS: 'ops',
+      C7AUTH_GATEWAY_ADMIN_ISSUERS: 'https://kc.example.com/realms/initech',
       C7AUTH_TENANT_ACME_ISSUER: 'https://shared.eu.auth0.com/',
       C7AUTH_TENANT_ACME_PRESET: 'auth0',
       C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme-web,acme-worker',
@@ -31,13 +35,15 @@ describe('authenticatorOptionsFromConfig', () => {
         issuer: 'https://shared.eu.auth0.com/',
         audience: ['https://engine.example.com', 'urn:globex'],
         preset: 'auth0',
-        claims: {},
+        // Not an admin issuer: never makes an admin, whatever groups its tokens carry.
+        claims: { adminGroupClaims: [] },
       },
       {
         issuer: 'https://kc.example.com/realms/initech',
         audience: ['https://engine.example.com'],
         preset: 'keycloak',
-        claims: { userIdClaims: ['email'] },
+        // The preset's realm-level group claims, made explicit (never resource_access.{clientId}).
+        claims: { userIdClaims: ['email'], adminGroupClaims: ['groups', 'realm_access.roles'] },
       },
     ])
     expect(o.tenants).toEqual([
@@ -121,5 +127,64 @@ describe('authenticatorOptionsFromConfig', () => {
       ['globex', `https://login.microsoftonline.com/${tid(2)}/v2.0`],
     ])
     createAuthenticator(o).close()
+  })
+
+  it('makes admins only from C7AUTH_GATEWAY_ADMIN_ISSUERS: another tenant IdP cannot mint one', async () => {
+    const ops = await startLocalIssuer()
+    const tenantIdp = await startLocalIssuer()
+    const config = loadConfigFromEnv({
+      ...baseEnv,
+      C7AUTH_TENANTS: 'acme,globex',
+      C7AUTH_GATEWAY_AUDIENCE: 'engine',
+      C7AUTH_GATEWAY_ADMIN_GROUPS: 'camunda-admin',
+      C7AUTH_GATEWAY_ADMIN_ISSUERS: ops.issuer,
+      C7AUTH_TENANT_ACME_ISSUER: ops.issuer,
+      C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme-web',
+      C7AUTH_TENANT_GLOBEX_ISSUER: tenantIdp.issuer,
+      C7AUTH_TENANT_GLOBEX_CLIENT_IDS: 'globex-web',
+    })
+    const auth = createAuthenticator(authenticatorOptionsFromConfig(config))
+    try {
+      const user = { sub: 'u1', groups: ['camunda-admin'] }
+      const forged = await auth.verify(await tenantIdp.sign({ ...user, azp: 'globex-web' }))
+      expect(forged).toMatchObject({
+        issuer: tenantIdp.issuer,
+        tenantIds: ['globex'],
+        groupIds: [toEngineId('camunda-admin')],
+        admin: false,
+      })
+      const real = await auth.verify(await ops.sign({ ...user, azp: 'acme-web' }))
+      expect(real).toMatchObject({ issuer: ops.issuer, tenantIds: ['acme'], admin: true })
+    } finally {
+      auth.close()
+      await ops.close()
+      await tenantIdp.close()
+    }
+  })
+
+  it('refuses admin groups without admin issuers, or admin issuers no tenant uses', () => {
+    const config = loadConfigFromEnv({
+      ...baseEnv,
+      C7AUTH_TENANTS: 'acme',
+      C7AUTH_GATEWAY_AUDIENCE: 'engine',
+      C7AUTH_TENANT_ACME_ISSUER: 'https://idp.example.com',
+    })
+    const bad = (gateway: Partial<C7AuthConfig['gateway']>) => {
+      try {
+        authenticatorOptionsFromConfig({ ...config, gateway: { ...config.gateway, ...gateway } })
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError)
+        return (err as ConfigError).issues
+      }
+      throw new Error('expected a ConfigError')
+    }
+    expect(bad({ adminGroups: ['ops'] })).toEqual([
+      'C7AUTH_GATEWAY_ADMIN_GROUPS requires C7AUTH_GATEWAY_ADMIN_ISSUERS (the issuers whose tokens may carry admin groups)',
+    ])
+    expect(bad({ adminGroups: ['ops'], adminIssuers: ['https://other.example.com'] })).toEqual([
+      'C7AUTH_GATEWAY_ADMIN_ISSUERS: entry #1 is not the issuer of any configured tenant',
+    ])
+    const o = authenticatorOptionsFromConfig(config)
+    expect(o.issuers[0]?.claims).toEqual({ adminGroupClaims: [] })
   })
 })

@@ -8,11 +8,14 @@ import type {
   LoggerLike,
   TenantOptions,
 } from './options.js'
+import { resolveClaimMapping } from './presets.js'
 
 /**
  * Builds {@link AuthenticatorOptions} from the loaded product configuration. Tenants that share
  * an issuer (one Auth0 tenant for all apps) share one issuer entry whose audiences are the union;
- * each tenant stays bound to its own issuer and audiences for tenant mapping.
+ * each tenant stays bound to its own issuer and audiences for tenant mapping. Only issuers listed
+ * in `gateway.adminIssuers` (`C7AUTH_GATEWAY_ADMIN_ISSUERS`) may make gateway admins; every other
+ * issuer gets `claims.adminGroupClaims: []`.
  *
  * @example
  * ```ts
@@ -97,18 +100,41 @@ export function authenticatorOptionsFromConfig(
   if (byIssuer.size === 0 && issues.length === 0) {
     issues.push('no tenant configures an issuer (C7AUTH_TENANT_<ID>_ISSUER)')
   }
+  // Admin is opt-in per issuer (fail closed): a tenant's own IdP must not mint gateway admins.
+  const adminIssuers = new Set(g.adminIssuers ?? [])
+  if (g.adminGroups.length > 0 && adminIssuers.size === 0) {
+    issues.push(
+      'C7AUTH_GATEWAY_ADMIN_GROUPS requires C7AUTH_GATEWAY_ADMIN_ISSUERS (the issuers whose tokens may carry admin groups)',
+    )
+  }
+  let entry = 0
+  for (const issuer of adminIssuers) {
+    entry++
+    if (!byIssuer.has(issuer)) {
+      issues.push(
+        `C7AUTH_GATEWAY_ADMIN_ISSUERS: entry #${entry} is not the issuer of any configured tenant`,
+      )
+    }
+  }
   if (issues.length > 0) throw new ConfigError(issues)
 
-  const issuers: IssuerOptions[] = [...byIssuer].map(([issuer, e]) => ({
-    issuer,
-    audience: [...e.audience],
-    preset: e.preset,
-    ...(e.jwksUri === undefined ? {} : { jwksUri: e.jwksUri }),
-    ...(e.algorithms === undefined
-      ? {}
-      : { algorithms: e.algorithms.split(' ') as JwsAlgorithm[] }),
-    claims: claimOverrides(JSON.parse(e.claims) as ClaimMappingOverrides),
-  }))
+  const issuers: IssuerOptions[] = [...byIssuer].map(([issuer, e]) => {
+    const overrides = claimOverrides(JSON.parse(e.claims) as ClaimMappingOverrides)
+    // Explicit either way, so `createAuthenticator` sees every issuer opted in or out.
+    const adminGroupClaims = adminIssuers.has(issuer)
+      ? resolveClaimMapping(e.preset, overrides).adminGroupClaims
+      : []
+    return {
+      issuer,
+      audience: [...e.audience],
+      preset: e.preset,
+      ...(e.jwksUri === undefined ? {} : { jwksUri: e.jwksUri }),
+      ...(e.algorithms === undefined
+        ? {}
+        : { algorithms: e.algorithms.split(' ') as JwsAlgorithm[] }),
+      claims: { ...overrides, adminGroupClaims },
+    }
+  })
   return {
     issuers,
     tenants,

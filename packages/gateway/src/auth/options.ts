@@ -32,9 +32,16 @@ export interface ClaimMappingOptions {
    * means this issuer never makes an admin. Names pass the same prefix, pattern and engine id
    * mapping as groups.
    *
+   * With `adminGroups` set and more than one issuer, every issuer must set this explicitly
+   * (startup fails otherwise): admin is opt-in per issuer, so a tenant's own IdP cannot mint
+   * gateway admins. Give the operators' issuer its admin claim paths and every other issuer `[]`.
+   *
    * @example
    * ```ts
-   * claims: { adminGroupClaims: ['realm_access.roles'] }
+   * issuers: [
+   *   { issuer: OPS_IDP, audience: 'engine-rest', preset: 'keycloak', claims: { adminGroupClaims: ['realm_access.roles'] } },
+   *   { issuer: TENANT_IDP, audience: 'engine-rest', preset: 'keycloak', claims: { adminGroupClaims: [] } },
+   * ]
    * ```
    */
   adminGroupClaims?: readonly string[]
@@ -150,7 +157,10 @@ export interface AuthenticatorOptions {
   /**
    * Groups that make a principal a gateway admin, as raw names (`camunda-admin`) or engine ids
    * (`camundaadmin`). Only groups read from an issuer's `claims.adminGroupClaims` count; default
-   * groups and client-scoped roles (`resource_access.{clientId}.roles`) never do.
+   * groups and client-scoped roles (`resource_access.{clientId}.roles`) never do. With more than
+   * one issuer, each issuer must opt in or out by setting `claims.adminGroupClaims` (possibly
+   * `[]`), else {@link createAuthenticator} throws a `ConfigError`; a single issuer keeps the
+   * default (its realm-level group claims).
    */
   adminGroups?: readonly string[]
   /** Engine group ids every principal of a kind gets. */

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import {
   MultipartTenantStamper,
   TenantReferenceScanner,
+  dispositionParameters,
   multipartBoundary,
   multipartContentType,
 } from './multipart-tenant.js'
@@ -302,5 +303,148 @@ describe('MultipartTenantStamper with cross-tenant references', () => {
   it('does not scan the dropped tenant-id parts', async () => {
     const out = await run(form([['tenant-id', 'xTenantId="b"']]), B, () => OWN)
     expect(parse(out)).toEqual([['tenant-id', OWN]])
+  })
+})
+
+describe('security review, second round', () => {
+  const refusedAt = async (text: string, sizes: number[]) => {
+    for (const size of sizes) {
+      await expect(scan(text, size), `${text.slice(0, 60)} / ${size}`).rejects.toMatchObject({
+        code: 'C7AUTH_BODY_INVALID',
+      })
+    }
+  }
+
+  it('reads the whole XML declaration: an encoding after 300 spaces still switches nothing', async () => {
+    const utf16 = Buffer.from('<d c:calledElementTenantId="tenantB"/>', 'utf16le')
+      .swap16()
+      .toString('latin1')
+    await refusedAt(
+      `<?xml version="1.0"${' '.repeat(300)}encoding="UTF-16BE"?>${utf16}`,
+      [1, 7, 256, 100_000],
+    )
+    await refusedAt(
+      `\xef\xbb\xbf<?xml version="1.0"${' '.repeat(300)}encoding='IBM037'?><d/>`,
+      [3, 4096],
+    )
+    // longer than 1 KB, unterminated, not XML 1.0 (1.1 turns NEL into whitespace), malformed
+    await refusedAt(`<?xml version="1.0"${' '.repeat(1100)}?><d/>`, [1, 64, 100_000])
+    await refusedAt(`<?xml version="1.0" encoding="UTF-8"`, [1, 100])
+    await refusedAt(`<?xml version="1.0" encoding="UTF-8"${'x'.repeat(5000)}`, [512, 100_000])
+    await refusedAt('<?xml version="1.1"?><d/>', [1, 100])
+    await refusedAt('<?xml encoding="UTF-8" version="1.0"?><d/>', [100])
+    for (const ok of [
+      `<?xml version="1.0"${' '.repeat(300)}encoding="UTF-8"?><d c:xTenantId="tenantA"/>`,
+      `<?xml version='1.0' encoding='ISO-8859-1' standalone='yes' ?><d/>`,
+      '<?xml-stylesheet href="a"?><d/>',
+      '<d/>',
+      'x',
+    ]) {
+      for (const size of [1, 5, 100_000]) expect(await scan(ok, size), ok).not.toContain(null)
+    }
+  })
+
+  it('treats more than 256 whitespace characters around `=` as a reference, across chunks', async () => {
+    const padded = (before: number, after: number) =>
+      `<x c:calledElementTenantId${' '.repeat(before)}=${'\n'.repeat(after)}"tenantB"/>`
+    for (const size of [100, 1024, 64 * 1024, 1 << 20]) {
+      expect(await scan(padded(300_000, 0), size), `before / ${size}`).toEqual([null])
+      expect(await scan(padded(0, 300_000), size), `after / ${size}`).toEqual([null])
+      expect(await scan(padded(257, 0), size)).toEqual([null])
+      expect(await scan(padded(256, 256), size)).toEqual(['tenantB'])
+    }
+    expect(await scan(padded(200, 200), 1)).toEqual(['tenantB'])
+    // only a bounded tail is held while whitespace streams in
+    const s = new TenantReferenceScanner()
+    s.feed(Buffer.from('<x c:calledElementTenantId'), false)
+    for (let i = 0; i < 100; i++) s.feed(Buffer.alloc(1024, 0x20), false)
+    expect((s as unknown as { text: string }).text.length).toBeLessThan(2048)
+    s.feed(Buffer.from('="tenantB"/>'), true)
+    expect(s.references).toEqual([null])
+  })
+
+  it('refuses a whitespace-padded cross-tenant reference in a multi-chunk deployment (403)', async () => {
+    const xml = `<callActivity c:calledElementTenantId${' '.repeat(300_000)}="tenantB"/>`
+    for (const size of [4096, 64 * 1024]) {
+      await expect(
+        run(form([['p.bpmn', xml]]), B, () => OWN, size),
+        String(size),
+      ).rejects.toMatchObject({ code: 'C7AUTH_TENANT_FORBIDDEN' })
+    }
+  })
+
+  it('refuses nested multipart parts (commons-fileupload splits them into more files)', async () => {
+    for (const type of [
+      'multipart/mixed; boundary=IN',
+      ' MULTIPART/Mixed;boundary="IN"',
+      'multipart/x',
+    ]) {
+      const body =
+        `--${B}\r\nContent-Disposition: form-data; name="files"\r\nContent-Type:${type}\r\n\r\n` +
+        `--IN\r\nContent-Disposition: file; filename="x.bpmn"\r\n\r\n<d/>\r\n--IN--\r\n--${B}--\r\n`
+      for (const size of [1, 100_000]) {
+        await expect(
+          run(body, B, () => OWN, size),
+          type,
+        ).rejects.toMatchObject({
+          code: 'C7AUTH_BODY_INVALID',
+        })
+      }
+    }
+    const text = `--${B}\r\nContent-Disposition: form-data; name="a"\r\nContent-Type: text/multipart\r\n\r\n1\r\n--${B}--\r\n`
+    expect(await run(text, B, () => OWN)).toContain('name="tenant-id"')
+  })
+
+  it('parses Content-Disposition like the engine and refuses what it could read differently', async () => {
+    expect(
+      dispositionParameters(' form-data; filename="a; name=tenant-id.bpmn" ; NAME = x '),
+    ).toEqual(
+      new Map([
+        ['filename', 'a; name=tenant-id.bpmn'],
+        ['name', 'x'],
+      ]),
+    )
+    expect(dispositionParameters('Form-Data;name="a\\"b";x')).toEqual(
+      new Map([
+        ['name', 'a\\"b'],
+        ['x', ''],
+      ]),
+    )
+    for (const value of [
+      'form-data; name="a"; name="tenant-id"',
+      'form-data; name="a"; Name=b',
+      'form-data; name="a"; filename="x"; FILENAME="y"',
+      "form-data; name*=UTF-8''tenant-id",
+      'form-data; name="=?UTF-8?B?dGVuYW50LWlk?="',
+      'form-data; name="a',
+      'form-data; name="a"b',
+      'attachment; name="a"',
+      'form-datax; name="a"',
+    ]) {
+      expect(() => dispositionParameters(value), value).toThrow(
+        expect.objectContaining({ code: 'C7AUTH_BODY_INVALID', status: 400 }),
+      )
+    }
+    const part = (disposition: string, value: string) =>
+      `--${B}\r\nContent-Disposition: ${disposition}\r\n\r\n${value}\r\n`
+    let seen: readonly string[] = []
+    const out = await run(
+      part('form-data; name=" tenant-id\t"', 'padded') +
+        part('form-data; NAME="Tenant-ID"', 'upper') +
+        part('form-data; filename="x; name=tenant-id"; name="file"', 'kept') +
+        `--${B}--\r\n`,
+      B,
+      (values) => {
+        seen = values
+        return OWN
+      },
+    )
+    expect(seen).toEqual(['padded', 'upper'])
+    // the quoted `;` separates nothing: the part is "file", not "tenant-id"
+    expect(out).toContain('filename="x; name=tenant-id"; name="file"\r\n\r\nkept\r\n')
+    expect(parse(out).map(([, value]) => value)).toEqual(['kept', OWN])
+    await expect(
+      run(part('form-data; name="x"; name="tenant-id"', 'b') + `--${B}--\r\n`, B, () => OWN),
+    ).rejects.toMatchObject({ code: 'C7AUTH_BODY_INVALID' })
   })
 })

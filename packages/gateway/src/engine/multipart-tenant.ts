@@ -70,7 +70,62 @@ export function multipartContentType(boundary: string): string {
   return `multipart/form-data; boundary=${TOKEN_BOUNDARY.test(boundary) ? boundary : `"${boundary}"`}`
 }
 
-/** The form field name of a part's headers; throws for ambiguous parts (fail closed). */
+/** Java's `String.trim()` (commons-fileupload trims field names with it): chars up to U+0020. */
+function javaTrim(value: string): string {
+  return value.replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, '')
+}
+
+/**
+ * The parameters of a `Content-Disposition: form-data` header value, parsed like
+ * commons-fileupload's `ParameterParser` (`;` separates, quoted strings may hold `;`, names are
+ * case-insensitive and trimmed). Refuses what the two parsers could read differently: another
+ * disposition type, a duplicate parameter (the engine keeps the last), RFC 2231 `name*=` or
+ * RFC 2047 `=?…?=` values (the engine decodes them), an unterminated quote.
+ */
+export function dispositionParameters(value: string): Map<string, string> {
+  const semi = value.indexOf(';')
+  const type = javaTrim(semi < 0 ? value : value.slice(0, semi)).toLowerCase()
+  if (type !== 'form-data') throw invalid('multipart part that is not form-data')
+  const params = new Map<string, string>()
+  let i = semi < 0 ? value.length : semi + 1
+  while (i < value.length) {
+    let j = i
+    while (j < value.length && value[j] !== '=' && value[j] !== ';') j++
+    const name = javaTrim(value.slice(i, j)).toLowerCase()
+    let param = ''
+    if (value[j] === '=') {
+      j++
+      while (j < value.length && (value[j] === ' ' || value[j] === '\t')) j++
+      if (value[j] === '"') {
+        let k = j + 1
+        for (; k < value.length && value[k] !== '"'; k++) if (value[k] === '\\') k++
+        if (k >= value.length) throw invalid('unterminated quoted string in Content-Disposition')
+        param = value.slice(j + 1, k)
+        j = k + 1
+        while (j < value.length && (value[j] === ' ' || value[j] === '\t')) j++
+        if (j < value.length && value[j] !== ';') throw invalid('malformed Content-Disposition')
+      } else {
+        let k = j
+        while (k < value.length && value[k] !== ';') k++
+        param = javaTrim(value.slice(j, k))
+        j = k
+      }
+    }
+    i = j + 1
+    if (name === '') continue
+    if (name.includes('*') || param.includes('=?')) {
+      throw invalid('encoded Content-Disposition parameter (RFC 2231 / RFC 2047)')
+    }
+    if (params.has(name)) throw invalid('duplicate Content-Disposition parameter')
+    params.set(name, param)
+  }
+  return params
+}
+
+/**
+ * The form field name of a part's headers (trimmed), or undefined; throws for ambiguous parts
+ * and for nested multipart parts, which commons-fileupload would split into further files.
+ */
 function partName(rawHeaders: string): string | undefined {
   let name: string | undefined
   let dispositions = 0
@@ -79,24 +134,35 @@ function partName(rawHeaders: string): string | undefined {
     if (/^[ \t]/.test(line)) throw invalid('folded multipart header')
     const colon = line.indexOf(':')
     if (colon <= 0) throw invalid('malformed multipart header')
-    if (line.slice(0, colon).trim().toLowerCase() !== 'content-disposition') continue
+    const header = line.slice(0, colon).trim().toLowerCase()
+    const value = line.slice(colon + 1)
+    if (header === 'content-type') {
+      if (/^multipart\//i.test(javaTrim(value))) throw invalid('nested multipart part')
+      continue
+    }
+    if (header !== 'content-disposition') continue
     dispositions++
-    const m = /(?:^|;)\s*name\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(line.slice(colon + 1))
-    name = m ? (m[1] ?? m[2]) : undefined
+    const field = dispositionParameters(value).get('name')
+    name = field === undefined ? undefined : javaTrim(field)
   }
   if (dispositions > 1) throw invalid('multipart part with several Content-Disposition headers')
   return name
 }
 
-/** Tail kept after a `TenantId` mark (value and whitespace) and before it (element names). */
-const LOOKAHEAD = 1024
+/** Tail kept before a `TenantId` mark (element names). */
 const LOOKBEHIND = 128
+/** XML whitespace allowed around `=` (more is refused: it could be fed slower than any window). */
+const MAX_SPACE = 256
+const MAX_VALUE = 256
 const MARKS = /TenantId|<!DOCTYPE|<!ENTITY/g
 const HTML_DOCTYPE = /^<!DOCTYPE\s+html\s*>/i
-const ATTRIBUTE_VALUE = /\s*=\s*(?:"([^"'<]{0,256})"|'([^"'<]{0,256})')/y
-const ASSIGNMENT = /\s*=/y
 const ELEMENT_NAME = /<\/?[\w.:-]*$/
-const XML_DECLARED_ENCODING = /^(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']/
+const UTF8_BOM = '\xef\xbb\xbf'
+/** The XML 1.0 `XMLDecl` production, exactly (`S` is space, tab, CR, LF). */
+const XML_DECLARATION =
+  /^<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(["'])1\.0\1(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(["'])([A-Za-z][A-Za-z0-9._-]*)\2)?(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(["'])(?:yes|no)\4)?[ \t\r\n]*\?>$/
+/** Longest XML declaration read before the encoding rule is applied. */
+const MAX_DECLARATION = 1024
 const ASCII_COMPATIBLE =
   /^(?:utf-?8|us-ascii|ascii|iso-?8859-\d{1,2}|iso8859_\d{1,2}|latin-?1|windows-125\d|cp125\d)$/i
 /** XML 1.0 Appendix F: first bytes of UTF-16/32 (with or without BOM) and EBCDIC documents. */
@@ -110,7 +176,46 @@ const FOREIGN_ENCODING_HEADS = [
   [0x3c, 0x00, 0x00, 0x00],
   [0x4c, 0x6f, 0xa7, 0x94],
 ]
-const SNIFF_BYTES = 256
+/** Enough bytes to tell a BOM, a foreign encoding and the start of `<?xml ` apart. */
+const SNIFF_BYTES = 9
+
+const WAIT = Symbol('wait')
+const NOT_ATTRIBUTE = Symbol('not an attribute')
+
+function skipSpace(text: string, from: number): number {
+  let i = from
+  while (i < text.length && i - from <= MAX_SPACE) {
+    const c = text.charCodeAt(i)
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) break
+    i++
+  }
+  return i
+}
+
+/**
+ * What follows a `…TenantId` name ending at `end`: its literal value, `null` (a reference that is
+ * not a plain literal, or too much whitespace), not an attribute, or wait for more text.
+ */
+function attributeAfter(
+  text: string,
+  end: number,
+  last: boolean,
+): string | null | typeof WAIT | typeof NOT_ATTRIBUTE {
+  let i = skipSpace(text, end)
+  if (i - end > MAX_SPACE) return null
+  if (i >= text.length) return last ? NOT_ATTRIBUTE : WAIT
+  if (text[i] !== '=') return NOT_ATTRIBUTE
+  const eq = i + 1
+  i = skipSpace(text, eq)
+  if (i - eq > MAX_SPACE) return null
+  if (i >= text.length) return last ? null : WAIT
+  const quote = text[i]
+  if (quote !== '"' && quote !== "'") return null
+  const close = text.indexOf(quote, i + 1)
+  if (close < 0) return last || text.length - i - 1 > MAX_VALUE ? null : WAIT
+  const value = text.slice(i + 1, close)
+  return value.length > MAX_VALUE || /["'<]/.test(value) ? null : value
+}
 
 /**
  * Scans one streamed deployment resource for cross-tenant references (T13): every attribute (or
@@ -130,11 +235,9 @@ export class TenantReferenceScanner {
   /** Feeds the next bytes of the resource; `last` at its end. Throws `C7AUTH_BODY_INVALID`. */
   feed(bytes: Buffer, last: boolean): void {
     if (this.head !== undefined) {
-      this.head = Buffer.concat([this.head, bytes.subarray(0, SNIFF_BYTES - this.head.length)])
-      if (this.head.length >= SNIFF_BYTES || last) {
-        sniffEncoding(this.head)
-        this.head = undefined
-      }
+      const room = MAX_DECLARATION + 1 - this.head.length
+      this.head = Buffer.concat([this.head, bytes.subarray(0, Math.max(0, room))])
+      if (sniffEncoding(this.head, last)) this.head = undefined
     }
     this.text += bytes.toString('latin1')
     let next = this.from
@@ -155,20 +258,16 @@ export class TenantReferenceScanner {
         next = end
         continue
       }
-      if (!last && this.text.length - end < LOOKAHEAD) {
+      const value = attributeAfter(this.text, end, last)
+      if (value === WAIT) {
         waiting = at
         break
       }
       next = end
-      ATTRIBUTE_VALUE.lastIndex = end
-      const value = ATTRIBUTE_VALUE.exec(this.text)
-      if (value) {
-        this.references.push(value[1] ?? value[2] ?? '')
-        continue
+      if (value !== NOT_ATTRIBUTE) this.references.push(value)
+      else if (ELEMENT_NAME.test(this.text.slice(Math.max(0, at - LOOKBEHIND), at))) {
+        this.references.push(null)
       }
-      ASSIGNMENT.lastIndex = end
-      const before = this.text.slice(Math.max(0, at - LOOKBEHIND), at)
-      if (ASSIGNMENT.test(this.text) || ELEMENT_NAME.test(before)) this.references.push(null)
     }
     if (last) {
       this.text = ''
@@ -183,16 +282,35 @@ export class TenantReferenceScanner {
   }
 }
 
-function sniffEncoding(head: Buffer): void {
+/**
+ * Applies the encoding rule once the head decides it: `true` when done, `false` for more bytes.
+ * An XML declaration is read whole (the JDK parser switches to the encoding it names, wherever
+ * in the declaration that is); one longer than {@link MAX_DECLARATION} or malformed is refused.
+ */
+function sniffEncoding(head: Buffer, last: boolean): boolean {
+  if (head.length < SNIFF_BYTES && !last) return false
   for (const sig of FOREIGN_ENCODING_HEADS) {
     if (head.length >= sig.length && sig.every((b, i) => head[i] === b)) {
       throw invalid('deployment resource in an encoding that is not ASCII-compatible')
     }
   }
-  const declared = XML_DECLARED_ENCODING.exec(head.toString('latin1'))
-  if (declared && !ASCII_COMPATIBLE.test(declared[1] ?? '')) {
+  let text = head.toString('latin1')
+  if (text.startsWith(UTF8_BOM)) text = text.slice(UTF8_BOM.length)
+  if (!/^<\?xml[ \t\r\n]/.test(text)) return true
+  const close = text.indexOf('?>')
+  if (close < 0) {
+    if (last || head.length > MAX_DECLARATION) {
+      throw invalid('XML declaration unterminated or longer than 1 KB')
+    }
+    return false
+  }
+  const declaration = XML_DECLARATION.exec(text.slice(0, close + 2))
+  if (!declaration) throw invalid('malformed XML declaration (or not XML 1.0)')
+  const encoding = declaration[3]
+  if (encoding !== undefined && !ASCII_COMPATIBLE.test(encoding)) {
     throw invalid('deployment resource in an encoding that is not ASCII-compatible')
   }
+  return true
 }
 
 type State = 'preamble' | 'afterDelimiter' | 'headers' | 'content' | 'done'

@@ -732,6 +732,65 @@ describe('engine proxy: security review fixes', () => {
     expect(up.seen.every((s) => !s.body.includes(`--${b}--`))).toBe(true)
   })
 
+  it('renders a body refused before anyone reads it (slow upstream credentials) and stays up', async () => {
+    const up = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{"id":"d"}')
+    })
+    const service = createUpstreamAuth({
+      mode: 'service',
+      serviceUser: 'svc',
+      servicePassword: 'svc-pw',
+      userHeader: 'Context-User-ID',
+    })
+    let credentialCalls = 0
+    // like bridge provisioning on an app's first request: the body fails while this is awaited
+    const slow = {
+      ...service,
+      async headersFor(p: Principal) {
+        credentialCalls++
+        await new Promise((r) => setTimeout(r, 150))
+        return service.headersFor(p)
+      },
+    }
+    const gw = await gatewayFor(up.url, multipartPolicy(), {
+      upstreamAuth: slow,
+      maxStreamBytes: 4096,
+    })
+    const b = 'XB'
+    const post = (body: string | Readable) =>
+      undiciRequest(`${gw.url}/deployment/create`, {
+        method: 'POST',
+        headers: { 'content-type': `multipart/form-data; boundary=${b}` },
+        body,
+      })
+    const cases: [string | Readable, number, string][] = [
+      [`--${b}\r\nContent-Disposition: form-data; name="x"\r\n\r\nabc`, 400, 'C7AUTH_BODY_INVALID'],
+      [
+        `--${b}\r\nContent-Disposition: form-data; name="p.bpmn"; filename="p.bpmn"\r\n\r\n` +
+          `<callActivity camunda:calledElementTenantId="tenantB"/>\r\n--${b}--\r\n`,
+        403,
+        'C7AUTH_TENANT_FORBIDDEN',
+      ],
+      // chunked (no content-length): only the streaming limit can refuse it
+      [Readable.from([Buffer.alloc(8192, 0x61)]), 413, 'C7AUTH_BODY_TOO_LARGE'],
+    ]
+    for (const [body, status, code] of cases) {
+      const r = await post(body)
+      expect(r.statusCode, code).toBe(status)
+      expect(r.headers['content-type']).toBe('application/json')
+      expect(await r.body.json()).toMatchObject({ code })
+    }
+    expect(credentialCalls).toBe(3)
+    expect(up.seen).toHaveLength(0)
+    const ok = await post(
+      `--${b}\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--${b}--\r\n`,
+    )
+    expect(ok.statusCode).toBe(200)
+    await ok.body.dump()
+    expect(up.seen).toHaveLength(1)
+  })
+
   it('refuses a non-number asyncResponseTimeout (Jackson would coerce "60000") with 400', async () => {
     const up = await upstream((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' })
