@@ -161,13 +161,18 @@ describe('security review fixes through the gateway (express, bridge)', () => {
     const keys = await definitionKeys(a)
     expect(keys).not.toContain('nested')
     expect(keys).not.toContain('dup')
-    // a padded, upper-case tenant-id part is the client's tenant-id, dropped and replaced
-    const ok = await upload(a, [
-      ['Content-Disposition: form-data; name=" Tenant-ID "', 'tenantB'],
-      [file('trimmed.bpmn'), linearProcessXml({ key: 'trimmed', steps: [] })],
-    ])
-    expect(ok.status, ok.text).toBe(200)
-    expect(ok.json).toMatchObject({ tenantId: 'tenantA' })
+    // a padded, upper-case tenant-id part is read as the client's tenant-id (as the engine trims)
+    const asking = (tenant: string) =>
+      upload(a, [
+        ['Content-Disposition: form-data; name=" Tenant-ID "', tenant],
+        [file('trimmed.bpmn'), linearProcessXml({ key: 'trimmed', steps: [] })],
+      ])
+    const foreign = await asking('tenantB')
+    expect(foreign.status, foreign.text).toBe(403)
+    expect(foreign.json).toMatchObject({ code: 'C7AUTH_TENANT_FORBIDDEN' })
+    const own = await asking('tenantA')
+    expect(own.status, own.text).toBe(200)
+    expect(own.json).toMatchObject({ tenantId: 'tenantA' })
   })
 
   it('refuses a string asyncResponseTimeout (which the engine would coerce past the cap)', async () => {

@@ -72,7 +72,11 @@ export function multipartContentType(boundary: string): string {
 
 /** Java's `String.trim()` (commons-fileupload trims field names with it): chars up to U+0020. */
 function javaTrim(value: string): string {
-  return value.replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, '')
+  let start = 0
+  let end = value.length
+  while (start < end && value.charCodeAt(start) <= 0x20) start++
+  while (end > start && value.charCodeAt(end - 1) <= 0x20) end--
+  return value.slice(start, end)
 }
 
 /**
@@ -221,9 +225,11 @@ function attributeAfter(
  * Scans one streamed deployment resource for cross-tenant references (T13): every attribute (or
  * element) whose local name ends in `TenantId` — `camunda:calledElementTenantId`,
  * `decisionRefTenantId`, `caseTenantId`, any prefix — is recorded with its literal value (`null`
- * when it is not a plain quoted value). Also refuses what would hide such a name from a byte scan:
- * entity declarations, DTDs (except `<!DOCTYPE html>`), and resources in an encoding that is not
- * ASCII-compatible. Holds at most a small tail between chunks.
+ * when it is not a plain quoted value, or when more than 256 whitespace characters stand on either
+ * side of its `=`). Also refuses what would hide such a name from a byte scan: entity declarations,
+ * DTDs (except `<!DOCTYPE html>`), resources in an encoding that is not ASCII-compatible (the XML
+ * declaration is read whole; one over 1 KB, unterminated, malformed or not XML 1.0 is refused).
+ * Holds at most a small tail between chunks.
  */
 export class TenantReferenceScanner {
   /** Literal values of `…TenantId` attributes; `null` for anything not a plain literal. */
@@ -322,7 +328,9 @@ type State = 'preamble' | 'afterDelimiter' | 'headers' | 'content' | 'done'
  * never buffered. The boundary is kept, so the `Content-Type` stays valid; the length changes.
  * If `resolveTenant` throws, or a kept part references a tenant other than the resolved one
  * ({@link TenantReferenceScanner}: 403 `C7AUTH_TENANT_FORBIDDEN`), the stream fails before the
- * closing delimiter: the engine never receives a complete body.
+ * closing delimiter: the engine never receives a complete body. Parts the engine could read
+ * differently are refused (400): nested `multipart/*` parts, and Content-Disposition headers with
+ * a duplicate or encoded parameter (see {@link dispositionParameters}); part names are trimmed.
  */
 export class MultipartTenantStamper extends Transform {
   private buf: Buffer = CRLF // a virtual CRLF lets the first delimiter match like all others

@@ -551,7 +551,8 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
     } catch (err) {
       const own = findCause(bodyError) ?? findCause(err)
       if (clientGone || res.destroyed) setOutcome('aborted')
-      else if (!res.headersSent) fail(own ?? upstreamFailure(err), own && own.status < 500 ? 'denied' : 'error')
+      else if (!res.headersSent)
+        fail(own ?? upstreamFailure(err), own && own.status < 500 ? 'denied' : 'error')
       else res.destroy()
     } finally {
       res.off('close', onClose)
