@@ -1,3 +1,4 @@
+import { linearProcessXml } from '@c7auth/testkit'
 /**
  * The `examples/worker` program as a separate process, configured only by environment: against the
  * worker test stack and against the demo stack (`examples/demo/stack.ts`). It handles a task, calls
@@ -153,16 +154,7 @@ describe('examples/worker', () => {
   })
 })
 
-const EXAMPLE_BPMN = `<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="http://c7auth.test">
-  <bpmn:process id="exampleFlow" isExecutable="true" camunda:historyTimeToLive="1">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="charge" />
-    <bpmn:serviceTask id="charge" camunda:type="external" camunda:topic="c7auth-example">
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:serviceTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="charge" targetRef="end" />
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-  </bpmn:process>
-</bpmn:definitions>`
+const EXAMPLE_BPMN = linearProcessXml({
+  key: 'exampleFlow',
+  steps: [{ type: 'externalTask', id: 'charge', topic: 'c7auth-example' }],
+})

@@ -14,7 +14,7 @@ import type { C7AuthConfig } from '@c7auth/core'
 import { authenticatorOptionsFromConfig, createAuthenticator, createGateway } from '@c7auth/gateway'
 import type { Gateway } from '@c7auth/gateway'
 import { authenticate, engineProxy, errorHandler } from '@c7auth/gateway/express'
-import { startEngineSimulator, startTestIdp } from '@c7auth/testkit'
+import { startEngineSimulator, startTestIdp, linearProcessXml } from '@c7auth/testkit'
 import type { EngineSimulator, TestIdp, TestIdpOptions } from '@c7auth/testkit'
 
 export const TENANTS = ['acme', 'globex'] as const
@@ -23,19 +23,10 @@ export const DOWNSTREAM_AUDIENCE = 'urn:c7auth:test:billing'
 export const PROCESS_KEY = 'chargeFlow'
 export const TOPIC = 'charge'
 
-const BPMN = `<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="http://c7auth.test">
-  <bpmn:process id="${PROCESS_KEY}" isExecutable="true" camunda:historyTimeToLive="1">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="charge" />
-    <bpmn:serviceTask id="charge" camunda:type="external" camunda:topic="${TOPIC}">
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:serviceTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="charge" targetRef="end" />
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-  </bpmn:process>
-</bpmn:definitions>`
+const BPMN = linearProcessXml({
+  key: PROCESS_KEY,
+  steps: [{ type: 'externalTask', id: 'charge', topic: TOPIC }],
+})
 
 /** One call the downstream API received, after verifying its token. */
 export interface DownstreamCall {
