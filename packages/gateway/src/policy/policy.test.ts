@@ -336,7 +336,7 @@ describe('decide: stamped tenants', () => {
     expect(single.kind === 'multipart' && single.resolveTenant([])).toBe('t1')
   })
 
-  it('stamps message correlation with the tenant, or checks the named instance (T11)', () => {
+  it('stamps message correlation with the tenant and refuses correlation by instance id (T11)', () => {
     const body = forward('POST', '/message', one).body
     expect(forwardedJson(body, { messageName: 'm', withoutTenantId: false })).toEqual({
       messageName: 'm',
@@ -348,11 +348,12 @@ describe('decide: stamped tenants', () => {
     expect(codeOf(() => rewrite(body, { messageName: 'm', withoutTenantId: true }))).toBe(
       'C7AUTH_TENANT_FORBIDDEN',
     )
-    expect(rewrite(body, { messageName: 'm', processInstanceId: 'p1', tenantId: 't1' })).toEqual({
-      kind: 'forward',
-      json: { messageName: 'm', processInstanceId: 'p1' },
-      ownerCheck: { resource: 'processInstance', id: 'p1', shared: 'hide' },
-    })
+    // by instance id the engine would also search start events of every tenant: refused
+    for (const extra of [{}, { tenantId: 't1' }, { startMessagesOnly: true }, { all: true }]) {
+      expect(
+        codeOf(() => rewrite(body, { messageName: 'm', processInstanceId: 'p1', ...extra })),
+      ).toBe('C7AUTH_BODY_INVALID')
+    }
     const multi = forward('POST', '/message', two).body
     expect(codeOf(() => rewrite(multi, { messageName: 'm' }))).toBe('C7AUTH_BODY_INVALID')
     expect(forwardedJson(multi, { messageName: 'm', tenantId: 't2' }).tenantId).toBe('t2')

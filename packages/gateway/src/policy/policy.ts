@@ -207,12 +207,14 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
             message: 'Correlating to shared (tenant-less) processes is not allowed.',
           })
         }
-        const pid = body.processInstanceId
-        if (pid !== undefined && pid !== null) {
-          // the engine refuses processInstanceId + tenantId (ENGINE-13028): check the owner instead
-          if (typeof pid !== 'string') throw new C7AuthError('C7AUTH_BODY_INVALID')
-          const check: OwnerCheck = { resource: 'processInstance', id: pid, shared: 'hide' }
-          return { kind: 'forward', json: out, ownerCheck: check }
+        if (body.processInstanceId !== undefined && body.processInstanceId !== null) {
+          // The engine cannot take processInstanceId together with tenantId (ENGINE-13028), and
+          // without a tenant it falls back to message start events of EVERY tenant (by name only).
+          throw new C7AuthError('C7AUTH_BODY_INVALID', {
+            message:
+              'Correlating by processInstanceId is not available through the gateway; use businessKey or correlationKeys (your tenant is added).',
+            detail: 'message with processInstanceId',
+          })
         }
         const asked = body.tenantId
         let tenant: string
