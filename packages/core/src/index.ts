@@ -2,7 +2,7 @@ export * from './errors.js'
 export * from './identity.js'
 export type * from './config/types.js'
 export type * from './token/types.js'
-export { loadConfigFromEnv, isLoopbackUrl } from './config/load-config.js'
+export { loadConfigFromEnv, isLoopbackUrl, splitPublicKeyPems } from './config/load-config.js'
 export type { EnvSource, LoadConfigOptions } from './config/load-config.js'
 export {
   CONFIG_SCHEMA,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { X509Certificate, createPrivateKey } from 'node:crypto'
+import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { ConfigError } from '../errors.js'
 import { ASYMMETRIC_JWS_ALGORITHMS } from '../jws-algorithms.js'
 import { GLOBAL_KEYS as G, TENANT_KEYS as T, envIdOf, envKeyOf } from './schema.js'
@@ -9,6 +9,7 @@ import type {
   ClaimMappingOverrides,
   ClientAuthMethod,
   EngineAuthMode,
+  EngineAssertionConfig,
   EngineAuthorizationsMode,
   EngineConfig,
   IdpPreset,
@@ -263,7 +264,7 @@ class EnvReader {
 
   pem(
     spec: ConfigKeySpec,
-    kind: 'private-key' | 'certificate',
+    kind: 'private-key' | 'public-key' | 'certificate',
     envId?: string,
   ): string | undefined {
     return this.check(
@@ -271,7 +272,11 @@ class EnvReader {
       envId,
       undefined,
       (v) => (isPem(v, kind) ? v : undefined),
-      kind === 'private-key' ? 'must be a PEM private key' : 'must be a PEM certificate',
+      kind === 'private-key'
+        ? 'must be a PEM private key'
+        : kind === 'public-key'
+          ? 'must hold PEM public keys'
+          : 'must be a PEM certificate',
     )
   }
 }
@@ -330,7 +335,32 @@ function readEngine(r: EnvReader, role: 'gateway' | 'worker'): EngineConfig {
     r.issue(`${envKeyOf(G.BRIDGE_SECRET)}: must be at least ${MIN_BRIDGE_SECRET} characters long`)
   }
   assign(engine, 'bridgeSecret', bridgeSecret)
+  if (auth === 'assertion' && enforce) assign(engine, 'assertion', readAssertion(r))
   return engine
+}
+
+function readAssertion(r: EnvReader): EngineAssertionConfig | undefined {
+  const why = 'in assertion mode'
+  const issuer = r.string(G.ENGINE_ASSERTION_ISSUER, undefined, why)
+  const audience = r.string(G.ENGINE_ASSERTION_AUDIENCE, undefined, why)
+  if (!r.isSet(G.ENGINE_ASSERTION_KEY)) {
+    r.issue(
+      `${envKeyOf(G.ENGINE_ASSERTION_KEY)} (or ${envKeyOf(G.ENGINE_ASSERTION_KEY)}_FILE): required ${why}`,
+    )
+  }
+  const privateKeyPem = r.pem(G.ENGINE_ASSERTION_KEY, 'private-key')
+  const extra = r.pem(G.ENGINE_ASSERTION_EXTRA_KEYS, 'public-key')
+  const jwksPath = r.string(G.ENGINE_ASSERTION_JWKS_PATH) ?? '/.well-known/jwks.json'
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(jwksPath)) {
+    r.issue(`${envKeyOf(G.ENGINE_ASSERTION_JWKS_PATH)}: must be an absolute URL path`)
+  }
+  if (issuer === undefined || audience === undefined || privateKeyPem === undefined)
+    return undefined
+  const out: EngineAssertionConfig = { issuer, audience, privateKeyPem, jwksPath }
+  assign(out, 'keyId', r.string(G.ENGINE_ASSERTION_KEY_ID))
+  assign(out, 'algorithm', r.enum<'RS256' | 'PS256' | 'ES256'>(G.ENGINE_ASSERTION_ALGORITHM))
+  assign(out, 'extraPublicKeysPem', extra)
+  return out
 }
 
 function compileIdPattern(pattern: string): RegExp {
@@ -657,12 +687,29 @@ function parseDuration(value: string, unit: 'ms' | 's'): number | undefined {
   return Number.isFinite(result) ? result : undefined
 }
 
-function isPem(value: string, kind: 'private-key' | 'certificate'): boolean {
+function isPem(value: string, kind: 'private-key' | 'public-key' | 'certificate'): boolean {
   try {
+    if (kind === 'public-key') return splitPublicKeyPems(value) !== undefined
     if (kind === 'private-key') createPrivateKey(value)
     else new X509Certificate(value)
     return true
   } catch {
     return false
   }
+}
+
+/**
+ * The `PUBLIC KEY` blocks of a PEM bundle, each parseable; undefined when the bundle holds anything
+ * else (a private key or certificate by mistake) or nothing.
+ */
+export function splitPublicKeyPems(value: string): string[] | undefined {
+  const blocks = value.match(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g) ?? []
+  const rest = value.replace(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g, '')
+  if (blocks.length === 0 || rest.trim() !== '') return undefined
+  try {
+    for (const b of blocks) createPublicKey(b)
+  } catch {
+    return undefined
+  }
+  return blocks
 }

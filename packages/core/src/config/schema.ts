@@ -75,9 +75,10 @@ export const GLOBAL_KEYS = {
   ENGINE_AUTH: g({
     name: 'ENGINE_AUTH',
     type: 'enum',
-    values: ['bridge', 'service', 'none', 'header'],
+    values: ['bridge', 'service', 'none', 'header', 'assertion'],
     default: 'bridge',
-    description: 'How the gateway authenticates to the engine.',
+    description:
+      'How the gateway authenticates to the engine (`assertion`: a short-lived JWS per principal that the c7auth engine plugin verifies).',
   }),
   ENGINE_ADMIN_USER: g({
     name: 'ENGINE_ADMIN_USER',
@@ -126,6 +127,55 @@ export const GLOBAL_KEYS = {
     type: 'string',
     default: 'Context-User-ID',
     description: 'Header the engine trusts for the user id (`header` mode).',
+  }),
+  ENGINE_ASSERTION_ISSUER: g({
+    name: 'ENGINE_ASSERTION_ISSUER',
+    type: 'string',
+    required: 'assertion mode',
+    description:
+      '`iss` of the engine assertions; the engine plugin’s `C7AUTH_PLUGIN_ISSUER` must be the same.',
+  }),
+  ENGINE_ASSERTION_AUDIENCE: g({
+    name: 'ENGINE_ASSERTION_AUDIENCE',
+    type: 'string',
+    required: 'assertion mode',
+    description:
+      '`aud` of the engine assertions, naming the engine; the plugin’s `C7AUTH_PLUGIN_AUDIENCE` must be the same.',
+  }),
+  ENGINE_ASSERTION_KEY: g({
+    name: 'ENGINE_ASSERTION_KEY',
+    type: 'pem',
+    required: 'assertion mode',
+    secret: true,
+    file: true,
+    description: 'PEM private key (RSA ≥ 2048 bits or EC P-256) the gateway signs assertions with.',
+  }),
+  ENGINE_ASSERTION_KEY_ID: g({
+    name: 'ENGINE_ASSERTION_KEY_ID',
+    type: 'string',
+    default: '(JWK thumbprint)',
+    description: '`kid` of the signing key in the JWKS and the assertions.',
+  }),
+  ENGINE_ASSERTION_ALGORITHM: g({
+    name: 'ENGINE_ASSERTION_ALGORITHM',
+    type: 'enum',
+    values: ['RS256', 'PS256', 'ES256'],
+    default: '(from the key)',
+    description: 'Signature algorithm; default `RS256` for an RSA key, `ES256` for an EC key.',
+  }),
+  ENGINE_ASSERTION_EXTRA_KEYS: g({
+    name: 'ENGINE_ASSERTION_EXTRA_KEYS',
+    type: 'pem',
+    file: true,
+    description:
+      'PEM public keys published in the JWKS next to the signing key, never used to sign: the next key before a rotation, the previous one after it.',
+  }),
+  ENGINE_ASSERTION_JWKS_PATH: g({
+    name: 'ENGINE_ASSERTION_JWKS_PATH',
+    type: 'string',
+    default: '/.well-known/jwks.json',
+    description:
+      'Path where the standalone gateway serves the assertion keys (JWKS), unauthenticated.',
   }),
   ENGINE_ID_PATTERN: g({
     name: 'ENGINE_ID_PATTERN',

@@ -9,7 +9,7 @@ export type IdpPreset = 'keycloak' | 'auth0' | 'entra' | 'okta' | 'generic'
 export type TenantMode = 'app' | 'claim' | 'fixed'
 
 /** How the gateway authenticates to engine-rest. */
-export type EngineAuthMode = 'bridge' | 'service' | 'none' | 'header'
+export type EngineAuthMode = 'bridge' | 'service' | 'none' | 'header' | 'assertion'
 
 /**
  * Which engine authorizations the gateway bootstrap grants to the default groups
@@ -101,6 +101,24 @@ export interface ClaimMappingOverrides {
   scopes?: string
 }
 
+/** `assertion` mode: how the gateway signs the assertions the engine plugin verifies. */
+export interface EngineAssertionConfig {
+  /** `iss` of every assertion. */
+  issuer: string
+  /** `aud` of every assertion (the engine). */
+  audience: string
+  /** PEM private key (RSA ≥ 2048 bits or EC P-256). */
+  privateKeyPem: string
+  /** `kid`; default: the key's RFC 7638 thumbprint. */
+  keyId?: string
+  /** Default: `RS256` for RSA, `ES256` for EC. */
+  algorithm?: 'RS256' | 'PS256' | 'ES256'
+  /** PEM public keys published next to the signing key (rotation overlap). */
+  extraPublicKeysPem?: string
+  /** Where the standalone server serves the JWKS. Default `/.well-known/jwks.json`. */
+  jwksPath: string
+}
+
 /** Settings of the gateway's engine connection. */
 export interface EngineConfig {
   /** Base URL of engine-rest, e.g. `http://camunda:8080/engine-rest`. */
@@ -118,6 +136,8 @@ export interface EngineConfig {
   adminGroup: string
   /** Header trusted by the engine in `header` mode. Default: `Context-User-ID`. */
   userHeader: string
+  /** Signing settings of `assertion` mode (set by the loader in that mode only). */
+  assertion?: EngineAssertionConfig
   /** Regex every engine id must fully match. Default: `[a-zA-Z0-9]+`. */
   idPattern: string
   /** Upstream request timeout in ms. Default: 30000. */

@@ -19,6 +19,10 @@ import { bootstrapTenants, configuredAuthorizations } from './tenant-bootstrap.j
 import type { AuthorizationGrant, TenantBootstrapReport } from './tenant-bootstrap.js'
 import type { GatewayHooks, ProxyPolicy } from './types.js'
 import { createUpstreamAuth } from './upstream-auth.js'
+import { createAssertionSigner } from './assertion-signer.js'
+import type { AssertionJwks, AssertionSigner } from './assertion-signer.js'
+import { engineGroupsOf, engineIdCheck } from './engine-groups.js'
+import type { EngineGroupRules } from './engine-groups.js'
 
 /** Options of {@link createGateway}. */
 export interface CreateGatewayOptions {
@@ -81,6 +85,11 @@ export interface Gateway {
   readonly bridge: IdentityBridge | undefined
   readonly endpoint: EngineEndpoint
   readonly logger: Logger
+  /**
+   * `assertion` mode: the public keys the engine plugin trusts (serve them unauthenticated, see
+   * `jwksHandler`); undefined in every other mode.
+   */
+  readonly assertionJwks: AssertionJwks | undefined
   /** Proxies one authenticated request (Express/Koa adapters call this). */
   handle(
     req: IncomingMessage,
@@ -114,6 +123,16 @@ function safeHooks(hooks: GatewayHooks, logger: Logger): GatewayHooks {
     }
   }
   return out as GatewayHooks
+}
+
+/** Extra engine groups per tenant (`C7AUTH_TENANT_<ENVID>_DEFAULT_GROUPS`). */
+function tenantDefaultGroupsOf(config: C7AuthConfig): Record<string, readonly string[]> {
+  const out: Record<string, readonly string[]> = {}
+  for (const t of config.tenants) {
+    const groups = (t as { defaultGroups?: readonly string[] }).defaultGroups
+    if (groups && groups.length > 0) out[t.id] = groups
+  }
+  return out
 }
 
 function isRoutePolicy(p: Policy | ProxyPolicy): p is Policy {
@@ -166,11 +185,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
         'C7AUTH_ENGINE_AUTH=bridge needs C7AUTH_ENGINE_ADMIN_USER, C7AUTH_ENGINE_ADMIN_PASSWORD and C7AUTH_BRIDGE_SECRET',
       ])
     }
-    const tenantDefaultGroups: Record<string, readonly string[]> = {}
-    for (const t of config.tenants) {
-      const groups = (t as { defaultGroups?: readonly string[] }).defaultGroups
-      if (groups && groups.length > 0) tenantDefaultGroups[t.id] = groups
-    }
+    const tenantDefaultGroups = tenantDefaultGroupsOf(config)
     bridge = createIdentityBridge({
       endpoint,
       admin,
@@ -189,8 +204,29 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     })
   }
 
+  let assertion: AssertionSigner | undefined
+  if (engine.auth === 'assertion') {
+    if (!engine.assertion) {
+      throw new ConfigError([
+        'C7AUTH_ENGINE_AUTH=assertion needs C7AUTH_ENGINE_ASSERTION_ISSUER, C7AUTH_ENGINE_ASSERTION_AUDIENCE and C7AUTH_ENGINE_ASSERTION_KEY',
+      ])
+    }
+    const validId = engineIdCheck(engine.idPattern)
+    const rules: EngineGroupRules = {
+      adminGroup: engine.adminGroup,
+      defaultGroups: config.gateway.defaultGroups,
+      tenantDefaultGroups: tenantDefaultGroupsOf(config),
+      groupAllowlist: config.gateway.groupAllowlist,
+    }
+    assertion = createAssertionSigner({
+      ...engine.assertion,
+      groupsOf: (p) => engineGroupsOf(p, rules, validId),
+    })
+  }
+
   const upstreamAuth = createUpstreamAuth({
     mode: engine.auth,
+    assertion,
     bridge,
     serviceUser: engine.serviceUser,
     servicePassword: engine.servicePassword,
@@ -234,6 +270,12 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
       warnings.push(
         `C7AUTH_ENGINE_AUTH=${engine.auth}: the engine sees ${engine.auth === 'none' ? 'no user' : 'one technical user'}; ` +
           "the gateway's policy is the only tenant enforcement.",
+      )
+    }
+    if (engine.auth === 'assertion') {
+      warnings.push(
+        "C7AUTH_ENGINE_AUTH=assertion: the engine must run the c7auth engine plugin with this gateway's issuer, audience and JWKS; " +
+          'its user operation log records the asserted users only at history level FULL.',
       )
     }
     if (engine.auth === 'bridge') {
@@ -283,7 +325,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
 
   async function checkReady(): Promise<ReadyReport> {
     const engineOk = await engineJson(endpoint, 'GET', '/version', {
-      headers: upstreamAuth.probeHeaders(),
+      headers: await upstreamAuth.probeHeaders(),
       timeoutMs: Math.min(engine.timeoutMs, 5_000),
     }).then(
       (r) => r.status === 200,
@@ -302,6 +344,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     bridge,
     endpoint,
     logger,
+    assertionJwks: assertion?.jwks(),
     handle: (req, res, principal, opts) => proxy.handle(req, res, principal, opts),
     start,
     checkReady,

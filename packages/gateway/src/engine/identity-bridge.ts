@@ -5,6 +5,7 @@ import { C7AuthError, ConfigError } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 import { deriveBridgePassword } from './bridge-password.js'
 import { basicAuth, createAdminClient, engineJson } from './engine-client.js'
+import { engineGroupsOf } from './engine-groups.js'
 import type { AdminClient, EngineEndpoint, JsonResult } from './engine-client.js'
 import type { GatewayHooks } from './types.js'
 
@@ -122,7 +123,6 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
   const timeoutMs = options.timeoutMs ?? 10_000
   const idRegex = new RegExp(`^(?:${options.idPattern ?? '[a-zA-Z0-9]+'})$`)
   const canaryId = options.canaryUserId ?? 'c7authcanary'
-  const allow = new Set(options.groupAllowlist)
   const managedGroups = new Set<string>([
     ...options.groupAllowlist,
     ...options.defaultGroups.app,
@@ -254,11 +254,7 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
   }
 
   function desiredGroups(p: Principal): string[] {
-    const out = new Set<string>(options.defaultGroups[p.kind])
-    for (const t of p.tenantIds) for (const g of options.tenantDefaultGroups?.[t] ?? []) out.add(g)
-    for (const g of p.groupIds) if (allow.has(g) && validId(g)) out.add(g)
-    out.delete(options.adminGroup)
-    if (p.admin && options.adminPrincipalsJoinAdminGroup !== false) out.add(options.adminGroup)
+    const out = new Set(engineGroupsOf(p, options, validId))
     out.add(markerGroup) // never from a token: the allowlist cannot contain it (checked above)
     return [...out].sort()
   }

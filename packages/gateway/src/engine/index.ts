@@ -8,6 +8,19 @@ export { deriveBridgePassword, passesDefaultPasswordPolicy } from './bridge-pass
 export { createUpstreamAuth } from './upstream-auth.js'
 export type { UpstreamAuth, UpstreamAuthOptions } from './upstream-auth.js'
 export {
+  ASSERTION_LIFETIME_SECONDS,
+  ASSERTION_TYPE,
+  createAssertionSigner,
+} from './assertion-signer.js'
+export type {
+  AssertionJwk,
+  AssertionJwks,
+  AssertionSigner,
+  AssertionSignerOptions,
+} from './assertion-signer.js'
+export { engineGroupsOf, engineIdCheck } from './engine-groups.js'
+export type { EngineGroupRules } from './engine-groups.js'
+export {
   basicAuth,
   createAdminClient,
   createEngineEndpoint,

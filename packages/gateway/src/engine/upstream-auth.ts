@@ -1,6 +1,7 @@
 import type { EngineAuthMode, Principal } from '@c7auth/core'
 import { basicAuth } from './engine-client.js'
 import type { IdentityBridge } from './identity-bridge.js'
+import type { AssertionSigner } from './assertion-signer.js'
 
 /** Adds the configured mode's upstream credentials for a principal. */
 export interface UpstreamAuth {
@@ -8,7 +9,7 @@ export interface UpstreamAuth {
   /** Headers to add to a forwarded request (after every client identity header was stripped). */
   headersFor(principal: Principal): Promise<Record<string, string>>
   /** Headers for the gateway's own non-admin probes (readiness). */
-  probeHeaders(): Record<string, string>
+  probeHeaders(): Record<string, string> | Promise<Record<string, string>>
   /** Lower-cased header names that carry identity upstream; always stripped from client input. */
   readonly identityHeaders: ReadonlySet<string>
 }
@@ -21,11 +22,28 @@ export interface UpstreamAuthOptions {
   readonly servicePassword?: string | undefined
   /** `header` mode: the header the engine trusts (CIB seven: `Context-User-ID`). */
   readonly userHeader: string
+  /** `assertion` mode: signs the per-principal assertion the engine plugin verifies. */
+  readonly assertion?: AssertionSigner | undefined
+}
+
+/** The principal of the gateway's readiness probe in `assertion` mode: no groups, no tenants. */
+const PROBE_PRINCIPAL: Principal = {
+  kind: 'app',
+  userId: 'c7authprobe',
+  groupIds: [],
+  tenantIds: [],
+  clientId: undefined,
+  issuer: 'c7auth',
+  subject: 'c7authprobe',
+  scopes: [],
+  expiresAt: Number.MAX_SAFE_INTEGER,
+  admin: false,
 }
 
 /**
- * The four upstream identity modes: `bridge` (Basic as the principal's own engine user), `service`
- * (one technical Basic account), `none` (no credentials), `header` (the engine trusts a user header).
+ * The five upstream identity modes: `bridge` (Basic as the principal's own engine user), `service`
+ * (one technical Basic account), `none` (no credentials), `header` (the engine trusts a user header),
+ * `assertion` (a short-lived JWS the c7auth engine plugin verifies: user, groups and tenants).
  */
 export function createUpstreamAuth(options: UpstreamAuthOptions): UpstreamAuth {
   const userHeader = options.userHeader.toLowerCase()
@@ -67,5 +85,19 @@ export function createUpstreamAuth(options: UpstreamAuthOptions): UpstreamAuth {
         headersFor: async (p) => ({ [userHeader]: p.userId }),
         probeHeaders: () => ({}),
       }
+    case 'assertion': {
+      const signer = options.assertion
+      if (!signer) throw new Error('assertion mode needs an assertion signer')
+      // A fresh object per call: the proxy adds x-request-id to what it gets.
+      const bearer = async (p: Principal) => ({
+        authorization: `Bearer ${await signer.assertionFor(p)}`,
+      })
+      return {
+        mode: 'assertion',
+        identityHeaders,
+        headersFor: bearer,
+        probeHeaders: () => bearer(PROBE_PRINCIPAL),
+      }
+    }
   }
 }

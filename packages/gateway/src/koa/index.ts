@@ -1,2 +1,3 @@
 export * from './auth.js'
 export * from './proxy.js'
+export * from './jwks.js'

@@ -12,6 +12,7 @@ import { createGateway } from '../engine/index.js'
 import type { BootstrapReport, Gateway, GatewayHooks } from '../engine/index.js'
 import { authenticate, errorHandler } from '../express/auth.js'
 import { engineProxy } from '../express/proxy.js'
+import { engineJwks } from '../express/jwks.js'
 import { createGatewayMetrics } from './metrics.js'
 import type { GatewayMetrics } from './metrics.js'
 
@@ -83,6 +84,10 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
       res.status(200).type(metrics.registry.contentType).send(text)
     }, next)
   })
+  if (config.engine.assertion) {
+    // The engine plugin fetches this without credentials: outside the authenticated mount.
+    app.get(config.engine.assertion.jwksPath, engineJwks(gateway))
+  }
   const base = config.gateway.basePath
   app.use(base, timedAuthentication(gateway, metrics), engineProxy(gateway))
   app.use(countRefusals(metrics))

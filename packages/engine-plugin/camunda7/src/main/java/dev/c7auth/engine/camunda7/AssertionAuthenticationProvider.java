@@ -13,6 +13,7 @@ import java.util.List;
 import org.camunda.bpm.engine.ProcessEngine;
 import org.camunda.bpm.engine.rest.security.auth.AuthenticationProvider;
 import org.camunda.bpm.engine.rest.security.auth.AuthenticationResult;
+import org.camunda.bpm.engine.rest.security.auth.impl.HttpBasicAuthenticationProvider;
 
 /**
  * Camunda 7 engine-rest {@link AuthenticationProvider} that trusts a short-lived assertion signed by
@@ -23,6 +24,10 @@ import org.camunda.bpm.engine.rest.security.auth.AuthenticationResult;
  * as given and does not query the identity service: nothing is read from or written to the engine's
  * user, group or membership tables.
  *
+ * <p>With {@code C7AUTH_PLUGIN_BASIC_FALLBACK=true}, a request with {@code Authorization: Basic} is
+ * handed to the engine's own {@link HttpBasicAuthenticationProvider} instead (engine users with
+ * passwords, such as the gateway's admin account); without it, Basic is refused.
+ *
  * <p>Register it as the filter's {@code authentication-provider} init-param (configuration from
  * system properties / environment), or use {@link AssertionAuthenticationFilter} to pass the
  * settings as init-params. Every refusal is a 401 with a JSON body, never a 500.
@@ -32,6 +37,7 @@ public class AssertionAuthenticationProvider implements AuthenticationProvider {
   private static final ThreadLocal<Refusal> LAST_REFUSAL = new ThreadLocal<>();
 
   private final AssertionAuthenticator authenticator;
+  private final HttpBasicAuthenticationProvider basic = new HttpBasicAuthenticationProvider();
 
   /** Configuration from system properties and environment ({@code C7AUTH_PLUGIN_*}). */
   public AssertionAuthenticationProvider() {
@@ -48,6 +54,13 @@ public class AssertionAuthenticationProvider implements AuthenticationProvider {
     LAST_REFUSAL.remove();
     Enumeration<String> values = request.getHeaders("Authorization");
     List<String> headers = values == null ? List.of() : Collections.list(values);
+    if (authenticator.isBasicFallback(headers)) {
+      // Real engine users (the gateway's admin account): groups and tenants come from the
+      // identity service as usual, because this result leaves them null.
+      AuthenticationResult basicResult = basic.extractAuthenticatedUser(request, engine);
+      if (!basicResult.isAuthenticated()) LAST_REFUSAL.set(Refusal.BASIC_REFUSED);
+      return basicResult;
+    }
     AssertionAuthenticator.Outcome outcome = authenticator.authenticate(headers);
     VerifiedAssertion a = outcome.assertion();
     if (a == null) {

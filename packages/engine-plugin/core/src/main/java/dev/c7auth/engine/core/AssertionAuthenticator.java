@@ -54,6 +54,19 @@ public final class AssertionAuthenticator {
     }
   }
 
+  /**
+   * True when this request should go to the engine's HTTP Basic provider: Basic fallback is on and
+   * the request has exactly one {@code Authorization: Basic …} header.
+   */
+  public boolean isBasicFallback(List<String> authorizationHeaders) {
+    return verifier != null
+        && verifier.config().basicFallback()
+        && authorizationHeaders != null
+        && authorizationHeaders.size() == 1
+        && authorizationHeaders.get(0) != null
+        && authorizationHeaders.get(0).regionMatches(true, 0, "Basic ", 0, 6);
+  }
+
   /** True when a valid configuration was loaded. */
   public boolean configured() {
     return verifier != null;
@@ -106,6 +119,7 @@ public final class AssertionAuthenticator {
 
   /** The {@code WWW-Authenticate} value for a refusal (RFC 6750 §3). */
   public static String challenge(Refusal r) {
+    if (r == Refusal.BASIC_REFUSED) return "Basic realm=\"c7auth-engine\"";
     if (r == Refusal.MISSING || r == Refusal.NOT_CONFIGURED || r == Refusal.KEYS_UNAVAILABLE) {
       return "Bearer realm=\"c7auth-engine\"";
     }

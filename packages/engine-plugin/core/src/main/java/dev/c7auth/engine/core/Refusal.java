@@ -31,6 +31,8 @@ public enum Refusal {
   CLAIMS("C7AUTH_TOKEN_INVALID", "The assertion's claims are invalid."),
   /** The JWKS could not be fetched; fail closed. */
   KEYS_UNAVAILABLE("C7AUTH_JWKS_UNAVAILABLE", "The gateway's signing keys are unavailable."),
+  /** Basic fallback is on and the engine's HTTP Basic provider refused the credentials. */
+  BASIC_REFUSED("C7AUTH_BASIC_INVALID", "The user name or password is invalid."),
   /** The plugin has no (valid) configuration; every request is refused. */
   NOT_CONFIGURED("C7AUTH_PLUGIN_NOT_CONFIGURED", "The c7auth engine plugin is not configured.");
 

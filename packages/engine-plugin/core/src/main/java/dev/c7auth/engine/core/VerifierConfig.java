@@ -50,7 +50,8 @@ public final class VerifierConfig {
     JWKS_ALLOW_HTTP("jwks-allow-http"),
     USER_CLAIM("user-claim"),
     GROUPS_CLAIM("groups-claim"),
-    TENANTS_CLAIM("tenants-claim");
+    TENANTS_CLAIM("tenants-claim"),
+    BASIC_FALLBACK("basic-fallback");
 
     private final String param;
 
@@ -88,6 +89,7 @@ public final class VerifierConfig {
   final String userClaim;
   final String groupsClaim;
   final String tenantsClaim;
+  final boolean basicFallback;
 
   private VerifierConfig(Builder b) {
     List<String> problems = new ArrayList<>();
@@ -159,6 +161,16 @@ public final class VerifierConfig {
     this.userClaim = b.userClaim;
     this.groupsClaim = b.groupsClaim;
     this.tenantsClaim = b.tenantsClaim;
+    this.basicFallback = b.basicFallback;
+  }
+
+  /**
+   * True when {@code Authorization: Basic} requests go to the engine's own HTTP Basic provider
+   * (engine users with passwords, e.g. the gateway's admin account for its bootstrap). Bearer
+   * requests are always assertions. Default false.
+   */
+  public boolean basicFallback() {
+    return basicFallback;
   }
 
   public String issuer() {
@@ -248,15 +260,10 @@ public final class VerifierConfig {
             get.apply(Setting.JWKS_REFRESH_MIN_INTERVAL_SECONDS),
             b.jwksRefreshMinIntervalSeconds));
     b.jwksTimeoutMs(intOf(Setting.JWKS_TIMEOUT_MS, get.apply(Setting.JWKS_TIMEOUT_MS), b.jwksTimeoutMs));
-    String allowHttp = get.apply(Setting.JWKS_ALLOW_HTTP);
-    if (allowHttp != null) {
-      String v = allowHttp.trim().toLowerCase(Locale.ROOT);
-      if (!v.equals("true") && !v.equals("false")) {
-        throw new PluginConfigException(
-            "c7auth engine plugin: " + Setting.JWKS_ALLOW_HTTP.envName() + " must be true or false");
-      }
-      b.jwksAllowHttp(v.equals("true"));
-    }
+    Boolean allowHttp = boolOf(Setting.JWKS_ALLOW_HTTP, get.apply(Setting.JWKS_ALLOW_HTTP));
+    if (allowHttp != null) b.jwksAllowHttp(allowHttp);
+    Boolean basic = boolOf(Setting.BASIC_FALLBACK, get.apply(Setting.BASIC_FALLBACK));
+    if (basic != null) b.basicFallback(basic);
     String user = get.apply(Setting.USER_CLAIM);
     if (user != null) b.userClaim(user.trim());
     String groups = get.apply(Setting.GROUPS_CLAIM);
@@ -264,6 +271,15 @@ public final class VerifierConfig {
     String tenants = get.apply(Setting.TENANTS_CLAIM);
     if (tenants != null) b.tenantsClaim(tenants.trim());
     return b.build();
+  }
+
+  private static Boolean boolOf(Setting s, String value) {
+    if (value == null) return null;
+    String v = value.trim().toLowerCase(Locale.ROOT);
+    if (!v.equals("true") && !v.equals("false")) {
+      throw new PluginConfigException("c7auth engine plugin: " + s.envName() + " must be true or false");
+    }
+    return v.equals("true");
   }
 
   private static int intOf(Setting s, String v, int fallback) {
@@ -292,6 +308,7 @@ public final class VerifierConfig {
     private String userClaim = "sub";
     private String groupsClaim = "groups";
     private String tenantsClaim = "tenants";
+    private boolean basicFallback;
 
     private Builder() {}
 
@@ -368,6 +385,11 @@ public final class VerifierConfig {
 
     public Builder tenantsClaim(String v) {
       tenantsClaim = v;
+      return this;
+    }
+
+    public Builder basicFallback(boolean v) {
+      basicFallback = v;
       return this;
     }
 

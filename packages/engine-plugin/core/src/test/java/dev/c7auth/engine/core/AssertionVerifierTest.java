@@ -404,11 +404,27 @@ class AssertionVerifierTest {
   }
 
   @Test
+  void basicFallbackIsOffByDefaultAndOnlyForBasic() throws Exception {
+    Map<String, String> env =
+        new HashMap<>(Map.of("C7AUTH_PLUGIN_ISSUER", ISS, "C7AUTH_PLUGIN_AUDIENCE", AUD, "C7AUTH_PLUGIN_JWKS_URL", jwksUrl));
+    AssertionAuthenticator strict = AssertionAuthenticator.fromSettings(k -> null, k -> null, env);
+    assertFalse(strict.isBasicFallback(List.of("Basic YWRtaW46eA==")));
+    assertEquals(Refusal.MISSING, strict.authenticate(List.of("Basic YWRtaW46eA==")).refusal());
+    env.put("C7AUTH_PLUGIN_BASIC_FALLBACK", "true");
+    AssertionAuthenticator lenient = AssertionAuthenticator.fromSettings(k -> null, k -> null, env);
+    assertTrue(lenient.isBasicFallback(List.of("basic YWRtaW46eA==")));
+    assertFalse(lenient.isBasicFallback(List.of("Bearer x.y.z")));
+    assertFalse(lenient.isBasicFallback(List.of("Basic a", "Basic b")));
+    env.put("C7AUTH_PLUGIN_BASIC_FALLBACK", "yes");
+    assertFalse(AssertionAuthenticator.fromSettings(k -> null, k -> null, env).configured());
+  }
+
+  @Test
   void errorBodyIsCamundaShapedWithoutDetails() {
     for (Refusal r : Refusal.values()) {
       String body = AssertionAuthenticator.errorBody(r);
       assertTrue(body.matches("\\{\"type\":\"AuthenticationException\",\"message\":\"[^\"\\\\]+\",\"code\":\"C7AUTH_[A-Z_]+\"}"), body);
-      assertTrue(AssertionAuthenticator.challenge(r).startsWith("Bearer realm="));
+      assertTrue(AssertionAuthenticator.challenge(r).startsWith(r == Refusal.BASIC_REFUSED ? "Basic realm=" : "Bearer realm="));
     }
   }
 }
