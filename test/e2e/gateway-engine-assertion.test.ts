@@ -16,23 +16,19 @@ import { ASSERTION_TYPE, createAssertionSigner, createGateway } from '@c7auth/ga
 import type { AssertionSigner, Gateway } from '@c7auth/gateway'
 import * as gwExpress from '@c7auth/gateway/express'
 import { linearProcessXml, requestToken, startTestIdp } from '@c7auth/testkit'
-import type { TestIdp } from '@c7auth/testkit'
-import {
-  defaultEngineJar,
-  startCamundaEngine,
-} from '../../packages/testkit/src/real-engine/index.js'
-import type { CamundaEngine, EngineFlavor } from '../../packages/testkit/src/real-engine/index.js'
+import type { EngineFlavor, TestIdp } from '@c7auth/testkit'
+import { ENGINE_START_TIMEOUT_MS, basicAuth, selectedEngines, startTestEngine } from './engines.js'
+import type { TestEngine } from './engines.js'
 
 /**
- * `assertion` mode against the real engines (Camunda 7.24 and Operaton 1.0.3, built in
- * test/engines) with the c7auth engine plugin on their classpath: the engine learns user, groups
- * and tenants from the gateway's signed assertion and applies its own tenant check,
- * authorizations and user operation log, with no identity rows written. Forged assertions sent
- * straight to the engine are refused with a Camunda-shaped 401.
+ * `assertion` mode against the real engines (Camunda 7.24 and Operaton 1.0.3 from test/engines)
+ * with the c7auth engine plugin on their class path: the engine learns user, groups and tenants
+ * from the gateway's signed assertion and applies its own tenant check, authorizations and user
+ * operation log, with no identity rows written. Forged assertions sent straight to the engine are
+ * refused with a Camunda-shaped 401.
  *
- * Needs the engine jars (`test/engines`, H1's build) and the plugin jars
- * (`mvn -f packages/engine-plugin/pom.xml package`). When they are missing the suite is skipped,
- * unless C7AUTH_REQUIRE_REAL_ENGINES=1 (CI), where the missing jar fails it.
+ * Runs on the real engines `selectedEngines()` picks (see engines.ts); it needs the plugin jars
+ * too (`mvn -q -B -f packages/engine-plugin/pom.xml package`) and fails without them.
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -41,10 +37,7 @@ const pluginJar = (flavor: EngineFlavor) =>
 const providerClass = (flavor: EngineFlavor) =>
   `dev.c7auth.engine.${flavor}.AssertionAuthenticationProvider`
 const ISSUER = 'https://c7auth-gateway.test'
-const BOOT_TIMEOUT = 300_000
-
-const FLAVORS: EngineFlavor[] = ['camunda7', 'operaton']
-const required = process.env.C7AUTH_REQUIRE_REAL_ENGINES === '1'
+const FLAVORS = selectedEngines().filter((n): n is EngineFlavor => n !== 'simulator')
 
 function rsaPem(): { pem: string; key: KeyObject } {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
@@ -89,12 +82,15 @@ async function send(
 const ids = (rows: unknown): string[] =>
   (rows as { id: string }[]).map((r) => r.id).sort((a, b) => a.localeCompare(b))
 
+describe.skipIf(FLAVORS.length > 0)('assertion mode', () => {
+  it.skip('runs on real engines only; none is selected or built (see engines.ts)', () => {})
+})
+
 for (const flavor of FLAVORS) {
-  const present = existsSync(defaultEngineJar(flavor)) && existsSync(pluginJar(flavor))
-  describe.skipIf(!present && !required)(`assertion mode on the real ${flavor} engine`, () => {
+  describe(`assertion mode on the real ${flavor} engine`, () => {
     const audience = `engine-${flavor}`
     const signingKey = rsaPem()
-    let engine: CamundaEngine
+    let engine: TestEngine
     let idp: TestIdp
     let gateway: Gateway
     let server: Server
@@ -196,8 +192,12 @@ for (const flavor of FLAVORS) {
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
       origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
       base = `${origin}/engine-rest`
-      engine = await startCamundaEngine({
-        flavor,
+      if (!existsSync(pluginJar(flavor))) {
+        throw new Error(
+          `no plugin jar at ${pluginJar(flavor)}: mvn -q -B -f packages/engine-plugin/pom.xml package`,
+        )
+      }
+      engine = await startTestEngine(flavor, {
         classpath: [pluginJar(flavor)],
         env: {
           C7AUTH_TEST_ENGINE_AUTH_PROVIDER: providerClass(flavor),
@@ -209,7 +209,7 @@ for (const flavor of FLAVORS) {
           C7AUTH_PLUGIN_MAX_TOKEN_BYTES: '4096',
         },
       })
-      basic = `Basic ${Buffer.from(`${engine.adminUser.id}:${engine.adminUser.password}`).toString('base64')}`
+      basic = basicAuth(engine.admin)
       idp = await startTestIdp({
         clients: [
           { clientId: 'appA', clientSecret: 'secret-a' },
@@ -220,8 +220,8 @@ for (const flavor of FLAVORS) {
         C7AUTH_TENANTS: 'tenantA,tenantB',
         C7AUTH_ENGINE_URL: engine.url,
         C7AUTH_ENGINE_AUTH: 'assertion',
-        C7AUTH_ENGINE_ADMIN_USER: engine.adminUser.id,
-        C7AUTH_ENGINE_ADMIN_PASSWORD: engine.adminUser.password,
+        C7AUTH_ENGINE_ADMIN_USER: engine.admin.id,
+        C7AUTH_ENGINE_ADMIN_PASSWORD: engine.admin.password,
         C7AUTH_ENGINE_ADMIN_GROUP: engine.adminGroup,
         C7AUTH_ENGINE_ASSERTION_ISSUER: ISSUER,
         C7AUTH_ENGINE_ASSERTION_AUDIENCE: audience,
@@ -282,7 +282,7 @@ for (const flavor of FLAVORS) {
           expect(started.status, started.text).toBe(200)
         }
       }
-    }, BOOT_TIMEOUT)
+    }, ENGINE_START_TIMEOUT_MS)
 
     afterAll(async () => {
       server?.closeAllConnections()
