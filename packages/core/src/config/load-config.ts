@@ -354,11 +354,14 @@ function readAssertion(r: EnvReader): EngineAssertionConfig | undefined {
   if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(jwksPath)) {
     r.issue(`${envKeyOf(G.ENGINE_ASSERTION_JWKS_PATH)}: must be an absolute URL path`)
   }
+  // Read every key before giving up, so one run reports every problem.
+  const keyId = r.string(G.ENGINE_ASSERTION_KEY_ID)
+  const algorithm = r.enum<'RS256' | 'PS256' | 'ES256'>(G.ENGINE_ASSERTION_ALGORITHM)
   if (issuer === undefined || audience === undefined || privateKeyPem === undefined)
     return undefined
   const out: EngineAssertionConfig = { issuer, audience, privateKeyPem, jwksPath }
-  assign(out, 'keyId', r.string(G.ENGINE_ASSERTION_KEY_ID))
-  assign(out, 'algorithm', r.enum<'RS256' | 'PS256' | 'ES256'>(G.ENGINE_ASSERTION_ALGORITHM))
+  assign(out, 'keyId', keyId)
+  assign(out, 'algorithm', algorithm)
   assign(out, 'extraPublicKeysPem', extra)
   return out
 }
