@@ -14,6 +14,7 @@ import * as gwExpress from '@c7auth/gateway/express'
 import * as gwKoa from '@c7auth/gateway/koa'
 import { requestToken, startEngineSimulator, startTestIdp } from '@c7auth/testkit'
 import type { EngineSimulator, EngineSimulatorOptions } from '@c7auth/testkit'
+import type { TestEngine } from './engines.js'
 
 /** The engine admin's password (valid under the engine's password policy). */
 export const ADMIN_PASSWORD = 'Adm1n-Passw0rd!'
@@ -24,6 +25,11 @@ export interface HarnessOptions {
   mode: EngineAuthMode
   framework: Framework
   engine?: EngineSimulatorOptions
+  /**
+   * Run against this engine (from `describeEngines`) instead of a simulator of its own; the
+   * harness does not close it. Its admin must be `admin` / {@link ADMIN_PASSWORD}.
+   */
+  testEngine?: TestEngine
   env?: Record<string, string>
   gateway?: Partial<Omit<CreateGatewayOptions, 'config'>>
 }
@@ -40,11 +46,33 @@ export interface CallResult {
  * all on 127.0.0.1 port 0. Tenants `tenantA` (app `appA`) and `tenantB` (app `appB`).
  */
 export async function startHarness(options: HarnessOptions) {
-  const engine: EngineSimulator = await startEngineSimulator({
-    passwordPolicy: true,
-    adminUser: { id: 'admin', password: ADMIN_PASSWORD },
-    ...options.engine,
-  })
+  const shared = options.testEngine
+  const ownSimulator: EngineSimulator | null = shared
+    ? null
+    : await startEngineSimulator({
+        passwordPolicy: true,
+        adminUser: { id: 'admin', password: ADMIN_PASSWORD },
+        ...options.engine,
+      })
+  const target = {
+    name: shared?.name ?? 'simulator',
+    url: shared?.url ?? ownSimulator!.url,
+    adminGroup: shared?.adminGroup ?? options.engine?.adminGroup ?? 'camunda-admin',
+    admin: { id: 'admin', password: ADMIN_PASSWORD },
+  }
+  const simulator = ownSimulator ?? shared?.simulator ?? null
+  // Simulator-only APIs (seed, inspect, requests, faults) fail loudly on a real engine.
+  const engine: EngineSimulator =
+    simulator ??
+    new Proxy({ url: target.url } as EngineSimulator, {
+      get(obj, key) {
+        if (key === 'url') return obj.url
+        if (key === 'then') return undefined
+        throw new Error(
+          `engine.${String(key)} is simulator-only; this suite runs on ${target.name}`,
+        )
+      },
+    })
   const idp = await startTestIdp({
     clients: [
       { clientId: 'appA', clientSecret: 'secret-a' },
@@ -54,7 +82,8 @@ export async function startHarness(options: HarnessOptions) {
   const env: Record<string, string> = {
     C7AUTH_TENANTS: 'tenantA,tenantB',
     C7AUTH_LOG_LEVEL: 'silent',
-    C7AUTH_ENGINE_URL: engine.url,
+    C7AUTH_ENGINE_URL: target.url,
+    C7AUTH_ENGINE_ADMIN_GROUP: target.adminGroup,
     C7AUTH_ENGINE_AUTH: options.mode,
     C7AUTH_ENGINE_ADMIN_USER: 'admin',
     C7AUTH_ENGINE_ADMIN_PASSWORD: ADMIN_PASSWORD,
@@ -74,6 +103,8 @@ export async function startHarness(options: HarnessOptions) {
     C7AUTH_TENANT_TENANTB_CLIENT_IDS: 'appB',
     // Admin is opt-in per issuer; without C7AUTH_GATEWAY_ADMIN_GROUPS this grants nothing.
     C7AUTH_GATEWAY_ADMIN_ISSUERS: idp.issuer,
+    // Shared engines check authorizations like production ones: apps need their grants.
+    ...(shared ? { C7AUTH_ENGINE_AUTHORIZATIONS: 'apps' } : {}),
     ...options.env,
   }
   const config = loadConfigFromEnv(env)
@@ -100,7 +131,7 @@ export async function startHarness(options: HarnessOptions) {
     report = await gateway.start()
   } catch (err) {
     await gateway.close()
-    await engine.close()
+    await ownSimulator?.close()
     await idp.close()
     throw err
   }
@@ -191,12 +222,16 @@ export async function startHarness(options: HarnessOptions) {
     server.closeAllConnections()
     await new Promise<void>((r) => server.close(() => r()))
     await gateway.close()
-    await engine.close()
+    await ownSimulator?.close()
     await idp.close()
   }
 
   return {
     engine,
+    /** The engine this harness talks to, whatever its kind. */
+    target,
+    /** The simulator behind the gateway, or `null` on a real engine. */
+    simulator,
     idp,
     gateway,
     config,

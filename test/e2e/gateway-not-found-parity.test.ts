@@ -3,11 +3,12 @@
  * For each by-id read, tenant B's request for tenant A's object through the gateway must be
  * byte-for-byte what the engine itself answers tenant B's own engine user for that id.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { deriveBridgePassword } from '@c7auth/gateway'
 import { linearProcessXml } from '@c7auth/testkit'
 import { startHarness } from './gateway-engine-harness.js'
 import type { Harness } from './gateway-engine-harness.js'
+import { describeEngines, engineAdmin } from './engines.js'
 
 const XML = linearProcessXml({
   key: 'parity',
@@ -17,13 +18,13 @@ const XML = linearProcessXml({
   ],
 })
 
-describe('cross-tenant by-id reads answer like the engine (bridge mode)', () => {
+describeEngines('cross-tenant by-id reads answer like the engine (bridge mode)', (ctx) => {
   let h: Harness
   let b: string
   const ids: Record<string, string> = {}
 
   beforeAll(async () => {
-    h = await startHarness({ mode: 'bridge', framework: 'express' })
+    h = await startHarness({ mode: 'bridge', framework: 'express', testEngine: ctx.engine })
     const a = await h.appToken('appA')
     b = await h.appToken('appB')
     const deployed = await h.deploy(a, XML, 'parity')
@@ -42,9 +43,12 @@ describe('cross-tenant by-id reads answer like the engine (bridge mode)', () => 
       id: string
     }[]
     expect((await h.call(a, 'POST', `/task/${secondTask[0]!.id}/complete`, {})).status).toBe(204)
-    ids.externalTask = h.engine.inspect
-      .externalTasks()
-      .find((t) => t.processInstanceId === second)!.id
+    const external = await engineAdmin<{ id: string }[]>(
+      ctx.engine,
+      'GET',
+      `/external-task?processInstanceId=${second}`,
+    )
+    ids.externalTask = external[0]!.id
     // Provision appB in the engine before talking to the engine as appB directly.
     expect((await h.call(b, 'GET', '/process-definition')).status).toBe(200)
   })
