@@ -260,3 +260,34 @@ export async function engineAdmin<T = unknown>(
   }
   return r.json as T
 }
+
+/**
+ * Deploys one BPMN resource directly as the admin (multipart, like the engine's own clients); the
+ * engine-agnostic stand-in for the simulator's `deploy()`. Returns the engine's deployment DTO.
+ */
+export async function engineDeploy(
+  engine: TestEngine,
+  xml: string,
+  options: { name?: string; tenantId?: string | null } = {},
+): Promise<{
+  id: string
+  deployedProcessDefinitions: Record<string, { id: string; key: string }>
+}> {
+  const name = options.name ?? 'process'
+  const form = new FormData()
+  form.append('deployment-name', name)
+  if (options.tenantId) form.append('tenant-id', options.tenantId)
+  form.append(`${name}.bpmn`, new Blob([xml], { type: 'application/octet-stream' }), `${name}.bpmn`)
+  const res = await fetch(`${engine.url}/deployment/create`, {
+    method: 'POST',
+    headers: { authorization: basicAuth(engine.admin) },
+    body: form,
+  })
+  const text = await res.text()
+  if (res.status !== 200)
+    throw new Error(`${engine.name}: deployment answered ${res.status}: ${text.slice(0, 300)}`)
+  return JSON.parse(text) as {
+    id: string
+    deployedProcessDefinitions: Record<string, { id: string; key: string }>
+  }
+}

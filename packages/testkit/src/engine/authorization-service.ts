@@ -38,6 +38,7 @@ export const RESOURCE = {
   PROCESS_DEFINITION: 6,
   TASK: 7,
   PROCESS_INSTANCE: 8,
+  DEPLOYMENT: 9,
 } as const
 
 const CRUD = ['READ', 'UPDATE', 'CREATE', 'DELETE']

@@ -95,6 +95,12 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     }
     if (body.files.length === 0)
       throw invalidRequest('No deployment resources contained in the form upload.')
+    // `DeployCmd` checks CREATE on Deployment before it reads any resource (seen on 7.24 and Operaton).
+    if (!authorization.isAuthorized(c.auth, 'CREATE', RESOURCE.DEPLOYMENT, '*')) {
+      throw authorizationException(
+        `The user with id '${c.auth.userId}' does not have 'CREATE' permission on resource 'Deployment'.`,
+      )
+    }
     const flag = (name: string): boolean => lastField(body, name) === 'true'
     const result = runtime.deploy(c.auth, {
       name: lastField(body, 'deployment-name') ?? null,
