@@ -1,7 +1,7 @@
 /**
  * `assertion` vs `service` upstream mode: the same GET through the c7auth engine proxy (route-table
  * policy, audit, undici pool) to a node:http "engine", once with one technical Basic account and
- * once with a per-principal RS256 assertion (cached 45 s). Runs are interleaved, best of 3 each,
+ * once with a per-principal RS256 assertion (cached 45 s). Runs are interleaved, best of 5 each,
  * so a noisy neighbour on shared cores hurts both modes alike. The issue's bar: assertion costs no
  * more than 10 % over service. Run: `pnpm exec tsx test/bench/engine-assertion.bench.ts`.
  */
@@ -114,7 +114,7 @@ for (const [label, concurrency] of [
   for (const mode of ['service', 'assertion'] as const) {
     await measure(`${urls[mode]}/engine-rest/task`, 2_000, concurrency, agent) // warm-up
   }
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 5; round++) {
     for (const mode of ['service', 'assertion'] as const) {
       const us = await measure(`${urls[mode]}/engine-rest/task`, 5_000, concurrency, agent)
       best[mode] = Math.min(best[mode], us)

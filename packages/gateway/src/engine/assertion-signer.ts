@@ -130,6 +130,9 @@ export function createAssertionSigner(options: AssertionSignerOptions): Assertio
   const reuseMs = Math.min(options.reuseSeconds ?? 45, ASSERTION_LIFETIME_SECONDS - 5) * 1000
   const maxCached = options.maxCached ?? 10_000
   const cache = new Map<string, { token: string; reuseUntil: number }>()
+  // The authenticator hands out the same Principal object for a cached token: a hit costs one
+  // WeakMap lookup, no key building. The Map above still shares assertions across tokens.
+  const byPrincipal = new WeakMap<Principal, { token: string; reuseUntil: number }>()
   const inflight = new Map<string, Promise<string>>()
 
   async function sign(userId: string, groups: readonly string[], tenants: readonly string[]) {
@@ -149,13 +152,18 @@ export function createAssertionSigner(options: AssertionSignerOptions): Assertio
     keyId,
     jwks: () => jwks,
     async assertionFor(p) {
+      const t = now()
+      const seen = byPrincipal.get(p)
+      if (seen && seen.reuseUntil > t) return seen.token
       const groups = [...options.groupsOf(p)]
       const tenants = [...p.tenantIds].sort()
       // The cache key is the whole claim content: the same user with other tenants gets another one.
       const key = JSON.stringify([p.userId, groups, tenants])
       const hit = cache.get(key)
-      const t = now()
-      if (hit && hit.reuseUntil > t) return hit.token
+      if (hit && hit.reuseUntil > t) {
+        byPrincipal.set(p, hit)
+        return hit.token
+      }
       const pending = inflight.get(key)
       if (pending) return pending
       const promise = sign(p.userId, groups, tenants).then(
@@ -170,7 +178,9 @@ export function createAssertionSigner(options: AssertionSignerOptions): Assertio
               cache.delete(k)
             }
           }
-          cache.set(key, { token, reuseUntil: t + reuseMs })
+          const entry = { token, reuseUntil: t + reuseMs }
+          cache.set(key, entry)
+          byPrincipal.set(p, entry)
           return token
         },
         (err: unknown) => {
