@@ -54,13 +54,18 @@ export async function startHarness(options: HarnessOptions) {
         adminUser: { id: 'admin', password: ADMIN_PASSWORD },
         ...options.engine,
       })
-  const target = {
+  const simulator = ownSimulator ?? shared?.simulator ?? null
+  /** The engine behind the gateway as a {@link TestEngine} (closing it is the owner's job). */
+  const target: TestEngine = {
     name: shared?.name ?? 'simulator',
     url: shared?.url ?? ownSimulator!.url,
+    origin: shared?.origin ?? ownSimulator!.origin,
     adminGroup: shared?.adminGroup ?? options.engine?.adminGroup ?? 'camunda-admin',
     admin: { id: 'admin', password: ADMIN_PASSWORD },
+    simulator,
+    logFile: shared?.logFile ?? null,
+    close: async () => {},
   }
-  const simulator = ownSimulator ?? shared?.simulator ?? null
   // Simulator-only APIs (seed, inspect, requests, faults) fail loudly on a real engine.
   const engine: EngineSimulator =
     simulator ??
