@@ -16,6 +16,8 @@ import type { Gateway } from '@c7auth/gateway'
 import { authenticate, engineProxy, errorHandler } from '@c7auth/gateway/express'
 import { startEngineSimulator, startTestIdp, linearProcessXml } from '@c7auth/testkit'
 import type { EngineSimulator, TestIdp, TestIdpOptions } from '@c7auth/testkit'
+import { engineAdmin, engineDeploy } from './engines.js'
+import type { TestEngine } from './engines.js'
 
 export const TENANTS = ['acme', 'globex'] as const
 export type TenantId = (typeof TENANTS)[number]
@@ -54,7 +56,14 @@ export interface GatewayRequest extends GatewayResponse {
 
 export interface WorkerStack {
   idp: TestIdp
+  /** The simulator-only API; throws on a real engine (use `target`, `instanceState`, `openExternalTasks`). */
   engine: EngineSimulator
+  /** The engine behind the gateway, whatever its kind. */
+  target: TestEngine
+  /** `ACTIVE`, `COMPLETED`, … from the engine's history, read as the admin. */
+  instanceState(processInstanceId: string): Promise<string | undefined>
+  /** External tasks not yet completed, read as the admin. */
+  openExternalTasks(): Promise<{ id: string; tenantId: string | null; processInstanceId: string }[]>
   gateway: Gateway
   /** engine-rest base URL of the gateway (what workers call). */
   gatewayUrl: string
@@ -73,13 +82,22 @@ export interface WorkerStack {
 
 const SECRETS: Record<TenantId, string> = { acme: 'acme-secret-1', globex: 'globex-secret-2' }
 
-function env(idp: TestIdp, engineUrl: string): Record<string, string> {
+function env(idp: TestIdp, engineUrl: string, target?: TestEngine): Record<string, string> {
   const vars: Record<string, string> = {
     C7AUTH_TENANTS: TENANTS.join(','),
     C7AUTH_ENGINE_URL: engineUrl,
     C7AUTH_ENGINE_AUTH: 'bridge',
-    C7AUTH_ENGINE_ADMIN_USER: 'admin',
-    C7AUTH_ENGINE_ADMIN_PASSWORD: 'admin',
+    C7AUTH_ENGINE_ADMIN_USER: target?.admin.id ?? 'admin',
+    C7AUTH_ENGINE_ADMIN_PASSWORD: target?.admin.password ?? 'admin',
+    ...(target
+      ? {
+          C7AUTH_ENGINE_ADMIN_GROUP: target.adminGroup,
+          // an engine with authorization checks: apps and portal users start and work processes
+          C7AUTH_ENGINE_AUTHORIZATIONS: 'apps',
+          C7AUTH_GATEWAY_DEFAULT_APP_GROUPS: 'apps',
+          C7AUTH_GATEWAY_DEFAULT_USER_GROUPS: 'apps',
+        }
+      : {}),
     C7AUTH_BRIDGE_SECRET: 'worker-e2e-bridge-secret-0123456789abcdef',
     // Strict expiry at the gateway: an expired token is refused, not tolerated for 30 s.
     C7AUTH_GATEWAY_CLOCK_TOLERANCE: '0s',
@@ -108,6 +126,8 @@ export interface WorkerStackOptions {
   jwksRefetchCooldownSeconds?: number
   /** Gateway cache of verified tokens (default on); off, a token is refused once its key is gone. */
   verifiedTokenCache?: boolean
+  /** Run on this engine (from `describeEngines`; not closed here) instead of an own simulator. */
+  testEngine?: TestEngine
 }
 
 export async function startWorkerStack(options: WorkerStackOptions = {}): Promise<WorkerStack> {
@@ -123,8 +143,25 @@ export async function startWorkerStack(options: WorkerStackOptions = {}): Promis
       ...(idpOptions.audiences ?? []),
     ],
   })
-  const engine = await startEngineSimulator()
-  const gatewayConfig = loadConfigFromEnv(env(idp, engine.url))
+  const shared = options.testEngine
+  const ownSimulator = shared ? null : await startEngineSimulator()
+  const target: TestEngine = shared ?? {
+    name: 'simulator',
+    url: ownSimulator!.url,
+    origin: ownSimulator!.origin,
+    admin: { id: 'admin', password: 'admin' },
+    adminGroup: 'camunda-admin',
+    simulator: ownSimulator,
+    logFile: null,
+    close: async () => {},
+  }
+  const simulatorOnly = (what: string) => (): never => {
+    throw new Error(`stack.engine.${what} is simulator-only; this stack runs on ${target.name}`)
+  }
+  const engine: EngineSimulator =
+    target.simulator ??
+    new Proxy({} as EngineSimulator, { get: (_o, key) => simulatorOnly(String(key))() })
+  const gatewayConfig = loadConfigFromEnv(env(idp, target.url, shared))
   const authOptions = authenticatorOptionsFromConfig(gatewayConfig)
   const authenticator =
     options.jwksRefetchCooldownSeconds === undefined && options.verifiedTokenCache !== false
@@ -194,7 +231,9 @@ export async function startWorkerStack(options: WorkerStackOptions = {}): Promis
   })
   const downstreamUrl = `http://127.0.0.1:${await listen(downstream)}/charges`
 
-  for (const tenant of TENANTS) engine.deploy(BPMN, { tenantId: tenant })
+  for (const tenant of TENANTS) {
+    await engineDeploy(target, BPMN, { name: PROCESS_KEY, tenantId: tenant })
+  }
 
   const workerEnv = env(idp, gatewayUrl)
   const workerConfig = loadConfigFromEnv(workerEnv, { role: 'worker' })
@@ -202,6 +241,18 @@ export async function startWorkerStack(options: WorkerStackOptions = {}): Promis
   return {
     idp,
     engine,
+    target,
+    async instanceState(id) {
+      const r = await engineAdmin<{ state?: string }[]>(
+        target,
+        'GET',
+        `/history/process-instance?processInstanceId=${id}`,
+      )
+      return r[0]?.state
+    },
+    async openExternalTasks() {
+      return engineAdmin(target, 'GET', '/external-task')
+    },
     gateway,
     gatewayUrl,
     gatewayResponses,
@@ -234,7 +285,7 @@ export async function startWorkerStack(options: WorkerStackOptions = {}): Promis
       }
       await gateway.close()
       await authenticator?.close()
-      await engine.close()
+      await ownSimulator?.close()
       await idp.close()
     },
   }
@@ -246,9 +297,12 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 }
 
 /** Resolves when `predicate` holds (polls every 10 ms; fails after 15 s). */
-export async function until(predicate: () => boolean, what: string): Promise<void> {
+export async function until(
+  predicate: () => boolean | Promise<boolean>,
+  what: string,
+): Promise<void> {
   const started = Date.now()
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() - started > 15_000) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 10))
   }

@@ -2,19 +2,12 @@
  * Tenant workers end to end: the real external-task client, the testkit IdP, the gateway and the
  * engine simulator, plus a downstream API verifying app tokens.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createTenantWorkers } from '@c7auth/worker'
 import type { TenantWorkers, WorkerEvent } from '@c7auth/worker'
 import { DOWNSTREAM_AUDIENCE, TENANTS, TOPIC, startWorkerStack, until } from './worker-stack.js'
 import type { TenantId, WorkerStack } from './worker-stack.js'
-
-let stack: WorkerStack
-beforeAll(async () => {
-  stack = await startWorkerStack()
-})
-afterAll(async () => {
-  await stack?.close()
-})
+import { describeEngines } from './engines.js'
 
 function workersFor(stack: WorkerStack, events: WorkerEvent[]): TenantWorkers {
   return createTenantWorkers({
@@ -24,7 +17,15 @@ function workersFor(stack: WorkerStack, events: WorkerEvent[]): TenantWorkers {
   })
 }
 
-describe('tenant workers through the gateway', () => {
+describeEngines('tenant workers through the gateway', (engineCtx) => {
+  let stack: WorkerStack
+  beforeAll(async () => {
+    stack = await startWorkerStack({ testEngine: engineCtx.engine })
+  })
+  afterAll(async () => {
+    await stack?.close()
+  })
+
   it('two tenants on the same topic each receive only their own tasks; downstream sees app token and context', async () => {
     const events: WorkerEvent[] = []
     const workers = workersFor(stack, events)
@@ -52,7 +53,7 @@ describe('tenant workers through the gateway', () => {
     })
     try {
       await until(() => handled.length === 4, 'four handled tasks')
-      await until(() => stack.engine.inspect.externalTasks().length === 0, 'tasks completed')
+      await until(async () => (await stack.openExternalTasks()).length === 0, 'tasks completed')
     } finally {
       await workers.close({ timeoutMs: 2_000 })
     }
@@ -64,17 +65,21 @@ describe('tenant workers through the gateway', () => {
       expect(mine.map((h) => h.user).sort()).toEqual(['alice', 'bob'])
     }
     for (const pi of Object.values(started).flat()) {
-      expect(stack.engine.inspect.processInstance(pi)?.state).toBe('COMPLETED')
+      expect(await stack.instanceState(pi)).toBe('COMPLETED')
     }
 
     // Every fetchAndLock that reached the engine was restricted to exactly one tenant.
-    const polls = stack.engine.requests.filter((r) => r.path === '/external-task/fetchAndLock')
-    expect(polls.length).toBeGreaterThanOrEqual(2)
-    for (const poll of polls) {
-      const topics = (poll.body as { topics: Array<{ tenantIdIn?: string[] }> }).topics
-      for (const topic of topics) expect(topic.tenantIdIn).toHaveLength(1)
+    if (stack.target.simulator) {
+      const polls = stack.target.simulator.requests.filter(
+        (r) => r.path === '/external-task/fetchAndLock',
+      )
+      expect(polls.length).toBeGreaterThanOrEqual(2)
+      for (const poll of polls) {
+        const topics = (poll.body as { topics: Array<{ tenantIdIn?: string[] }> }).topics
+        for (const topic of topics) expect(topic.tenantIdIn).toHaveLength(1)
+      }
+      expect(new Set(polls.map((p) => (p.body as { workerId: string }).workerId)).size).toBe(2)
     }
-    expect(new Set(polls.map((p) => (p.body as { workerId: string }).workerId)).size).toBe(2)
 
     // The downstream API verified every app token (signature, issuer, audience) and saw context.
     expect(stack.downstreamCalls).toHaveLength(4)
