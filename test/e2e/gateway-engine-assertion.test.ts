@@ -1,4 +1,4 @@
-import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto'
+import { createHmac, createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -181,13 +181,24 @@ for (const flavor of FLAVORS) {
       )
     }
 
+    let handler: RequestListener = (_req, res) => {
+      res.statusCode = 503
+      res.end()
+    }
+    let gatewayEnv: Record<string, string>
+
+    /** Serves `g` (JWKS + engine-rest) on the one listener the engine knows. */
+    function mount(g: Gateway): void {
+      const app = express()
+      app.get('/.well-known/jwks.json', gwExpress.engineJwks(g))
+      app.use('/engine-rest', gwExpress.authenticate(g.authenticator), gwExpress.engineProxy(g))
+      app.use(gwExpress.errorHandler())
+      handler = app
+    }
+
     beforeAll(async () => {
       // The gateway's listener comes first: the engine plugin needs the JWKS URL at start, the
       // gateway needs the engine URL. The app behind it is set once the gateway exists.
-      let handler: RequestListener = (_req, res) => {
-        res.statusCode = 503
-        res.end()
-      }
       server = createServer((req, res) => handler(req, res))
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
       origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -207,6 +218,8 @@ for (const flavor of FLAVORS) {
           // The gateway's bootstrap (tenants, groups, authorizations) uses the admin account.
           C7AUTH_PLUGIN_BASIC_FALLBACK: 'true',
           C7AUTH_PLUGIN_MAX_TOKEN_BYTES: '4096',
+          // the rotation test refetches the JWKS soon after the first fetch
+          C7AUTH_PLUGIN_JWKS_REFRESH_MIN_INTERVAL_SECONDS: '1',
         },
       })
       basic = basicAuth(engine.admin)
@@ -216,7 +229,7 @@ for (const flavor of FLAVORS) {
           { clientId: 'appB', clientSecret: 'secret-b' },
         ],
       })
-      const config = loadConfigFromEnv({
+      gatewayEnv = {
         C7AUTH_TENANTS: 'tenantA,tenantB',
         C7AUTH_ENGINE_URL: engine.url,
         C7AUTH_ENGINE_AUTH: 'assertion',
@@ -236,18 +249,13 @@ for (const flavor of FLAVORS) {
         C7AUTH_TENANT_TENANTB_ISSUER: idp.issuer,
         C7AUTH_TENANT_TENANTB_AUDIENCE: idp.defaultAudience,
         C7AUTH_TENANT_TENANTB_CLIENT_IDS: 'appB',
+      }
+      gateway = createGateway({
+        config: loadConfigFromEnv(gatewayEnv),
+        logger: pino({ level: 'silent' }),
       })
-      gateway = createGateway({ config, logger: pino({ level: 'silent' }) })
       await gateway.start()
-      const app = express()
-      app.get(config.engine.assertion!.jwksPath, gwExpress.engineJwks(gateway))
-      app.use(
-        '/engine-rest',
-        gwExpress.authenticate(gateway.authenticator),
-        gwExpress.engineProxy(gateway),
-      )
-      app.use(gwExpress.errorHandler())
-      handler = app
+      mount(gateway)
       // The same key, issuer and audience as the gateway: stands in for it on direct calls.
       signer = createAssertionSigner({
         issuer: ISSUER,
@@ -500,6 +508,41 @@ for (const flavor of FLAVORS) {
         signer.keyId,
       ])
       expect(await identitySnapshot()).toEqual(identityBefore)
+    })
+
+    it('readiness probes the engine with an assertion', async () => {
+      expect(await gateway.checkReady()).toMatchObject({ engine: true })
+    })
+
+    it('key rotation: the engine fetches the next key by its kid; the old one verifies during the overlap', async () => {
+      const next = rsaPem()
+      const oldPublic = createPublicKey(signingKey.pem).export({ type: 'spki', format: 'pem' })
+      const rotated = createGateway({
+        config: loadConfigFromEnv({
+          ...gatewayEnv,
+          C7AUTH_ENGINE_ASSERTION_KEY: next.pem,
+          C7AUTH_ENGINE_ASSERTION_EXTRA_KEYS: oldPublic.toString(),
+        }),
+        logger: pino({ level: 'silent' }),
+      })
+      try {
+        mount(rotated)
+        expect(rotated.assertionJwks?.keys.map((k) => k.kid)).toContain(signer.keyId)
+        // past the plugin's 1 s refetch interval, with margin
+        await new Promise((r) => setTimeout(r, 3_000))
+        const defs = await viaGateway(state.tokens.A, 'GET', '/process-definition')
+        expect(defs.status, defs.text).toBe(200)
+        expect(ids(defs.json)).toEqual([...state.defs.A].sort())
+        // assertions under the old key (still published) keep working
+        const old = await direct(
+          principal({ tenantIds: ['tenantA'], groupIds: ['apps'] }),
+          '/process-definition',
+        )
+        expect(old.status).toBe(200)
+      } finally {
+        mount(gateway)
+        await rotated.close()
+      }
     })
   })
 }
