@@ -2,10 +2,12 @@ import { spawn } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { Agent, request } from 'undici'
-import { createTestCa, startEngineSimulator, startTestIdp } from '@c7auth/testkit'
-import type { EngineSimulator, TestIdp } from '@c7auth/testkit'
+import { createTestCa, startTestIdp } from '@c7auth/testkit'
+import type { TestIdp } from '@c7auth/testkit'
+import { describeEngines } from './engines.js'
+import type { TestEngine } from './engines.js'
 
 const BIN = fileURLToPath(new URL('../../packages/gateway/bin/c7auth-gateway.js', import.meta.url))
 const SECRET = 'server-test-bridge-secret-0123456789abcdef'
@@ -45,9 +47,9 @@ async function waitForListening(run: Running): Promise<string> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-describe('c7auth-gateway bin (spawned process)', () => {
+describeEngines('c7auth-gateway bin (spawned process)', (ctx) => {
   let idp: TestIdp
-  let engine: EngineSimulator
+  let engine: TestEngine
   let run: Running
   let baseEnv: Record<string, string>
 
@@ -58,14 +60,17 @@ describe('c7auth-gateway bin (spawned process)', () => {
         { clientId: 'globex', clientSecret: 'globex-secret', tenant: 'globex' },
       ],
     })
-    engine = await startEngineSimulator({ adminUser: { id: 'admin', password: 'admin-password' } })
+    engine = ctx.engine
     baseEnv = {
       C7AUTH_TENANTS: 'acme,globex',
       C7AUTH_LOG_LEVEL: 'info',
       C7AUTH_ENGINE_URL: engine.url,
       C7AUTH_ENGINE_AUTH: 'bridge',
-      C7AUTH_ENGINE_ADMIN_USER: 'admin',
-      C7AUTH_ENGINE_ADMIN_PASSWORD: 'admin-password',
+      C7AUTH_ENGINE_ADMIN_USER: engine.admin.id,
+      C7AUTH_ENGINE_ADMIN_PASSWORD: engine.admin.password,
+      C7AUTH_ENGINE_ADMIN_GROUP: engine.adminGroup,
+      // the engines check authorizations: the apps get their grants at startup
+      C7AUTH_ENGINE_AUTHORIZATIONS: 'apps',
       C7AUTH_BRIDGE_SECRET: SECRET,
       C7AUTH_GATEWAY_HOST: '127.0.0.1',
       C7AUTH_GATEWAY_PORT: '0',
@@ -82,7 +87,6 @@ describe('c7auth-gateway bin (spawned process)', () => {
 
   afterAll(async () => {
     if (run.child.exitCode === null) run.child.kill('SIGKILL')
-    await engine?.close()
     await idp?.close()
   })
 
@@ -106,14 +110,18 @@ describe('c7auth-gateway bin (spawned process)', () => {
     expect(await ready.json()).toMatchObject({ ready: true, engine: true, idp: true })
   })
 
-  it('reports not ready while the engine is down, and ready again after', async () => {
-    engine.setFault({ kind: 'down' })
-    const down = await fetch(`${run.url}/readyz`)
-    expect(down.status).toBe(503)
-    expect(await down.json()).toMatchObject({ ready: false, engine: false })
-    engine.setFault(null)
-    expect((await fetch(`${run.url}/readyz`)).status).toBe(200)
-  })
+  // fault injection exists on the simulator only
+  if (ctx.isSimulator) {
+    it('reports not ready while the engine is down, and ready again after', async () => {
+      const sim = engine.simulator!
+      sim.setFault({ kind: 'down' })
+      const down = await fetch(`${run.url}/readyz`)
+      expect(down.status).toBe(503)
+      expect(await down.json()).toMatchObject({ ready: false, engine: false })
+      sim.setFault(null)
+      expect((await fetch(`${run.url}/readyz`)).status).toBe(200)
+    })
+  }
 
   it('proxies an authenticated call and counts it in /metrics', async () => {
     const token = await appToken('acme', 'acme-secret')
@@ -152,12 +160,19 @@ describe('c7auth-gateway bin (spawned process)', () => {
       body: JSON.stringify({
         workerId: 'w1',
         maxTasks: 1,
-        asyncResponseTimeout: 1500,
+        // long enough to be still waiting on a real engine when the SIGTERM comes
+        asyncResponseTimeout: engine.simulator ? 1500 : 8000,
         topics: [{ topicName: 'nothing-here', lockDuration: 1000 }],
       }),
     })
-    for (let i = 0; i < 100 && engine.pendingLongPolls === 0; i++) await sleep(20)
-    expect(engine.pendingLongPolls).toBe(1)
+    const sim = engine.simulator
+    if (sim) {
+      for (let i = 0; i < 100 && sim.pendingLongPolls === 0; i++) await sleep(20)
+      expect(sim.pendingLongPolls).toBe(1)
+    } else {
+      // a real engine does not show its waiting polls: give the request time to get there
+      await sleep(3000)
+    }
     run.child.kill('SIGTERM')
     const res = await poll
     expect(res.status).toBe(200)
