@@ -546,3 +546,80 @@ for (const flavor of FLAVORS) {
     })
   })
 }
+
+/**
+ * The install path for Camunda Run and plain Spring Boot: the plugin jar's auto-configuration,
+ * found on the loader path (as in Run's userlib) and switched on from the Spring environment. The
+ * test engine keeps its own filter (also the plugin's provider, 8 KiB limit); the auto-configured
+ * filter gets a 1 KiB limit from the Spring environment only, so a 2 KiB assertion that the first
+ * accepts is refused exactly when the auto-configured filter is active and configured from Spring.
+ */
+for (const flavor of FLAVORS) {
+  describe(`the plugin's Spring Boot auto-configuration on the real ${flavor} engine`, () => {
+    const audience = `engine-${flavor}`
+    const { pem, key } = rsaPem()
+    let engine: TestEngine
+    let jwksServer: Server
+    let signer: AssertionSigner
+
+    beforeAll(async () => {
+      signer = createAssertionSigner({
+        issuer: ISSUER,
+        audience,
+        privateKeyPem: pem,
+        groupsOf: (p) => p.groupIds,
+      })
+      jwksServer = createServer((_req, res) => {
+        res.setHeader('content-type', 'application/json')
+        res.end(JSON.stringify(signer.jwks()))
+      })
+      await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r))
+      const port = (jwksServer.address() as AddressInfo).port
+      engine = await startTestEngine(flavor, {
+        classpath: [pluginJar(flavor)],
+        env: {
+          C7AUTH_TEST_ENGINE_AUTH_PROVIDER: providerClass(flavor),
+          C7AUTH_PLUGIN_ISSUER: ISSUER,
+          C7AUTH_PLUGIN_AUDIENCE: audience,
+          C7AUTH_PLUGIN_JWKS_URL: `http://127.0.0.1:${port}/jwks.json`,
+          C7AUTH_PLUGIN_BASIC_FALLBACK: 'true',
+          SPRING_APPLICATION_JSON: JSON.stringify({
+            c7auth: { plugin: { filter: { enabled: 'true' }, 'max-token-bytes': '1024' } },
+          }),
+        },
+      })
+    }, ENGINE_START_TIMEOUT_MS)
+
+    afterAll(async () => {
+      await engine?.close()
+      await new Promise<void>((r) => (jwksServer ? jwksServer.close(() => r()) : r()))
+    }, 60_000)
+
+    it('registers the assertion filter with settings from the Spring environment', async () => {
+      const now = Math.floor(Date.now() / 1000)
+      const sign = (extra: Record<string, unknown>) =>
+        new SignJWT({ groups: [], tenants: ['tenantA'], jti: randomUUID(), ...extra })
+          .setProtectedHeader({ alg: 'RS256', kid: signer.keyId, typ: ASSERTION_TYPE })
+          .setIssuer(ISSUER)
+          .setAudience(audience)
+          .setSubject('carol')
+          .setIssuedAt(now)
+          .setExpirationTime(now + 60)
+          .sign(key)
+      const small = await sign({})
+      const big = await sign({ pad: 'x'.repeat(1500) })
+      expect(small.length).toBeLessThan(1024)
+      expect(big.length).toBeGreaterThan(1024)
+      const url = `${engine.url}/process-definition`
+      const ok = await send(url, 'GET', { authorization: `Bearer ${small}` })
+      expect(ok.status, ok.text).toBe(200)
+      const refused = await send(url, 'GET', { authorization: `Bearer ${big}` })
+      expect(refused.status).toBe(401)
+      expect(refused.json).toEqual({
+        type: 'AuthenticationException',
+        message: 'The assertion is too large.',
+        code: 'C7AUTH_TOKEN_INVALID',
+      })
+    })
+  })
+}
