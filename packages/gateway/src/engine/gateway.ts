@@ -87,7 +87,7 @@ export interface Gateway {
   readonly logger: Logger
   /**
    * `assertion` mode: the public keys the engine plugin trusts (serve them unauthenticated, see
-   * `jwksHandler`); undefined in every other mode.
+   * `engineJwks` in `@c7auth/gateway/express` or `/koa`); undefined in every other mode.
    */
   readonly assertionJwks: AssertionJwks | undefined
   /** Proxies one authenticated request (Express/Koa adapters call this). */
