@@ -562,6 +562,7 @@ function readGateway(r: EnvReader, tenants: TenantConfig[]): C7AuthConfig['gatew
     tenantMode,
     tenantClaim: r.string(G.GATEWAY_TENANT_CLAIM) ?? 'tenant',
     clockToleranceSeconds: r.duration(G.GATEWAY_CLOCK_TOLERANCE, 's') ?? 60,
+    maxTokenLifetimeSeconds: r.duration(G.GATEWAY_MAX_TOKEN_LIFETIME, 's') ?? 86_400,
     requireTypAtJwt: r.bool(G.GATEWAY_REQUIRE_TYP_AT_JWT) ?? false,
     adminGroups: r.list(G.GATEWAY_ADMIN_GROUPS),
     defaultGroups: {
@@ -574,6 +575,7 @@ function readGateway(r: EnvReader, tenants: TenantConfig[]): C7AuthConfig['gatew
   }
   assign(gateway, 'publicUrl', r.url(G.GATEWAY_PUBLIC_URL))
   assign(gateway, 'queryMaxResults', r.count(G.GATEWAY_QUERY_MAX_RESULTS))
+  assign(gateway, 'maxTokenAgeSeconds', r.duration(G.GATEWAY_MAX_TOKEN_AGE, 's'))
   const fixed = r.string(
     G.GATEWAY_FIXED_TENANT,
     undefined,

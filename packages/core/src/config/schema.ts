@@ -256,6 +256,19 @@ export const GLOBAL_KEYS = {
     default: '60s',
     description: 'Clock skew allowed on `exp`/`nbf`/`iat` (a bare number is seconds).',
   }),
+  GATEWAY_MAX_TOKEN_LIFETIME: g({
+    name: 'GATEWAY_MAX_TOKEN_LIFETIME',
+    type: 'duration-s',
+    default: '24h',
+    description:
+      'Longest accepted token lifetime, `exp − iat` (or `exp − now` without `iat`); longer-lived tokens are refused (401).',
+  }),
+  GATEWAY_MAX_TOKEN_AGE: g({
+    name: 'GATEWAY_MAX_TOKEN_AGE',
+    type: 'duration-s',
+    description:
+      'When set, tokens must carry `iat` and are refused (401) once older than this, whatever their `exp`.',
+  }),
   GATEWAY_REQUIRE_TYP_AT_JWT: g({
     name: 'GATEWAY_REQUIRE_TYP_AT_JWT',
     type: 'bool',

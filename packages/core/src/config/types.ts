@@ -170,6 +170,10 @@ export interface C7AuthConfig {
     /** Audiences accepted for every tenant, in addition to each tenant's own `audience`. */
     audience?: string[]
     clockToleranceSeconds: number
+    /** Longest accepted `exp − iat` (or `exp − now`), seconds. Default: 86400. */
+    maxTokenLifetimeSeconds: number
+    /** When set, tokens need `iat` and are refused once older than this, seconds. */
+    maxTokenAgeSeconds?: number
     requireTypAtJwt: boolean
     /**
      * Groups (mapped ids) that make a principal a gateway admin, read only from tokens of an

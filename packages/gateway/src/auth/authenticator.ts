@@ -84,6 +84,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const maxTokenLength = options.maxTokenLength ?? 16_384
   const logger = options.logger
   if (!(tolerance >= 0)) issues.push('clockToleranceSeconds must be >= 0')
+  const maxLifetime = options.maxTokenLifetimeSeconds ?? 86_400
+  const maxAge = options.maxTokenAgeSeconds
+  if (!(maxLifetime > 0)) issues.push('maxTokenLifetimeSeconds must be > 0')
+  if (maxAge !== undefined && !(maxAge > 0)) issues.push('maxTokenAgeSeconds must be > 0')
 
   const tenants: TenantOptions[] = options.tenants.map((t) =>
     typeof t === 'string' ? { id: t } : t,
@@ -259,7 +263,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return undefined
   }
 
-  async function verifyUncached(token: string): Promise<Principal> {
+  async function verifyUncached(
+    token: string,
+  ): Promise<{ principal: Principal; notAfter: number | undefined }> {
     const jws = decodeJws(token)
     if (jws === undefined) throw invalid('not a compact JWS')
     const { header, payload } = jws
@@ -298,11 +304,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     }
     if (!ok) throw invalid('signature verification failed')
 
-    checkClaims(payload, issuer)
-    return mapClaims(payload, issuer.mapping, ctx, iss)
+    const notAfter = checkClaims(payload, issuer)
+    return { principal: mapClaims(payload, issuer.mapping, ctx, iss), notAfter }
   }
 
-  function checkClaims(payload: Claims, issuer: ResolvedIssuer): void {
+  /**
+   * Checks the time and audience claims; returns the epoch second at which a maximum `iat` age
+   * ends the token's acceptance before its `exp` (bounds the cache entry), if one is configured.
+   */
+  function checkClaims(payload: Claims, issuer: ResolvedIssuer): number | undefined {
     const nowSec = now() / 1000
     const { exp, nbf, iat } = payload
     if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalid('exp missing')
@@ -315,12 +325,23 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (iat !== undefined && (typeof iat !== 'number' || nowSec + tolerance < iat)) {
       throw invalid('iat in the future')
     }
+    // A signing key that leaks, or an issuer misconfigured to mint near-eternal tokens, must not
+    // yield a credential that outlives every rotation: the lifetime counts from `iat` when the
+    // token has one, else from now (an `iat`-less token is re-checked on every uncached use).
+    if (exp - (iat ?? nowSec) > maxLifetime + tolerance) throw invalid('token lifetime too long')
+    let notAfter: number | undefined
+    if (maxAge !== undefined) {
+      if (iat === undefined) throw invalid('iat missing')
+      notAfter = iat + maxAge + tolerance
+      if (nowSec >= notAfter) throw invalid('token too old')
+    }
     const aud = audiences(payload)
     if (!aud.some((a) => issuer.audience.includes(a))) throw invalid('aud not accepted')
     if (payload.sub !== undefined && typeof payload.sub !== 'string') throw invalid('sub malformed')
     for (const name of issuer.requiredClaims) {
       if (payload[name] === undefined) throw invalid('required claim missing')
     }
+    return notAfter
   }
 
   async function verify(token: string): Promise<Principal> {
@@ -334,8 +355,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           return hit
         }
       }
-      const principal = await verifyUncached(token)
-      if (key !== undefined) cache?.set(key, principal, now() / 1000)
+      const { principal, notAfter } = await verifyUncached(token)
+      if (key !== undefined) cache?.set(key, principal, now() / 1000, notAfter)
       verified++
       return principal
     } catch (err) {

@@ -142,6 +142,8 @@ export function authenticatorOptionsFromConfig(
     tenantClaim: g.tenantClaim,
     ...(g.fixedTenant === undefined ? {} : { fixedTenant: g.fixedTenant }),
     clockToleranceSeconds: g.clockToleranceSeconds,
+    maxTokenLifetimeSeconds: g.maxTokenLifetimeSeconds,
+    ...(g.maxTokenAgeSeconds === undefined ? {} : { maxTokenAgeSeconds: g.maxTokenAgeSeconds }),
     requireTypAtJwt: g.requireTypAtJwt,
     idPattern: config.engine.idPattern,
     adminGroups: g.adminGroups,

@@ -207,6 +207,48 @@ describe('hostile tokens', () => {
     strict.close()
   })
 
+  it('refuses a lifetime beyond 24 h (exp − iat, or exp − now without iat), configurable', async () => {
+    await expectInvalid(await idp.sign({ ...base, exp: 1e308 }))
+    await expectInvalid(await idp.sign({ ...base, iat: now(), exp: now() + 86_400 + 120 }))
+    await expectInvalid(await idp.sign({ ...base, iat: undefined, exp: now() + 86_400 + 120 }))
+    // A token issued two days ago with a 25 h life is refused although it is still valid.
+    await expectInvalid(await idp.sign({ ...base, iat: now() - 86_400, exp: now() + 3_600 * 2 }))
+    await expect(
+      auth.verify(await idp.sign({ ...base, iat: now(), exp: now() + 86_400 })),
+    ).resolves.toBeDefined()
+    await expect(
+      auth.verify(await idp.sign({ ...base, iat: undefined, exp: now() + 3_600 })),
+    ).resolves.toBeDefined()
+    const short = make({ maxTokenLifetimeSeconds: 600 })
+    await expectInvalid(await idp.sign({ ...base, exp: now() + 900 }), undefined, short)
+    await expect(short.verify(await idp.sign({ ...base, exp: now() + 500 }))).resolves.toBeDefined()
+    short.close()
+    expect(() => make({ maxTokenLifetimeSeconds: 0 })).toThrow(/maxTokenLifetimeSeconds/)
+  })
+
+  it('with a maximum iat age, refuses old and iat-less tokens and ends cache entries there', async () => {
+    let clock = Date.now()
+    const aged = make({
+      maxTokenAgeSeconds: 600,
+      clockToleranceSeconds: 0,
+      cache: {},
+      now: () => clock,
+    })
+    await expectInvalid(await idp.sign({ ...base, iat: undefined }), undefined, aged)
+    await expectInvalid(
+      await idp.sign({ ...base, iat: now() - 700, exp: now() + 3_000 }),
+      undefined,
+      aged,
+    )
+    const young = await idp.sign({ ...base, iat: now() - 500, exp: now() + 3_000 })
+    await expect(aged.verify(young)).resolves.toBeDefined()
+    // 200 s later the same token (cached on first use) is past its age: refused, not served
+    // from the cache whose default entry life (300 s) would still cover it.
+    clock += 200_000
+    await expectInvalid(young, undefined, aged)
+    aged.close()
+  })
+
   it('refuses nbf and iat in the future beyond the tolerance', async () => {
     await expectInvalid(await idp.sign({ ...base, nbf: now() + 600 }))
     await expectInvalid(await idp.sign({ ...base, iat: now() + 600 }))

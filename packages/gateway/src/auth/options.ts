@@ -148,6 +148,13 @@ export interface AuthenticatorOptions {
   fixedTenant?: string
   /** Tolerance for `exp`, `nbf`, `iat`. Default: 60. */
   clockToleranceSeconds?: number
+  /**
+   * Longest accepted token lifetime: `exp − iat`, or `exp − now` for a token without `iat`.
+   * Default: 86400 (24 h).
+   */
+  maxTokenLifetimeSeconds?: number
+  /** When set, tokens must carry `iat` and are refused once `now − iat` exceeds it. */
+  maxTokenAgeSeconds?: number
   /** Require `typ: at+jwt` for every issuer. Default: false. */
   requireTypAtJwt?: boolean
   /** Protection space in `WWW-Authenticate`. Default: `c7auth`. */

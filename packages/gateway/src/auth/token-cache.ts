@@ -31,22 +31,27 @@ export class TokenCache {
   }
 
   get(key: string, nowSeconds: number): Principal | undefined {
-    const p = this.#cache.get<Principal>(key)
-    if (p !== undefined && p.expiresAt > nowSeconds) {
+    const e = this.#cache.get<{ principal: Principal; until: number }>(key)
+    if (e !== undefined && e.until > nowSeconds) {
       this.#hits++
-      return p
+      return e.principal
     }
     this.#misses++
     return undefined
   }
 
-  set(key: string, principal: Principal, nowSeconds: number): void {
-    const ttl = Math.min(principal.expiresAt - nowSeconds, this.#maxTtlSeconds)
+  /**
+   * Caches a principal until its `exp`, `maxTtlSeconds` and `notAfterSeconds` (an extra epoch
+   * bound, e.g. when a maximum `iat` age ends the token's acceptance before its `exp`).
+   */
+  set(key: string, principal: Principal, nowSeconds: number, notAfterSeconds?: number): void {
+    const until = Math.min(principal.expiresAt, notAfterSeconds ?? Infinity)
+    const ttl = Math.min(until - nowSeconds, this.#maxTtlSeconds)
     if (ttl <= 0) return
     if (this.#cache.getStats().keys >= this.#maxKeys) {
       this.#cache.del(this.#cache.keys().slice(0, Math.max(1, Math.ceil(this.#maxKeys / 10))))
     }
-    this.#cache.set(key, principal, ttl)
+    this.#cache.set(key, { principal, until }, ttl)
   }
 
   get stats(): { size: number; hits: number; misses: number } {
