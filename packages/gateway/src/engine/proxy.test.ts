@@ -913,3 +913,96 @@ describe('engine proxy: security review fixes', () => {
     expect([...LINKED_POST_OPERATIONS].sort()).toEqual([...derived].sort())
   })
 })
+
+describe('engine proxy: input hardening (issue 15 item 6)', () => {
+  it('refuses an encoded JSON body and never forwards Content-Encoding on a rebuilt body', async () => {
+    const up = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{}')
+    })
+    const gw = await gatewayFor(up.url, passPolicy({ kind: 'json' }))
+    const { gzipSync } = await import('node:zlib')
+    for (const [encoding, body] of [
+      ['gzip', gzipSync('{"a":1}')],
+      ['gzip', Buffer.from('{"a":1}')], // plain JSON labelled gzip: refused too, not relabelled
+      ['deflate, identity', Buffer.from('{"a":1}')],
+    ] as const) {
+      const r = await undiciRequest(`${gw.url}/task`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+        body,
+      })
+      expect(r.statusCode, encoding).toBe(400)
+      expect(await r.body.json()).toMatchObject({ code: 'C7AUTH_BODY_INVALID' })
+    }
+    expect(up.seen).toHaveLength(0)
+    const ok = await undiciRequest(`${gw.url}/task`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'identity' },
+      body: '{"a":1}',
+    })
+    expect(ok.statusCode).toBe(200)
+    await ok.body.dump()
+    expect(up.seen).toHaveLength(1)
+    expect(up.seen[0]!.headers['content-encoding']).toBeUndefined()
+    expect(up.seen[0]!.body.toString()).toBe('{"a":1}')
+  })
+
+  it('refuses an encoded multipart body (the tenant stamper cannot read it)', async () => {
+    const up = await upstream((_req, res) => res.end('{}'))
+    const gw = await gatewayFor(up.url, {
+      async decide(input) {
+        return {
+          action: 'forward',
+          operationId: 'createDeployment',
+          tenantId: 'tenantA',
+          mutating: true,
+          path: input.path,
+          query: input.query,
+          body: { kind: 'multipart', resolveTenant: () => 'tenantA' },
+        }
+      },
+    })
+    const r = await undiciRequest(`${gw.url}/deployment/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=AAA', 'content-encoding': 'gzip' },
+      body: '--AAA\r\nContent-Disposition: form-data; name="x.bpmn"; filename="x.bpmn"\r\n\r\n<d/>\r\n--AAA--\r\n',
+    })
+    expect(r.statusCode).toBe(400)
+    expect(await r.body.json()).toMatchObject({ code: 'C7AUTH_BODY_INVALID' })
+    expect(up.seen).toHaveLength(0)
+  })
+
+  it('answers 400 (not 500) to JSON nested 100,000 levels deep and keeps serving', async () => {
+    const up = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{}')
+    })
+    const gw = await gatewayFor(up.url, passPolicy({ kind: 'json' }), {
+      maxJsonBytes: 1024 * 1024,
+    })
+    for (const body of [
+      '['.repeat(100_000) + ']'.repeat(100_000),
+      '{"a":'.repeat(65) + '1' + '}'.repeat(65),
+    ]) {
+      const r = await undiciRequest(`${gw.url}/task`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      })
+      expect(r.statusCode).toBe(400)
+      expect(await r.body.json()).toMatchObject({ code: 'C7AUTH_BODY_INVALID' })
+    }
+    expect(up.seen).toHaveLength(0)
+    // 64 levels, and brackets inside strings (escaped quotes too), are fine.
+    const deepest = '{"a":'.repeat(63) + '["[[[\\"{{{"]' + '}'.repeat(63)
+    const ok = await undiciRequest(`${gw.url}/task`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: deepest,
+    })
+    expect(ok.statusCode).toBe(200)
+    await ok.body.dump()
+    expect(JSON.parse(up.seen[0]!.body.toString())).toEqual(JSON.parse(deepest))
+  })
+})

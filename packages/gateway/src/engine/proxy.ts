@@ -18,6 +18,7 @@ import {
 } from './multipart-tenant.js'
 import { sendError, sendJson, toC7AuthError } from './render-error.js'
 import { requestIdOf } from './request-id.js'
+import { assertJsonDepth, assertValueDepth } from './json-limits.js'
 import type {
   AuditOutcome,
   EngineLookup,
@@ -112,6 +113,20 @@ function hasBody(req: IncomingMessage): boolean {
  */
 function closeIfUnread(req: IncomingMessage, res: ServerResponse): void {
   if (!res.headersSent && hasBody(req) && !req.readableEnded) res.setHeader('connection', 'close')
+}
+
+/**
+ * A body the gateway parses and rebuilds must arrive unencoded: it cannot be read while
+ * compressed, and the rebuilt bytes are plain, so the client's `Content-Encoding` never applies
+ * to them (forwarding it would label plain JSON as gzip).
+ */
+function refuseContentEncoding(req: IncomingMessage): void {
+  const ce = req.headers['content-encoding']
+  if (ce === undefined) return
+  if (ce.split(',').every((t) => /^\s*(identity)?\s*$/i.test(t))) return
+  throw new C7AuthError('C7AUTH_BODY_INVALID', {
+    message: 'Content-Encoding is not accepted on this request; send the body uncompressed.',
+  })
 }
 
 function declaredLength(req: IncomingMessage): number | undefined {
@@ -315,6 +330,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
 
     // ---- request body
     try {
+      if (bodyKind !== 'stream') delete headers['content-encoding']
       if (bodyKind === 'none') {
         delete headers['content-type']
         req.resume()
@@ -326,15 +342,19 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
         let parsed: unknown
         if (req.readableEnded && pre !== undefined) {
           parsed = pre // a body parser upstream of us already read it
+          assertValueDepth(parsed)
         } else {
+          refuseContentEncoding(req)
           const buf = await readCapped(
             req,
             options.maxJsonBytes,
             () => new C7AuthError('C7AUTH_BODY_TOO_LARGE'),
           )
           if (buf.length > 0) {
+            const text = buf.toString('utf8')
+            assertJsonDepth(text)
             try {
-              parsed = JSON.parse(buf.toString('utf8'))
+              parsed = JSON.parse(text)
             } catch {
               throw new C7AuthError('C7AUTH_BODY_INVALID', {
                 message: 'The request body is not valid JSON.',
@@ -392,6 +412,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
         limited.on('error', onBodyError)
         let stream: Readable = limited
         if (bodyKind === 'multipart') {
+          refuseContentEncoding(req)
           // Parsed strictly and rebuilt: the engine must never see a header it could read
           // differently (e.g. a second `boundary` parameter, last one wins there).
           const boundary = multipartBoundary(req.headers['content-type'])
