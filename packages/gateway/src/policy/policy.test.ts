@@ -273,7 +273,7 @@ describe('decide: fetchAndLock (T18)', () => {
       ],
     })
     expect(out).toEqual({
-      workerId: 'w',
+      workerId: 't1+t2:w', // namespaced by tenant (worker-id.test.ts)
       maxTasks: 5,
       topics: [
         { topicName: 'a', lockDuration: 1000, tenantIdIn: ['t1', 't2'] },
@@ -458,7 +458,11 @@ describe('decide: acting user', () => {
       variables: { [v]: { value: 'x' }, ok: { value: true } },
       localVariables: { [v]: { value: 'x' } },
     })
-    expect(ext).toEqual({ workerId: 'w', variables: { ok: { value: true } }, localVariables: {} })
+    expect(ext).toEqual({
+      workerId: 't1:w',
+      variables: { ok: { value: true } },
+      localVariables: {},
+    })
     const patch = forwardedJson(forward('POST', '/process-instance/p/variables', app).body, {
       modifications: { [v]: { value: 'x' } },
       deletions: [v, 'other'],

@@ -4,6 +4,7 @@ import { actingUserPatch } from './acting-user.js'
 import { encodePath, normalizePath } from './normalize-path.js'
 import { ROUTES } from './routes.js'
 import { emptyResult, scopeJsonBody, scopeSearchParams } from './scope.js'
+import { namespaceWorkerIds } from './worker-id.js'
 import type {
   ActingUserMode,
   BodyPlan,
@@ -284,6 +285,12 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
   }
 
   function decide(request: PolicyRequest): Decision {
+    const decision = decideRoute(request)
+    if (decision.action !== 'forward' || (bypass && request.principal.admin)) return decision
+    return namespaceWorkerIds(decision, request.principal)
+  }
+
+  function decideRoute(request: PolicyRequest): Decision {
     const { principal } = request
     const norm = normalizePath(request.path, engineNames)
     const matched = matchSegments(request.method.toUpperCase(), norm.segments)
