@@ -176,7 +176,52 @@ describeEngines('bridge mode', (ctx) => {
       expect(adminCalls() - admin1).toBe(4)
       for (let i = 0; i < 5; i++) await h.call(bob, 'GET', '/process-instance')
       expect(adminCalls() - admin1).toBe(4)
-      expect(await engineView.tenantsOf('bob')).toEqual(['tenantA'])
+      // users live in their own engine-id namespace (docs/identity-namespaces.md)
+      const bobId = (await h.principalOf(bob)).userId
+      expect(bobId).toMatch(/^bob[a-z2-7]{33}$/)
+      expect(await engineView.tenantsOf(bobId)).toEqual(['tenantA'])
+    })
+
+    it('never shares an engine account between a user and an app: {azp: appA, sub: appB} (issue 15 item 5)', async () => {
+      // a user of the shared issuer whose sub is another tenant's app id
+      const u = await h.userToken('appB', 'appA', [])
+      const uId = (await h.principalOf(u)).userId
+      expect((await h.principalOf(b)).userId).toBe('appB')
+      expect(uId).not.toBe('appB')
+      // alternating calls: neither account's memberships ever flip
+      for (let i = 0; i < 3; i++) {
+        expect((await h.call(u, 'GET', '/task')).status).toBe(200)
+        expect(await engineView.tenantsOf('appB')).toEqual(['tenantB'])
+        expect(await engineView.tenantsOf(uId)).toEqual(['tenantA'])
+        expect((await h.call(b, 'GET', '/task')).status).toBe(200)
+        expect(await engineView.tenantsOf('appB')).toEqual(['tenantB'])
+        expect(await engineView.tenantsOf(uId)).toEqual(['tenantA'])
+      }
+      // the engine's operation log names the user's own account for the user's claim
+      const start = await h.call(a, 'POST', '/process-definition/key/order/start', {})
+      expect(start.status).toBe(200)
+      const pi = (start.json as { id: string }).id
+      const tasks = await h.call(a, 'GET', `/task?processInstanceId=${pi}`)
+      const taskId = (tasks.json as { id: string }[])[0]!.id
+      if (!ctx.isSimulator) {
+        // engines with authorization checks: grant the user this one task (grants are for apps)
+        await engineAdmin(h.target, 'POST', '/authorization/create', {
+          type: 1,
+          permissions: ['ALL'],
+          userId: uId,
+          groupId: null,
+          resourceType: 7,
+          resourceId: taskId,
+        })
+      }
+      const claim = await h.call(u, 'POST', `/task/${taskId}/claim`, { userId: uId })
+      expect(claim.status, claim.text).toBe(204)
+      const log = await engineAdmin<
+        { operationType: string; taskId: string | null; userId: string }[]
+      >(h.target, 'GET', `/history/user-operation?taskId=${taskId}`)
+      const claims = log.filter((e) => e.operationType === 'Claim')
+      expect(claims.map((e) => e.userId)).toEqual([uId])
+      expect(log.some((e) => e.userId === 'appB')).toBe(false)
     })
 
     it('reconciles token groups: a group removed from the token is removed in the engine; unlisted groups never appear', async () => {
@@ -186,11 +231,12 @@ describeEngines('bridge mode', (ctx) => {
         'hackers',
         'camunda-admin',
       ])
+      const carol = (await h.principalOf(t1)).userId
       expect((await h.call(t1, 'GET', '/task')).status).toBe(200)
-      expect(await engineView.groupsOf('carol')).toEqual(['billing', 'c7authbridged', 'support'])
+      expect(await engineView.groupsOf(carol)).toEqual(['billing', 'c7authbridged', 'support'])
       const t2 = await h.userToken('carol', 'appA', ['billing', 'c7authbridged'])
       expect((await h.call(t2, 'GET', '/task')).status).toBe(200)
-      expect(await engineView.groupsOf('carol')).toEqual(['billing', 'c7authbridged'])
+      expect(await engineView.groupsOf(carol)).toEqual(['billing', 'c7authbridged'])
     })
 
     it('denies identity and admin resources to non-admin principals, also under /engine/default', async () => {
@@ -240,10 +286,11 @@ describeEngines('bridge mode', (ctx) => {
 
     it('repairs a bridged user whose engine password no longer matches and retries once', async () => {
       const dave = await h.userToken('dave', 'appA', [])
+      const daveId = (await h.principalOf(dave)).userId
       expect((await h.call(dave, 'GET', '/task')).status).toBe(200)
       // someone changes dave's password in the engine behind the gateway's back
       const admin = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`
-      const put = await request(`${h.target.url}/user/dave/credentials`, {
+      const put = await request(`${h.target.url}/user/${daveId}/credentials`, {
         method: 'PUT',
         headers: { authorization: admin, 'content-type': 'application/json' },
         body: JSON.stringify({
@@ -265,7 +312,7 @@ describeEngines('bridge mode', (ctx) => {
       expect((await h.call(dave, 'GET', '/task?firstResult=0&maxResults=10')).status).toBe(200)
       expect(h.events.repairs).toBe(repairs + 1)
       if (h.simulator) {
-        expect(h.simulator.inspect.user('dave')?.locked).toBe(false)
+        expect(h.simulator.inspect.user(daveId)?.locked).toBe(false)
         expect(h.simulator.inspect.user('admin')?.attempts).toBe(0)
       }
     })
@@ -329,18 +376,19 @@ describe('gateway admins in bridge mode', () => {
     try {
       const opsToken = await h.userToken('olga', 'appA', ['ops'])
       expect((await h.principalOf(opsToken)).admin).toBe(true)
+      const olga = (await h.principalOf(opsToken)).userId
       const before = h.engine.requests.length
       const users = await h.call(opsToken, 'GET', '/user')
       expect(users.status).toBe(200)
-      expect((users.json as { id: string }[]).map((u) => u.id)).toContain('olga')
+      expect((users.json as { id: string }[]).map((u) => u.id)).toContain(olga)
       const seen = h.engine.requests.slice(before).filter((q) => q.operationId === 'getUsers')
-      expect(seen.map((q) => q.user)).toEqual(['olga'])
-      expect(h.engine.inspect.groupsOf('olga')).toContain('camunda-admin')
+      expect(seen.map((q) => q.user)).toEqual([olga])
+      expect(h.engine.inspect.groupsOf(olga)).toContain('camunda-admin')
       // a token that loses the admin group loses the engine admin group too
       const plain = await h.userToken('olga', 'appA', [])
       expect((await h.call(plain, 'GET', '/user')).status).toBe(403)
       expect((await h.call(plain, 'GET', '/task')).status).toBe(200)
-      expect(h.engine.inspect.groupsOf('olga')).not.toContain('camunda-admin')
+      expect(h.engine.inspect.groupsOf(olga)).not.toContain('camunda-admin')
     } finally {
       await h.close()
     }
@@ -355,12 +403,13 @@ describe('bridge ownership: engine users the bridge did not create are never man
     async (framework) => {
       const h = await startHarness({ mode: 'bridge', framework })
       try {
-        h.engine.seed.user({ id: 'ops', password: OPS_PASSWORD })
-        h.engine.seed.membership({ userId: 'ops', groupId: 'camunda-admin' })
-        h.engine.seed.tenant({ id: 'opsTenant' })
-        h.engine.seed.membership({ tenantId: 'opsTenant', userId: 'ops' })
+        // the engine account a token with sub `ops` maps to (users are namespaced by issuer)
         const opsToken = await h.userToken('ops', 'appA', ['billing'])
-        expect((await h.principalOf(opsToken)).userId).toBe('ops')
+        const ops = (await h.principalOf(opsToken)).userId
+        h.engine.seed.user({ id: ops, password: OPS_PASSWORD })
+        h.engine.seed.membership({ userId: ops, groupId: 'camunda-admin' })
+        h.engine.seed.tenant({ id: 'opsTenant' })
+        h.engine.seed.membership({ tenantId: 'opsTenant', userId: ops })
         const repairs = h.events.repairs
         const before = h.engine.requests.length
 
@@ -377,27 +426,29 @@ describe('bridge ownership: engine users the bridge did not create are never man
 
         // the engine saw no request as ops and no identity write for it
         const seen = h.engine.requests.slice(before)
-        expect(seen.some((q) => q.user === 'ops')).toBe(false)
+        expect(seen.some((q) => q.user === ops)).toBe(false)
         expect(
-          seen.filter((q) => q.method !== 'GET' && q.path.includes('/ops')).map((q) => q.path),
+          seen.filter((q) => q.method !== 'GET' && q.path.includes(`/${ops}`)).map((q) => q.path),
         ).toEqual([])
-        expect(h.engine.inspect.groupsOf('ops')).toEqual(['camunda-admin'])
-        expect(h.engine.inspect.tenantsOf('ops')).toEqual(['opsTenant'])
+        expect(h.engine.inspect.groupsOf(ops)).toEqual(['camunda-admin'])
+        expect(h.engine.inspect.tenantsOf(ops)).toEqual(['opsTenant'])
         expect(h.events.repairs).toBe(repairs)
         // ops' own password still works against the engine directly
-        const own = await request(`${h.engine.url}/user/ops/profile`, {
+        const own = await request(`${h.engine.url}/user/${ops}/profile`, {
           headers: {
-            authorization: `Basic ${Buffer.from(`ops:${OPS_PASSWORD}`).toString('base64')}`,
+            authorization: `Basic ${Buffer.from(`${ops}:${OPS_PASSWORD}`).toString('base64')}`,
           },
         })
         expect(own.statusCode).toBe(200)
         await own.body.dump()
-        expect(h.engine.inspect.user('ops')).toEqual({ attempts: 0, locked: false })
+        expect(h.engine.inspect.user(ops)).toEqual({ attempts: 0, locked: false })
 
         // a user the bridge created is still provisioned (and marked) as before
         const erin = await h.userToken('erin', 'appA', [])
         expect((await h.call(erin, 'GET', '/task')).status).toBe(200)
-        expect(h.engine.inspect.groupsOf('erin')).toContain('c7authbridged')
+        expect(h.engine.inspect.groupsOf((await h.principalOf(erin)).userId)).toContain(
+          'c7authbridged',
+        )
         expect(h.engine.inspect.groupsOf('c7authcanary')).toEqual(['c7authbridged'])
       } finally {
         await h.close()
@@ -408,16 +459,17 @@ describe('bridge ownership: engine users the bridge did not create are never man
   it('an operator adding the user to the marker group hands it over to the bridge', async () => {
     const h = await startHarness({ mode: 'bridge', framework: 'express' })
     try {
-      h.engine.seed.user({ id: 'legacy', password: OPS_PASSWORD })
       const t = await h.userToken('legacy', 'appA', [])
+      const legacy = (await h.principalOf(t)).userId
+      h.engine.seed.user({ id: legacy, password: OPS_PASSWORD })
       expect((await h.call(t, 'GET', '/task')).status).toBe(502)
-      h.engine.seed.membership({ userId: 'legacy', groupId: 'c7authbridged' })
-      h.gateway.bridge!.invalidate('legacy') // or wait for the short refusal memory to pass
+      h.engine.seed.membership({ userId: legacy, groupId: 'c7authbridged' })
+      h.gateway.bridge!.invalidate(legacy) // or wait for the short refusal memory to pass
       const repairs = h.events.repairs
       // its password is not the derived one yet: the first request repairs it, then works
       expect((await h.call(t, 'GET', '/task')).status).toBe(200)
       expect(h.events.repairs).toBe(repairs + 1)
-      expect(h.engine.inspect.tenantsOf('legacy')).toEqual(['tenantA'])
+      expect(h.engine.inspect.tenantsOf(legacy)).toEqual(['tenantA'])
     } finally {
       await h.close()
     }

@@ -80,9 +80,10 @@ describe('examples/worker', () => {
       expect(stack.downstreamCalls[0]).toMatchObject({
         status: 200,
         tenantHeader: 'globex',
-        actingUserHeader: 'dora',
+        // users have their own engine-id namespace (docs/identity-namespaces.md)
+        actingUserHeader: expect.stringMatching(/^dora[a-z2-7]{33}$/),
       })
-      expect(example.output()).toContain('"actingUser":"dora"')
+      expect(example.output()).toMatch(/"actingUser":"dora[a-z2-7]{33}"/)
 
       expect(await example.stop()).toEqual({ code: 0, signal: null })
       expect(example.output()).toContain('worker stopped')
@@ -142,7 +143,7 @@ describe('examples/worker', () => {
           caller: acme.app,
           audience: BILLING_AUDIENCE,
           tenant: acme.id,
-          actingUser: 'erin',
+          actingUser: expect.stringMatching(/^erin[a-z2-7]{33}$/),
           amount: 42,
         },
       ])

@@ -4,7 +4,7 @@ import { ConfigError, HttpAuthError, isC7AuthError } from '@c7auth/core'
 import type { Principal, TenantMode } from '@c7auth/core'
 import { extractBearerToken } from './bearer.js'
 import type { AuthRequestLike } from './bearer.js'
-import { createEngineIdMapper, DEFAULT_ENGINE_ID_PATTERN } from './engine-id.js'
+import { createEngineIdMapper, createUserIdMapper, DEFAULT_ENGINE_ID_PATTERN } from './engine-id.js'
 import { audiences, mapClaims } from './identity-mapper.js'
 import type { IssuerMapping, MapperContext } from './identity-mapper.js'
 import {
@@ -131,6 +131,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const ctx: MapperContext = {
     tenants,
     toEngineId,
+    toUserEngineId: createUserIdMapper(),
     // Names are compared as engine ids: `camunda-admin` and its engine id both match a token's
     // `camunda-admin`; a mapped id never equals a kept one, so accepting both is unambiguous.
     adminGroups: new Set([...adminGroups, ...adminGroups.map(toEngineId)]),

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { createEngineIdMapper, MAX_KEPT_ID_LENGTH, toEngineId } from './engine-id.js'
+import {
+  createEngineIdMapper,
+  createUserIdMapper,
+  isMappableAppId,
+  MAX_KEPT_ID_LENGTH,
+  toEngineId,
+  userEngineId,
+} from './engine-id.js'
 
 describe('toEngineId', () => {
   it('keeps ids that already match the pattern and are short enough', () => {
@@ -62,5 +69,28 @@ describe('createEngineIdMapper', () => {
 
   it('refuses a pattern that cannot hold hashed ids', () => {
     expect(() => createEngineIdMapper('[A-Z]+')).toThrow(/C7AUTH_ENGINE_ID_PATTERN/)
+  })
+})
+
+describe('identity namespaces (issue 15 item 5)', () => {
+  it('puts users in their own namespace per issuer, apart from every app id', () => {
+    const iss = 'https://idp.example.com/realms/shared'
+    const user = userEngineId(iss, 'globex')
+    expect(user).not.toBe(toEngineId('globex'))
+    expect(user.length).toBeGreaterThan(MAX_KEPT_ID_LENGTH)
+    expect(user).toMatch(/^globex[a-z2-7]{33}$/)
+    // an app whose raw id is the user's hashed id, or any hashed app id, is a different id
+    expect(toEngineId(user)).not.toBe(user)
+    expect(userEngineId(`${iss}2`, 'globex')).not.toBe(user)
+    expect(userEngineId(iss, 'globex')).toBe(user) // deterministic
+    const map = createUserIdMapper()
+    expect(map(iss, 'globex')).toBe(user)
+    expect(map(iss, 'globex2')).not.toBe(user)
+  })
+
+  it('refuses app ids that could reach the user hash domain', () => {
+    expect(isMappableAppId('globex')).toBe(true)
+    expect(isMappableAppId('')).toBe(false)
+    expect(isMappableAppId('\u0000c7auth-user\u0000iss\u0000globex')).toBe(false)
   })
 })

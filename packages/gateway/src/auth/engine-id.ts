@@ -70,9 +70,57 @@ export function createEngineIdMapper(
   }
 }
 
-function hashedId(raw: string): string {
+function hashedId(raw: string, hashInput: string = raw): string {
   const prefix = raw.replace(/[^a-zA-Z0-9]/g, '').slice(0, PREFIX_LENGTH)
-  return prefix + base32(createHash('sha256').update(raw, 'utf8').digest()).slice(0, HASH_LENGTH)
+  return (
+    prefix + base32(createHash('sha256').update(hashInput, 'utf8').digest()).slice(0, HASH_LENGTH)
+  )
+}
+
+/**
+ * Domain tag of user ids. App ids are hashed from their raw id alone; a raw app id holding a NUL
+ * character is refused (see {@link isMappableAppId}), so no app id can hash the same input as a
+ * user id.
+ */
+const USER_DOMAIN = '\u0000c7auth-user\u0000'
+
+/** Maps `(issuer, raw user id)` to an engine user id. */
+export type UserIdMapper = (issuer: string, raw: string) => string
+
+/**
+ * The engine id of a human user: always the hashed form (`<up to 24 letters and digits of the raw
+ * id><33 base32 characters>`), computed over the issuer and the raw id with a user-only domain
+ * tag. Users therefore live in their own id namespace: never equal to an app's id (an app's kept
+ * id has at most 32 characters; its hashed form hashes a different input), and two issuers'
+ * users with the same `sub` get different ids. See docs/identity-namespaces.md.
+ *
+ * @example
+ * ```ts
+ * userEngineId('https://idp.example.com/realms/shared', 'globex') // 'globex' + 33 base32 chars
+ * ```
+ */
+export function userEngineId(issuer: string, raw: string): string {
+  return hashedId(raw, `${USER_DOMAIN}${issuer}\u0000${raw}`)
+}
+
+/** Builds a memoizing {@link UserIdMapper} (a pattern check happened in {@link createEngineIdMapper}). */
+export function createUserIdMapper(): UserIdMapper {
+  const memo = new Map<string, string>()
+  return (issuer, raw) => {
+    const key = `${issuer}\u0000${raw}`
+    let id = memo.get(key)
+    if (id === undefined) {
+      id = userEngineId(issuer, raw)
+      if (memo.size >= 10_000) memo.clear()
+      memo.set(key, id)
+    }
+    return id
+  }
+}
+
+/** False for a raw app id the gateway refuses to map: empty or holding a NUL character. */
+export function isMappableAppId(raw: string): boolean {
+  return raw.length > 0 && !raw.includes('\u0000')
 }
 
 function base32(bytes: Buffer): string {

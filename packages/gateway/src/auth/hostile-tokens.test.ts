@@ -249,6 +249,25 @@ describe('hostile tokens', () => {
     aged.close()
   })
 
+  it('never maps a user to an app’s engine account ({azp: acme, sub: globex} on a shared issuer)', async () => {
+    const shared = make({ tenants: ['acme', 'globex'] }, { preset: 'keycloak' })
+    const user = await shared.verify(await idp.sign({ azp: 'acme', sub: 'globex' }))
+    const app = await shared.verify(
+      await idp.sign({ azp: 'globex', sub: 'f0e1', preferred_username: 'service-account-globex' }),
+    )
+    expect(app).toMatchObject({ kind: 'app', userId: 'globex', tenantIds: ['globex'] })
+    expect(user).toMatchObject({ kind: 'user', tenantIds: ['acme'] })
+    expect(user.userId).not.toBe(app.userId)
+    expect(user.userId).toMatch(/^globex[a-z2-7]{33}$/)
+    // an app cannot claim a NUL-bearing id to reach the user hash domain
+    await expectInvalid(
+      await idp.sign({ azp: 'globex\u0000x', sub: 'x', preferred_username: 'service-account-x' }),
+      undefined,
+      shared,
+    )
+    shared.close()
+  })
+
   it('refuses nbf and iat in the future beyond the tolerance', async () => {
     await expectInvalid(await idp.sign({ ...base, nbf: now() + 600 }))
     await expectInvalid(await idp.sign({ ...base, iat: now() + 600 }))

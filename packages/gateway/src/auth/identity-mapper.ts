@@ -2,7 +2,8 @@ import { HttpAuthError } from '@c7auth/core'
 import type { Principal, TenantMode } from '@c7auth/core'
 import { claimAt, isClientScopedClaimPath } from './presets.js'
 import type { ClaimMapping } from './presets.js'
-import type { EngineIdMapper } from './engine-id.js'
+import { isMappableAppId } from './engine-id.js'
+import type { EngineIdMapper, UserIdMapper } from './engine-id.js'
 import type { Claims, TenantOptions } from './options.js'
 
 /** Everything the mapper needs for one issuer, resolved once at startup. */
@@ -21,6 +22,8 @@ export interface IssuerMapping {
 export interface MapperContext {
   readonly tenants: readonly TenantOptions[]
   readonly toEngineId: EngineIdMapper
+  /** Engine ids of users: their own namespace per issuer (never an app's id). */
+  readonly toUserEngineId: UserIdMapper
   readonly adminGroups: ReadonlySet<string>
   readonly defaultGroups: { readonly app: readonly string[]; readonly user: readonly string[] }
   readonly realm: string
@@ -57,6 +60,12 @@ export function mapClaims(
       detail: 'no claim gives a user id',
     })
   }
+  if (kind === 'app' && !isMappableAppId(rawUserId)) {
+    throw new HttpAuthError('C7AUTH_TOKEN_INVALID', {
+      realm: ctx.realm,
+      detail: 'app id holds a NUL character',
+    })
+  }
 
   const tenantIds = mapTenants(claims, issuer, ctx, clientId)
   const groupIds = mapGroups(claims, m, c, clientId, issuer.audience, ctx, kind)
@@ -75,7 +84,9 @@ export function mapClaims(
 
   return {
     kind,
-    userId: ctx.toEngineId(rawUserId),
+    // Apps keep their readable ids; users are namespaced by issuer, so `{azp: "acme", sub:
+    // "globex"}` can never become the globex app's engine account (issue 15 item 5).
+    userId: kind === 'app' ? ctx.toEngineId(rawUserId) : ctx.toUserEngineId(tokenIss, rawUserId),
     groupIds,
     tenantIds,
     clientId,

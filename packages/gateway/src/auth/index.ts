@@ -6,10 +6,11 @@ export type { AuthRequestLike } from './bearer.js'
 export {
   createEngineIdMapper,
   toEngineId,
+  userEngineId,
   DEFAULT_ENGINE_ID_PATTERN,
   MAX_KEPT_ID_LENGTH,
 } from './engine-id.js'
-export type { EngineIdMapper } from './engine-id.js'
+export type { EngineIdMapper, UserIdMapper } from './engine-id.js'
 export {
   assertScopes,
   assertTenant,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAuthenticator } from './authenticator.js'
 import type { Authenticator } from './authenticator.js'
-import { toEngineId } from './engine-id.js'
+import { toEngineId, userEngineId } from './engine-id.js'
 import type { AuthenticatorOptions, IssuerOptions } from './options.js'
 import { startLocalIssuer } from './__tests__/local-issuer.js'
 import type { LocalIssuer } from './__tests__/local-issuer.js'
@@ -92,7 +92,7 @@ describe('keycloak preset', () => {
     const p = await kc().verify(token)
     expect(p).toMatchObject({
       kind: 'user',
-      userId: 'alice',
+      userId: userEngineId(p.issuer, 'alice'),
       subject: USER_UUID,
       tenantIds: ['globex'],
     })
@@ -103,7 +103,7 @@ describe('keycloak preset', () => {
   it('falls back to sub (a UUID) mapped into the engine pattern', async () => {
     const token = await idp.sign({ iss: KC, aud: 'engine-rest', sub: USER_UUID, azp: 'acme' })
     const p = await kc().verify(token)
-    expect(p.userId).toBe(toEngineId(USER_UUID))
+    expect(p.userId).toBe(userEngineId(p.issuer, USER_UUID))
     expect(p.userId).toMatch(/^[a-zA-Z0-9]+$/)
   })
 
@@ -292,7 +292,7 @@ describe('auth0 preset', () => {
     })
     const p = await a0().verify(token)
     expect(p.kind).toBe('user')
-    expect(p.userId).toBe(toEngineId('auth0|5f7c8ec7c33c6c004bbafe82'))
+    expect(p.userId).toBe(userEngineId(p.issuer, 'auth0|5f7c8ec7c33c6c004bbafe82'))
     expect(p.userId.startsWith('auth05f7c8ec7c33c6c004bb')).toBe(true)
     expect(p.groupIds).toEqual([toEngineId('engine:read')])
   })
@@ -388,7 +388,7 @@ describe('entra preset', () => {
       tenantIds: ['acme'],
       scopes: ['Engine.Read', 'Engine.Write'],
     })
-    expect(p.userId).toBe(toEngineId('0f0e0d0c-2222-4222-8222-222222222222'))
+    expect(p.userId).toBe(userEngineId(p.issuer, '0f0e0d0c-2222-4222-8222-222222222222'))
   })
 
   it('maps a v1 app token (appid, no scp, sub = oid) from sts.windows.net', async () => {
@@ -524,7 +524,7 @@ describe('okta preset', () => {
     })
     const p = await okta().verify(token)
     expect(p).toMatchObject({ kind: 'user', tenantIds: ['globex'], clientId: 'globex' })
-    expect(p.userId).toBe(toEngineId('bob@example.com'))
+    expect(p.userId).toBe(userEngineId(p.issuer, 'bob@example.com'))
     expect(p.groupIds).toEqual(['Everyone', toEngineId('camunda-ops')])
   })
 })
@@ -595,7 +595,7 @@ describe('generic preset and overrides', () => {
     const p = await a.verify(
       await idp.sign({ iss: ISS, aud: 'engine', sub: 'u-1', azp: 'acme', ext: { login: 'dave' } }),
     )
-    expect(p.userId).toBe('dave')
+    expect(p.userId).toBe(userEngineId(ISS, 'dave'))
   })
 
   it('lets a user belong to several tenants in claim mode', async () => {
