@@ -2,13 +2,14 @@
  * Token lifecycle of workers end to end (IdP, gateway, engine simulator, real external-task
  * client): expiry during long work, IdP outage, and a 401 from the engine side.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createTokenClient } from '@c7auth/core'
 import type { TokenClient, TokenEvent } from '@c7auth/core'
 import { createTenantWorkers } from '@c7auth/worker'
 import type { TaskContext, TenantWorkers, WorkerEvent } from '@c7auth/worker'
 import { DOWNSTREAM_AUDIENCE, TOPIC, startWorkerStack, until } from './worker-stack.js'
 import type { WorkerStack } from './worker-stack.js'
+import { describeEngines } from './engines.js'
 
 const FAILURES = new Set([
   'token:failed',
@@ -47,128 +48,141 @@ function acmeWorkers(stack: WorkerStack): Harness {
   return { workers, events, tokenEvents, sources }
 }
 
-describe('a token expiring during long work', () => {
-  let stack: WorkerStack
-  beforeAll(async () => {
-    stack = await startWorkerStack({ idp: { accessTokenTtlSeconds: 4 } })
-  })
-  afterAll(async () => {
-    await stack?.close()
-  })
-
-  it('causes no failed call: engine and downstream tokens are refreshed ahead of expiry', async () => {
-    const { workers, events } = acmeWorkers(stack)
-    let done = false
-    workers.subscribe(TOPIC, async (ctx: TaskContext) => {
-      const call = (): Promise<Response> =>
-        ctx.fetch(stack.downstreamUrl, { method: 'POST', audience: DOWNSTREAM_AUDIENCE })
-      expect((await call()).status).toBe(200)
-      const firstExp = stack.downstreamCalls[0]?.exp as number
-      // Work until the first token has certainly expired, keeping the lock meanwhile.
-      await until(() => Date.now() / 1000 > firstExp + 0.5, 'the first token to expire')
-      await ctx.taskService.extendLock(ctx.task, 30_000)
-      expect((await call()).status).toBe(200)
-      await ctx.taskService.complete(ctx.task)
-      done = true
+describeEngines('worker token lifecycle', (engineCtx) => {
+  describe('a token expiring during long work', () => {
+    let stack: WorkerStack
+    beforeAll(async () => {
+      stack = await startWorkerStack({
+        idp: { accessTokenTtlSeconds: 4 },
+        testEngine: engineCtx.engine,
+      })
     })
-    const pi = await stack.startAsUser('acme', 'alice')
-    try {
-      await until(() => done, 'the long handler to finish')
-    } finally {
-      await workers.close({ timeoutMs: 2_000 })
-    }
-
-    expect(stack.engine.inspect.processInstance(pi)?.state).toBe('COMPLETED')
-    expect(events.filter((e) => FAILURES.has(e.type))).toEqual([])
-    expect(stack.gatewayResponses.filter((r) => r.status >= 400)).toEqual([])
-    const [first, second] = stack.downstreamCalls
-    expect(stack.downstreamCalls.map((c) => c.status)).toEqual([200, 200])
-    expect(second?.token).not.toBe(first?.token)
-    expect(second?.exp as number).toBeGreaterThan(first?.exp as number)
-    // Engine-token refreshes happened too (the poll loop ran past several 4 s lifetimes).
-    expect(stack.idp.counts.tokenByGrant.client_credentials).toBeGreaterThanOrEqual(4)
-  })
-})
-
-describe('IdP trouble', () => {
-  let stack: WorkerStack
-  beforeAll(async () => {
-    // No refetch cooldown, so the gateway learns a rotated key at the first unknown kid.
-    stack = await startWorkerStack({ jwksRefetchCooldownSeconds: 0 })
-  })
-  afterAll(async () => {
-    await stack?.close()
-  })
-
-  it('an IdP outage while tokens are still valid does not stop work', async () => {
-    const { workers, events, tokenEvents } = acmeWorkers(stack)
-    const handled: string[] = []
-    workers.subscribe(TOPIC, async (ctx) => {
-      const res = await ctx.fetch(stack.downstreamUrl, { audience: DOWNSTREAM_AUDIENCE })
-      expect(res.status).toBe(200)
-      await ctx.taskService.complete(ctx.task)
-      handled.push(ctx.task.processInstanceId)
+    afterAll(async () => {
+      await stack?.close()
     })
-    try {
-      const warm = await stack.startAsUser('acme', 'alice')
-      await until(() => handled.includes(warm), 'the warm-up task')
-      const tokenRequests = stack.idp.counts.token
 
-      await stack.idp.stop()
-      const during = [
-        await stack.startAsUser('acme', 'bob'),
-        await stack.startAsUser('acme', 'carol'),
-      ]
-      await until(() => during.every((pi) => handled.includes(pi)), 'tasks during the outage')
-      await stack.idp.restart()
-
-      for (const pi of [warm, ...during]) {
-        expect(stack.engine.inspect.processInstance(pi)?.state).toBe('COMPLETED')
-      }
-      expect(stack.idp.counts.token).toBe(tokenRequests)
-      expect(events.filter((e) => FAILURES.has(e.type))).toEqual([])
-      expect(tokenEvents.filter((e) => e.type === 'failed')).toEqual([])
-      expect(stack.downstreamCalls.map((c) => c.status)).toEqual([200, 200, 200])
-    } finally {
-      await workers.close({ timeoutMs: 2_000 })
-    }
-  })
-
-  it('a 401 from the engine side causes exactly one token refresh and one retry', async () => {
-    const { workers, events, sources } = acmeWorkers(stack)
-    try {
-      await sources.get('acme')?.getToken() // warm: the worker holds a token the IdP is about to disown
-      const tokenRequests = stack.idp.counts.token
-      const responsesBefore = stack.gatewayResponses.length
-      await stack.idp.rotateKeys({ dropOld: true })
-      // A user token signed with the new key makes the gateway reload the JWKS (old key gone).
+    it('causes no failed call: engine and downstream tokens are refreshed ahead of expiry', async () => {
+      const { workers, events } = acmeWorkers(stack)
+      let done = false
+      workers.subscribe(TOPIC, async (ctx: TaskContext) => {
+        const call = (): Promise<Response> =>
+          ctx.fetch(stack.downstreamUrl, { method: 'POST', audience: DOWNSTREAM_AUDIENCE })
+        expect((await call()).status).toBe(200)
+        const firstExp = stack.downstreamCalls[0]?.exp as number
+        // Work until the first token has certainly expired, keeping the lock meanwhile.
+        await until(() => Date.now() / 1000 > firstExp + 0.5, 'the first token to expire')
+        await ctx.taskService.extendLock(ctx.task, 30_000)
+        expect((await call()).status).toBe(200)
+        await ctx.taskService.complete(ctx.task)
+        done = true
+      })
       const pi = await stack.startAsUser('acme', 'alice')
+      try {
+        await until(() => done, 'the long handler to finish')
+      } finally {
+        await workers.close({ timeoutMs: 2_000 })
+      }
 
+      expect(await stack.instanceState(pi)).toBe('COMPLETED')
+      expect(events.filter((e) => FAILURES.has(e.type))).toEqual([])
+      expect(stack.gatewayResponses.filter((r) => r.status >= 400)).toEqual([])
+      const [first, second] = stack.downstreamCalls
+      expect(stack.downstreamCalls.map((c) => c.status)).toEqual([200, 200])
+      expect(second?.token).not.toBe(first?.token)
+      expect(second?.exp as number).toBeGreaterThan(first?.exp as number)
+      // Engine-token refreshes happened too (the poll loop ran past several 4 s lifetimes).
+      expect(stack.idp.counts.tokenByGrant.client_credentials).toBeGreaterThanOrEqual(4)
+    })
+  })
+
+  describe('IdP trouble', () => {
+    let stack: WorkerStack
+    beforeAll(async () => {
+      // No refetch cooldown, so the gateway learns a rotated key at the first unknown kid.
+      stack = await startWorkerStack({
+        jwksRefetchCooldownSeconds: 0,
+        testEngine: engineCtx.engine,
+      })
+    })
+    afterAll(async () => {
+      await stack?.close()
+    })
+    // A real engine does not notice that a closed worker's long poll was abandoned: the poll
+    // still locks the next task for its lock duration. Let earlier polls (1 s) run out first.
+    beforeEach(async () => {
+      if (!engineCtx.isSimulator) await new Promise((r) => setTimeout(r, 2_500))
+    })
+
+    it('an IdP outage while tokens are still valid does not stop work', async () => {
+      const { workers, events, tokenEvents } = acmeWorkers(stack)
       const handled: string[] = []
       workers.subscribe(TOPIC, async (ctx) => {
+        const res = await ctx.fetch(stack.downstreamUrl, { audience: DOWNSTREAM_AUDIENCE })
+        expect(res.status).toBe(200)
         await ctx.taskService.complete(ctx.task)
         handled.push(ctx.task.processInstanceId)
       })
-      await until(() => handled.includes(pi), 'the task after the 401')
+      try {
+        const warm = await stack.startAsUser('acme', 'alice')
+        await until(() => handled.includes(warm), 'the warm-up task')
+        const tokenRequests = stack.idp.counts.token
 
-      expect(stack.engine.inspect.processInstance(pi)?.state).toBe('COMPLETED')
-      expect(stack.idp.counts.token - tokenRequests).toBe(1)
-      expect(events.filter((e) => FAILURES.has(e.type))).toEqual([
-        { type: 'engine:unauthorized', tenant: 'acme', retrying: true },
-      ])
-      const workerResponses = stack.gatewayResponses
-        .slice(responsesBefore)
-        .filter((r) => r.path.includes('/external-task/'))
-      expect(workerResponses.filter((r) => r.status === 401)).toEqual([
-        { method: 'POST', path: '/engine-rest/external-task/fetchAndLock', status: 401 },
-      ])
-      expect(workerResponses[0]?.status).toBe(401)
-      expect(workerResponses[1]).toMatchObject({
-        path: '/engine-rest/external-task/fetchAndLock',
-        status: 200,
-      })
-    } finally {
-      await workers.close({ timeoutMs: 2_000 })
-    }
+        await stack.idp.stop()
+        const during = [
+          await stack.startAsUser('acme', 'bob'),
+          await stack.startAsUser('acme', 'carol'),
+        ]
+        await until(() => during.every((pi) => handled.includes(pi)), 'tasks during the outage')
+        await stack.idp.restart()
+
+        for (const pi of [warm, ...during]) {
+          expect(await stack.instanceState(pi)).toBe('COMPLETED')
+        }
+        expect(stack.idp.counts.token).toBe(tokenRequests)
+        expect(events.filter((e) => FAILURES.has(e.type))).toEqual([])
+        expect(tokenEvents.filter((e) => e.type === 'failed')).toEqual([])
+        expect(stack.downstreamCalls.map((c) => c.status)).toEqual([200, 200, 200])
+      } finally {
+        await workers.close({ timeoutMs: 2_000 })
+      }
+    })
+
+    it('a 401 from the engine side causes exactly one token refresh and one retry', async () => {
+      const { workers, events, sources } = acmeWorkers(stack)
+      try {
+        await sources.get('acme')?.getToken() // warm: the worker holds a token the IdP is about to disown
+        const tokenRequests = stack.idp.counts.token
+        const responsesBefore = stack.gatewayResponses.length
+        await stack.idp.rotateKeys({ dropOld: true })
+        // A user token signed with the new key makes the gateway reload the JWKS (old key gone).
+        const pi = await stack.startAsUser('acme', 'alice')
+
+        const handled: string[] = []
+        workers.subscribe(TOPIC, async (ctx) => {
+          await ctx.taskService.complete(ctx.task)
+          handled.push(ctx.task.processInstanceId)
+        })
+        await until(() => handled.includes(pi), 'the task after the 401')
+
+        expect(await stack.instanceState(pi)).toBe('COMPLETED')
+        expect(stack.idp.counts.token - tokenRequests).toBe(1)
+        expect(events.filter((e) => FAILURES.has(e.type))).toEqual([
+          { type: 'engine:unauthorized', tenant: 'acme', retrying: true },
+        ])
+        const workerResponses = stack.gatewayResponses
+          .slice(responsesBefore)
+          .filter((r) => r.path.includes('/external-task/'))
+        expect(workerResponses.filter((r) => r.status === 401)).toEqual([
+          { method: 'POST', path: '/engine-rest/external-task/fetchAndLock', status: 401 },
+        ])
+        expect(workerResponses[0]?.status).toBe(401)
+        expect(workerResponses[1]).toMatchObject({
+          path: '/engine-rest/external-task/fetchAndLock',
+          status: 200,
+        })
+      } finally {
+        await workers.close({ timeoutMs: 2_000 })
+      }
+    })
   })
 })
