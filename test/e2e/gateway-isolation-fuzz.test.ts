@@ -5,29 +5,40 @@ import type { RouteRule } from '@c7auth/gateway'
 import { linearProcessXml } from '@c7auth/testkit'
 import { startHarness } from './gateway-engine-harness.js'
 import type { Harness } from './gateway-engine-harness.js'
-import { engineAdmin } from './engines.js'
+import { describeEngines, engineAdmin, engineDeploy } from './engines.js'
+import type { EngineContext } from './engines.js'
 
 /*
  * Property-based cross-tenant suite (issue 15 item 8). Tenant B's app sends generated requests
  * over the whole route table — random operations, path ids, query parameters and JSON bodies
- * seeded with tenant A's ids, tenant ids, keys and B's own objects — through one gateway and
- * simulator stack per mode, started once per file. After every request:
+ * seeded with tenant A's ids, tenant ids, keys, B's own objects and a shared (tenant-less)
+ * definition with a running instance — through one gateway stack per mode and engine, started once
+ * per file (the simulator, and Camunda 7.24 / Operaton when engines.ts selects them). After every
+ * request:
  *   1. no refusal of the gateway (a `C7AUTH_*` code) is a 5xx (the only tolerated one: 502 when an
  *      owner lookup hit an endpoint the simulator does not model and answered 501 — fail closed);
- *   2. the answer holds none of A's data (ids, variable value, business key, tenant id) that the
+ *   2. the answer holds none of A's data (ids, variable value, business key, tenant id) nor the
+ *      shared instance's runtime data (it belongs to no tenant) that the
  *      request did not itself carry (engines echo ids in their 404 messages);
- *   3. none of A's objects changed: a snapshot of A's tasks, external tasks, instances (state and
- *      variables) and definitions, taken as the engine admin, is identical before and after.
+ *   3. none of A's objects changed: a snapshot of A's tasks, external tasks, instances and their
+ *      variables, deployments, definitions and the shared definitions, read over REST as the engine
+ *      admin, is identical to the one taken before the run (after every non-GET request; the
+ *      engine's GET operations are read-only).
  *
  * Normal runs: a fixed seed and FUZZ_RUNS_PER_MODE cases per mode (service, bridge), 10,000 in
- * all. `pnpm test:fuzz` sets C7AUTH_FUZZ_RUNS (cases per mode) and so a random seed, unless
+ * all on the simulator, and a sample of REAL_ENGINE_RUNS_PER_MODE on each real engine selected by
+ * engines.ts. `pnpm test:fuzz` sets C7AUTH_FUZZ_RUNS (simulator cases per mode) and
+ * C7AUTH_FUZZ_REAL_RUNS (real-engine cases per mode), and so a random seed, unless
  * C7AUTH_FUZZ_SEED replays one; fast-check prints the seed and the shrunk counterexample of any
  * failure.
  */
 
 const FIXED_SEED = 20_261_205
 const FUZZ_RUNS_PER_MODE = 5_000
-const runs = Number(process.env.C7AUTH_FUZZ_RUNS ?? FUZZ_RUNS_PER_MODE)
+/** Cases per mode on a real engine (Camunda 7.24, Operaton): a sample, each case is a JVM round trip. */
+const REAL_ENGINE_RUNS_PER_MODE = 250
+const simulatorRuns = Number(process.env.C7AUTH_FUZZ_RUNS ?? FUZZ_RUNS_PER_MODE)
+const realEngineRuns = Number(process.env.C7AUTH_FUZZ_REAL_RUNS ?? REAL_ENGINE_RUNS_PER_MODE)
 const seed =
   process.env.C7AUTH_FUZZ_SEED !== undefined
     ? Number(process.env.C7AUTH_FUZZ_SEED)
@@ -86,10 +97,22 @@ interface World {
   secrets: string[]
   /** Values requests are seeded with. */
   pool: string[]
-  aInstances: string[]
 }
 
 async function populate(h: Harness, a: string, b: string): Promise<World> {
+  // a shared definition (no tenant, deployed by the operator) and one of its instances: B may
+  // read the definition but never change it; the instance's runtime data belongs to nobody
+  const shared = await engineDeploy(
+    h.target,
+    linearProcessXml({ key: 'shared', steps: [{ type: 'userTask', id: 'review' }] }),
+    { name: 'shared', tenantId: null },
+  )
+  const sharedDef = Object.values(shared.deployedProcessDefinitions)[0]!.id
+  const sharedPi = (
+    await engineAdmin<{ id: string }>(h.target, 'POST', `/process-definition/${sharedDef}/start`, {
+      businessKey: 'bk-secret-of-shared',
+    })
+  ).id
   const xml = linearProcessXml({
     key: 'order',
     steps: [
@@ -149,10 +172,21 @@ async function populate(h: Harness, a: string, b: string): Promise<World> {
   ]
   expect(aIds.every(Boolean) && bIds.every(Boolean)).toBe(true)
   return {
-    secrets: [...aIds, 'value-secret-of-a', 'bk-secret-of-a', 'tenantA'],
+    secrets: [
+      ...aIds,
+      'value-secret-of-a',
+      'bk-secret-of-a',
+      'tenantA',
+      sharedPi,
+      'bk-secret-of-shared',
+    ],
     pool: [
       ...aIds,
       ...bIds,
+      shared.id,
+      sharedDef,
+      sharedPi,
+      'shared',
       'tenantA',
       'tenantB',
       'order',
@@ -168,20 +202,29 @@ async function populate(h: Harness, a: string, b: string): Promise<World> {
       '*',
       '',
     ],
-    aInstances: [a1, a2],
   }
 }
 
-/** A's state as the engine holds it (simulator views plus A's definitions over REST). */
-async function snapshotOfA(h: Harness, world: World): Promise<string> {
-  const sim = h.simulator!
-  const defs = await engineAdmin(h.target, 'GET', '/process-definition?tenantIdIn=tenantA')
-  return JSON.stringify({
-    tasks: sim.inspect.tasks().filter((t) => t.tenantId === 'tenantA'),
-    externalTasks: sim.inspect.externalTasks().filter((t) => t.tenantId === 'tenantA'),
-    instances: world.aInstances.map((id) => sim.inspect.processInstance(id)),
-    definitions: defs,
-  })
+/**
+ * A's state (and the shared definitions) as the engine admin reads it over REST: the same on the
+ * simulator and the real engines. Lists are sorted so that only a change of data differs.
+ */
+async function snapshotOfA(h: Harness): Promise<string> {
+  const lists = await Promise.all(
+    [
+      '/task?tenantIdIn=tenantA',
+      '/external-task?tenantIdIn=tenantA',
+      '/process-instance?tenantIdIn=tenantA',
+      '/process-definition?tenantIdIn=tenantA',
+      '/process-definition?withoutTenantId=true',
+      '/deployment?tenantIdIn=tenantA',
+    ].map((path) => engineAdmin<unknown[]>(h.target, 'GET', path)),
+  )
+  // variables per instance (the simulator has no /variable-instance)
+  for (const pi of lists[2] as { id: string }[]) {
+    lists.push([await engineAdmin(h.target, 'GET', `/process-instance/${pi.id}/variables`)])
+  }
+  return JSON.stringify(lists.map((l) => l.map((x) => JSON.stringify(x)).sort()))
 }
 
 const routesUnderTest: readonly RouteRule[] = ROUTES.filter((r) => r.rule.kind !== 'public')
@@ -225,71 +268,87 @@ function concrete(g: Generated): string {
   return q.size > 0 ? `${path}?${q}` : path
 }
 
-describe.each(['service', 'bridge'] as const)('cross-tenant fuzz (%s mode)', (mode) => {
-  let h: Harness
-  let b: string
-  let world: World
+describeEngines('cross-tenant fuzz', (ctx: EngineContext) => {
+  const runs = ctx.isSimulator ? simulatorRuns : realEngineRuns
+  describe.each(['service', 'bridge'] as const)('%s mode', (mode) => {
+    let h: Harness
+    let b: string
+    let world: World
 
-  beforeAll(async () => {
-    h = await startHarness({ mode, framework: 'express' })
-    const a = await h.appToken('appA')
-    b = await h.appToken('appB')
-    world = await populate(h, a, b)
-  }, 60_000)
-  afterAll(async () => h?.close())
+    beforeAll(async () => {
+      h = await startHarness({
+        mode,
+        framework: 'express',
+        ...(ctx.isSimulator ? {} : { testEngine: ctx.engine }),
+      })
+      const a = await h.appToken('appA')
+      b = await h.appToken('appB')
+      world = await populate(h, a, b)
+    }, 60_000)
+    afterAll(async () => h?.close())
 
-  it(`tenant B cannot read or change tenant A's data (${runs} generated requests, seed ${seed})`, async () => {
-    const stats = {
-      cases: 0,
-      refused: 0,
-      forwarded2xx: 0,
-      engine4xx: 0,
-      statuses: {} as Record<number, number>,
-    }
-    const t0 = performance.now()
-    const baseline = await snapshotOfA(h, world)
-    await fc.assert(
-      fc.asyncProperty(requestArbitrary(world), async (g) => {
-        const path = concrete(g)
-        const method = g.route.method
-        const body = method === 'GET' || method === 'OPTIONS' ? undefined : (g.body ?? {})
-        const before = h.engine.requests.length
-        const r = await h.call(b, method, path, body)
-        stats.cases++
-        stats.statuses[r.status] = (stats.statuses[r.status] ?? 0) + 1
-        const label = `${method} ${path} ${JSON.stringify(body ?? null)} → ${r.status} ${r.text.slice(0, 300)}`
-        const code = (r.json as { code?: unknown } | undefined)?.code
-        // the simulator's own "not implemented" answers carry C7AUTH_SIM_*: engine answers
-        const refused =
-          typeof code === 'string' && code.startsWith('C7AUTH_') && !code.startsWith('C7AUTH_SIM_')
-        if (refused) stats.refused++
-        else if (r.status < 300) stats.forwarded2xx++
-        else stats.engine4xx++
-        // 1. refusals are never 5xx (fail closed on an owner lookup the simulator lacks: 502)
-        if (refused && r.status >= 500) {
-          const unmodelled = h.engine.requests.slice(before).some((q) => q.status === 501)
-          expect(unmodelled && code === 'C7AUTH_UPSTREAM_UNAVAILABLE', label).toBe(true)
-        }
-        expect(code, label).not.toBe('C7AUTH_INTERNAL')
-        // 2. none of A's data in the answer unless the request carried it itself
-        const sent = `${g.params.join(' ')} ${g.query.flat().join(' ')} ${JSON.stringify(body ?? null)}`
-        for (const s of world.secrets) {
-          if (!sent.includes(s)) expect(r.text.includes(s), `${label} leaked ${s}`).toBe(false)
-        }
-        // 3. none of A's objects changed
-        expect(await snapshotOfA(h, world), label).toBe(baseline)
-      }),
-      { numRuns: runs, seed, endOnFailure: true },
-    )
-    const seconds = ((performance.now() - t0) / 1000).toFixed(1)
-    // the figures the issue asks for, in the test output
-    console.info(
-      `fuzz ${mode}: ${stats.cases} cases in ${seconds} s, seed ${seed}`,
-      JSON.stringify(stats),
-    )
-    expect(stats.cases).toBe(runs)
-    // the generator reaches the engine, not only the policy's refusals
-    expect(stats.forwarded2xx).toBeGreaterThan(runs / 50)
-    expect(stats.refused).toBeGreaterThan(runs / 10)
-  }, 900_000)
+    it(`tenant B cannot read or change tenant A's data (${runs} generated requests, seed ${seed})`, async () => {
+      const stats = {
+        cases: 0,
+        refused: 0,
+        forwarded2xx: 0,
+        engine4xx: 0,
+        statuses: {} as Record<number, number>,
+      }
+      const t0 = performance.now()
+      const baseline = await snapshotOfA(h)
+      await fc.assert(
+        fc.asyncProperty(requestArbitrary(world), async (g) => {
+          const path = concrete(g)
+          const method = g.route.method
+          const body = method === 'GET' || method === 'OPTIONS' ? undefined : (g.body ?? {})
+          const before = h.simulator?.requests.length ?? 0
+          const r = await h.call(b, method, path, body)
+          stats.cases++
+          stats.statuses[r.status] = (stats.statuses[r.status] ?? 0) + 1
+          const label = `${method} ${path} ${JSON.stringify(body ?? null)} → ${r.status} ${r.text.slice(0, 300)}`
+          const code = (r.json as { code?: unknown } | undefined)?.code
+          // the simulator's own "not implemented" answers carry C7AUTH_SIM_*: engine answers
+          const refused =
+            typeof code === 'string' &&
+            code.startsWith('C7AUTH_') &&
+            !code.startsWith('C7AUTH_SIM_')
+          if (refused) stats.refused++
+          else if (r.status < 300) stats.forwarded2xx++
+          else stats.engine4xx++
+          // 1. refusals are never 5xx (fail closed on an owner lookup the simulator lacks: 502)
+          if (refused && r.status >= 500) {
+            // only the simulator leaves endpoints unmodelled; a real engine's refusal is never 5xx
+            const unmodelled = (h.simulator?.requests.slice(before) ?? []).some(
+              (q) => q.status === 501,
+            )
+            expect(unmodelled && code === 'C7AUTH_UPSTREAM_UNAVAILABLE', label).toBe(true)
+          }
+          expect(code, label).not.toBe('C7AUTH_INTERNAL')
+          // 2. none of A's data in the answer unless the request carried it itself
+          const sent = `${g.params.join(' ')} ${g.query.flat().join(' ')} ${JSON.stringify(body ?? null)}`
+          for (const s of world.secrets) {
+            if (!sent.includes(s)) expect(r.text.includes(s), `${label} leaked ${s}`).toBe(false)
+          }
+          // 3. none of A's objects changed
+          // (engine-rest GET and OPTIONS operations are read-only: the snapshot follows the others)
+          if (method !== 'GET' && method !== 'OPTIONS') {
+            expect(await snapshotOfA(h), label).toBe(baseline)
+          }
+        }),
+        { numRuns: runs, seed, endOnFailure: true },
+      )
+      const seconds = ((performance.now() - t0) / 1000).toFixed(1)
+      // the figures the issue asks for, in the test output
+      console.info(
+        `[${ctx.name}]`,
+        `fuzz ${mode}: ${stats.cases} cases in ${seconds} s, seed ${seed}`,
+        JSON.stringify(stats),
+      )
+      expect(stats.cases).toBe(runs)
+      // the generator reaches the engine, not only the policy's refusals
+      expect(stats.forwarded2xx).toBeGreaterThan(runs / 50)
+      expect(stats.refused).toBeGreaterThan(runs / 10)
+    }, 900_000)
+  })
 })
