@@ -19,6 +19,12 @@ import type { TestEngine } from './engines.js'
 /** The engine admin's password (valid under the engine's password policy). */
 export const ADMIN_PASSWORD = 'Adm1n-Passw0rd!'
 
+/**
+ * The technical account of `service` mode on the harness's own simulator: a member of the admin
+ * group, but not the admin the gateway provisions with, so a test can tell the two apart.
+ */
+export const SERVICE_USER = { id: 'c7authservice', password: 'Serv1ce-Passw0rd!' } as const
+
 export type Framework = 'express' | 'koa'
 
 export interface HarnessOptions {
@@ -55,6 +61,13 @@ export async function startHarness(options: HarnessOptions) {
         ...options.engine,
       })
   const simulator = ownSimulator ?? shared?.simulator ?? null
+  if (ownSimulator) {
+    ownSimulator.seed.user({ ...SERVICE_USER })
+    ownSimulator.seed.membership({
+      userId: SERVICE_USER.id,
+      groupId: options.engine?.adminGroup ?? 'camunda-admin',
+    })
+  }
   /** The engine behind the gateway as a {@link TestEngine} (closing it is the owner's job). */
   const target: TestEngine = {
     name: shared?.name ?? 'simulator',
@@ -93,8 +106,8 @@ export async function startHarness(options: HarnessOptions) {
     C7AUTH_ENGINE_ADMIN_USER: 'admin',
     C7AUTH_ENGINE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     C7AUTH_BRIDGE_SECRET: 'bridge-secret-0123456789-abcdefghij',
-    C7AUTH_ENGINE_SERVICE_USER: 'admin',
-    C7AUTH_ENGINE_SERVICE_PASSWORD: ADMIN_PASSWORD,
+    C7AUTH_ENGINE_SERVICE_USER: ownSimulator ? SERVICE_USER.id : 'admin',
+    C7AUTH_ENGINE_SERVICE_PASSWORD: ownSimulator ? SERVICE_USER.password : ADMIN_PASSWORD,
     C7AUTH_ENGINE_TIMEOUT: '2s',
     C7AUTH_ENGINE_MAX_LONG_POLL: '5s',
     C7AUTH_GATEWAY_DEFAULT_APP_GROUPS: 'apps',

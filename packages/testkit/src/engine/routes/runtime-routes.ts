@@ -251,6 +251,19 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
     return json(processInstanceDto(i, null))
   })
 
+  // Every simulated instance is a single execution with the instance's id (as engine-rest's
+  // ExecutionDto shows it); the gateway's owner lookup for /execution/{id}/* reads this.
+  router.add('GET', '/execution/{id}', (c) => {
+    const i = runtime.findInstance(c.auth, c.params['id'] as string)
+    if (i === undefined) throw notFound(`Execution with id ${c.params['id']} does not exist`)
+    return json({
+      id: i.id,
+      processInstanceId: i.id,
+      ended: i.state !== 'ACTIVE',
+      tenantId: i.tenantId,
+    })
+  })
+
   router.add('DELETE', '/process-instance/{id}', (c) => {
     runtime.deleteInstance(c.auth, c.params['id'] as string, null)
     return noContent()
