@@ -62,7 +62,11 @@ describeEngines('tenant workers through the gateway', (engineCtx) => {
       const mine = handled.filter((h) => h.tenant === tenant)
       expect(mine.map((h) => h.pi).sort()).toEqual([...started[tenant]].sort())
       expect(mine.every((h) => h.taskTenant === tenant)).toBe(true)
-      expect(mine.map((h) => h.user).sort()).toEqual(['alice', 'bob'])
+      // users have their own engine-id namespace: `<raw id><33 base32>` (docs/identity-namespaces.md)
+      expect(mine.map((h) => h.user).every((u) => /^(alice|bob)[a-z2-7]{33}$/.test(u ?? ''))).toBe(
+        true,
+      )
+      expect(mine.map((h) => h.user!.slice(0, -33)).sort()).toEqual(['alice', 'bob'])
     }
     for (const pi of Object.values(started).flat()) {
       expect(await stack.instanceState(pi)).toBe('COMPLETED')
@@ -78,7 +82,10 @@ describeEngines('tenant workers through the gateway', (engineCtx) => {
         const topics = (poll.body as { topics: Array<{ tenantIdIn?: string[] }> }).topics
         for (const topic of topics) expect(topic.tenantIdIn).toHaveLength(1)
       }
-      expect(new Set(polls.map((p) => (p.body as { workerId: string }).workerId)).size).toBe(2)
+      const workerIds = new Set(polls.map((p) => (p.body as { workerId: string }).workerId))
+      expect(workerIds.size).toBe(2)
+      // the gateway namespaced each worker id by its tenant (issue 15 item 7)
+      expect([...workerIds].map((w) => w.split(':')[0]).sort()).toEqual(['acme', 'globex'])
     }
 
     // The downstream API verified every app token (signature, issuer, audience) and saw context.
@@ -87,7 +94,7 @@ describeEngines('tenant workers through the gateway', (engineCtx) => {
       expect(call.status).toBe(200)
       expect(call.claims?.aud).toBe(DOWNSTREAM_AUDIENCE)
       expect(call.claims?.azp ?? call.claims?.client_id).toBe(`${call.tenantHeader}-worker`)
-      expect(['alice', 'bob']).toContain(call.actingUserHeader)
+      expect(call.actingUserHeader).toMatch(/^(alice|bob)[a-z2-7]{33}$/)
     }
     expect(stack.downstreamCalls.map((c) => c.tenantHeader).sort()).toEqual([
       'acme',
