@@ -33,7 +33,7 @@ export interface HarnessOptions {
   engine?: EngineSimulatorOptions
   /**
    * Run against this engine (from `describeEngines`) instead of a simulator of its own; the
-   * harness does not close it. Its admin must be `admin` / {@link ADMIN_PASSWORD}.
+   * harness does not close it; the gateway uses its admin account.
    */
   testEngine?: TestEngine
   env?: Record<string, string>
@@ -74,7 +74,7 @@ export async function startHarness(options: HarnessOptions) {
     url: shared?.url ?? ownSimulator!.url,
     origin: shared?.origin ?? ownSimulator!.origin,
     adminGroup: shared?.adminGroup ?? options.engine?.adminGroup ?? 'camunda-admin',
-    admin: { id: 'admin', password: ADMIN_PASSWORD },
+    admin: shared?.admin ?? { id: 'admin', password: ADMIN_PASSWORD },
     simulator,
     logFile: shared?.logFile ?? null,
     close: async () => {},
@@ -103,11 +103,11 @@ export async function startHarness(options: HarnessOptions) {
     C7AUTH_ENGINE_URL: target.url,
     C7AUTH_ENGINE_ADMIN_GROUP: target.adminGroup,
     C7AUTH_ENGINE_AUTH: options.mode,
-    C7AUTH_ENGINE_ADMIN_USER: 'admin',
-    C7AUTH_ENGINE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    C7AUTH_ENGINE_ADMIN_USER: target.admin.id,
+    C7AUTH_ENGINE_ADMIN_PASSWORD: target.admin.password,
     C7AUTH_BRIDGE_SECRET: 'bridge-secret-0123456789-abcdefghij',
-    C7AUTH_ENGINE_SERVICE_USER: ownSimulator ? SERVICE_USER.id : 'admin',
-    C7AUTH_ENGINE_SERVICE_PASSWORD: ownSimulator ? SERVICE_USER.password : ADMIN_PASSWORD,
+    C7AUTH_ENGINE_SERVICE_USER: ownSimulator ? SERVICE_USER.id : target.admin.id,
+    C7AUTH_ENGINE_SERVICE_PASSWORD: ownSimulator ? SERVICE_USER.password : target.admin.password,
     C7AUTH_ENGINE_TIMEOUT: '2s',
     C7AUTH_ENGINE_MAX_LONG_POLL: '5s',
     C7AUTH_GATEWAY_DEFAULT_APP_GROUPS: 'apps',

@@ -30,7 +30,10 @@ describeEngines('engine harness', (ctx) => {
   })
 })
 
-describe.runIf(selectedEngines().includes('camunda7'))('real engine lifecycle [camunda7]', () => {
+// PostgreSQL lifecycle; skipped when the real engines run on H2 (C7AUTH_TEST_ENGINE_DATABASE=h2)
+describe.runIf(
+  selectedEngines().includes('camunda7') && process.env.C7AUTH_TEST_ENGINE_DATABASE !== 'h2',
+)('real engine lifecycle [camunda7]', () => {
   it('close() stops the JVM and drops its database', async () => {
     const postgresUrl =
       process.env.C7AUTH_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
