@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createAuthenticator } from './authenticator.js'
 import type { Authenticator } from './authenticator.js'
 import { importJwks } from './key-store.js'
@@ -116,8 +116,10 @@ describe('KeyStore through the authenticator', () => {
     for (let i = 0; i < 5; i++)
       await expect(a.verify(await idp.sign({ ...claims, jti: `${i}` }))).resolves.toBeDefined()
     // The background refresh was attempted (stale-while-revalidate) and failed without harm.
-    await new Promise((r) => setTimeout(r, 50))
-    expect(a.stats.keySets[0]).toMatchObject({ keys: 1, fetchFailures: 1 })
+    await vi.waitFor(
+      () => expect(a.stats.keySets[0]).toMatchObject({ keys: 1, fetchFailures: 1 }),
+      { timeout: 10_000, interval: 10 },
+    )
   })
 
   it('answers 503 on a cold start with the endpoint down, then recovers', async () => {

@@ -16,7 +16,13 @@ export class FaultGate {
   #fault: IdpFault | null = null
   #paths: ReadonlySet<FaultPath> = new Set(ALL_PATHS)
   #remaining = Infinity
+  #served = 0
   readonly #timers = new Set<NodeJS.Timeout>()
+
+  /** Requests the injected faults have taken over so far (answered, delayed or held). */
+  get served(): number {
+    return this.#served
+  }
 
   set(fault: IdpFault | null, options: FaultOptions = {}): void {
     this.#fault = fault
@@ -37,6 +43,7 @@ export class FaultGate {
     const fault = this.#fault
     if (!fault || path === undefined || !this.#paths.has(path)) return false
     this.#remaining -= 1
+    this.#served += 1
     if (this.#remaining <= 0) this.#fault = null
     switch (fault.kind) {
       case 'delay': {

@@ -1,5 +1,5 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { TESTKIT_USER_GRANT, requestToken, startTestIdp } from './index.js'
 import type { TestIdp } from './index.js'
 
@@ -124,10 +124,13 @@ describe('test IdP: key rotation, restart, close', () => {
     const idp = await startTestIdp({ clients: [client] })
     try {
       const oldKid = idp.currentKid
-      const newKid = await idp.rotateKeys({ overlapMs: 100 })
+      // an overlap of seconds: the first check cannot miss it on a loaded machine
+      const newKid = await idp.rotateKeys({ overlapMs: 3_000 })
       expect(idp.publicJwks().keys.map((k) => k.kid)).toEqual([newKid, oldKid])
-      await new Promise((r) => setTimeout(r, 200))
-      expect(idp.publicJwks().keys.map((k) => k.kid)).toEqual([newKid])
+      await vi.waitFor(() => expect(idp.publicJwks().keys.map((k) => k.kid)).toEqual([newKid]), {
+        timeout: 15_000,
+        interval: 50,
+      })
       const served = (await (await fetch(idp.jwksUri)).json()) as { keys: { kid: string }[] }
       expect(served.keys.map((k) => k.kid)).toEqual([newKid])
     } finally {
@@ -173,11 +176,16 @@ describe('test IdP: key rotation, restart, close', () => {
     expect(handles()).toBe(baseline + 1)
     await getToken(idp)
     idp.setFault({ kind: 'hang' })
+    const held = idp.faultedRequests
     const hung = fetch(idp.jwksUri).then(
       () => 'answered',
       () => 'dropped',
     )
-    await new Promise((r) => setTimeout(r, 50))
+    // close() only once the request is really held by the hang fault (an event, not a sleep)
+    await vi.waitFor(() => expect(idp.faultedRequests).toBe(held + 1), {
+      timeout: 10_000,
+      interval: 10,
+    })
     await idp.close()
     expect(await hung).toBe('dropped')
     expect(handles()).toBe(baseline)

@@ -503,6 +503,9 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     setFault(fault, faultOptions) {
       gate.set(fault, faultOptions)
     },
+    get faultedRequests() {
+      return gate.served
+    },
     async rotateKeys(rotate = {}) {
       const next = await takeSigningKey(signingAlg)
       keys = rotate.dropOld ? [next] : [next, ...keys]

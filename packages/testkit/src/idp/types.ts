@@ -213,6 +213,11 @@ export interface TestIdp {
   publicJwks(): { keys: JWK[] }
   /** Sets (or with `null` clears) the injected fault. */
   setFault(fault: IdpFault | null, options?: FaultOptions): void
+  /**
+   * Requests an injected fault has taken over since start (answered, delayed or held open): the
+   * event a test waits for instead of sleeping, e.g. "the hung request has arrived".
+   */
+  readonly faultedRequests: number
   /** Makes a new key current; previous keys stay published unless dropped. Returns the new kid. */
   rotateKeys(options?: RotateKeysOptions): Promise<string>
   /** Stops listening and drops every connection; state (keys, refresh tokens) is kept. */
