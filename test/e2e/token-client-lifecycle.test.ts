@@ -16,6 +16,10 @@ import type { TestIdp } from '@c7auth/testkit'
 
 const SECRET = 'lifecycle-secret'
 const SHORT = 'urn:short' // 4 s tokens: refresh-ahead at 2 s, served until 3 s
+// 12 s tokens: refresh-ahead at 6 s, served until 9 s — a 3 s window for a background refresh
+const MEDIUM = 'urn:medium'
+// 20 s tokens: refresh-ahead at 10 s; with minValiditySeconds 2 served until 18 s
+const LONG = 'urn:long'
 const TINY = 'urn:tiny' // 2 s tokens
 const DOWNSTREAM = 'urn:downstream'
 
@@ -43,6 +47,8 @@ beforeAll(async () => {
     clients: [{ clientId: 'app', clientSecret: SECRET }],
     audiences: [
       { audience: SHORT, accessTokenTtlSeconds: 4 },
+      { audience: MEDIUM, accessTokenTtlSeconds: 12 },
+      { audience: LONG, accessTokenTtlSeconds: 20 },
       { audience: TINY, accessTokenTtlSeconds: 2 },
       { audience: DOWNSTREAM },
     ],
@@ -86,12 +92,14 @@ describe('single-flight', () => {
 describe('refresh ahead of expiry', () => {
   it('once warm, callers never wait: every call is a cache hit while tokens roll over', async () => {
     const events: TokenEvent[] = []
-    const c = client(events, { params: { audience: SHORT } })
+    // seconds between the refresh point and the end of use: a loaded machine cannot make a
+    // caller wait on a refresh that started on time
+    const c = client(events, { params: { audience: MEDIUM } })
     idp.resetCounts()
     const seen = new Set<string>()
     let calls = 0
     let slowest = 0
-    const until = Date.now() + 6_500
+    const until = Date.now() + 8_500
     while (Date.now() < until) {
       const t0 = performance.now()
       seen.add(await c.getToken())
@@ -101,13 +109,13 @@ describe('refresh ahead of expiry', () => {
     }
     expect(count(events, 'fetched')).toBe(1) // only the very first call waited
     expect(count(events, 'cache_hit')).toBe(calls - 1)
-    expect(count(events, 'refreshed')).toBeGreaterThanOrEqual(2)
+    expect(count(events, 'refreshed')).toBeGreaterThanOrEqual(1)
     expect(count(events, 'failed')).toBe(0)
     expect(seen.size).toBe(1 + count(events, 'refreshed'))
     expect(idp.counts.token).toBe(1 + count(events, 'refreshed'))
     for (const e of events.filter((x) => x.type === 'refreshed')) expect(e.background).toBe(true)
     console.info(`refresh-ahead: ${calls} calls, slowest warm call ${slowest.toFixed(2)} ms`)
-  })
+  }, 40_000)
 
   it('does not keep refreshing a key nobody uses', async () => {
     const c = client([], { params: { audience: TINY } })
@@ -199,15 +207,16 @@ describe('401 → invalidate → one retry', () => {
 describe('IdP outages and errors', () => {
   it('keeps serving a still-valid token while the IdP is down, then fails fast, then recovers', async () => {
     const events: TokenEvent[] = []
-    const c = client(events, { params: { audience: SHORT } })
+    const c = client(events, { params: { audience: LONG }, minValiditySeconds: 2 })
     const issued = await c.getIssuedToken()
     const token = issued.accessToken
     await c.getToken()
-    // 4 s tokens: refresh-ahead at 2 s, handed out until 1 s before expiry.
-    const usableUntil = issued.expiresAt - 1_000
+    // 20 s tokens: refresh-ahead at 10 s, handed out until 2 s before expiry; the loop stops 3 s
+    // before that, so no stall of a loaded machine turns a cached answer into a failure.
+    const usableUntil = issued.expiresAt - 2_000
     await idp.stop()
     try {
-      while (Date.now() < usableUntil - 300) {
+      while (Date.now() < usableUntil - 3_000) {
         expect(await c.getToken()).toBe(token)
         await sleep(50)
       }
@@ -219,14 +228,14 @@ describe('IdP outages and errors', () => {
       const waited = performance.now() - t0
       expect(err).toBeInstanceOf(TokenEndpointError)
       expect(err).toMatchObject({ permanent: false, code: 'C7AUTH_TOKEN_ENDPOINT_FAILED' })
-      expect(waited).toBeLessThan(2_000) // a refused connection, never a hang
+      expect(waited).toBeLessThan(5_000) // a refused connection, never a hang
     } finally {
       await idp.restart()
     }
     await sleep(450) // past the capped backoff
     const fresh = await c.getToken()
     expect(fresh).not.toBe(token)
-  })
+  }, 60_000)
 
   it('honours Retry-After and fails fast (no request) inside the window', async () => {
     const events: TokenEvent[] = []
