@@ -4,6 +4,7 @@ import type { OwnerResource, RouteRule } from '@c7auth/gateway'
 import { linearProcessXml } from '@c7auth/testkit'
 import { SERVICE_USER, startHarness } from './gateway-engine-harness.js'
 import type { Harness } from './gateway-engine-harness.js'
+import { snapshotOfA } from './tenant-snapshot.js'
 
 /**
  * Service mode: the engine sees one technical admin account, so it enforces nothing; the gateway's
@@ -117,6 +118,7 @@ describe('service mode: isolation over the whole route table', () => {
     const outcome = { denied: 0, notFound: 0, forwarded: 0, undecided: [] as string[] }
     const swept = ROUTES.filter((r) => r.rule.kind !== 'public')
     const ownerBefore = h.engine.requests.length
+    const baseline = await snapshotOfA(h)
     let sweptCount = 0
     for (const route of swept) {
       const path = concrete(route)
@@ -209,7 +211,8 @@ describe('service mode: isolation over the whole route table', () => {
     expect(outcome.undecided).toHaveLength(notModelled.length)
     expect(h.engine.requests.length).toBeGreaterThan(ownerBefore)
 
-    // tenant A's objects are untouched
+    // tenant A's objects are untouched: the engine admin reads the same state as before
+    expect(await snapshotOfA(h)).toBe(baseline)
     expect(h.engine.inspect.processInstance(ids.processInstance!)?.state).toBe('ACTIVE')
     expect(h.engine.inspect.processInstance(ids.processInstance!)?.variables.v1).toBe('secret-of-a')
     expect((await h.call(a, 'GET', `/task/${ids.task}`)).status).toBe(200)

@@ -6,6 +6,7 @@ import { linearProcessXml } from '@c7auth/testkit'
 import { startHarness } from './gateway-engine-harness.js'
 import type { Harness } from './gateway-engine-harness.js'
 import { describeEngines, engineAdmin, engineDeploy } from './engines.js'
+import { snapshotOfA } from './tenant-snapshot.js'
 import type { EngineContext } from './engines.js'
 
 /*
@@ -203,28 +204,6 @@ async function populate(h: Harness, a: string, b: string): Promise<World> {
       '',
     ],
   }
-}
-
-/**
- * A's state (and the shared definitions) as the engine admin reads it over REST: the same on the
- * simulator and the real engines. Lists are sorted so that only a change of data differs.
- */
-async function snapshotOfA(h: Harness): Promise<string> {
-  const lists = await Promise.all(
-    [
-      '/task?tenantIdIn=tenantA',
-      '/external-task?tenantIdIn=tenantA',
-      '/process-instance?tenantIdIn=tenantA',
-      '/process-definition?tenantIdIn=tenantA',
-      '/process-definition?withoutTenantId=true',
-      '/deployment?tenantIdIn=tenantA',
-    ].map((path) => engineAdmin<unknown[]>(h.target, 'GET', path)),
-  )
-  // variables per instance (the simulator has no /variable-instance)
-  for (const pi of lists[2] as { id: string }[]) {
-    lists.push([await engineAdmin(h.target, 'GET', `/process-instance/${pi.id}/variables`)])
-  }
-  return JSON.stringify(lists.map((l) => l.map((x) => JSON.stringify(x)).sort()))
 }
 
 const routesUnderTest: readonly RouteRule[] = ROUTES.filter((r) => r.rule.kind !== 'public')
