@@ -1,0 +1,177 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startEngineSimulator, startTestIdp } from '@c7auth/testkit'
+import type { EngineSimulator, TestIdp } from '@c7auth/testkit'
+
+const BIN = fileURLToPath(new URL('../../packages/gateway/bin/c7auth-doctor.js', import.meta.url))
+const SECRET = 'doctor-test-bridge-secret-0123456789abcdef'
+const CLIENT_SECRET = 'acme-secret-do-not-print'
+
+interface Line {
+  id: string
+  status: 'ok' | 'warn' | 'fail'
+  detail: string
+  fix?: string
+}
+
+interface DoctorRun {
+  code: number | null
+  stdout: string
+  lines: Line[]
+}
+
+function runDoctor(env: Record<string, string>, args: string[] = ['--json']): Promise<DoctorRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.once('error', reject)
+    child.once('exit', (code) => {
+      let lines: Line[] = []
+      if (args.includes('--json')) {
+        try {
+          lines = JSON.parse(stdout) as Line[]
+        } catch {
+          reject(new Error(`not JSON: ${stdout}\n${stderr}`))
+          return
+        }
+      }
+      resolve({ code, stdout, lines })
+    })
+  })
+}
+
+const statusOf = (run: DoctorRun, id: string): string | undefined =>
+  run.lines.find((l) => l.id === id)?.status
+
+describe('c7auth-doctor bin against the testkit IdP and engine simulator', () => {
+  let idp: TestIdp
+  let engine: EngineSimulator
+  let open: EngineSimulator
+  let env: Record<string, string>
+
+  beforeAll(async () => {
+    idp = await startTestIdp({
+      clients: [{ clientId: 'acme', clientSecret: CLIENT_SECRET, tenant: 'acme' }],
+    })
+    engine = await startEngineSimulator({ adminUser: { id: 'admin', password: 'Adm1n-pw' } })
+    open = await startEngineSimulator({ authentication: false })
+    env = {
+      C7AUTH_TENANTS: 'acme',
+      C7AUTH_ENGINE_URL: engine.url,
+      C7AUTH_ENGINE_AUTH: 'bridge',
+      C7AUTH_ENGINE_ADMIN_USER: 'admin',
+      C7AUTH_ENGINE_ADMIN_PASSWORD: 'Adm1n-pw',
+      C7AUTH_BRIDGE_SECRET: SECRET,
+      C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
+      C7AUTH_TENANT_ACME_AUDIENCE: idp.defaultAudience,
+      C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme',
+      C7AUTH_TENANT_ACME_CLIENT_ID: 'acme',
+      C7AUTH_TENANT_ACME_CLIENT_SECRET: CLIENT_SECRET,
+    }
+  }, 30_000)
+
+  afterAll(async () => {
+    await idp?.close()
+    await engine?.close()
+    await open?.close()
+  })
+
+  it('passes a correct configuration, one ok line per check, exit 0', async () => {
+    const run = await runDoctor(env)
+    expect(run.code).toBe(0)
+    const ids = run.lines.map((l) => `${l.id}=${l.status}`)
+    expect(ids).toEqual([
+      `idp.discovery:${idp.issuer}=ok`,
+      `idp.jwks:${idp.issuer}=ok`,
+      'token:acme=ok',
+      'engine.basic-auth=ok',
+      'engine.reachable=ok',
+      'engine.account=ok',
+      // the simulator does not answer OPTIONS /user (405): the doctor says it cannot tell
+      'engine.identity-writable=warn',
+      'engine.password-policy=ok',
+    ])
+    expect(run.lines.find((l) => l.id === 'engine.reachable')?.detail).toMatch(/^version \d/)
+    expect(run.stdout).not.toContain(CLIENT_SECRET)
+    expect(run.stdout).not.toContain('Adm1n-pw')
+    expect(run.stdout).not.toMatch(/eyJ[\w-]+\.[\w-]+/)
+  }, 30_000)
+
+  it('prints one text line per check without --json', async () => {
+    const run = await runDoctor(env, [])
+    expect(run.code).toBe(0)
+    const lines = run.stdout.trim().split('\n')
+    expect(lines).toHaveLength(8)
+    for (const l of lines) expect(l).toMatch(/^(ok {3}|warn )\S+ {2}/)
+  }, 30_000)
+
+  it('fails discovery on a wrong issuer', async () => {
+    const run = await runDoctor({ ...env, C7AUTH_TENANT_ACME_ISSUER: `${idp.issuer}/nope` })
+    expect(run.code).toBe(1)
+    expect(statusOf(run, `idp.discovery:${idp.issuer}/nope`)).toBe('fail')
+  }, 30_000)
+
+  it('fails the JWKS check on a JWKS URI that is not served', async () => {
+    const run = await runDoctor({
+      ...env,
+      C7AUTH_TENANT_ACME_JWKS_URI: `${idp.issuer.replace(/\/$/, '')}/no-such-jwks`,
+    })
+    expect(run.code).toBe(1)
+    expect(statusOf(run, `idp.jwks:${idp.issuer}`)).toBe('fail')
+  }, 30_000)
+
+  it('fails the token check on a wrong client secret, and never prints the secret', async () => {
+    const run = await runDoctor({ ...env, C7AUTH_TENANT_ACME_CLIENT_SECRET: 'wrong-secret-xyz' })
+    expect(run.code).toBe(1)
+    expect(statusOf(run, 'token:acme')).toBe('fail')
+    expect(run.stdout).not.toContain('wrong-secret-xyz')
+  }, 30_000)
+
+  it('fails the token check when the audience does not map to the tenant', async () => {
+    const run = await runDoctor({ ...env, C7AUTH_TENANT_ACME_AUDIENCE: 'https://other-api' })
+    expect(run.code).toBe(1)
+    const line = run.lines.find((l) => l.id === 'token:acme')
+    expect(line?.status).toBe('fail')
+    expect(line?.detail).toContain('aud')
+  }, 30_000)
+
+  it('fails the token check when the client id is not one of the tenant client ids', async () => {
+    const run = await runDoctor({ ...env, C7AUTH_TENANT_ACME_CLIENT_IDS: 'someone-else' })
+    expect(run.code).toBe(1)
+    expect(run.lines.find((l) => l.id === 'token:acme')?.detail).toContain('CLIENT_IDS')
+  }, 30_000)
+
+  it('fails basic-auth on an engine-rest that answers anonymous requests', async () => {
+    const run = await runDoctor({ ...env, C7AUTH_ENGINE_URL: open.url })
+    expect(run.code).toBe(1)
+    expect(statusOf(run, 'engine.basic-auth')).toBe('fail')
+  }, 30_000)
+
+  it('fails engine checks on a wrong admin password', async () => {
+    const run = await runDoctor({ ...env, C7AUTH_ENGINE_ADMIN_PASSWORD: 'not-the-password' })
+    expect(run.code).toBe(1)
+    expect(statusOf(run, 'engine.reachable')).toBe('fail')
+    expect(statusOf(run, 'engine.account')).toBe('fail')
+    expect(statusOf(run, 'engine.identity-writable')).toBe('fail')
+    expect(run.stdout).not.toContain('not-the-password')
+  }, 30_000)
+
+  it('fails reachability on an engine that is not there', async () => {
+    const run = await runDoctor({ ...env, C7AUTH_ENGINE_URL: 'http://127.0.0.1:9/engine-rest' })
+    expect(run.code).toBe(1)
+    expect(statusOf(run, 'engine.reachable')).toBe('fail')
+  }, 30_000)
+
+  it('reports a configuration error as one fail line', async () => {
+    const run = await runDoctor({ ...env, C7AUTH_ENGINE_URL: '' })
+    expect(run.code).toBe(1)
+    expect(run.lines).toHaveLength(1)
+    expect(statusOf(run, 'config')).toBe('fail')
+  }, 30_000)
+})
