@@ -35,6 +35,8 @@ export type {
   CloseResult,
 } from './tenant-workers.js'
 export { logEvent } from './worker-events.js'
+export { createWorkerMetrics, WORKER_METRICS } from './metrics.js'
+export type { PromClientLike, WorkerMetrics, WorkerMetricSpec } from './metrics.js'
 export type {
   WorkerEvent,
   WorkerEventListener,
