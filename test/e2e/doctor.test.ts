@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEngineSimulator, startTestIdp } from '@c7auth/testkit'
 import type { EngineSimulator, TestIdp } from '@c7auth/testkit'
+import { describeEngines } from './engines.js'
 
 const BIN = fileURLToPath(new URL('../../packages/gateway/bin/c7auth-doctor.js', import.meta.url))
 const SECRET = 'doctor-test-bridge-secret-0123456789abcdef'
@@ -174,4 +175,51 @@ describe('c7auth-doctor bin against the testkit IdP and engine simulator', () =>
     expect(run.lines).toHaveLength(1)
     expect(statusOf(run, 'config')).toBe('fail')
   }, 30_000)
+})
+
+describeEngines('c7auth-doctor bin per engine', (ctx) => {
+  let idp: TestIdp
+  let env: Record<string, string>
+
+  beforeAll(async () => {
+    idp = await startTestIdp({
+      clients: [{ clientId: 'acme', clientSecret: CLIENT_SECRET, tenant: 'acme' }],
+    })
+    const engine = ctx.engine
+    env = {
+      C7AUTH_TENANTS: 'acme',
+      C7AUTH_ENGINE_URL: engine.url,
+      C7AUTH_ENGINE_AUTH: 'bridge',
+      C7AUTH_ENGINE_ADMIN_USER: engine.admin.id,
+      C7AUTH_ENGINE_ADMIN_PASSWORD: engine.admin.password,
+      C7AUTH_ENGINE_ADMIN_GROUP: engine.adminGroup,
+      C7AUTH_BRIDGE_SECRET: SECRET,
+      C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
+      C7AUTH_TENANT_ACME_AUDIENCE: idp.defaultAudience,
+      C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme',
+      C7AUTH_TENANT_ACME_CLIENT_ID: 'acme',
+      C7AUTH_TENANT_ACME_CLIENT_SECRET: CLIENT_SECRET,
+    }
+  }, 30_000)
+
+  afterAll(async () => {
+    await idp?.close()
+  })
+
+  it('passes the engine checks with the engine admin', async () => {
+    const run = await runDoctor(env)
+    expect(run.code).toBe(0)
+    for (const id of ['engine.basic-auth', 'engine.reachable', 'engine.account'])
+      expect(statusOf(run, id), id).toBe('ok')
+    // real engines answer OPTIONS /user; the simulator does not
+    expect(statusOf(run, 'engine.identity-writable')).toBe(ctx.isSimulator ? 'warn' : 'ok')
+    expect(run.stdout).not.toContain(ctx.engine.admin.password)
+  }, 60_000)
+
+  // last in the block: a wrong password counts as a failed login on the engine
+  it('fails the account check on a wrong admin password', async () => {
+    const run = await runDoctor({ ...env, C7AUTH_ENGINE_ADMIN_PASSWORD: 'not-the-password' })
+    expect(run.code).toBe(1)
+    expect(statusOf(run, 'engine.account')).toBe('fail')
+  }, 60_000)
 })
