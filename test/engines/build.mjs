@@ -41,26 +41,54 @@ function newest(path) {
   return max
 }
 
-const rootPom = statSync(join(here, 'pom.xml')).mtimeMs
-const jarOf = (flavor) => join(here, flavor, 'target', `c7auth-test-engine-${flavor}.jar`)
-const upToDate = (flavor) =>
-  existsSync(jarOf(flavor)) &&
-  statSync(jarOf(flavor)).mtimeMs > Math.max(rootPom, newest(join(here, flavor)))
-if (flavors.every(upToDate)) {
-  console.log('[c7auth] engines:build: jars up to date')
-  process.exit(0)
-}
+// Two Maven builds: the test engines, and the engine plugin they load in the assertion suites.
+const pluginDir = join(here, '..', '..', 'packages', 'engine-plugin')
+const builds = [
+  {
+    name: 'test engines (Camunda 7.24.0, Operaton 1.0.3)',
+    pom: join(here, 'pom.xml'),
+    jars: flavors.map((f) => [
+      join(here, f),
+      join(here, f, 'target', `c7auth-test-engine-${f}.jar`),
+    ]),
+    args: ['-DskipTests'],
+  },
+  {
+    name: 'engine plugin (with its JUnit tests)',
+    pom: join(pluginDir, 'pom.xml'),
+    jars: flavors.map((f) => [
+      join(pluginDir, f),
+      join(pluginDir, f, 'target', `c7auth-engine-plugin-${f}-0.1.0.jar`),
+    ]),
+    sources: [join(pluginDir, 'core')],
+    args: [],
+  },
+]
 
-const started = Date.now()
-console.log('[c7auth] engines:build: mvn package (Camunda 7.24.0, Operaton 1.0.3)')
-const r = spawnSync('mvn', ['-q', '-B', '-f', join(here, 'pom.xml'), 'package', '-DskipTests'], {
-  stdio: 'inherit',
-})
-if (r.status !== 0) {
-  console.error(`[c7auth] engines:build: Maven failed (exit ${r.status})`)
-  process.exit(1)
+for (const build of builds) {
+  const inputs = Math.max(
+    statSync(build.pom).mtimeMs,
+    ...(build.sources ?? []).map(newest),
+    ...build.jars.map(([dir]) => newest(dir)),
+  )
+  const upToDate = build.jars.every(([, jar]) => existsSync(jar) && statSync(jar).mtimeMs > inputs)
+  if (upToDate) {
+    console.log(`[c7auth] engines:build: ${build.name}: jars up to date`)
+    continue
+  }
+  const started = Date.now()
+  console.log(`[c7auth] engines:build: mvn package, ${build.name}`)
+  const r = spawnSync('mvn', ['-q', '-B', '-f', build.pom, 'package', ...build.args], {
+    stdio: 'inherit',
+  })
+  if (r.status !== 0) {
+    console.error(`[c7auth] engines:build: Maven failed for ${build.name} (exit ${r.status})`)
+    process.exit(1)
+  }
+  // Maven leaves a jar untouched when its module did not change; mark them as built now.
+  const now = new Date()
+  for (const [, jar] of build.jars) utimesSync(jar, now, now)
+  console.log(
+    `[c7auth] engines:build: ${build.name} done in ${Math.round((Date.now() - started) / 1000)} s`,
+  )
 }
-// Maven leaves a jar untouched when its module did not change; mark both as built now.
-const now = new Date()
-for (const flavor of flavors) utimesSync(jarOf(flavor), now, now)
-console.log(`[c7auth] engines:build: done in ${Math.round((Date.now() - started) / 1000)} s`)

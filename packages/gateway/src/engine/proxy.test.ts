@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -14,7 +13,7 @@ import { createAuditLog } from './audit.js'
 import { createEngineEndpoint } from './engine-client.js'
 import type { EngineEndpoint } from './engine-client.js'
 import { LINKED_POST_OPERATIONS, createEngineProxy } from './proxy.js'
-import { workspaceRoot } from '../policy/__tests__/support.js'
+import { openApiDocumentPath } from '../policy/__tests__/support.js'
 import type { EngineProxyOptions } from './proxy.js'
 import type { BodyMode, ProxyPolicy } from './types.js'
 import { createUpstreamAuth } from './upstream-auth.js'
@@ -866,7 +865,7 @@ describe('engine proxy: security review fixes', () => {
   })
 
   it('buffers exactly the POST operations whose 2xx DTO has `links` in the OpenAPI document', () => {
-    const file = join(workspaceRoot(), '..', 'shared', 'openapi', 'camunda-7.23.0-openapi.json')
+    const file = openApiDocumentPath('7.24.0')
     interface Schema {
       $ref?: string
       properties?: Record<string, unknown>

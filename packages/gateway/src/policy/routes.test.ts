@@ -5,9 +5,21 @@ import { isC7AuthError } from '@c7auth/core'
 import { routeCounts } from './counts.js'
 import { createPolicy } from './policy.js'
 import { ROUTES } from './routes.js'
-import { openApiOperations, principalOf } from './__tests__/support.js'
+import { OPENAPI_VERSIONS, openApiOperations, principalOf } from './__tests__/support.js'
 
-const ops = openApiOperations()
+const ops = openApiOperations('7.24.0')
+
+describe('the OpenAPI documents the table is checked against', () => {
+  it('7.23.0 and 7.24.0 name the same operations, so the checks below over 7.24.0 cover both', () => {
+    const [older, newer] = OPENAPI_VERSIONS.map((v) =>
+      openApiOperations(v)
+        .map((o) => `${o.method} ${o.path} ${o.operationId}`)
+        .sort(),
+    )
+    expect(older).toHaveLength(399)
+    expect(newer).toEqual(older)
+  })
+})
 const key = (m: string, p: string) => `${m} ${p}`
 
 /**

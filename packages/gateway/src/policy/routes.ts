@@ -13,7 +13,7 @@ import type {
 /*
  * The route table: every operation of the Camunda 7.23 engine-rest OpenAPI document (399), each
  * with exactly one rule. Anything not listed is denied by `decide`. Reviewed as data; the trap
- * numbers (T…) refer to shared/reference/camunda7-rest.md §6.
+ * numbers (T…) refer to docs/engine-facts.md.
  */
 
 /** Why an operation is denied, by reference trap. */

@@ -61,7 +61,7 @@ export interface EngineSimulatorOptions {
   readonly login?: Partial<LoginThrottling>
   /** Validate every request against the OpenAPI document (default `true`). */
   readonly validateRequests?: boolean
-  /** OpenAPI document (default `<repo>/../shared/openapi/camunda-7.23.0-openapi.json`). */
+  /** OpenAPI document (default: the 7.23.0 document shipped in this package's `openapi/` folder). */
   readonly openApiDocumentPath?: string
   /** Reported by `GET /version` (default `7.23.0`). */
   readonly engineVersion?: string

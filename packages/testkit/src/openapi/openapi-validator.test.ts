@@ -12,10 +12,10 @@ const json = { 'content-type': 'application/json' }
 describe('OpenAPI validator (Camunda 7.23.0 document)', () => {
   const validator = sharedOpenApiValidator()
 
-  it('resolves the shared document from the repository root', () => {
+  it('resolves the document shipped inside the testkit package', () => {
     expect(existsSync(join(findRepoRoot(), 'pnpm-workspace.yaml'))).toBe(true)
     expect(defaultOpenApiDocumentPath()).toBe(
-      join(findRepoRoot(), '..', 'shared', 'openapi', 'camunda-7.23.0-openapi.json'),
+      join(findRepoRoot(), 'packages', 'testkit', 'openapi', 'camunda-7.23.0-openapi.json'),
     )
     expect(validator.operations()).toHaveLength(399)
   })

@@ -21,9 +21,19 @@ export function workspaceRoot(): string {
   return dir
 }
 
-/** Every operation of `../shared/openapi/camunda-7.23.0-openapi.json`. */
-export function openApiOperations(): OpenApiOperation[] {
-  const file = join(workspaceRoot(), '..', 'shared', 'openapi', 'camunda-7.23.0-openapi.json')
+/** Engine-rest versions whose OpenAPI document ships in `@c7auth/testkit`'s `openapi/` folder. */
+export const OPENAPI_VERSIONS = ['7.23.0', '7.24.0'] as const
+
+/** The OpenAPI document of one engine-rest version, as shipped in the testkit package. */
+export function openApiDocumentPath(version: (typeof OPENAPI_VERSIONS)[number]): string {
+  return join(workspaceRoot(), 'packages', 'testkit', 'openapi', `camunda-${version}-openapi.json`)
+}
+
+/** Every operation of the engine-rest OpenAPI document of `version`. */
+export function openApiOperations(
+  version: (typeof OPENAPI_VERSIONS)[number] = '7.24.0',
+): OpenApiOperation[] {
+  const file = openApiDocumentPath(version)
   const doc = JSON.parse(readFileSync(file, 'utf8')) as {
     paths: Record<string, Record<string, { operationId: string }>>
   }
