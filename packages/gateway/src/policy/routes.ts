@@ -27,6 +27,7 @@ export const DENY_REASONS = {
   T21: 'T21: global engine surface',
   T24: 'T24: task create/update tenant rules not modelled',
   T27: 'T27: statistics/reports aggregate across tenants',
+  T29: 'T29: a Camunda Form bound by `latest` resolves across tenants when the engine does not check them',
   OPERATOR: 'operator setting (history time to live)',
   NO_ENGINE_404: 'by-id owner check: the engine answers a missing id with no stable 404 to imitate',
   FOREIGN_REF: 'body may name an object of another tenant (processInstanceId)',
@@ -36,7 +37,7 @@ export const DENY_REASONS = {
 const deny = (reason: string): DenyRule => ({ kind: 'deny', reason })
 const ADMIN: Rule = { kind: 'adminOnly' }
 const PUBLIC: Rule = { kind: 'public' }
-const { T9, T10, T11, T12, T15, T17, T21, T24, T27, OPERATOR, NO_ENGINE_404, FOREIGN_REF } =
+const { T9, T10, T11, T12, T15, T17, T21, T24, T27, T29, OPERATOR, NO_ENGINE_404, FOREIGN_REF } =
   DENY_REASONS
 
 const scope = (r: Omit<ScopeQueryRule, 'kind'>): ScopeQueryRule => ({ kind: 'scopeQuery', ...r })
@@ -1050,10 +1051,14 @@ export const ROUTES: readonly RouteRule[] = [
     rewriteTo: '/process-definition/key/{key}/tenant-id/{tenant-id}',
   }),
   r('DELETE', '/process-definition/key/{key}', 'deleteProcessDefinitionsByKey', deny(T9)),
-  r('GET', '/process-definition/key/{key}/deployed-start-form', 'getDeployedStartFormByKey', {
-    kind: 'stampTenant',
-    rewriteTo: '/process-definition/key/{key}/tenant-id/{tenant-id}/deployed-start-form',
-  }),
+  // The four deployed-form reads return form content the engine may resolve by `latest` binding
+  // across tenants (T29); denied until the gateway checks the form's own deployment tenant.
+  r(
+    'GET',
+    '/process-definition/key/{key}/deployed-start-form',
+    'getDeployedStartFormByKey',
+    deny(T29),
+  ),
   r('GET', '/process-definition/key/{key}/diagram', 'getProcessDefinitionDiagramByKey', {
     kind: 'stampTenant',
     rewriteTo: '/process-definition/key/{key}/tenant-id/{tenant-id}/diagram',
@@ -1124,7 +1129,7 @@ export const ROUTES: readonly RouteRule[] = [
     'GET',
     '/process-definition/key/{key}/tenant-id/{tenant-id}/deployed-start-form',
     'getDeployedStartFormByKeyAndTenantId',
-    { kind: 'stampTenant', pathParam: 'tenant-id' },
+    deny(T29),
   ),
   r(
     'GET',
@@ -1201,12 +1206,7 @@ export const ROUTES: readonly RouteRule[] = [
     'deleteProcessDefinition',
     own('processDefinition', 'forbid'),
   ),
-  r(
-    'GET',
-    '/process-definition/{id}/deployed-start-form',
-    'getDeployedStartForm',
-    own('processDefinition', 'allow'),
-  ),
+  r('GET', '/process-definition/{id}/deployed-start-form', 'getDeployedStartForm', deny(T29)),
   r(
     'GET',
     '/process-definition/{id}/diagram',
@@ -1462,7 +1462,7 @@ export const ROUTES: readonly RouteRule[] = [
   r('DELETE', '/task/{id}/comment/{commentId}', 'deleteTaskComment', own('task', 'hide')),
   r('POST', '/task/{id}/complete', 'complete', own('task', 'hide'), 'inject'),
   r('POST', '/task/{id}/delegate', 'delegateTask', own('task', 'hide')),
-  r('GET', '/task/{id}/deployed-form', 'getDeployedForm', own('task', 'hide')),
+  r('GET', '/task/{id}/deployed-form', 'getDeployedForm', deny(T29)),
   r('GET', '/task/{id}/form', 'getForm', own('task', 'hide')),
   r('GET', '/task/{id}/form-variables', 'getFormVariables', own('task', 'hide')),
   r('GET', '/task/{id}/identity-links', 'getIdentityLinks', own('task', 'hide')),
