@@ -3,6 +3,7 @@
  * running and prints ready-made commands.
  */
 import { readFileSync } from 'node:fs'
+import { userEngineId } from '@c7auth/gateway'
 import { BILLING_AUDIENCE, TENANTS, startDemoStack } from './stack.js'
 import type { DemoStack } from './stack.js'
 
@@ -173,7 +174,11 @@ async function story(stack: DemoStack): Promise<void> {
     `403 ${identity.json.code} — identity resources are admin only`,
   )
 
-  const claim = await call(stack, alice, 'POST', `/task/${task.id}/claim`, { userId: 'alice' })
+  // Users have engine ids namespaced by issuer (never the same account as an app of that name).
+  const aliceEngineId = userEngineId(stack.idp.issuer, 'alice')
+  const claim = await call(stack, alice, 'POST', `/task/${task.id}/claim`, {
+    userId: aliceEngineId,
+  })
   check(claim.status === 204, `claim: ${claim.status}`)
   const done = await call(stack, alice, 'POST', `/task/${task.id}/complete`, {
     variables: { approved: { value: true, type: 'Boolean' } },
@@ -187,7 +192,9 @@ async function story(stack: DemoStack): Promise<void> {
 
   const charged = await until('the acme worker to charge', () => stack.billing.calls[0])
   check(
-    charged.tenant === ACME.id && charged.actingUser === 'alice' && charged.caller === ACME.app,
+    charged.tenant === ACME.id &&
+      charged.actingUser === aliceEngineId &&
+      charged.caller === ACME.app,
     'billing context',
   )
   step(
@@ -219,7 +226,7 @@ async function story(stack: DemoStack): Promise<void> {
     .filter((e) => e.entityType === 'Task' || e.entityType === 'ProcessInstance')
     .map((e) => `${e.userId}:${e.operationType}`)
   check(
-    log.includes('alice:Complete') && log.includes('acme:Create'),
+    log.includes(`${aliceEngineId}:Complete`) && log.includes('acme:Create'),
     `operation log: ${log.join(', ')}`,
   )
   step('engine', 'user operation log', [...new Set(log)].join(', '))
