@@ -155,7 +155,10 @@ export function defineAuthContract(adapter: string, start: StartAuthApp): void {
       token?: string,
     ) {
       expect(res.status).toBe(status)
-      expect(res.headers['content-type']).toMatch(/^application\/json/)
+      // Exactly as the engine answers: no charset, and never an ETag on a refusal.
+      expect(res.headers['content-type']).toBe('application/json')
+      expect(res.headers.etag).toBeUndefined()
+      expect(res.headers['x-request-id']).toMatch(/^[A-Za-z0-9._:-]{1,128}$/)
       const body = JSON.parse(res.body) as Record<string, unknown>
       expect(Object.keys(body).sort()).toEqual(['code', 'message', 'type'])
       expect(body.code).toBe(code)
@@ -205,6 +208,35 @@ export function defineAuthContract(adapter: string, start: StartAuthApp): void {
 
     it('accepts the lower-case bearer scheme (RFC 7235)', async () => {
       expect((await get('/whoami', acmeToken, 'bearer')).status).toBe(200)
+    })
+
+    it("echoes the caller's x-request-id on a 401 and a 403", async () => {
+      const missing = await raw(app.port, '/whoami', [['X-Request-Id', 'req-401.a:b']])
+      expectError(missing, 401, 'C7AUTH_TOKEN_MISSING', null)
+      expect(missing.headers['x-request-id']).toBe('req-401.a:b')
+      const forbidden = await raw(app.port, '/admin', [
+        ['Authorization', `Bearer ${acmeToken}`],
+        ['X-Request-Id', 'req-403'],
+      ])
+      expectError(forbidden, 403, 'C7AUTH_SCOPE_INSUFFICIENT', 'insufficient_scope')
+      expect(forbidden.headers['x-request-id']).toBe('req-403')
+    })
+
+    it('exposes the verified claims next to the principal', async () => {
+      const token = await idp.issueUserToken({
+        sub: 'auth0|claims-1',
+        clientId: 'acme',
+        claims: { preferred_username: 'carol', email: 'carol@example.com' },
+      })
+      const res = await get('/whoami', token)
+      expect(res.status).toBe(200)
+      const body = JSON.parse(res.body) as { userId: string; claims: Record<string, unknown> }
+      expect(body.claims).toMatchObject({
+        iss: idp.issuer,
+        sub: 'auth0|claims-1',
+        email: 'carol@example.com',
+      })
+      expect(body.userId).not.toBe('')
     })
 
     it('answers no token with 401 and a challenge without error code', async () => {

@@ -1,6 +1,10 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Koa from 'koa'
+import { startTestIdp } from '@c7auth/testkit'
+import type { TestIdp } from '@c7auth/testkit'
+import type { RequestAuth } from '@c7auth/gateway'
 import {
   authenticate,
   errorHandler,
@@ -9,6 +13,7 @@ import {
   requireTenant,
 } from '@c7auth/gateway/koa'
 import { defineAuthContract } from './gateway-auth-contract.js'
+import { clientToken, listen } from './gateway-auth-idioms.js'
 
 defineAuthContract('Koa', async (authenticator) => {
   const app = new Koa()
@@ -34,4 +39,71 @@ defineAuthContract('Koa', async (authenticator) => {
         server.close(() => resolve())
       }),
   }
+})
+
+describe('Koa idioms', () => {
+  let idp: TestIdp
+  const closers: (() => Promise<void>)[] = []
+  beforeAll(async () => {
+    idp = await startTestIdp({ clients: [{ clientId: 'orders', clientSecret: 'orders-secret' }] })
+  })
+  afterAll(async () => {
+    for (const c of closers) await c()
+    await idp.close()
+  })
+
+  it('stores the caller under a configurable, typed state key', async () => {
+    // `Koa<object, object>` opts out of Koa's `any` state and context, so the compiler checks the key.
+    const app = new Koa<object, object>()
+      .use(errorHandler())
+      .use(
+        authenticate({ issuer: idp.issuer, audience: idp.defaultAudience }, { stateKey: 'user' }),
+      )
+    app.use((ctx) => {
+      const user: RequestAuth = ctx.state.user
+      // @ts-expect-error the default key is not set when another one is chosen
+      const none: unknown = ctx.state.auth
+      ctx.body = {
+        userId: user.userId,
+        azp: user.claims.azp,
+        auth: none ?? null,
+        sameAsGetAuth: getAuth(ctx) === user,
+      }
+    })
+    app.silent = true
+    const server = await listen(app.callback())
+    closers.push(server.close)
+    const res = await fetch(`${server.url}/`, {
+      headers: { authorization: `Bearer ${await clientToken(idp, 'orders')}` },
+    })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({
+      userId: 'orders',
+      azp: 'orders',
+      auth: null,
+      sameAsGetAuth: true,
+    })
+    const missing = await fetch(`${server.url}/`, { headers: { 'x-request-id': 'koa-1' } })
+    expect(missing.status).toBe(401)
+    expect(missing.headers.get('content-type')).toBe('application/json')
+    expect(missing.headers.get('x-request-id')).toBe('koa-1')
+  })
+
+  it('guards read the caller under a custom key', async () => {
+    const app = new Koa()
+    app.silent = true
+    app.use(errorHandler())
+    app.use(
+      authenticate({ issuer: idp.issuer, audience: idp.defaultAudience }, { stateKey: 'who' }),
+    )
+    app.use(requireScopes('engine:admin'))
+    app.use((ctx) => void (ctx.body = {}))
+    const server = await listen(app.callback())
+    closers.push(server.close)
+    const res = await fetch(`${server.url}/`, {
+      headers: { authorization: `Bearer ${await clientToken(idp, 'orders')}` },
+    })
+    expect(res.status).toBe(403)
+    expect(await res.json()).toMatchObject({ code: 'C7AUTH_SCOPE_INSUFFICIENT' })
+  })
 })

@@ -1,71 +1,81 @@
-import { createServer } from 'node:http'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+/**
+ * `C7AuthStrategy` with passport's own middleware: `passport.use(new C7AuthStrategy(opts))` and
+ * `passport.authenticate('c7auth', { session: false })`, with no c7auth callback or error handler.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import express from 'express'
 import passport from 'passport'
-import { requestToken, startTestIdp } from '@c7auth/testkit'
+import { startTestIdp } from '@c7auth/testkit'
 import type { TestIdp } from '@c7auth/testkit'
 import { createAuthenticator } from '@c7auth/gateway'
-import type { Authenticator } from '@c7auth/gateway'
+import type { RequestAuth } from '@c7auth/gateway'
 import { C7AuthStrategy } from '@c7auth/gateway/express'
+import { clientToken, listen } from './gateway-auth-idioms.js'
 
-/** The strategy used directly with passport's own middleware (no c7auth callback or error handler). */
 describe('C7AuthStrategy with plain passport.authenticate()', () => {
   let idp: TestIdp
   const closers: (() => Promise<void> | void)[] = []
 
-  async function start(auth: Authenticator): Promise<string> {
-    const pp = new passport.Passport()
-    pp.use(new C7AuthStrategy(auth))
+  /** An app whose `/me` is guarded by the strategy registered on `pp` under `name`. */
+  async function start(pp: passport.PassportStatic | passport.Authenticator, name = 'c7auth') {
     const app = express()
-    app.get('/me', pp.authenticate('c7auth', { session: false }), (req, res) => {
-      res.json(req.user)
+    app.get('/me', pp.authenticate(name, { session: false }), (req, res) => {
+      const user = req.user as RequestAuth
+      res.json({ userId: user.userId, tenantIds: user.tenantIds, azp: user.claims.azp })
     })
-    const server: Server = createServer(app)
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-    closers.push(
-      () =>
-        new Promise<void>((r) => {
-          server.closeAllConnections()
-          server.close(() => r())
-        }),
-      () => auth.close(),
-    )
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/me`
+    const server = await listen(app)
+    closers.push(server.close)
+    return `${server.url}/me`
   }
 
-  const options = () => ({
-    issuers: [{ issuer: idp.issuer, audience: idp.defaultAudience }],
-    tenants: ['acme'],
-  })
-
   beforeAll(async () => {
-    idp = await startTestIdp({ clients: [{ clientId: 'acme', clientSecret: 'acme-secret' }] })
+    idp = await startTestIdp({
+      clients: [
+        { clientId: 'acme', clientSecret: 'acme-secret' },
+        { clientId: 'orders', clientSecret: 'orders-secret' },
+      ],
+    })
   })
   afterAll(async () => {
     for (const c of closers.reverse()) await c()
     await idp.close()
   })
 
-  async function token(): Promise<string> {
-    const res = await requestToken(
-      idp.tokenEndpoint,
-      { grant_type: 'client_credentials', scope: 'engine:read' },
-      { basic: { clientId: 'acme', clientSecret: 'acme-secret' } },
-    )
-    return res.body.access_token as string
-  }
-
-  it('succeeds with the principal as req.user', async () => {
-    const url = await start(createAuthenticator(options()))
-    const res = await fetch(url, { headers: { authorization: `Bearer ${await token()}` } })
+  it('sets req.user from issuer and audience alone, on the passport singleton', async () => {
+    passport.use(new C7AuthStrategy({ issuer: idp.issuer, audience: idp.defaultAudience }))
+    const url = await start(passport)
+    const res = await fetch(url, {
+      headers: { authorization: `Bearer ${await clientToken(idp, 'orders')}` },
+    })
     expect(res.status).toBe(200)
-    expect(await res.json()).toMatchObject({ kind: 'app', userId: 'acme', tenantIds: ['acme'] })
+    expect(await res.json()).toEqual({ userId: 'orders', tenantIds: [], azp: 'orders' })
+  })
+
+  it('maps tenants with a configured authenticator, under a custom name', async () => {
+    const auth = createAuthenticator({
+      issuers: [{ issuer: idp.issuer, audience: idp.defaultAudience }],
+      tenants: ['acme'],
+    })
+    closers.push(() => auth.close())
+    const pp = new passport.Passport()
+    pp.use(new C7AuthStrategy(auth, { name: 'engine-bearer' }))
+    const url = await start(pp, 'engine-bearer')
+    const ok = await fetch(url, {
+      headers: { authorization: `Bearer ${await clientToken(idp, 'acme')}` },
+    })
+    expect(ok.status).toBe(200)
+    expect(await ok.json()).toEqual({ userId: 'acme', tenantIds: ['acme'], azp: 'acme' })
+    const stranger = await fetch(url, {
+      headers: { authorization: `Bearer ${await clientToken(idp, 'orders')}` },
+    })
+    expect(stranger.status).toBe(403)
+    expect(stranger.headers.get('www-authenticate')).toContain('error="insufficient_scope"')
   })
 
   it('fails with a string RFC 6750 challenge, so passport itself sets WWW-Authenticate', async () => {
-    const url = await start(createAuthenticator(options()))
+    const pp = new passport.Passport()
+    pp.use(new C7AuthStrategy({ issuer: idp.issuer, audience: idp.defaultAudience }))
+    const url = await start(pp)
     const missing = await fetch(url)
     expect(missing.status).toBe(401)
     expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="c7auth"')
@@ -75,10 +85,13 @@ describe('C7AuthStrategy with plain passport.authenticate()', () => {
   })
 
   it('reports a JWKS outage through error(), so it is a 503 and not a 401', async () => {
+    const pp = new passport.Passport()
+    pp.use(new C7AuthStrategy({ issuer: idp.issuer, audience: idp.defaultAudience }))
+    const url = await start(pp)
+    const token = await clientToken(idp, 'orders')
     idp.setFault({ kind: 'status', status: 503 }, { paths: ['jwks', 'discovery'] })
     try {
-      const url = await start(createAuthenticator(options()))
-      const res = await fetch(url, { headers: { authorization: `Bearer ${await token()}` } })
+      const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } })
       expect(res.status).toBe(503)
       expect(res.headers.get('www-authenticate')).toBeNull()
     } finally {

@@ -157,11 +157,8 @@ export async function startHarness(options: HarnessOptions) {
   let server: Server
   if (options.framework === 'express') {
     const app = express()
-    app.use(
-      '/engine-rest',
-      gwExpress.authenticate(gateway.authenticator),
-      gwExpress.engineProxy(gateway),
-    )
+    // The one-line mount: the proxy authenticates with the gateway's own authenticator.
+    app.use('/engine-rest', gwExpress.engineProxy(gateway))
     app.use(gwExpress.errorHandler())
     server = createServer(app)
   } else {

@@ -29,6 +29,13 @@ export interface AuthenticatorStats {
   readonly keySets: readonly KeyStoreStats[]
 }
 
+/** A verified access token: the mapped caller and the token's verified claim set. */
+export interface VerifiedToken {
+  readonly principal: Principal
+  /** The verified JWT claims (frozen). Never log them: they may carry personal data. */
+  readonly claims: Claims
+}
+
 /** Framework-free bearer authentication: extraction, verification, mapping, caching. */
 export interface Authenticator {
   /**
@@ -36,8 +43,17 @@ export interface Authenticator {
    * Rejects with `HttpAuthError` (400/401/403) or `UpstreamError` `C7AUTH_JWKS_UNAVAILABLE` (503).
    */
   authenticate(req: AuthRequestLike): Promise<Principal>
+  /** Like {@link authenticate}, also giving the token's verified claims (what `req.auth` carries). */
+  authenticateRequest(req: AuthRequestLike): Promise<VerifiedToken>
   /** Verifies a raw access token and maps it to a principal; rejects like {@link authenticate}. */
   verify(token: string): Promise<Principal>
+  /** Like {@link verify}, also giving the token's verified claims. */
+  verifyToken(token: string): Promise<VerifiedToken>
+  /**
+   * False when no `tenants` were configured (a plain JWT check): principals then carry no tenant,
+   * and the engine proxy refuses them.
+   */
+  readonly mapsTenants: boolean
   /** Loads every issuer's JWKS now (readiness); rejects with 503 when one cannot be loaded. */
   warmUp(): Promise<void>
   /** The `realm` used in `WWW-Authenticate` challenges. */
@@ -89,7 +105,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   if (!(maxLifetime > 0)) issues.push('maxTokenLifetimeSeconds must be > 0')
   if (maxAge !== undefined && !(maxAge > 0)) issues.push('maxTokenAgeSeconds must be > 0')
 
-  const tenants: TenantOptions[] = options.tenants.map((t) =>
+  const mapsTenants = options.tenants !== undefined
+  const tenants: TenantOptions[] = (options.tenants ?? []).map((t) =>
     typeof t === 'string' ? { id: t } : t,
   )
   const tenantIds = new Set(tenants.map((t) => t.id))
@@ -130,6 +147,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const adminGroups = options.adminGroups ?? []
   const ctx: MapperContext = {
     tenants,
+    mapsTenants,
     toEngineId,
     toUserEngineId: createUserIdMapper(),
     // Names are compared as engine ids: `camunda-admin` and its engine id both match a token's
@@ -266,7 +284,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
 
   async function verifyUncached(
     token: string,
-  ): Promise<{ principal: Principal; notAfter: number | undefined }> {
+  ): Promise<{ verified: VerifiedToken; notAfter: number | undefined }> {
     const jws = decodeJws(token)
     if (jws === undefined) throw invalid('not a compact JWS')
     const { header, payload } = jws
@@ -306,7 +324,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (!ok) throw invalid('signature verification failed')
 
     const notAfter = checkClaims(payload, issuer)
-    return { principal: mapClaims(payload, issuer.mapping, ctx, iss), notAfter }
+    const principal = mapClaims(payload, issuer.mapping, ctx, iss)
+    return { verified: { principal, claims: Object.freeze(payload) }, notAfter }
   }
 
   /**
@@ -345,7 +364,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return notAfter
   }
 
-  async function verify(token: string): Promise<Principal> {
+  async function verifyToken(token: string): Promise<VerifiedToken> {
     try {
       if (token.length > maxTokenLength) throw invalid('token too large')
       const key = cache === undefined ? undefined : TokenCache.keyOf(token)
@@ -356,10 +375,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           return hit
         }
       }
-      const { principal, notAfter } = await verifyUncached(token)
-      if (key !== undefined) cache?.set(key, principal, now() / 1000, notAfter)
+      const { verified: result, notAfter } = await verifyUncached(token)
+      if (key !== undefined) cache?.set(key, result, now() / 1000, notAfter)
       verified++
-      return principal
+      return result
     } catch (err) {
       rejected++
       throw toAuthError(err)
@@ -376,19 +395,28 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return new HttpAuthError('C7AUTH_TOKEN_INVALID', { realm, detail: 'unexpected', cause: err })
   }
 
+  async function authenticateRequest(req: AuthRequestLike): Promise<VerifiedToken> {
+    let token: string
+    try {
+      token = extractBearerToken(req, { realm, maxTokenLength })
+    } catch (err) {
+      rejected++
+      throw toAuthError(err)
+    }
+    return verifyToken(token)
+  }
+
   return {
     realm,
+    mapsTenants,
     async authenticate(req) {
-      let token: string
-      try {
-        token = extractBearerToken(req, { realm, maxTokenLength })
-      } catch (err) {
-        rejected++
-        throw toAuthError(err)
-      }
-      return verify(token)
+      return (await authenticateRequest(req)).principal
     },
-    verify,
+    authenticateRequest,
+    async verify(token) {
+      return (await verifyToken(token)).principal
+    },
+    verifyToken,
     async warmUp() {
       await Promise.all([...stores.values()].map((s) => s.warmUp()))
     },

@@ -25,7 +25,7 @@ import { resolveClaimMapping } from './presets.js'
 export function authenticatorOptionsFromConfig(
   config: C7AuthConfig,
   extra: { logger?: LoggerLike } = {},
-): AuthenticatorOptions {
+): AuthenticatorOptions & Required<Pick<AuthenticatorOptions, 'tenants'>> {
   const issues: string[] = []
   const byIssuer = new Map<
     string,

@@ -21,6 +21,11 @@ export interface IssuerMapping {
 /** Settings shared by every issuer's mapping. */
 export interface MapperContext {
   readonly tenants: readonly TenantOptions[]
+  /**
+   * False for a plain JWT check (no `tenants` configured): no tenant is mapped and a token
+   * mapping to none is not refused. The engine proxy never runs on such principals.
+   */
+  readonly mapsTenants: boolean
   readonly toEngineId: EngineIdMapper
   /** Engine ids of users: their own namespace per issuer (never an app's id). */
   readonly toUserEngineId: UserIdMapper
@@ -75,7 +80,7 @@ export function mapClaims(
     }
   }
   const admin = isAdmin(claims, m, c, ctx)
-  if (tenantIds.length === 0 && !admin) {
+  if (tenantIds.length === 0 && !admin && ctx.mapsTenants) {
     throw new HttpAuthError('C7AUTH_TENANT_UNKNOWN', {
       realm: ctx.realm,
       detail: `no configured tenant (${issuer.tenantMode} mode)`,

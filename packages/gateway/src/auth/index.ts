@@ -1,5 +1,7 @@
 export { createAuthenticator } from './authenticator.js'
-export type { Authenticator, AuthenticatorStats } from './authenticator.js'
+export type { Authenticator, AuthenticatorStats, VerifiedToken } from './authenticator.js'
+export { toAuthenticator, toRequestAuth } from './auth-source.js'
+export type { RequestAuth, AuthSource, JwtCheckOptions } from './auth-source.js'
 export { authenticatorOptionsFromConfig } from './from-config.js'
 export { extractBearerToken } from './bearer.js'
 export type { AuthRequestLike } from './bearer.js'

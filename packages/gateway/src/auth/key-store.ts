@@ -1,6 +1,5 @@
 import { createPublicKey } from 'node:crypto'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
-import jwksRsa from 'jwks-rsa'
 import { HttpAuthError, UpstreamError } from '@c7auth/core'
 import { keyFitsAlgorithm } from './jws.js'
 import type { JwsAlgorithm } from './jws.js'
@@ -46,8 +45,9 @@ const MIN_RSA_BITS = 2048
 
 /**
  * The keys of one issuer's JWKS, imported once into `KeyObject`s and cached as a whole set.
- * jwks-rsa fetches; this class imports, rate-limits refetches on unknown `kid`s, negatively caches
- * `kid`s that a fresh fetch did not contain, and keeps the last good set when the endpoint fails.
+ * This class fetches (one GET with a timeout, no redirects), imports, rate-limits refetches on
+ * unknown `kid`s, negatively caches `kid`s that a fresh fetch did not contain, and keeps the last
+ * good set when the endpoint fails.
  * The JWKS location comes only from configuration or the configured issuer's discovery document.
  */
 export class KeyStore {
@@ -57,7 +57,6 @@ export class KeyStore {
   readonly #now: () => number
   readonly #logger: LoggerLike | undefined
   #jwksUri: string | undefined
-  #client: jwksRsa.JwksClient | undefined
   #keys: Map<string, ImportedKey[]> | undefined
   #count = 0
   #loadedAt = 0
@@ -180,9 +179,8 @@ export class KeyStore {
     this.#lastAttemptAt = this.#now()
     this.#fetches++
     try {
-      const client = await this.#getClient()
-      const raw = await client.getKeys()
-      const imported = importJwks(raw)
+      this.#jwksUri ??= await discoverJwksUri(this.#issuer, this.#timings.timeoutMs)
+      const imported = importJwks(await fetchJwksKeys(this.#jwksUri, this.#timings.timeoutMs))
       if (imported.count === 0) throw new KeySetError('JWKS holds no usable signing key')
       this.#keys = imported.keys
       this.#count = imported.count
@@ -199,18 +197,6 @@ export class KeyStore {
       )
       throw err
     }
-  }
-
-  async #getClient(): Promise<jwksRsa.JwksClient> {
-    if (this.#client !== undefined) return this.#client
-    this.#jwksUri ??= await discoverJwksUri(this.#issuer, this.#timings.timeoutMs)
-    this.#client = new jwksRsa.JwksClient({
-      jwksUri: this.#jwksUri,
-      cache: false,
-      rateLimit: false,
-      timeout: this.#timings.timeoutMs,
-    })
-    return this.#client
   }
 }
 
@@ -257,6 +243,18 @@ function publicPart(j: Record<string, unknown>): JsonWebKey {
   return out as JsonWebKey
 }
 
+/** The `keys` array of the JWKS at `uri` (what `importJwks` checks). */
+async function fetchJwksKeys(uri: string, timeoutMs: number): Promise<unknown> {
+  const res = await fetch(uri, {
+    signal: AbortSignal.timeout(timeoutMs),
+    headers: { accept: 'application/json, application/jwk-set+json' },
+    redirect: 'error',
+  })
+  if (!res.ok) throw new KeySetError(`JWKS answered ${res.status}`)
+  const doc = (await res.json()) as { keys?: unknown } | null
+  return doc?.keys
+}
+
 /** Reads `jwks_uri` from the configured issuer's discovery document; its `issuer` must match. */
 async function discoverJwksUri(issuer: string, timeoutMs: number): Promise<string> {
   const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`
@@ -290,9 +288,10 @@ function reasonOf(err: unknown): string {
   if (err instanceof KeySetError) return err.message
   if (err instanceof SyntaxError) return 'JWKS is not JSON'
   if (typeof err === 'object' && err !== null) {
-    const e = err as { code?: unknown; name?: unknown; errorMsg?: unknown }
+    const e = err as { code?: unknown; name?: unknown; cause?: { code?: unknown } }
     if (typeof e.code === 'string') return e.code
-    if (typeof e.errorMsg === 'string') return `HTTP error`
+    // undici's fetch wraps network failures: `TypeError('fetch failed')` with the socket error as cause.
+    if (typeof e.cause?.code === 'string') return e.cause.code
     if (typeof e.name === 'string') return e.name
   }
   return 'unknown'

@@ -138,8 +138,12 @@ export interface TokenCacheOptions {
 export interface AuthenticatorOptions {
   /** Trusted issuers; the token's (unverified) `iss` selects one, unknown → 401 with no network. */
   issuers: readonly IssuerOptions[]
-  /** Configured tenants; a token mapping to none is refused (403) unless its principal is admin. */
-  tenants: readonly (string | TenantOptions)[]
+  /**
+   * Configured tenants; a token mapping to none is refused (403) unless its principal is admin.
+   * Leave it out for a plain JWT check (an app's own routes): no tenant is mapped and none is
+   * required, and the engine proxy refuses such principals.
+   */
+  tenants?: readonly (string | TenantOptions)[]
   /** Default tenant mode of issuers. Default: `app`. */
   tenantMode?: TenantMode
   /** Default claim path for `claim` mode. Default: `tenant`. */

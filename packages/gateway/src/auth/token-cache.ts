@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import NodeCache from 'node-cache'
-import type { Principal } from '@c7auth/core'
+import type { VerifiedToken } from './authenticator.js'
 
 /**
- * The verified-token cache: SHA-256 of the token → its {@link Principal}. An entry lives at most
+ * The verified-token cache: SHA-256 of the token → its principal and claims ({@link VerifiedToken}). An entry lives at most
  * until the token's `exp` and at most `maxTtlSeconds`; the cache holds at most `maxKeys` entries
  * (node-cache refuses inserts when full, so the oldest tenth is evicted first).
  */
@@ -30,28 +30,28 @@ export class TokenCache {
     return createHash('sha256').update(token).digest('base64url')
   }
 
-  get(key: string, nowSeconds: number): Principal | undefined {
-    const e = this.#cache.get<{ principal: Principal; until: number }>(key)
+  get(key: string, nowSeconds: number): VerifiedToken | undefined {
+    const e = this.#cache.get<{ verified: VerifiedToken; until: number }>(key)
     if (e !== undefined && e.until > nowSeconds) {
       this.#hits++
-      return e.principal
+      return e.verified
     }
     this.#misses++
     return undefined
   }
 
   /**
-   * Caches a principal until its `exp`, `maxTtlSeconds` and `notAfterSeconds` (an extra epoch
+   * Caches a verified token until its `exp`, `maxTtlSeconds` and `notAfterSeconds` (an extra epoch
    * bound, e.g. when a maximum `iat` age ends the token's acceptance before its `exp`).
    */
-  set(key: string, principal: Principal, nowSeconds: number, notAfterSeconds?: number): void {
-    const until = Math.min(principal.expiresAt, notAfterSeconds ?? Infinity)
+  set(key: string, verified: VerifiedToken, nowSeconds: number, notAfterSeconds?: number): void {
+    const until = Math.min(verified.principal.expiresAt, notAfterSeconds ?? Infinity)
     const ttl = Math.min(until - nowSeconds, this.#maxTtlSeconds)
     if (ttl <= 0) return
     if (this.#cache.getStats().keys >= this.#maxKeys) {
       this.#cache.del(this.#cache.keys().slice(0, Math.max(1, Math.ceil(this.#maxKeys / 10))))
     }
-    this.#cache.set(key, { principal, until }, ttl)
+    this.#cache.set(key, { verified, until }, ttl)
   }
 
   get stats(): { size: number; hits: number; misses: number } {

@@ -147,7 +147,7 @@ function isRoutePolicy(p: Policy | ProxyPolicy): p is Policy {
  * ```ts
  * const gateway = createGateway({ config: loadConfigFromEnv(process.env) })
  * console.log(await gateway.start())
- * app.use('/engine-rest', authenticate(gateway.authenticator), engineProxy(gateway))
+ * app.use('/engine-rest', engineProxy(gateway))
  * ```
  */
 export function createGateway(options: CreateGatewayOptions): Gateway {
@@ -155,6 +155,10 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const engine = config.engine
   const logger = options.logger ?? pino({ level: config.logLevel })
   const ownsAuthenticator = options.authenticator === undefined
+  // Fail closed: a plain JWT check maps no tenant, and the proxy scopes every call by tenant.
+  if (options.authenticator !== undefined && !options.authenticator.mapsTenants) {
+    throw new ConfigError(['authenticator: the gateway needs one configured with tenants'])
+  }
   const authenticator =
     options.authenticator ?? createAuthenticator(authenticatorOptionsFromConfig(config, { logger }))
   const endpoint = createEngineEndpoint(engine.url, {

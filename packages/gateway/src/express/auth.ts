@@ -1,116 +1,69 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express'
-import { Passport } from 'passport'
-import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt'
-import { HttpAuthError, isC7AuthError } from '@c7auth/core'
-import type { Principal } from '@c7auth/core'
-import { assertScopes, assertTenant, toErrorResponse } from '../auth/index.js'
-import type { Authenticator, LoggerLike } from '../auth/index.js'
+import { assertScopes, assertTenant, toAuthenticator, toRequestAuth } from '../auth/index.js'
+import type { RequestAuth, AuthSource, LoggerLike } from '../auth/index.js'
+import { writeError } from '../auth/write-error.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
-      /** The verified caller, set by {@link authenticate}. Prefer {@link getAuth}. */
-      auth?: Principal
+      /** The verified caller and its token's claims, set by {@link authenticate}. */
+      auth?: RequestAuth
     }
   }
 }
 
-const failures = new WeakMap<object, unknown>()
+// The realm of the authenticator that verified a request, for the guards' challenges.
 const realms = new WeakMap<object, string>()
-
-/**
- * A passport strategy over passport-jwt whose verification is the shared {@link Authenticator},
- * so Express and Koa behave identically. It is async-safe: a rejected verification never hangs
- * the request. Token and request problems call `fail()` with the RFC 6750 challenge string and
- * status; infrastructure failures (JWKS unreachable) call `error()`, which becomes a 503.
- *
- * @example
- * ```ts
- * passport.use('c7auth', new C7AuthStrategy(authenticator))
- * ```
- */
-export class C7AuthStrategy extends JwtStrategy {
-  // Not a #private field: passport runs each request on Object.create(strategy).
-  protected readonly authenticator: Authenticator
-
-  constructor(authenticator: Authenticator, options: { name?: string } = {}) {
-    super(
-      {
-        jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-        // Never reached: authenticate() below routes to the shared authenticator.
-        secretOrKeyProvider: (_req, _raw, done) => done(new Error('unused')),
-      },
-      (_payload: unknown, done: (err: unknown, user: false) => void) => done(null, false),
-    )
-    this.name = options.name ?? 'c7auth'
-    this.authenticator = authenticator
-  }
-
-  override authenticate(req: Request): void {
-    this.authenticator.authenticate(req).then(
-      (principal) => this.success(principal),
-      (err: unknown) => {
-        if (isC7AuthError(err) && err.status < 500) {
-          failures.set(req, err)
-          this.fail(err.headers['www-authenticate'] ?? err.code, err.status)
-        } else {
-          this.error(err instanceof Error ? err : new Error('authentication failed'))
-        }
-      },
-    )
-  }
-}
 
 /** Options of the Express {@link authenticate}. */
 export interface ExpressAuthenticateOptions {
-  /** A passport instance to register the strategy on. Default: a private one. */
-  passport?: InstanceType<typeof Passport>
-  /** Strategy name. Default: `c7auth`. */
-  strategyName?: string
+  /**
+   * `respond` (default): answer a refused request at once with the Camunda-shaped JSON error and
+   * its RFC 6750 challenge. `next`: pass the error to `next(err)` for your own error handler (or
+   * {@link errorHandler}).
+   */
+  onError?: 'respond' | 'next'
+  /** Receives 5xx refusals (JWKS unreachable); never tokens or claims. */
+  logger?: LoggerLike
 }
 
 /**
- * Express middleware: authenticates the bearer token through passport and the shared
- * authenticator, sets `req.auth`, and passes failures to `next(err)` for {@link errorHandler}.
+ * Express middleware: verifies the `Authorization: Bearer` token and sets `req.auth` (the
+ * principal plus the token's verified `claims`). Give it an issuer and an audience for a plain JWT
+ * check, or a configured authenticator (`gateway.authenticator`) for tenant mapping. Keys load on
+ * the first request.
  *
  * @example
  * ```ts
- * app.use(authenticate(authenticator))
- * app.get('/me', (req, res) => res.json(getAuth(req)))
- * app.use(errorHandler())
+ * app.use(authenticate({ issuer: 'https://idp.example.com/', audience: 'orders-api' }))
+ * app.get('/me', (req, res) => res.json({ user: req.auth?.userId, email: req.auth?.claims.email }))
  * ```
  */
 export function authenticate(
-  authenticator: Authenticator,
+  source: AuthSource,
   options: ExpressAuthenticateOptions = {},
 ): RequestHandler {
-  const passport = options.passport ?? new Passport()
-  const name = options.strategyName ?? 'c7auth'
-  passport.use(name, new C7AuthStrategy(authenticator, { name }))
+  const authenticator = toAuthenticator(source)
   const realm = authenticator.realm
+  const respond = options.onError !== 'next'
   return function authenticate(req, res, next) {
     realms.set(req, realm)
-    const run = passport.authenticate(
-      name,
-      { session: false },
-      (err: unknown, user: Principal | false | undefined) => {
-        if (err) return next(err)
-        if (!user) {
-          const failure = failures.get(req) ?? new HttpAuthError('C7AUTH_TOKEN_MISSING', { realm })
-          failures.delete(req)
-          return next(failure)
-        }
-        req.auth = user
+    authenticator.authenticateRequest(req).then(
+      (verified) => {
+        req.auth = toRequestAuth(verified)
         next()
       },
-    ) as RequestHandler
-    run(req, res, next)
+      (err: unknown) => {
+        if (respond) writeError(req, res, err, options.logger)
+        else next(err)
+      },
+    )
   }
 }
 
 /** The verified caller of this request, or `undefined` before {@link authenticate}. */
-export function getAuth(req: Request): Principal | undefined {
+export function getAuth(req: Request): RequestAuth | undefined {
   return req.auth
 }
 
@@ -158,7 +111,8 @@ export function requireTenant(
 
 /**
  * Express error handler rendering Camunda-shaped JSON `{ type, message, code }` with the status
- * and `WWW-Authenticate` header of the error's code. Register it last.
+ * and `WWW-Authenticate` header of the error's code (exactly `application/json`, with
+ * `x-request-id`). Register it last.
  *
  * @example
  * ```ts
@@ -166,9 +120,7 @@ export function requireTenant(
  * ```
  */
 export function errorHandler(options: { logger?: LoggerLike } = {}): ErrorRequestHandler {
-  return function errorHandler(err, _req, res, next) {
-    if (res.headersSent) return next(err)
-    const r = toErrorResponse(err, options.logger)
-    res.status(r.status).set(r.headers).send(JSON.stringify(r.body))
+  return function errorHandler(err, req, res, _next) {
+    writeError(req, res, err, options.logger)
   }
 }

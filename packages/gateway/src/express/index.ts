@@ -1,3 +1,4 @@
 export * from './auth.js'
+export * from './passport.js'
 export * from './proxy.js'
 export * from './jwks.js'

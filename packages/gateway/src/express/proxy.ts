@@ -1,40 +1,50 @@
 import type { Request, RequestHandler } from 'express'
-import { HttpAuthError } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 import type { Gateway } from '../engine/index.js'
-import { sendError } from '../engine/index.js'
-import { getAuth } from './auth.js'
+import { writeError } from '../auth/write-error.js'
+import { principalForProxy } from '../auth/proxy-principal.js'
 
 /** Options of the Express {@link engineProxy}. */
 export interface ExpressEngineProxyOptions {
   /** Public mount path for rewritten links. Default: where Express mounted it (`req.baseUrl`). */
   mountPath?: string
-  /** Where the verified principal is. Default: {@link getAuth} (`req.auth`). */
+  /**
+   * Where an already verified principal is. Default: `req.auth`; when there is none, the proxy
+   * authenticates the request itself with `gateway.authenticator`.
+   */
   getPrincipal?: (req: Request) => Principal | undefined
 }
 
 /**
- * Express middleware that proxies every request below its mount to engine-rest. Mount it after
- * `authenticate()`; with no principal it answers 401 (fail closed). Do not put a body parser in
- * front of it: bodies are streamed, or read by the gateway itself when it must rewrite them.
+ * Express middleware that proxies every request below its mount to engine-rest. It authenticates
+ * with the gateway's authenticator unless an earlier `authenticate(gateway.authenticator)` did;
+ * a principal that maps to no tenant (a plain JWT check) is refused with 403 (fail closed). Do not
+ * put a body parser in front of it: bodies are streamed, or read by the gateway itself when it
+ * must rewrite them.
  *
  * @example
  * ```ts
- * app.use('/engine-rest', authenticate(gateway.authenticator), engineProxy(gateway))
+ * const gateway = createGateway({ config: loadConfigFromEnv(process.env) })
+ * await gateway.start()
+ * app.use('/engine-rest', engineProxy(gateway))
  * ```
  */
 export function engineProxy(
-  gateway: Pick<Gateway, 'handle'>,
+  gateway: Pick<Gateway, 'handle' | 'authenticator'>,
   options: ExpressEngineProxyOptions = {},
 ): RequestHandler {
+  const getPrincipal = options.getPrincipal ?? ((req: Request) => req.auth)
   return (req, res, next) => {
-    const principal = options.getPrincipal ? options.getPrincipal(req) : getAuth(req)
-    if (!principal) {
-      sendError(res, new HttpAuthError('C7AUTH_TOKEN_MISSING'))
-      return
-    }
-    gateway
-      .handle(req, res, principal, { mountPath: options.mountPath ?? req.baseUrl, url: req.url })
-      .catch(next)
+    principalForProxy(gateway.authenticator, req, getPrincipal(req))
+      .then((principal) =>
+        gateway.handle(req, res, principal, {
+          mountPath: options.mountPath ?? req.baseUrl,
+          url: req.url,
+        }),
+      )
+      .catch((err: unknown) => {
+        if (res.headersSent) next(err)
+        else writeError(req, res, err)
+      })
   }
 }

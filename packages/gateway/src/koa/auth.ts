@@ -1,41 +1,74 @@
 import type { Context, Middleware } from 'koa'
-import type { Principal } from '@c7auth/core'
-import { assertScopes, assertTenant, toErrorResponse } from '../auth/index.js'
-import type { Authenticator, LoggerLike } from '../auth/index.js'
+import { assertScopes, assertTenant, toAuthenticator, toRequestAuth } from '../auth/index.js'
+import type { RequestAuth, AuthSource, LoggerLike } from '../auth/index.js'
+import { writeError } from '../auth/write-error.js'
 
-const realms = new WeakMap<object, string>()
+// Per request: the verified caller and the realm of its authenticator, whatever the state key.
+const verifiedBy = new WeakMap<object, { auth: RequestAuth | undefined; realm: string }>()
+
+/** Options of the Koa {@link authenticate}. */
+export interface KoaAuthenticateOptions<K extends string = 'auth'> {
+  /** The `ctx.state` key the verified caller is stored under. Default: `auth`. */
+  stateKey?: K
+}
 
 /**
- * Koa middleware: authenticates the bearer token through the shared authenticator and sets
- * `ctx.state.auth`; failures are thrown for {@link errorHandler} (or Koa's own `ctx.onerror`,
- * which honours their `status`, `headers` and `expose`).
+ * Middleware that adds nothing to `ctx.state` or the context, so it keeps an app's typed state
+ * (`new Koa<{}, {}>()`) typed: Koa's default state and context are `any`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type NeutralMiddleware = Middleware<{}, {}>
+
+/** The `ctx.state` that {@link authenticate} adds: the caller under the chosen key. */
+export type AuthState<K extends string = 'auth'> = { [P in K]: RequestAuth }
+
+/**
+ * Koa middleware: verifies the `Authorization: Bearer` token and stores the caller (the principal
+ * plus the token's verified `claims`) in `ctx.state[stateKey]` (default `auth`), typed for the
+ * middleware after it. Give it an issuer and an audience for a plain JWT check, or a configured
+ * authenticator (`gateway.authenticator`). Failures are thrown for {@link errorHandler} (or Koa's
+ * own `ctx.onerror`, which honours their `status`, `headers` and `expose`).
  *
  * @example
  * ```ts
- * app.use(errorHandler())
- * app.use(authenticate(authenticator))
- * app.use((ctx) => { ctx.body = getAuth(ctx) })
+ * const app = new Koa()
+ *   .use(errorHandler())
+ *   .use(authenticate({ issuer: 'https://idp.example.com/', audience: 'orders-api' }, { stateKey: 'user' }))
+ *   .use((ctx) => { ctx.body = { id: ctx.state.user.userId } })
  * ```
  */
-export function authenticate(authenticator: Authenticator): Middleware {
+export function authenticate<const K extends string = 'auth'>(
+  source: AuthSource,
+  options: KoaAuthenticateOptions<K> = {},
+  // `{}` as the context: the middleware adds nothing there, and Koa's default context is `any`.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+): Middleware<AuthState<K>, {}> {
+  const authenticator = toAuthenticator(source)
   const realm = authenticator.realm
+  const key = options.stateKey ?? 'auth'
   return async function authenticate(ctx, next) {
-    realms.set(ctx, realm)
+    const seen: { auth: RequestAuth | undefined; realm: string } = { auth: undefined, realm }
+    verifiedBy.set(ctx, seen)
     const { req } = ctx
     const body = (ctx.request as { body?: unknown }).body
-    ctx.state.auth = await authenticator.authenticate({
+    const verified = await authenticator.authenticateRequest({
       headers: req.headers,
       rawHeaders: req.rawHeaders,
       ...(req.url === undefined ? {} : { url: req.url }),
       ...(body === undefined ? {} : { body }),
     })
+    seen.auth = toRequestAuth(verified)
+    ;(ctx.state as Record<string, unknown>)[key] = seen.auth
     await next()
   }
 }
 
-/** The verified caller of this request, or `undefined` before {@link authenticate}. */
-export function getAuth(ctx: Context): Principal | undefined {
-  return (ctx.state as { auth?: Principal }).auth
+/**
+ * The verified caller of this request (under whatever state key {@link authenticate} used), or
+ * `undefined` before it.
+ */
+export function getAuth(ctx: object): RequestAuth | undefined {
+  return verifiedBy.get(ctx)?.auth
 }
 
 /**
@@ -46,9 +79,9 @@ export function getAuth(ctx: Context): Principal | undefined {
  * router.post('/deploy', requireScopes('engine:admin'), handler)
  * ```
  */
-export function requireScopes(...scopes: string[]): Middleware {
+export function requireScopes(...scopes: string[]): NeutralMiddleware {
   return async function requireScopes(ctx, next) {
-    assertScopes(getAuth(ctx), scopes, realms.get(ctx))
+    assertScopes(getAuth(ctx), scopes, verifiedBy.get(ctx)?.realm)
     await next()
   }
 }
@@ -66,33 +99,32 @@ export function requireScopes(...scopes: string[]): Middleware {
 export function requireTenant(
   tenantFrom: (ctx: Context) => string | undefined = (ctx) =>
     (ctx as { params?: Record<string, string> }).params?.tenantId,
-): Middleware {
+): NeutralMiddleware {
   return async function requireTenant(ctx, next) {
-    assertTenant(getAuth(ctx), tenantFrom(ctx), realms.get(ctx))
+    assertTenant(getAuth(ctx), tenantFrom(ctx as Context), verifiedBy.get(ctx)?.realm)
     await next()
   }
 }
 
 /**
  * Koa error middleware rendering Camunda-shaped JSON `{ type, message, code }` with the status
- * and `WWW-Authenticate` header of the error's code. Register it first.
+ * and `WWW-Authenticate` header of the error's code (exactly `application/json`, with
+ * `x-request-id`). Register it first.
  *
  * @example
  * ```ts
  * app.use(errorHandler({ logger }))
  * ```
  */
-export function errorHandler(options: { logger?: LoggerLike } = {}): Middleware {
+export function errorHandler(options: { logger?: LoggerLike } = {}): NeutralMiddleware {
   return async function errorHandler(ctx, next) {
     try {
       await next()
     } catch (err) {
       if (ctx.headerSent) throw err
-      const r = toErrorResponse(err, options.logger)
-      ctx.status = r.status
-      ctx.set(r.headers)
-      ctx.body = JSON.stringify(r.body)
-      ctx.type = 'application/json'
+      // Written on the bare response, so Koa adds no charset.
+      ctx.respond = false
+      writeError(ctx.req, ctx.res, err, options.logger)
     }
   }
 }

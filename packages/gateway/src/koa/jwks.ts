@@ -1,5 +1,5 @@
-import type { Middleware } from 'koa'
 import type { Gateway } from '../engine/index.js'
+import type { NeutralMiddleware } from './auth.js'
 
 /** Options of the Koa {@link engineJwks}. */
 export interface KoaEngineJwksOptions {
@@ -21,7 +21,7 @@ export interface KoaEngineJwksOptions {
 export function engineJwks(
   gateway: Pick<Gateway, 'assertionJwks'>,
   options: KoaEngineJwksOptions = {},
-): Middleware {
+): NeutralMiddleware {
   const path = options.path ?? '/.well-known/jwks.json'
   return async (ctx, next) => {
     if (ctx.path !== path || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {

@@ -1,0 +1,46 @@
+import type { Principal } from '@c7auth/core'
+import { createAuthenticator } from './authenticator.js'
+import type { Authenticator, VerifiedToken } from './authenticator.js'
+import type { AuthenticatorOptions, Claims, IssuerOptions } from './options.js'
+
+/**
+ * A plain JWT check in one object: one issuer's settings (`issuer`, `audience`, optional
+ * `jwksUri`, `preset`, …) plus the authenticator's (`realm`, `clockToleranceSeconds`, …).
+ * `tenants` is optional: without it no tenant is mapped or required.
+ *
+ * @example
+ * ```ts
+ * app.use(authenticate({ issuer: 'https://idp.example.com/', audience: 'orders-api' }))
+ * ```
+ */
+export type JwtCheckOptions = IssuerOptions & Omit<AuthenticatorOptions, 'issuers'>
+
+/** What the adapters accept: a ready {@link Authenticator}, or the options of a plain JWT check. */
+export type AuthSource = Authenticator | JwtCheckOptions
+
+/**
+ * What `req.auth` (Express), `req.user` (passport) and the Koa state key hold: the mapped
+ * {@link Principal} plus the token's verified `claims`.
+ */
+export interface RequestAuth extends Principal {
+  /** The verified JWT claims (frozen). Never log them: they may carry personal data. */
+  readonly claims: Claims
+}
+
+/**
+ * The authenticator behind an adapter. Options build one at once, without network: keys load on
+ * the first request (discovery, then the JWKS), so an app starts while its IdP is still down.
+ */
+export function toAuthenticator(source: AuthSource): Authenticator {
+  if (isAuthenticator(source)) return source
+  return createAuthenticator({ ...source, issuers: [source] })
+}
+
+/** The value an adapter stores for the request. */
+export function toRequestAuth(verified: VerifiedToken): RequestAuth {
+  return { ...verified.principal, claims: verified.claims }
+}
+
+function isAuthenticator(source: AuthSource): source is Authenticator {
+  return typeof (source as Partial<Authenticator>).authenticateRequest === 'function'
+}
