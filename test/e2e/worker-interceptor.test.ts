@@ -90,6 +90,34 @@ async function reloadGatewayKeys(): Promise<void> {
 }
 
 describe('bearerAuthInterceptor', () => {
+  it('is the one thing a hand-made Client needs: built from the OAuth client settings', async () => {
+    const settings = stack.workerConfig.tenants.find((t) => t.id === 'acme')?.client
+    if (!settings) throw new Error('acme has no client credentials')
+    const auth = bearerAuthInterceptor(settings)
+    cleanups.push(() => auth.close())
+    const pi = await stack.startAsUser('acme', 'alice')
+    const from = stack.gatewayRequests.length
+    const c = new Client({
+      baseUrl: stack.gatewayUrl,
+      workerId: 'hand-made',
+      interval: 10,
+      autoPoll: false,
+      interceptors: [auth],
+    })
+    cleanups.push(() => c.stop())
+    c.subscribe(TOPIC, {}, async ({ task, taskService }) => {
+      await taskService.complete(task)
+    })
+    c.start()
+    const completes = () =>
+      stack.gatewayRequests.slice(from).filter((r) => r.path.endsWith('/complete'))
+    // The gateway records a response when it has been written, after the engine completed.
+    await until(() => completed(stack.engine, pi) && completes().length > 0, 'complete')
+    c.stop()
+    expect(completes().map((r) => r.status)).toEqual([204])
+    expect(completes()[0]?.authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/)
+  })
+
   it('authenticates fetchAndLock and complete with the token source’s token', async () => {
     const engine = await simulator()
     const pi = engine.startProcess(PROCESS_KEY, { tenantId: 'acme' }).id
@@ -165,7 +193,10 @@ describe('bearerAuthInterceptor', () => {
       await taskService.complete(task)
     })
     c.start()
-    await until(() => completed(stack.engine, pi), 'complete')
+    // The gateway records a response once written, after the engine completed the task.
+    const recordedCompletes = () =>
+      stack.gatewayRequests.slice(from).filter((r) => r.path.endsWith('/complete')).length
+    await until(() => completed(stack.engine, pi) && recordedCompletes() >= 2, 'complete')
     c.stop()
 
     const [tok1, tok2, tok3] = tokens.issued

@@ -5,7 +5,8 @@ import type {
   EngineResponse,
   Interceptor,
 } from 'camunda-external-task-client-js'
-import type { TokenRequestParams, TokenSource } from '@c7auth/core'
+import { createTokenClient } from '@c7auth/core'
+import type { TokenClientOptions, TokenRequestParams, TokenSource } from '@c7auth/core'
 import { emitTo } from './worker-events.js'
 import type { WorkerEvent, WorkerEventListener } from './worker-events.js'
 
@@ -23,6 +24,11 @@ export interface BearerAuthOptions {
 export interface BearerAuthInterceptor extends Interceptor {
   /** Adds an event listener; returns a function that removes it. */
   listen(listener: WorkerEventListener): () => void
+  /**
+   * Stops the token client's refresh timer when the interceptor made it (from options); a token
+   * source you passed in stays yours to close.
+   */
+  close(): void
 }
 
 /** Keys this interceptor keeps in got's per-request `context`. */
@@ -31,7 +37,8 @@ const RETRIED_KEY = 'c7authRetried'
 
 /**
  * A `camunda-external-task-client-js` interceptor that authenticates every engine call with
- * `Authorization: Bearer <token>` from a {@link TokenSource}.
+ * `Authorization: Bearer <token>`: give it the OAuth client's settings (it makes the core token
+ * client) or a {@link TokenSource} you already have.
  *
  * It appends a got `beforeRequest` hook (fetching the token asynchronously, since interceptors
  * themselves are synchronous) and an `afterResponse` hook, keeping every hook other interceptors
@@ -43,21 +50,19 @@ const RETRIED_KEY = 'c7authRetried'
  * @example
  * ```ts
  * import { Client } from 'camunda-external-task-client-js'
- * import { createTokenClient } from '@c7auth/core'
- * import { bearerAuthInterceptor, c7authMiddleware } from '@c7auth/worker'
+ * import { bearerAuthInterceptor } from '@c7auth/worker'
  *
- * const auth = bearerAuthInterceptor(createTokenClient(oauthClientConfig))
- * const client = new Client({
- *   baseUrl: 'https://gateway.example.com/engine-rest',
- *   interceptors: [auth],
- *   use: [c7authMiddleware({ auth, logger: console })],
- * })
+ * const auth = bearerAuthInterceptor({ issuer, clientId, clientSecret })
+ * const client = new Client({ baseUrl: 'https://gateway.example.com/engine-rest', interceptors: [auth] })
+ * process.once('SIGTERM', () => { client.stop(); auth.close() })
  * ```
  */
 export function bearerAuthInterceptor(
-  tokenSource: TokenSource,
+  source: TokenSource | TokenClientOptions,
   options: BearerAuthOptions = {},
 ): BearerAuthInterceptor {
+  const owned = !isTokenSource(source)
+  const tokenSource = isTokenSource(source) ? source : createTokenClient(source)
   const listeners = new Set<WorkerEventListener>()
   if (options.onEvent) listeners.add(options.onEvent)
   const label = options.tenant === undefined ? {} : { tenant: options.tenant }
@@ -130,7 +135,14 @@ export function bearerAuthInterceptor(
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
+    close(): void {
+      if (owned) tokenSource.close()
+    },
   })
+}
+
+function isTokenSource(source: TokenSource | TokenClientOptions): source is TokenSource {
+  return typeof (source as Partial<TokenSource>).getToken === 'function'
 }
 
 /**
