@@ -1,7 +1,8 @@
+import type { Tracer } from '@opentelemetry/api'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
-import { ConfigError } from '@c7auth/core'
+import { ConfigError, DEFAULT_TRACE_VARIABLE } from '@c7auth/core'
 import type { C7AuthConfig, EngineAuthMode, Principal } from '@c7auth/core'
 import { authenticatorOptionsFromConfig, createAuthenticator } from '../auth/index.js'
 import type { Authenticator } from '../auth/index.js'
@@ -32,6 +33,13 @@ export interface CreateGatewayOptions {
   readonly logger?: Logger
   /** Metrics hooks (prom-client counters in the standalone server). */
   readonly hooks?: GatewayHooks
+  /**
+   * OpenTelemetry tracer (`trace.getTracer('c7auth-gateway')` once your SDK is registered): a
+   * server span per request, child spans for JWKS fetches, bridge provisioning and the upstream
+   * call, W3C `traceparent` to the engine and into the process (`c7authTraceParent`) for workers.
+   * Off when absent: no span code runs.
+   */
+  readonly tracer?: Tracer
   /** Default: `createAuthenticator(authenticatorOptionsFromConfig(config))`. */
   readonly authenticator?: Authenticator
   /** The route-table policy (`createPolicy`) or a ready proxy policy. Default: `createPolicy(config)`. */
@@ -156,7 +164,13 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const logger = options.logger ?? pino({ level: config.logLevel })
   const ownsAuthenticator = options.authenticator === undefined
   const authenticator =
-    options.authenticator ?? createAuthenticator(authenticatorOptionsFromConfig(config, { logger }))
+    options.authenticator ??
+    createAuthenticator(
+      authenticatorOptionsFromConfig(config, {
+        logger,
+        ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
+      }),
+    )
   const endpoint = createEngineEndpoint(engine.url, {
     ...(options.connections === undefined ? {} : { connections: options.connections }),
   })
@@ -198,6 +212,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
       groupAllowlist: config.gateway.groupAllowlist,
       idPattern: engine.idPattern,
       timeoutMs: adminTimeout,
+      tracer: options.tracer,
       logger,
       ...(hooks ? { hooks } : {}),
       ...(options.bridge ?? {}),
@@ -236,6 +251,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     options.policy ??
     createPolicy({
       actingUserVariable: config.gateway.actingUserVariable,
+      ...(options.tracer === undefined ? {} : { traceVariable: DEFAULT_TRACE_VARIABLE }),
       ...(config.gateway.queryMaxResults === undefined
         ? {}
         : { queryMaxResults: config.gateway.queryMaxResults }),
@@ -254,6 +270,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     audit: createAuditLog(logger),
     logger,
     hooks,
+    tracer: options.tracer,
   })
 
   async function start(): Promise<BootstrapReport> {
