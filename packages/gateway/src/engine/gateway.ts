@@ -22,6 +22,7 @@ import { createUpstreamAuth } from './upstream-auth.js'
 import { createAssertionSigner } from './assertion-signer.js'
 import type { AssertionJwks, AssertionSigner } from './assertion-signer.js'
 import { engineGroupsOf, engineIdCheck } from './engine-groups.js'
+import { createSharedSignalProbe, tenantSafetySettingsOf } from '../deploy/engine-checks.js'
 import type { EngineGroupRules } from './engine-groups.js'
 
 /** Options of {@link createGateway}. */
@@ -236,11 +237,19 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     options.policy ??
     createPolicy({
       actingUserVariable: config.gateway.actingUserVariable,
+      tenantSettings: tenantSafetySettingsOf(config),
       ...(config.gateway.queryMaxResults === undefined
         ? {}
         : { queryMaxResults: config.gateway.queryMaxResults }),
     })
   const policy = isRoutePolicy(rawPolicy) ? adaptPolicy(rawPolicy) : rawPolicy
+  const sharedSignalSubscriptions = createSharedSignalProbe({
+    endpoint,
+    admin,
+    mode: engine.auth,
+    probeHeaders: () => upstreamAuth.probeHeaders(),
+    timeoutMs: adminTimeout,
+  })
   const proxy = createEngineProxy({
     endpoint,
     upstreamAuth,
@@ -250,6 +259,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     maxLongPollMs: engine.maxLongPollMs,
     maxJsonBytes: config.gateway.maxBodyBytes,
     maxStreamBytes: options.maxStreamBytes ?? Math.max(config.gateway.maxBodyBytes, 64 << 20),
+    sharedSignalSubscriptions,
     publicUrl: config.gateway.publicUrl,
     audit: createAuditLog(logger),
     logger,

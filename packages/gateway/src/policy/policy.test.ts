@@ -5,7 +5,10 @@ import { createPolicy } from './policy.js'
 import type { BodyPlan, Decision, ForwardDecision, JsonRewrite } from './types.js'
 import { principalOf } from './__tests__/support.js'
 
-const policy = createPolicy()
+const deployers = ['client:web-app']
+const policy = createPolicy({
+  tenantSettings: { t1: { deployers }, t2: { deployers } },
+})
 const one = principalOf(['t1'])
 const two = principalOf(['t1', 't2'])
 const admin = principalOf(['t1'], { admin: true })

@@ -1,5 +1,7 @@
 import { C7AuthError, DEFAULT_ACTING_USER_VARIABLE } from '@c7auth/core'
-import type { Principal } from '@c7auth/core'
+import type { DeployProfile, Principal } from '@c7auth/core'
+import { mayDeploy } from '../deploy/grants.js'
+import type { TenantSafetySettings } from '../deploy/grants.js'
 import { actingUserPatch } from './acting-user.js'
 import { encodePath, normalizePath } from './normalize-path.js'
 import { ROUTES } from './routes.js'
@@ -35,6 +37,11 @@ export interface PolicyOptions {
   queryMaxResults?: number
   /** The route table. Default {@link ROUTES}. */
   routes?: readonly RouteRule[]
+  /**
+   * Per-tenant deployment grants, deployment profile and object-type allowlist, by tenant id. A
+   * tenant without an entry: nobody may deploy, profile `strict`, no object types.
+   */
+  tenantSettings?: Readonly<Record<string, TenantSafetySettings>>
 }
 
 /** The policy engine built by {@link createPolicy}. */
@@ -125,6 +132,21 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
   const bypass = options.adminBypassesTenantScope ?? false
   const root = buildTrie(options.routes ?? ROUTES)
   const maxResults = options.queryMaxResults
+  const settings = options.tenantSettings ?? {}
+  const settingsOf = (tenant: string | undefined): TenantSafetySettings =>
+    (tenant === undefined ? undefined : settings[tenant]) ?? {}
+  const profileOf = (tenant: string | undefined): DeployProfile =>
+    settingsOf(tenant).deployProfile ?? 'strict'
+
+  /** Deploying needs a grant of the tenant (T32): scope, group or client named in its settings. */
+  function ensureDeployer(principal: Principal, tenant: string): void {
+    if (!mayDeploy(principal, settingsOf(tenant).deployers)) {
+      throw new C7AuthError('C7AUTH_DEPLOY_FORBIDDEN', {
+        message: `The caller may not deploy in tenant ${tenant}.`,
+        detail: 'no deployer grant',
+      })
+    }
+  }
 
   function checkMaxResults(query: URLSearchParams): void {
     if (maxResults === undefined) return
@@ -177,6 +199,23 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
   function ensureTenant(principal: Principal, tenant: string): void {
     if (!principal.tenantIds.includes(tenant) && !(bypass && principal.admin)) {
       throw new C7AuthError('C7AUTH_TENANT_FORBIDDEN', { detail: 'tenant not granted' })
+    }
+  }
+
+  /**
+   * Redeploy repeats resources the gateway does not scan again, in a tenant known only after the
+   * owner check: every tenant of the caller must grant it deploying under the `trusted` profile.
+   */
+  function ensureRedeploy(principal: Principal): void {
+    for (const tenant of principal.tenantIds) {
+      ensureDeployer(principal, tenant)
+      if (profileOf(tenant) === 'strict') {
+        throw new C7AuthError('C7AUTH_DEPLOY_FORBIDDEN', {
+          message:
+            'Redeploying is not available under the strict deployment profile; deploy the resources again (they are scanned).',
+          detail: 'redeploy under strict',
+        })
+      }
     }
   }
 
@@ -268,10 +307,13 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
           return onlyTenant(principal, `send a ${rule.multipartField} part`, 'C7AUTH_BODY_INVALID')
         }
         ensureTenant(principal, value)
+        ensureDeployer(principal, value)
         return value
       }
+      // refuse before reading the body when the tenant is known already
+      if (principal.tenantIds.length === 1) ensureDeployer(principal, principal.tenantIds[0]!)
       return {
-        body: { kind: 'multipart', field: rule.multipartField, resolveTenant },
+        body: { kind: 'multipart', field: rule.multipartField, resolveTenant, profileOf },
         tenant: principal.tenantIds.length === 1 ? principal.tenantIds[0] : undefined,
       }
     }
@@ -372,6 +414,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
           id: params[rule.idParam] as string,
           shared: rule.shared,
         }
+        if (route.operationId === 'redeploy') ensureRedeploy(principal)
         const body = actingPlan(route.actingUser, principal)
         return forward(request.query, body, mutatingMethod, single, check)
       }

@@ -1,4 +1,4 @@
-import type { Principal } from '@c7auth/core'
+import type { DeployProfile, Principal } from '@c7auth/core'
 
 /** HTTP methods of the engine-rest OpenAPI document. `HEAD` is routed as `GET`. */
 export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS'
@@ -171,6 +171,8 @@ export type BodyPlan =
       readonly kind: 'multipart'
       readonly field: 'tenant-id'
       readonly resolveTenant: (values: readonly string[]) => string
+      /** The deployment profile of the resolved tenant (the scanner applies it). */
+      readonly profileOf?: (tenantId: string | undefined) => DeployProfile
     }
 
 /** Forward to the engine, possibly rewritten. */
