@@ -12,7 +12,8 @@ export interface TenantSafetySettings {
 
 /**
  * True when one of the tenant's deployer entries matches the principal: `scope:<s>` a granted
- * scope, `group:<g>` a (mapped) group id, `client:<id>` the OAuth client id. No entries: false.
+ * scope, `group:<g>` a (mapped) group id, `client:<id>` an app (client credentials) with that client
+ * id — not the users who log in through it. No entries: false.
  *
  * @example
  * ```ts
@@ -29,7 +30,8 @@ export function mayDeploy(principal: Principal, deployers: readonly string[] | u
     if (value === '') return false
     if (kind === 'scope') return principal.scopes.includes(value)
     if (kind === 'group') return principal.groupIds.includes(value)
-    if (kind === 'client') return principal.clientId === value
+    // the app itself, not the users who log in through it
+    if (kind === 'client') return principal.kind === 'app' && principal.clientId === value
     return false
   })
 }

@@ -65,7 +65,11 @@ describe('deploy grants (T32)', () => {
       expect(d.body.resolveTenant([])).toBe('t1')
       expect(d.body.profileOf?.('t1')).toBe('strict')
     }
-    const ops = principalOf(['t2'], { clientId: 'ops' })
+    const ops = principalOf(['t2'], { clientId: 'ops', kind: 'app' })
+    // a user who logged in through the ops client is not the ops app
+    expect(
+      codeOf(() => decide('POST', '/deployment/create', principalOf(['t2'], { clientId: 'ops' }))),
+    ).toBe('C7AUTH_DEPLOY_FORBIDDEN')
     const d = decide('POST', '/deployment/create', ops)
     if (d.action !== 'forward' || d.body.kind !== 'multipart') throw new Error('expected multipart')
     expect(d.body.profileOf?.('t2')).toBe('trusted')
@@ -89,7 +93,9 @@ describe('deploy grants (T32)', () => {
   it('allows redeploy only with a grant in every tenant of the caller, under the trusted profile', () => {
     const path = '/deployment/d1/redeploy'
     expect(codeOf(() => decide('POST', path, principalOf(['t2'])))).toBe('C7AUTH_DEPLOY_FORBIDDEN')
-    expect(decide('POST', path, principalOf(['t2'], { clientId: 'ops' })).action).toBe('forward')
+    expect(decide('POST', path, principalOf(['t2'], { clientId: 'ops', kind: 'app' })).action).toBe(
+      'forward',
+    )
     // strict: the gateway would not scan the repeated resources
     expect(
       codeOf(() => decide('POST', path, withScopes(principalOf(['t1']), ['engine:deploy']))),
