@@ -340,6 +340,14 @@ function sniffEncoding(head: Buffer, last: boolean): boolean {
 
 type State = 'preamble' | 'afterDelimiter' | 'headers' | 'content' | 'done'
 
+/** Options of {@link MultipartTenantStamper}. */
+export interface MultipartStamperOptions {
+  /** The text part that is dropped and rebuilt (lower case). Default `tenant-id`. */
+  readonly field?: 'tenant-id' | 'type'
+  /** Scan kept parts with {@link TenantReferenceScanner}. Default true (deployments). */
+  readonly scanReferences?: boolean
+}
+
 /**
  * Streams a `multipart/form-data` body through, dropping every part named `tenant-id` (any case,
  * values collected) and appending exactly one `tenant-id` part with `resolveTenant(values)` at the
@@ -363,13 +371,18 @@ export class MultipartTenantStamper extends Transform {
   private readonly values: string[] = []
   private readonly delimiter: Buffer
   private readonly boundary: string
+  private readonly field: string
+  private readonly scanReferences: boolean
 
   constructor(
     boundary: string,
     private readonly resolveTenant: (values: readonly string[]) => string | undefined,
     private readonly inspection?: MultipartInspection,
+    options: MultipartStamperOptions = {},
   ) {
     super()
+    this.field = options.field ?? 'tenant-id'
+    this.scanReferences = options.scanReferences ?? true
     this.boundary = boundary
     this.delimiter = Buffer.from(`\r\n--${boundary}`)
   }
@@ -408,7 +421,7 @@ export class MultipartTenantStamper extends Transform {
       return
     }
     if (tenantId !== undefined && /[\r\n]/.test(tenantId)) {
-      cb(invalid('tenant id with a line break'))
+      cb(invalid(`${this.field} with a line break`))
       return
     }
     if (this.inspection) {
@@ -423,7 +436,7 @@ export class MultipartTenantStamper extends Transform {
   private close(tenantId: string | undefined, cb: TransformCallback): void {
     if (tenantId !== undefined) {
       this.push(
-        `${this.emitted ? '\r\n' : ''}--${this.boundary}\r\nContent-Disposition: form-data; name="tenant-id"\r\n\r\n${tenantId}`,
+        `${this.emitted ? '\r\n' : ''}--${this.boundary}\r\nContent-Disposition: form-data; name="${this.field}"\r\n\r\n${tenantId}`,
       )
       this.emitted = true
     }
@@ -435,7 +448,7 @@ export class MultipartTenantStamper extends Transform {
   private collect(bytes: Buffer, last: boolean): void {
     this.dropped.push(Buffer.from(bytes))
     const size = this.dropped.reduce((n, b) => n + b.length, 0)
-    if (size > 256 || this.values.length >= 16) throw invalid('tenant-id part too large')
+    if (size > 256 || this.values.length >= 16) throw invalid(`${this.field} part too large`)
     if (last) {
       this.values.push(Buffer.concat(this.dropped).toString('utf8'))
       this.dropped = []
@@ -489,8 +502,8 @@ export class MultipartTenantStamper extends Transform {
             this.buf = this.buf.subarray(i + 4)
           }
           const { name, filename } = partName(raw)
-          this.keep = name === undefined || name.toLowerCase() !== 'tenant-id'
-          this.scanner = this.keep ? new TenantReferenceScanner() : undefined
+          this.keep = name === undefined || name.toLowerCase() !== this.field
+          this.scanner = this.keep && this.scanReferences ? new TenantReferenceScanner() : undefined
           this.inspector = this.keep ? this.inspection?.part(name, filename) : undefined
           if (this.keep) {
             this.push(

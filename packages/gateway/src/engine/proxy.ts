@@ -434,6 +434,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
             boundary,
             plan ? plan.resolveTenant : () => undefined,
             inspection,
+            { field: plan?.field ?? 'tenant-id', scanReferences: plan?.scanReferences ?? true },
           )
           stamper.on('error', onBodyError)
           streamChain.push(stamper)

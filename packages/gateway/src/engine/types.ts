@@ -40,6 +40,10 @@ export type BodyMode =
    */
   | {
       readonly kind: 'multipart'
+      /** The part rebuilt from `resolveTenant`. Default `tenant-id`. */
+      readonly field?: 'tenant-id' | 'type' | undefined
+      /** Scan kept parts for `…TenantId` references and DTDs. Default true. */
+      readonly scanReferences?: boolean | undefined
       readonly resolveTenant: (values: readonly string[]) => string | undefined
       /** When set, the body is a deployment: the scanner applies the resolved tenant's profile. */
       readonly profileOf?: ((tenantId: string | undefined) => DeployProfile) | undefined

@@ -7,6 +7,12 @@ import { encodePath, normalizePath } from './normalize-path.js'
 import { ROUTES } from './routes.js'
 import { emptyResult, scopeJsonBody, scopeSearchParams } from './scope.js'
 import { namespaceWorkerIds } from './worker-id.js'
+import {
+  BINARY_VARIABLE_OPERATIONS,
+  VARIABLE_WRITE_OPERATIONS,
+  assertObjectTypeAllowed,
+  assertTypedValuesAllowed,
+} from './object-variables.js'
 import type {
   ActingUserMode,
   BodyPlan,
@@ -328,8 +334,61 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
 
   function decide(request: PolicyRequest): Decision {
     const decision = decideRoute(request)
-    if (decision.action !== 'forward' || (bypass && request.principal.admin)) return decision
-    return namespaceWorkerIds(decision, request.principal)
+    if (decision.action !== 'forward') return decision
+    const checked = checkObjectVariables(decision, request.principal)
+    if (bypass && request.principal.admin) return checked
+    return namespaceWorkerIds(checked, request.principal)
+  }
+
+  /**
+   * The object types a write may name (T31): the allowlist of the request's tenant, or, when the
+   * tenant is known only after the owner check, what every tenant of the caller allows.
+   */
+  function objectTypesFor(principal: Principal, tenant: string | undefined): Set<string> {
+    const tenants = tenant === undefined ? principal.tenantIds : [tenant]
+    const [first, ...rest] = tenants.map((t) => new Set(settingsOf(t).objectTypes ?? []))
+    if (first === undefined) return new Set()
+    return new Set([...first].filter((name) => rest.every((set) => set.has(name))))
+  }
+
+  /** Typed variable writes: `Object` values only with an allowlisted type, never Java serialization. */
+  function checkObjectVariables(decision: ForwardDecision, principal: Principal): ForwardDecision {
+    const op = decision.operationId
+    if (BINARY_VARIABLE_OPERATIONS.has(op)) {
+      const allowed = objectTypesFor(principal, decision.tenant)
+      const resolveType = (values: readonly string[]): string | undefined => {
+        if (values.length > 1) {
+          throw new C7AuthError('C7AUTH_BODY_INVALID', {
+            message: 'At most one type part is allowed.',
+          })
+        }
+        const [value] = values
+        if (value === undefined) return undefined
+        assertObjectTypeAllowed(value, allowed)
+        return value
+      }
+      return {
+        ...decision,
+        body: {
+          kind: 'multipart',
+          field: 'type',
+          resolveTenant: resolveType,
+          scanReferences: false,
+        },
+      }
+    }
+    if (!VARIABLE_WRITE_OPERATIONS.has(op)) return decision
+    const allowed = objectTypesFor(principal, decision.tenant)
+    const before = decision.body
+    if (before.kind === 'multipart') return decision
+    const body: BodyPlan = {
+      kind: 'json',
+      rewrite: (json): JsonRewrite => {
+        assertTypedValuesAllowed(json, allowed)
+        return before.kind === 'json' ? before.rewrite(json) : { kind: 'forward', json }
+      },
+    }
+    return { ...decision, body }
   }
 
   function decideRoute(request: PolicyRequest): Decision {
