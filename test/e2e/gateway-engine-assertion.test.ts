@@ -250,6 +250,8 @@ for (const flavor of FLAVORS) {
         C7AUTH_TENANT_TENANTB_ISSUER: idp.issuer,
         C7AUTH_TENANT_TENANTB_AUDIENCE: idp.defaultAudience,
         C7AUTH_TENANT_TENANTB_CLIENT_IDS: 'appB',
+        C7AUTH_TENANT_TENANTA_DEPLOYERS: 'client:appA',
+        C7AUTH_TENANT_TENANTB_DEPLOYERS: 'client:appB',
       }
       gateway = createGateway({
         config: loadConfigFromEnv(gatewayEnv),

@@ -23,6 +23,7 @@ import { createUpstreamAuth } from './upstream-auth.js'
 import { createAssertionSigner } from './assertion-signer.js'
 import type { AssertionJwks, AssertionSigner } from './assertion-signer.js'
 import { engineGroupsOf, engineIdCheck } from './engine-groups.js'
+import { createSharedSignalProbe, tenantSafetySettingsOf } from '../deploy/engine-checks.js'
 import type { EngineGroupRules } from './engine-groups.js'
 
 /** Options of {@link createGateway}. */
@@ -252,11 +253,19 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     createPolicy({
       actingUserVariable: config.gateway.actingUserVariable,
       ...(options.tracer === undefined ? {} : { traceVariable: DEFAULT_TRACE_VARIABLE }),
+      tenantSettings: tenantSafetySettingsOf(config),
       ...(config.gateway.queryMaxResults === undefined
         ? {}
         : { queryMaxResults: config.gateway.queryMaxResults }),
     })
   const policy = isRoutePolicy(rawPolicy) ? adaptPolicy(rawPolicy) : rawPolicy
+  const sharedSignalSubscriptions = createSharedSignalProbe({
+    endpoint,
+    admin,
+    mode: engine.auth,
+    probeHeaders: () => upstreamAuth.probeHeaders(),
+    timeoutMs: adminTimeout,
+  })
   const proxy = createEngineProxy({
     endpoint,
     upstreamAuth,
@@ -266,6 +275,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     maxLongPollMs: engine.maxLongPollMs,
     maxJsonBytes: config.gateway.maxBodyBytes,
     maxStreamBytes: options.maxStreamBytes ?? Math.max(config.gateway.maxBodyBytes, 64 << 20),
+    sharedSignalSubscriptions,
     publicUrl: config.gateway.publicUrl,
     audit: createAuditLog(logger),
     logger,

@@ -18,6 +18,7 @@ import {
   multipartBoundary,
   multipartContentType,
 } from './multipart-tenant.js'
+import { createDeploymentInspection } from '../deploy/inspection.js'
 import { sendError, sendJson, toC7AuthError } from './render-error.js'
 import { requestIdOf } from './request-id.js'
 import {
@@ -52,6 +53,11 @@ export interface EngineProxyOptions {
   readonly maxStreamBytes: number
   /** Public base URL of the gateway (origin and optional prefix) for `links[].href`. */
   readonly publicUrl?: string | undefined
+  /**
+   * True when the engine holds signal subscriptions without a tenant; a `trusted` deployment
+   * with a signal throw is refused then (and when this is absent or fails).
+   */
+  readonly sharedSignalSubscriptions?: (() => Promise<boolean>) | undefined
   readonly audit?: AuditLog | undefined
   readonly logger?: Logger | undefined
   readonly hooks?: GatewayHooks | undefined
@@ -441,9 +447,19 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
           // differently (e.g. a second `boundary` parameter, last one wins there).
           const boundary = multipartBoundary(req.headers['content-type'])
           headers['content-type'] = multipartContentType(boundary)
-          const resolve =
-            decision.body.kind === 'multipart' ? decision.body.resolveTenant : () => undefined
-          const stamper = new MultipartTenantStamper(boundary, resolve)
+          const plan = decision.body.kind === 'multipart' ? decision.body : undefined
+          const inspection = plan?.profileOf
+            ? createDeploymentInspection({
+                profileOf: plan.profileOf,
+                sharedSignalSubscriptions: options.sharedSignalSubscriptions,
+              })
+            : undefined
+          const stamper = new MultipartTenantStamper(
+            boundary,
+            plan ? plan.resolveTenant : () => undefined,
+            inspection,
+            { field: plan?.field ?? 'tenant-id', scanReferences: plan?.scanReferences ?? true },
+          )
           stamper.on('error', onBodyError)
           streamChain.push(stamper)
           stream = limited.pipe(stamper)
