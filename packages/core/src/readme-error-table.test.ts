@@ -4,13 +4,14 @@ import { describe, expect, it } from 'vitest'
 import { ERROR_CODES } from './errors.js'
 import type { C7AuthErrorCode } from './errors.js'
 
-const README = fileURLToPath(new URL('../../../README.md', import.meta.url))
+/** The errors reference carries the table (the README links to it). */
+const DOC = fileURLToPath(new URL('../../../docs/errors.md', import.meta.url))
 
-describe('README error table', () => {
+describe('docs/errors.md error table', () => {
   it('lists every error code once, with the status the code table gives it', () => {
-    const text = readFileSync(README, 'utf8')
+    const text = readFileSync(DOC, 'utf8')
     const match = /<!-- error-table:start -->([\s\S]*?)<!-- error-table:end -->/.exec(text)
-    expect(match, 'README.md lacks the error-table markers').not.toBeNull()
+    expect(match, 'docs/errors.md lacks the error-table markers').not.toBeNull()
     const documented = new Map<string, number>()
     for (const line of match![1]!.split('\n')) {
       const cells = /^\|\s*`(C7AUTH_[A-Z_]+)`\s*\|\s*(\d{3})\s*\|/.exec(line)

@@ -1,6 +1,6 @@
 /**
- * The environment schema as data: every key the loader reads, once. The loader, the README's env
- * table ({@link renderEnvTable}) and its drift test all come from this list.
+ * The environment schema as data: every key the loader reads, once. The loader, the env
+ * table of docs/configuration.md ({@link renderEnvTable}) and its drift test all come from this list.
  */
 
 /** How a value is parsed. */
@@ -547,8 +547,8 @@ const TYPE_LABEL: Record<ConfigValueType, string> = {
 }
 
 /**
- * The README's environment table, generated from {@link CONFIG_SCHEMA} (a test keeps the README
- * in sync).
+ * The environment table of docs/configuration.md, generated from {@link CONFIG_SCHEMA} (a test
+ * keeps the doc in sync).
  *
  * @example
  * ```ts

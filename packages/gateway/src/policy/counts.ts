@@ -3,7 +3,7 @@ import { RULE_KINDS } from './types.js'
 import type { Rule, RouteRule } from './types.js'
 
 /**
- * Number of operations per rule kind (printed in the README).
+ * Number of operations per rule kind (printed in docs/route-policy.md).
  *
  * @example
  * ```ts

@@ -93,7 +93,7 @@ export interface PublicRule {
 export type Rule =
   ScopeQueryRule | StampTenantRule | OwnerCheckRule | AdminOnlyRule | DenyRule | PublicRule
 
-/** The rule kinds, in README order. */
+/** The rule kinds, in docs/route-policy.md order. */
 export const RULE_KINDS = [
   'scopeQuery',
   'stampTenant',
