@@ -134,9 +134,14 @@ describeEngines('c7auth-gateway bin (spawned process)', (ctx) => {
       headers: { authorization: `Bearer ${token}` },
     })
     expect(denied.status).toBe(403)
-    const refused = await fetch(`${run.url}/engine-rest/process-definition`)
+    const refused = await fetch(`${run.url}/engine-rest/process-definition`, {
+      headers: { 'x-request-id': 'server-401' },
+    })
     expect(refused.status).toBe(401)
     expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer realm=/)
+    expect(refused.headers.get('content-type')).toBe('application/json')
+    expect(refused.headers.get('x-request-id')).toBe('server-401')
+    expect(refused.headers.get('etag')).toBeNull()
 
     const metrics = await (await fetch(`${run.url}/metrics`)).text()
     // by tenant: the configured tenant's id, `none` where no tenant was known (a 401)

@@ -169,7 +169,8 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
 }
 
 function timedAuthentication(gateway: Gateway, metrics: GatewayMetrics) {
-  const inner = authenticate(gateway.authenticator)
+  // Refusals go to next(err): counted below, then rendered by errorHandler.
+  const inner = authenticate(gateway.authenticator, { onError: 'next' })
   return function authenticateTimed(req: Request, res: Response, next: NextFunction): void {
     const end = metrics.verifySeconds.startTimer()
     inner(req, res, (err?: unknown) => {
