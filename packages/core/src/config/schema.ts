@@ -3,6 +3,15 @@
  * table ({@link renderEnvTable}) and its drift test all come from this list.
  */
 
+import {
+  CLIENT_AUTH_METHODS,
+  DEPLOY_PROFILES,
+  ENGINE_AUTHORIZATIONS_MODES,
+  ENGINE_AUTH_MODES,
+  IDP_PRESETS,
+  TENANT_MODES,
+} from './vocabulary.js'
+
 /** How a value is parsed. */
 export type ConfigValueType =
   | 'string'
@@ -39,13 +48,7 @@ export interface ConfigKeySpec {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
-const AUTH_METHODS = [
-  'client_secret_basic',
-  'client_secret_post',
-  'private_key_jwt',
-  'tls_client_auth',
-  'none',
-] as const
+const AUTH_METHODS = CLIENT_AUTH_METHODS
 
 const g = (spec: Omit<ConfigKeySpec, 'scope'>): ConfigKeySpec => ({ ...spec, scope: 'global' })
 const t = (spec: Omit<ConfigKeySpec, 'scope'>): ConfigKeySpec => ({ ...spec, scope: 'tenant' })
@@ -75,7 +78,7 @@ export const GLOBAL_KEYS = {
   ENGINE_AUTH: g({
     name: 'ENGINE_AUTH',
     type: 'enum',
-    values: ['bridge', 'service', 'none', 'header', 'assertion'],
+    values: ENGINE_AUTH_MODES,
     default: 'bridge',
     description:
       'How the gateway authenticates to the engine (`assertion`: a short-lived JWS per principal that the c7auth engine plugin verifies).',
@@ -198,7 +201,7 @@ export const GLOBAL_KEYS = {
   ENGINE_AUTHORIZATIONS: g({
     name: 'ENGINE_AUTHORIZATIONS',
     type: 'enum',
-    values: ['none', 'apps', 'apps+users'],
+    values: ENGINE_AUTHORIZATIONS_MODES,
     default: 'none',
     description:
       'Engine authorizations the gateway bootstrap creates or extends (GRANTs on `*`, for engines with authorization checks on; needs the admin account). `apps`: each `C7AUTH_GATEWAY_DEFAULT_APP_GROUPS` group gets what an app needs (process definitions: read, start, read/update instances and tasks, task work, history; process instances: create, read, update; tasks: read, update, task work; deployments: create, read; decision definitions: read, evaluate). `apps+users`: also each `C7AUTH_GATEWAY_DEFAULT_USER_GROUPS` group gets task-worker rights (process definitions: read, read tasks, task work, read instances; tasks: read, task work; process instances: read). `none`: nothing.',
@@ -229,7 +232,7 @@ export const GLOBAL_KEYS = {
   GATEWAY_TENANT_MODE: g({
     name: 'GATEWAY_TENANT_MODE',
     type: 'enum',
-    values: ['app', 'claim', 'fixed'],
+    values: TENANT_MODES,
     default: 'app',
     description: 'How a token maps to tenants: by client id, by a claim, or one fixed tenant.',
   }),
@@ -354,7 +357,7 @@ export const TENANT_KEYS = {
   PRESET: t({
     name: 'PRESET',
     type: 'enum',
-    values: ['keycloak', 'auth0', 'entra', 'okta', 'generic'],
+    values: IDP_PRESETS,
     default: 'generic',
     description: 'Claim-mapping preset of the issuer.',
   }),
@@ -487,7 +490,7 @@ export const TENANT_KEYS = {
   DEPLOY_PROFILE: t({
     name: 'DEPLOY_PROFILE',
     type: 'enum',
-    values: ['strict', 'trusted'],
+    values: DEPLOY_PROFILES,
     default: 'strict',
     description:
       'What a deployment may contain (docs/security-model.md): `strict` only models whose code runs outside the engine; `trusted` any code, but no `latest`-bound forms and no signal throws while shared signal subscriptions exist.',

@@ -1,21 +1,29 @@
+import type {
+  CLIENT_AUTH_METHODS,
+  DEPLOY_PROFILES,
+  ENGINE_AUTHORIZATIONS_MODES,
+  ENGINE_AUTH_MODES,
+  IDP_PRESETS,
+  TENANT_MODES,
+} from './vocabulary.js'
+
 /** How an OAuth client authenticates at the token endpoint. */
-export type ClientAuthMethod =
-  'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'tls_client_auth' | 'none'
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number]
 
 /** Claim-mapping presets for the common IdPs. */
-export type IdpPreset = 'keycloak' | 'auth0' | 'entra' | 'okta' | 'generic'
+export type IdpPreset = (typeof IDP_PRESETS)[number]
 
 /** How a verified token is mapped to tenants. */
-export type TenantMode = 'app' | 'claim' | 'fixed'
+export type TenantMode = (typeof TENANT_MODES)[number]
 
 /** How the gateway authenticates to engine-rest. */
-export type EngineAuthMode = 'bridge' | 'service' | 'none' | 'header' | 'assertion'
+export type EngineAuthMode = (typeof ENGINE_AUTH_MODES)[number]
 
 /**
  * Which engine authorizations the gateway bootstrap grants to the default groups
  * (`C7AUTH_ENGINE_AUTHORIZATIONS`): none, the app groups, or the app and the user groups.
  */
-export type EngineAuthorizationsMode = 'none' | 'apps' | 'apps+users'
+export type EngineAuthorizationsMode = (typeof ENGINE_AUTHORIZATIONS_MODES)[number]
 
 /** Default request parameters for a token request (IdP dialects differ here). */
 export interface TokenRequestParams {
@@ -102,7 +110,7 @@ export interface TenantConfig {
  * Deployment profile of a tenant: `strict` accepts only models whose code runs outside the engine;
  * `trusted` accepts engine-side code (see docs/security-model.md).
  */
-export type DeployProfile = 'strict' | 'trusted'
+export type DeployProfile = (typeof DEPLOY_PROFILES)[number]
 
 /** Claim paths (dot notation) that override what the tenant's {@link IdpPreset} reads. */
 export interface ClaimMappingOverrides {
