@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose'
-import { createTokenClient } from '@c7auth/core'
-import type { C7AuthConfig, TenantConfig } from '@c7auth/core'
+import { randomBytes } from 'node:crypto'
+import { createTokenClient, createTokenStoreFromConfig } from '@c7auth/core'
+import type { C7AuthConfig, TenantConfig, TokenStoreEvent } from '@c7auth/core'
 
 /** Outcome of one doctor check. */
 export type CheckStatus = 'ok' | 'warn' | 'fail'
@@ -117,6 +118,11 @@ export async function runDoctor(
     } finally {
       tc.close()
     }
+  }
+
+  // --- the shared token store, if one is configured
+  if (config.tokenStore !== undefined && config.tokenStore.kind !== 'memory') {
+    results.push(await checkTokenStore(config))
   }
 
   // --- engine
@@ -316,6 +322,63 @@ function engineAccount(
 }
 
 // Error messages of fetch/undici never hold a secret; cut them so a stack never ends up in a report.
+/**
+ * Writes, reads back and deletes a probe entry (a random value, never a token) through the real
+ * store: reachability, permissions (PostgreSQL creates its schema) and the key ring together.
+ */
+async function checkTokenStore(config: C7AuthConfig): Promise<CheckResult> {
+  const id = 'token-store'
+  const events: TokenStoreEvent[] = []
+  const fix =
+    'check C7AUTH_TOKEN_STORE (host, port, credentials) and that this host can reach it; until then each replica keeps its own token cache'
+  let shared
+  try {
+    shared = createTokenStoreFromConfig(config.tokenStore, { onEvent: (e) => events.push(e) })
+  } catch (err) {
+    return { id, status: 'fail', detail: errorText(err), fix }
+  }
+  if (shared === undefined) return { id, status: 'ok', detail: 'memory' }
+  const store = shared.forTenant('c7auth-doctor')
+  const key = `doctor|${randomBytes(8).toString('hex')}`
+  const now = Date.now()
+  const probe = randomBytes(16).toString('base64url')
+  try {
+    await store.set(
+      key,
+      { accessToken: probe, tokenType: 'probe', obtainedAt: now, expiresAt: now + 30_000 },
+      30_000,
+    )
+    const back = await store.get(key)
+    await store.delete(key)
+    const down = events.find((e) => e.type === 'down')
+    if (down !== undefined || !shared.shared) {
+      return {
+        id,
+        status: 'fail',
+        detail: `${down?.backend ?? 'store'} unreachable (${down?.reason ?? 'error'})`,
+        fix,
+      }
+    }
+    if (back?.accessToken !== probe) {
+      return {
+        id,
+        status: 'fail',
+        detail: 'the probe entry did not read back',
+        fix: 'check C7AUTH_TOKEN_STORE_KEYS',
+      }
+    }
+    return {
+      id,
+      status: 'ok',
+      detail: `${config.tokenStore?.kind} store reachable, entries encrypted and read back`,
+    }
+  } catch (err) {
+    return { id, status: 'fail', detail: errorText(err), fix }
+  } finally {
+    await shared.close()
+  }
+}
+
 function errorText(err: unknown): string {
   const e = err as { message?: unknown; cause?: { code?: unknown } }
   const code = typeof e.cause?.code === 'string' ? `${e.cause.code}: ` : ''
