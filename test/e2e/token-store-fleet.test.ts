@@ -41,13 +41,21 @@ function startReplica(env: Record<string, string>): Replica {
   const child = spawn(process.execPath, ['--import', 'tsx', REPLICA], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   })
   let output = ''
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  let pending = ''
   const reports: FleetReport[] = []
-  child.on('message', (m) => reports.push(m as FleetReport))
+  // Reports arrive as JSON lines on stdout; anything else there or on stderr is kept as output.
+  child.stdout.on('data', (chunk: Buffer) => {
+    const lines = (pending + chunk.toString()).split('\n')
+    pending = lines.pop() ?? ''
+    for (const line of lines) {
+      if (line.startsWith('{"kind":')) reports.push(JSON.parse(line) as FleetReport)
+      else output += `${line}\n`
+    }
+  })
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
   return { child, reports, output: () => output }
 }
 
@@ -100,7 +108,7 @@ describe.each(BACKENDS)(
         'the replicas to load',
       )
       stack.idp.resetCounts()
-      for (const r of replicas) r.child.send('go')
+      for (const r of replicas) r.child.stdin?.write('go\n')
 
       // Cold start: every replica gets a token, the IdP sees one request.
       await until(

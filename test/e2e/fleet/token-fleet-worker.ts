@@ -1,7 +1,7 @@
 /**
  * One worker replica for the token-store fleet test: real tenant workers configured from the
  * environment only (as a deployed replica would be), polling through the gateway. It reports its
- * token and store events to the parent over IPC; it never sends a token.
+ * token and store events to the parent as JSON lines on stdout; it never writes a token.
  */
 import { loadConfigFromEnv } from '@c7auth/core'
 import { createTenantWorkers } from '@c7auth/worker'
@@ -15,7 +15,7 @@ export type FleetReport =
   | { kind: 'failure'; type: string }
 
 const send = (report: FleetReport): void => {
-  process.send?.(report)
+  process.stdout.write(`${JSON.stringify(report)}\n`)
 }
 
 function report(event: WorkerEvent): void {
@@ -33,7 +33,7 @@ function report(event: WorkerEvent): void {
 }
 
 const config = loadConfigFromEnv(process.env, { role: 'worker' })
-process.once('message', () => {
+process.stdin.once('data', () => {
   // Started on the parent's signal, so the replicas start cold together.
   const workers = createTenantWorkers({
     config,
