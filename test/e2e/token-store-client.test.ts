@@ -30,7 +30,13 @@ afterAll(async () => {
 
 /** A store of its own connection, as another process would have. */
 function processStore(): TokenStore {
-  const shared = createSharedTokenStore({ url: storeUrl('redis'), keys: KEYS, namespace })
+  // A generous timeout: on a loaded machine a 1 s budget can expire before the answer is read.
+  const shared = createSharedTokenStore({
+    url: storeUrl('redis'),
+    keys: KEYS,
+    namespace,
+    timeoutMs: 5000,
+  })
   stores.push(shared)
   return shared.forTenant('acme')
 }

@@ -101,6 +101,9 @@ describe.each(BACKENDS)(
         C7AUTH_TOKEN_STORE: storeUrl(kind, proxy.port),
         C7AUTH_TOKEN_STORE_KEYS: keyEnv([randomKey('fleet1')]),
         C7AUTH_TOKEN_STORE_NAMESPACE: namespace,
+        // Generous: on a loaded machine a 1 s budget can expire before the answer is read, and
+        // a replica would then (correctly) fetch for itself.
+        C7AUTH_TOKEN_STORE_TIMEOUT: '5s',
       }
       for (let i = 0; i < REPLICAS; i++) replicas.push(startReplica(env))
       await until(

@@ -58,6 +58,8 @@ describe.each(BACKENDS)('shared token store on %s', (kind: TokenStoreBackendKind
       url: options.url ?? storeUrl(kind),
       keys,
       namespace,
+      // Generous: on a loaded machine a 1 s budget can expire before the answer is read.
+      timeoutMs: 5000,
       retryIntervalMs: options.retryIntervalMs ?? 2000,
       onEvent: (e) => options.events?.push(e),
     })
