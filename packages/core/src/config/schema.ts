@@ -337,6 +337,38 @@ export const GLOBAL_KEYS = {
     file: true,
     description: 'PEM private key to serve HTTPS (with `GATEWAY_TLS_CERT`).',
   }),
+  TOKEN_STORE: g({
+    name: 'TOKEN_STORE',
+    type: 'string',
+    default: 'memory',
+    secret: true,
+    file: true,
+    description:
+      'Where token clients keep tokens: `memory` (each process its own), or a store the replicas share, `redis://…` / `rediss://…` (needs the `ioredis` package) or `postgres://…` (needs `pg`). Shared entries are encrypted; the replicas make one token request per key between them; when the store fails, each process falls back to its memory cache and shares again once the store answers. See docs/token-store.md.',
+  }),
+  TOKEN_STORE_KEYS: g({
+    name: 'TOKEN_STORE_KEYS',
+    type: 'string',
+    secret: true,
+    file: true,
+    required: 'shared token store',
+    description:
+      'Key ring of the shared token store: `<id>:<base64 of 32 random bytes>` entries, comma- or newline-separated. The first encrypts (AES-256-GCM) and names entries; every key decrypts, so a new key is added second, then moved first, and the old one dropped after a token lifetime.',
+  }),
+  TOKEN_STORE_NAMESPACE: g({
+    name: 'TOKEN_STORE_NAMESPACE',
+    type: 'string',
+    default: 'c7auth',
+    description:
+      'Redis key prefix / PostgreSQL schema of the shared token store (`[a-z_][a-z0-9_]*`; the schema and its tables are created on first use).',
+  }),
+  TOKEN_STORE_TIMEOUT: g({
+    name: 'TOKEN_STORE_TIMEOUT',
+    type: 'duration-ms',
+    default: '1s',
+    description:
+      'Connect and per-operation timeout of the shared token store; past it the process serves from its memory cache (a bare number is ms).',
+  }),
 } as const satisfies Record<string, ConfigKeySpec>
 
 /** Per-tenant keys, `C7AUTH_TENANT_<ENVID>_<NAME>`. */

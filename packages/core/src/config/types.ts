@@ -174,6 +174,29 @@ export interface EngineConfig {
   authorizations?: EngineAuthorizationsMode
 }
 
+/** One key of a shared token store's key ring. */
+export interface TokenStoreKey {
+  /** Key id, stored with every entry it encrypts (`[A-Za-z0-9._-]`, at most 64 characters). */
+  id: string
+  /** 32 random bytes. */
+  secret: Uint8Array
+}
+
+/** Where token clients keep tokens (`C7AUTH_TOKEN_STORE`). */
+export type TokenStoreConfig =
+  | { kind: 'memory' }
+  | {
+      kind: 'redis' | 'postgres'
+      /** `redis://`, `rediss://`, `postgres://` or `postgresql://` URL (may hold a password). */
+      url: string
+      /** Key ring; the first key encrypts, every key decrypts. */
+      keys: TokenStoreKey[]
+      /** Redis key prefix / PostgreSQL schema. Default: `c7auth`. */
+      namespace: string
+      /** Connect and query timeout, ms; past it the process falls back to its memory cache. */
+      timeoutMs: number
+    }
+
 /** Whole-product configuration produced by {@link loadConfigFromEnv}. */
 export interface C7AuthConfig {
   tenants: TenantConfig[]
@@ -221,4 +244,6 @@ export interface C7AuthConfig {
     tlsKeyPem?: string
   }
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Where token clients keep tokens. The loader always sets it; absent means memory. */
+  tokenStore?: TokenStoreConfig
 }
