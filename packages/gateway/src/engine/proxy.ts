@@ -16,8 +16,9 @@ import {
   multipartBoundary,
   multipartContentType,
 } from './multipart-tenant.js'
-import { sendError, sendJson, toC7AuthError } from './render-error.js'
-import { requestIdOf } from './request-id.js'
+import { sendError, toC7AuthError } from '../auth/http-error.js'
+import { sendJson } from './render-error.js'
+import { requestIdOf } from '../auth/request-id.js'
 import { assertJsonDepth, assertValueDepth } from './json-limits.js'
 import type {
   AuditOutcome,
