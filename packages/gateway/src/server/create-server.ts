@@ -2,6 +2,7 @@ import { createServer as createHttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Tracer } from '@opentelemetry/api'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
 import type { C7AuthConfig } from '@c7auth/core'
@@ -19,6 +20,8 @@ export interface GatewayServerOptions {
   logger?: Logger
   /** How long graceful shutdown waits for in-flight requests (ms). Default: 10000. */
   drainTimeoutMs?: number
+  /** OpenTelemetry tracer (the bin builds one from the `OTEL_*` variables). Off when absent. */
+  tracer?: Tracer
 }
 
 /** A running standalone gateway. */
@@ -46,8 +49,12 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   const { config } = options
   const logger = options.logger ?? pino({ level: config.logLevel })
   const metrics = createGatewayMetrics()
+  // Label values come from configuration only, so the series count stays bounded.
+  const tenantLabels = new Set(config.tenants.map((t) => t.id))
+  const tenantLabel = (id: string | undefined): string =>
+    id === undefined ? 'none' : tenantLabels.has(id) ? id : 'other'
   const hooks: GatewayHooks = {
-    onRequest: (e) => metrics.countRequest(e.outcome, e.code ?? 'ok'),
+    onRequest: (e) => metrics.countRequest(e.outcome, e.code ?? 'ok', tenantLabel(e.tenantId)),
     onUpstream: (e) =>
       metrics.observeUpstream(e.operationId, statusClass(e.status), e.durationMs / 1000),
     onAdminCall: () => metrics.provisioningCalls.inc({ kind: 'admin_call' }),
@@ -55,7 +62,13 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
       metrics.provisioningCalls.inc({ kind: e.created ? 'created' : 'reconciled' }),
     onRepair: (e) => metrics.provisioningCalls.inc({ kind: e.ok ? 'repaired' : 'repair_failed' }),
   }
-  const gateway = createGateway({ config, logger, hooks })
+  const { tracer } = options
+  const gateway = createGateway({
+    config,
+    logger,
+    hooks,
+    ...(tracer === undefined ? {} : { tracer }),
+  })
   registerAuthenticatorMetrics(gateway, metrics)
 
   const base = config.gateway.basePath
@@ -66,6 +79,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     // The engine plugin fetches this without credentials: outside the authenticated mount.
     jwksPath: config.engine.assertion?.jwksPath,
     logger,
+    tracer,
   })
 
   const bootstrap = await gateway.start()

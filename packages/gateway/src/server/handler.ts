@@ -1,10 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { context as otelContext } from '@opentelemetry/api'
+import type { Tracer } from '@opentelemetry/api'
 import { C7AuthError, isC7AuthError } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 import { requestIdOf, sendError } from '../auth/index.js'
 import type { LoggerLike } from '../auth/index.js'
 import { sendJson } from '../engine/render-error.js'
 import type { Gateway, HandleOptions } from '../engine/index.js'
+import { startRequestSpan } from '../observability/tracing.js'
 import type { GatewayMetrics } from './metrics.js'
 
 /** What the standalone server's request handler serves. */
@@ -16,6 +19,8 @@ export interface RequestHandlerOptions {
   /** Where the assertion JWKS is served (assertion mode only). */
   readonly jwksPath?: string | undefined
   readonly logger?: LoggerLike | undefined
+  /** OpenTelemetry tracer; engine-rest requests get a server span before authentication. */
+  readonly tracer?: Tracer | undefined
 }
 
 const NOT_FOUND = new C7AuthError('C7AUTH_NOT_FOUND')
@@ -35,6 +40,7 @@ export function createRequestHandler(
   const mountSlash = `${mount}/`
   const mountQuery = `${mount}?`
   const jwksPath = options.jwksPath
+  const tracer = options.tracer
 
   async function engine(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
     const requestId = requestIdOf(req)
@@ -45,7 +51,7 @@ export function createRequestHandler(
     } catch (err) {
       const code = isC7AuthError(err) ? err.code : 'error'
       metrics.observeVerify(code, (performance.now() - t0) / 1000)
-      metrics.countRequest('refused', isC7AuthError(err) ? err.code : 'C7AUTH_INTERNAL')
+      metrics.countRequest('refused', isC7AuthError(err) ? err.code : 'C7AUTH_INTERNAL', 'none')
       // Refused before the body was read: close rather than drain an upload nobody will use.
       if (hasBody(req)) res.setHeader('connection', 'close')
       sendError(res, err, requestId, logger)
@@ -61,7 +67,7 @@ export function createRequestHandler(
     try {
       await gateway.handle(req, res, principal, opts)
     } catch (err) {
-      metrics.countRequest('refused', isC7AuthError(err) ? err.code : 'C7AUTH_INTERNAL')
+      metrics.countRequest('refused', isC7AuthError(err) ? err.code : 'C7AUTH_INTERNAL', 'none')
       sendError(res, err, requestId, logger)
     }
   }
@@ -105,7 +111,10 @@ export function createRequestHandler(
   return function handleRequest(req, res) {
     const url = req.url ?? '/'
     if (url === mount || url.startsWith(mountSlash) || url.startsWith(mountQuery)) {
-      void engine(req, res, url)
+      // Before authentication, so JWKS fetches and 401s belong to the request's server span.
+      if (tracer === undefined) void engine(req, res, url)
+      else
+        void otelContext.with(startRequestSpan(tracer, req, res), engine, undefined, req, res, url)
       return
     }
     const q = url.indexOf('?')

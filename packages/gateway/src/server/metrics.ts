@@ -9,9 +9,10 @@ export interface GatewayMetrics {
   /**
    * Requests by outcome (`success`, `failure`, `denied`, `error`, `aborted` from the proxy;
    * `refused` for authentication failures) and reason code (`C7AUTH_*`, or `ok` when the engine
-   * answered).
+   * answered) and tenant (a configured tenant id; `none` before a tenant was known, e.g. an
+   * authentication refusal; `other` never for a configured one, so the label stays bounded).
    */
-  readonly requests: Counter<'outcome' | 'code'>
+  readonly requests: Counter<'outcome' | 'code' | 'tenant'>
   /** Token verification latency (cache hits included). */
   readonly verifySeconds: Histogram<'result'>
   /** JWKS fetches by issuer host and result. */
@@ -20,26 +21,34 @@ export interface GatewayMetrics {
   readonly provisioningCalls: Counter<'kind'>
   /** Upstream latency by operation id and status class. */
   readonly upstreamSeconds: Histogram<'operation' | 'status'>
-  /** Counts one request: `requests{outcome, code}` through a cached child (no label hashing). */
-  countRequest(outcome: string, code: string): void
-  /** Observes one verification: `verifySeconds{result}` through a cached child. */
+  /** Counts one request on `requests{outcome, code, tenant}` through a cached child. */
+  countRequest(outcome: string, code: string, tenant: string): void
+  /** Observes one verification on `verifySeconds{result}` through a cached child. */
   observeVerify(result: string, seconds: number): void
-  /** Observes one upstream call: `upstreamSeconds{operation, status}` through a cached child. */
+  /** Observes one upstream call on `upstreamSeconds{operation, status}` through a cached child. */
   observeUpstream(operation: string, status: string, seconds: number): void
 }
 
 /**
  * prom-client hashes the label object on every `inc`/`observe`; a child per label tuple, made once
- * and kept, skips that. The tuples are bounded: outcomes and codes are fixed vocabularies,
- * operations are the route table's ids, status is a class (`2xx`…, `error`).
+ * and kept in nested maps, skips that. The tuples are bounded: outcomes and codes are fixed
+ * vocabularies, tenants come from configuration, operations are the route table's ids, status is
+ * a class (`2xx`…, `error`).
  */
-function childCache<T>(make: (a: string, b: string) => T): (a: string, b: string) => T {
-  const outer = new Map<string, Map<string, T>>()
-  return (a, b) => {
-    let inner = outer.get(a)
-    if (inner === undefined) outer.set(a, (inner = new Map()))
-    let child = inner.get(b)
-    if (child === undefined) inner.set(b, (child = make(a, b)))
+function childCache<T>(make: (labels: string[]) => T): (...labels: string[]) => T {
+  const root = new Map<string, unknown>()
+  return (...labels) => {
+    let node = root
+    const last = labels.length - 1
+    for (let i = 0; i < last; i++) {
+      const label = labels[i] as string
+      let next = node.get(label) as Map<string, unknown> | undefined
+      if (next === undefined) node.set(label, (next = new Map()))
+      node = next
+    }
+    const key = labels[last] as string
+    let child = node.get(key) as T | undefined
+    if (child === undefined) node.set(key, (child = make(labels)))
     return child
   }
 }
@@ -51,8 +60,8 @@ export function createGatewayMetrics(): GatewayMetrics {
   const registers = [registry]
   const requests = new Counter({
     name: 'c7auth_requests_total',
-    help: 'Requests handled by the gateway, by outcome and reason code.',
-    labelNames: ['outcome', 'code'],
+    help: 'Requests handled by the gateway, by outcome, reason code and tenant.',
+    labelNames: ['outcome', 'code', 'tenant'],
     registers,
   })
   const verifySeconds = new Histogram({
@@ -69,16 +78,16 @@ export function createGatewayMetrics(): GatewayMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 60],
     registers,
   })
-  const requestChild = childCache((outcome, code) => requests.labels(outcome, code))
-  const verifyChild = childCache((result) => verifySeconds.labels(result))
-  const upstreamChild = childCache((operation, status) => upstreamSeconds.labels(operation, status))
+  const requestChild = childCache((l) => requests.labels(...l))
+  const verifyChild = childCache((l) => verifySeconds.labels(...l))
+  const upstreamChild = childCache((l) => upstreamSeconds.labels(...l))
   return {
     registry,
     requests,
     verifySeconds,
     upstreamSeconds,
-    countRequest: (outcome, code) => requestChild(outcome, code).inc(),
-    observeVerify: (result, seconds) => verifyChild(result, '').observe(seconds),
+    countRequest: (outcome, code, tenant) => requestChild(outcome, code, tenant).inc(),
+    observeVerify: (result, seconds) => verifyChild(result).observe(seconds),
     observeUpstream: (operation, status, seconds) =>
       upstreamChild(operation, status).observe(seconds),
     jwksRefreshes: new Counter({
