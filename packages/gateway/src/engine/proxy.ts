@@ -341,7 +341,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
     headers['x-request-id'] = requestId
     let headersTimeout = options.timeoutMs
     // Only the streamed-body path needs an AbortController; the relay aborts through its handler.
-    let abort: AbortController | undefined
+    let abort: AbortController | undefined = undefined
     let relay: Relay | undefined
     let clientGone = false
     // A streamed body: its transforms, and the first error of the body (req or a transform).
