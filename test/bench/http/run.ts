@@ -51,7 +51,8 @@ const AUDIENCE = 'engine-rest'
 
 const cpus = availableParallelism()
 const hasTaskset = spawnSync('taskset', ['-V']).status === 0
-const hasWrk = spawnSync('wrk', ['-v']).error === undefined
+/** `--autocannon` forces the fallback load generator (it is what runs where wrk is missing). */
+const hasWrk = !flag('--autocannon') && spawnSync('wrk', ['-v']).error === undefined
 /** Proxies on CPU 0; everything else (load, backend, JWKS) on the rest. */
 const PROXY_CPU = '0'
 const LOAD_CPUS = cpus > 1 ? `1-${cpus - 1}` : '0'
