@@ -109,6 +109,22 @@ export const OWNER_RESOURCES: Readonly<Record<OwnerResource, OwnerInfo>> = {
     path: (id) => `/history/decision-instance/${seg(id)}`,
     notFound: (id) => ire(`Historic decision instance with id '${id}' does not exist`),
   },
+  // The routes of these two answer a missing id differently per sub-route (status, type): their
+  // rows use `missing: 'route'`; this is `GET /{id}` of the decision definition (7.24, Operaton 1.0).
+  decisionDefinition: {
+    path: (id) => `/decision-definition/${seg(id)}`,
+    notFound: (id) =>
+      ire(`no deployed decision definition found with id '${id}': decisionDefinition is null`),
+    code: 0,
+  },
+  decisionRequirementsDefinition: {
+    path: (id) => `/decision-requirements-definition/${seg(id)}`,
+    notFound: (id) =>
+      ire(
+        `no deployed decision requirements definition found with id '${id}': decisionRequirementsDefinition is null`,
+      ),
+    code: 0,
+  },
 }
 
 /**
