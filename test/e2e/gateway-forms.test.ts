@@ -1,0 +1,215 @@
+/**
+ * Forms never cross tenants (issue 15 item 2, T29). Tenant A owns a Camunda Form `K`; tenant B's
+ * process binds its start form and its task form (an expression key) to `K` with
+ * `formRefBinding="latest"`. Both are deployed as the engine admin, straight to the engine — the
+ * deployment scanner would refuse B's model — so this tests the gateway's second line of defence:
+ * whatever the model says, B never reads A's form through `…/deployed-start-form` or
+ * `/task/{id}/deployed-form`, and cannot tell A's key from a missing one, in every upstream mode.
+ * (`assertion` mode needs the engine plugin: see gateway-engine-assertion.test.ts.)
+ */
+import { createServer, request as httpRequest } from 'node:http'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { EngineAuthMode } from '@c7auth/core'
+import { startHarness } from './gateway-engine-harness.js'
+import type { Harness } from './gateway-engine-harness.js'
+import { basicAuth, describeEngines, engineFetch } from './engines.js'
+import type { TestEngine } from './engines.js'
+
+const SECRET = 'SECRET-OF-TENANT-A'
+
+const formJson = (id: string, label: string) =>
+  JSON.stringify({
+    id,
+    type: 'default',
+    schemaVersion: 16,
+    components: [{ key: 'field', label, type: 'textfield' }],
+  })
+
+/** B's model: start form `startRef`, task form `taskRef` (may be `${formKey}`), one binding. */
+const processXml = (key: string, startRef: string, taskRef: string, binding: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="${key}" isExecutable="true" camunda:historyTimeToLive="180">
+    <bpmn:startEvent id="start" camunda:formRef="${startRef}" camunda:formRefBinding="${binding}" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill" />
+    <bpmn:userTask id="fill" camunda:formRef="${taskRef}" camunda:formRefBinding="${binding}" />
+    <bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>`
+
+/** Deploys files as the engine admin, straight to the engine (no gateway, no scanner). */
+async function adminDeploy(
+  engine: TestEngine,
+  tenantId: string,
+  files: Record<string, string>,
+): Promise<{ definitionId: string | undefined }> {
+  const form = new FormData()
+  form.append('deployment-name', `forms-${randomUUID()}`)
+  form.append('tenant-id', tenantId)
+  for (const [name, text] of Object.entries(files))
+    form.append(name, new Blob([text], { type: 'application/octet-stream' }), name)
+  const res = await fetch(`${engine.url}/deployment/create`, {
+    method: 'POST',
+    headers: { authorization: basicAuth(engine.admin) },
+    body: form,
+  })
+  const text = await res.text()
+  expect(res.status, text).toBe(200)
+  const defs = (JSON.parse(text) as { deployedProcessDefinitions: Record<string, unknown> | null })
+    .deployedProcessDefinitions
+  return { definitionId: defs === null ? undefined : Object.keys(defs)[0] }
+}
+
+/**
+ * engine-rest without authentication, as `none` mode expects it on a private network: a plain
+ * HTTP hop that lets the engine see the admin whenever the caller sends no credentials (the
+ * engine's tenant check is off either way, which is what makes `none` mode need the gateway).
+ */
+async function openEngine(
+  engine: TestEngine,
+): Promise<{ engine: TestEngine; close(): Promise<void> }> {
+  const upstream = new URL(engine.origin)
+  const server: Server = createServer((req, res) => {
+    const headers = { ...req.headers, host: upstream.host }
+    headers.authorization ??= basicAuth(engine.admin)
+    const out = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      },
+    )
+    out.on('error', () => res.destroy())
+    req.pipe(out)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return {
+    engine: { ...engine, origin, url: `${origin}${new URL(engine.url).pathname}` },
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((r) => server.close(() => r()))
+    },
+  }
+}
+
+const MODES: readonly EngineAuthMode[] = ['service', 'none', 'bridge']
+
+describeEngines('forms never cross tenants (T29)', (ctx) => {
+  for (const mode of MODES) {
+    describe(`${mode} mode`, () => {
+      let h: Harness
+      let open: { close(): Promise<void> } | undefined
+      let b: string
+      const sfx = `${mode}${randomUUID().slice(0, 8)}`
+      const K = `shared-key-${sfx}`
+      const bKey = `bproc-${sfx}`
+      const ownKey = `bown-${sfx}`
+      const ids: Record<string, string> = {}
+
+      /** B starts its latest-bound process with the task form key `formKey`; returns the task. */
+      async function bTask(formKey: string): Promise<string> {
+        const started = await h.call(b, 'POST', `/process-definition/key/${bKey}/start`, {
+          variables: { formKey: { value: formKey, type: 'String' } },
+        })
+        expect(started.status, started.text).toBe(200)
+        const pi = (started.json as { id: string }).id
+        const tasks = await h.call(b, 'GET', `/task?processInstanceId=${pi}`)
+        expect(tasks.status, tasks.text).toBe(200)
+        return (tasks.json as { id: string }[])[0]!.id
+      }
+
+      beforeAll(async () => {
+        let engine = ctx.engine
+        if (mode === 'none') {
+          const o = await openEngine(ctx.engine)
+          open = o
+          engine = o.engine
+        }
+        h = await startHarness({ mode, framework: 'express', testEngine: engine })
+        b = await h.appToken('appB')
+        // A's form (and nothing else of A's), then B's hostile model and B's honest one
+        await adminDeploy(ctx.engine, 'tenantA', { 'a.form': formJson(K, SECRET) })
+        const hostile = await adminDeploy(ctx.engine, 'tenantB', {
+          'b.bpmn': processXml(bKey, K, '${formKey}', 'latest'),
+        })
+        ids.definition = hostile.definitionId!
+        const own = await adminDeploy(ctx.engine, 'tenantB', {
+          'own.bpmn': processXml(ownKey, `own-${sfx}`, `own-${sfx}`, 'deployment'),
+          'own.form': formJson(`own-${sfx}`, 'OWN-FORM-OF-B'),
+        })
+        ids.own = own.definitionId!
+        ids.taskOnAKey = await bTask(K)
+        ids.taskMissing = await bTask(`missing-${sfx}`)
+      }, 120_000)
+      afterAll(async () => {
+        await h?.close()
+        await open?.close()
+      })
+
+      it('the engine itself would hand A’s form to B’s model (the hostile setup is real)', async () => {
+        const direct = await engineFetch(
+          ctx.engine,
+          'GET',
+          `/process-definition/${ids.definition}/deployed-start-form`,
+        )
+        expect(direct.status).toBe(200)
+        expect(direct.text).toContain(SECRET)
+      })
+
+      it('B cannot read A’s form through its start form, by id, by key or by key and tenant', async () => {
+        const paths = [
+          `/process-definition/${ids.definition}/deployed-start-form`,
+          `/process-definition/key/${bKey}/deployed-start-form`,
+          `/process-definition/key/${bKey}/tenant-id/tenantB/deployed-start-form`,
+        ]
+        for (const path of paths) {
+          const r = await h.call(b, 'GET', path)
+          expect(r.text, path).not.toContain(SECRET)
+          expect(r.status, path).toBe(404)
+          expect(r.json, path).toEqual({
+            type: 'InvalidRequestException',
+            message: expect.stringMatching(
+              new RegExp(
+                `^No (Camunda|Operaton) Form Definition was found .*\\[key=${K}, binding=latest, version=null\\]$`,
+              ),
+            ),
+            code: null,
+          })
+        }
+      })
+
+      it('B cannot read A’s form through a task form', async () => {
+        const r = await h.call(b, 'GET', `/task/${ids.taskOnAKey}/deployed-form`)
+        expect(r.text).not.toContain(SECRET)
+        expect(r.status).toBe(404)
+      })
+
+      it('an expression key tells B nothing: A’s key answers exactly like a missing key', async () => {
+        const ofA = await h.call(b, 'GET', `/task/${ids.taskOnAKey}/deployed-form`)
+        const missing = await h.call(b, 'GET', `/task/${ids.taskMissing}/deployed-form`)
+        expect(ofA.status).toBe(missing.status)
+        expect(ofA.headers['content-type']).toBe(missing.headers['content-type'])
+        expect(ofA.text.replace(K, '<key>')).toBe(missing.text.replace(`missing-${sfx}`, '<key>'))
+      })
+
+      it('B still reads its own forms (deployment binding), and A’s task forms stay A’s', async () => {
+        const own = await h.call(b, 'GET', `/process-definition/${ids.own}/deployed-start-form`)
+        expect(own.status, own.text).toBe(200)
+        expect(own.text).toContain('OWN-FORM-OF-B')
+        const a = await h.appToken('appA')
+        const foreign = await h.call(a, 'GET', `/task/${ids.taskOnAKey}/deployed-form`)
+        const missing = await h.call(a, 'GET', `/task/no-such-task-${sfx}/deployed-form`)
+        expect(foreign.text).not.toContain(SECRET)
+        expect(foreign.status).toBe(missing.status)
+        expect(foreign.text.replace(ids.taskOnAKey!, '<id>')).toBe(
+          missing.text.replace(`no-such-task-${sfx}`, '<id>'),
+        )
+      })
+    })
+  }
+})
