@@ -1,10 +1,11 @@
-import { UpstreamError } from '@c7auth/core'
+import { C7AuthError, UpstreamError } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 import {
   MISSING_ID_SENTINEL,
   OwnerCache,
   checkOwner,
   engineNotFound,
+  ownerAbsent,
   ownerForbidden,
   ownerLookup,
 } from '../policy/index.js'
@@ -91,7 +92,7 @@ export function adaptPolicy(policy: Policy, options: PolicyAdapterOptions = {}):
         const l = ownerLookup(resource, id)
         const prefix = engine === undefined ? '' : `/engine/${encodeURIComponent(engine)}`
         const r = await lookup(prefix + l.path + (l.query ? `?${l.query}` : ''))
-        if (r.status === 404) return undefined
+        if (ownerAbsent(resource, r.status)) return undefined
         if (r.status !== 200 || typeof r.body !== 'object' || r.body === null) {
           throw new UpstreamError('C7AUTH_UPSTREAM_UNAVAILABLE', {
             detail: `owner lookup ${resource} answered ${r.status}`,
@@ -133,6 +134,14 @@ export function adaptPolicy(policy: Policy, options: PolicyAdapterOptions = {}):
       return verdict.kind === 'forward' ? undefined : verdict.answer
     }
     const r = await lookup(path + (query ? `?${query}` : ''))
+    if (r.status >= 500) {
+      // Under its own tenant check (bridge, assertion) the engine fails the whole list when the
+      // model names another tenant's process, and its message names that definition: not passed on.
+      throw new C7AuthError('C7AUTH_TENANT_FORBIDDEN', {
+        message: 'The engine could not list these definitions within your tenants.',
+        detail: `tenantRows list answered ${r.status}`,
+      })
+    }
     if (r.status !== 200) return r
     if (!Array.isArray(r.body)) {
       throw new UpstreamError('C7AUTH_UPSTREAM_UNAVAILABLE', {
