@@ -17,52 +17,7 @@ import { startHarness } from './gateway-engine-harness.js'
 import type { Harness } from './gateway-engine-harness.js'
 import { basicAuth, describeEngines, engineFetch } from './engines.js'
 import type { TestEngine } from './engines.js'
-
-const SECRET = 'SECRET-OF-TENANT-A'
-
-const formJson = (id: string, label: string) =>
-  JSON.stringify({
-    id,
-    type: 'default',
-    schemaVersion: 16,
-    components: [{ key: 'field', label, type: 'textfield' }],
-  })
-
-/** B's model: start form `startRef`, task form `taskRef` (may be `${formKey}`), one binding. */
-const processXml = (key: string, startRef: string, taskRef: string, binding: string) =>
-  `<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="http://bpmn.io/schema/bpmn">
-  <bpmn:process id="${key}" isExecutable="true" camunda:historyTimeToLive="180">
-    <bpmn:startEvent id="start" camunda:formRef="${startRef}" camunda:formRefBinding="${binding}" />
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill" />
-    <bpmn:userTask id="fill" camunda:formRef="${taskRef}" camunda:formRefBinding="${binding}" />
-    <bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="end" />
-    <bpmn:endEvent id="end" />
-  </bpmn:process>
-</bpmn:definitions>`
-
-/** Deploys files as the engine admin, straight to the engine (no gateway, no scanner). */
-async function adminDeploy(
-  engine: TestEngine,
-  tenantId: string,
-  files: Record<string, string>,
-): Promise<{ definitionId: string | undefined }> {
-  const form = new FormData()
-  form.append('deployment-name', `forms-${randomUUID()}`)
-  form.append('tenant-id', tenantId)
-  for (const [name, text] of Object.entries(files))
-    form.append(name, new Blob([text], { type: 'application/octet-stream' }), name)
-  const res = await fetch(`${engine.url}/deployment/create`, {
-    method: 'POST',
-    headers: { authorization: basicAuth(engine.admin) },
-    body: form,
-  })
-  const text = await res.text()
-  expect(res.status, text).toBe(200)
-  const defs = (JSON.parse(text) as { deployedProcessDefinitions: Record<string, unknown> | null })
-    .deployedProcessDefinitions
-  return { definitionId: defs === null ? undefined : Object.keys(defs)[0] }
-}
+import { SECRET, adminDeployFiles, formJson, formProcessXml } from './form-models.js'
 
 /**
  * engine-rest without authentication, as `none` mode expects it on a private network: a plain
@@ -133,13 +88,13 @@ describeEngines('forms never cross tenants (T29)', (ctx) => {
         h = await startHarness({ mode, framework: 'express', testEngine: engine })
         b = await h.appToken('appB')
         // A's form (and nothing else of A's), then B's hostile model and B's honest one
-        await adminDeploy(ctx.engine, 'tenantA', { 'a.form': formJson(K, SECRET) })
-        const hostile = await adminDeploy(ctx.engine, 'tenantB', {
-          'b.bpmn': processXml(bKey, K, '${formKey}', 'latest'),
+        await adminDeployFiles(ctx.engine, 'tenantA', { 'a.form': formJson(K, SECRET) })
+        const hostile = await adminDeployFiles(ctx.engine, 'tenantB', {
+          'b.bpmn': formProcessXml(bKey, K, '${formKey}', 'latest'),
         })
         ids.definition = hostile.definitionId!
-        const own = await adminDeploy(ctx.engine, 'tenantB', {
-          'own.bpmn': processXml(ownKey, `own-${sfx}`, `own-${sfx}`, 'deployment'),
+        const own = await adminDeployFiles(ctx.engine, 'tenantB', {
+          'own.bpmn': formProcessXml(ownKey, `own-${sfx}`, `own-${sfx}`, 'deployment'),
           'own.form': formJson(`own-${sfx}`, 'OWN-FORM-OF-B'),
         })
         ids.own = own.definitionId!

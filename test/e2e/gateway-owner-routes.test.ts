@@ -12,8 +12,8 @@ import type { EngineAuthMode } from '@c7auth/core'
 import { linearProcessXml } from '@c7auth/testkit'
 import { startHarness } from './gateway-engine-harness.js'
 import type { Harness } from './gateway-engine-harness.js'
-import { basicAuth, describeEngines, engineAdmin, engineFetch } from './engines.js'
-import type { TestEngine } from './engines.js'
+import { describeEngines, engineAdmin, engineFetch } from './engines.js'
+import { adminDeployFiles } from './form-models.js'
 
 const dmnXml = (sfx: string) => `<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" xmlns:camunda="http://camunda.org/schema/1.0/dmn" id="drg_${sfx}" name="DRG" namespace="http://camunda.org/schema/1.0/dmn">
@@ -52,29 +52,8 @@ const callerXml = (
   </bpmn:process>
 </bpmn:definitions>`
 
-type Deployed = {
-  deployedProcessDefinitions: Record<string, unknown> | null
-  deployedDecisionDefinitions: Record<string, unknown> | null
-  deployedDecisionRequirementsDefinitions: Record<string, unknown> | null
-}
-
-/** Deploys one resource as the engine admin, straight to the engine. */
-async function adminDeploy(engine: TestEngine, tenantId: string, name: string, text: string) {
-  const form = new FormData()
-  form.append('deployment-name', name)
-  form.append('tenant-id', tenantId)
-  form.append(name, new Blob([text], { type: 'application/octet-stream' }), name)
-  const res = await fetch(`${engine.url}/deployment/create`, {
-    method: 'POST',
-    headers: { authorization: basicAuth(engine.admin) },
-    body: form,
-  })
-  const body = await res.text()
-  expect(res.status, body).toBe(200)
-  return JSON.parse(body) as Deployed
-}
-
-const first = (m: Record<string, unknown> | null): string => Object.keys(m ?? {})[0] as string
+const first = (json: Record<string, unknown>, kind: string): string =>
+  Object.keys((json[kind] as Record<string, unknown> | null) ?? {})[0] as string
 
 const MODES: readonly EngineAuthMode[] = ['service', 'bridge']
 
@@ -121,26 +100,17 @@ describeEngines(
             })
           a = await h.appToken('appA')
           b = await h.appToken('appB')
-          const dmn = await adminDeploy(ctx.engine, 'tenantA', 'rules.dmn', dmnXml(sfx))
-          ids.decision = first(dmn.deployedDecisionDefinitions)
-          ids.drd = first(dmn.deployedDecisionRequirementsDefinitions)
+          const dmn = await adminDeployFiles(ctx.engine, 'tenantA', { 'rules.dmn': dmnXml(sfx) })
+          ids.decision = first(dmn.json, 'deployedDecisionDefinitions')
+          ids.drd = first(dmn.json, 'deployedDecisionRequirementsDefinitions')
           const sub = linearProcessXml({ key: `sub-${sfx}`, steps: [] })
-          ids.subA = first(
-            (await adminDeploy(ctx.engine, 'tenantA', 'sub.bpmn', sub)).deployedProcessDefinitions,
-          )
-          ids.subB = first(
-            (await adminDeploy(ctx.engine, 'tenantB', 'sub.bpmn', sub)).deployedProcessDefinitions,
-          )
-          ids.callerB = first(
-            (
-              await adminDeploy(
-                ctx.engine,
-                'tenantB',
-                'caller.bpmn',
-                callerXml(`caller-${sfx}`, `sub-${sfx}`, `sub-${sfx}`),
-              )
-            ).deployedProcessDefinitions,
-          )
+          const deploy = async (tenant: string, files: Record<string, string>) =>
+            (await adminDeployFiles(ctx.engine, tenant, files)).definitionId as string
+          ids.subA = await deploy('tenantA', { 'sub.bpmn': sub })
+          ids.subB = await deploy('tenantB', { 'sub.bpmn': sub })
+          ids.callerB = await deploy('tenantB', {
+            'caller.bpmn': callerXml(`caller-${sfx}`, `sub-${sfx}`, `sub-${sfx}`),
+          })
           const task = linearProcessXml({
             key: `review-${sfx}`,
             steps: [{ type: 'userTask', id: 'review' }],
