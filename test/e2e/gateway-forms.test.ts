@@ -168,3 +168,71 @@ describeEngines('forms never cross tenants (T29)', (ctx) => {
     })
   }
 })
+
+describeEngines('how the engine resolves Camunda Forms (the simulator agrees)', (ctx) => {
+  const sfx = randomUUID().slice(0, 8)
+  const K = `resolve-${sfx}`
+  const ids: Record<string, string> = {}
+  const brand = () => (ctx.name === 'operaton' ? 'Operaton' : 'Camunda')
+
+  beforeAll(async () => {
+    await adminDeployFiles(ctx.engine, 'tenantA', { 'a.form': formJson(K, 'A-FORM') })
+    ids.latest = (
+      await adminDeployFiles(ctx.engine, 'tenantB', {
+        'latest.bpmn': formProcessXml(`latest-${sfx}`, K, K, 'latest'),
+      })
+    ).definitionId!
+    ids.version = (
+      await adminDeployFiles(ctx.engine, 'tenantB', {
+        'version.bpmn': formProcessXml(`version-${sfx}`, K, K, 'version').replaceAll(
+          'camunda:formRefBinding="version"',
+          'camunda:formRefBinding="version" camunda:formRefVersion="1"',
+        ),
+      })
+    ).definitionId!
+  }, 60_000)
+
+  it('form data names the reference, its binding and version', async () => {
+    const r = await engineFetch(ctx.engine, 'GET', `/process-definition/${ids.latest}/startForm`)
+    expect(r.status).toBe(200)
+    expect(r.json).toEqual({
+      key: null,
+      [`${brand().toLowerCase()}FormRef`]: { key: K, binding: 'latest', version: null },
+      contextPath: null,
+    })
+  })
+
+  it('`latest` without a tenant check: the only tenant’s form, then ENGINE-03109 once two tenants have the key', async () => {
+    const path = `/process-definition/${ids.latest}/deployed-start-form`
+    const one = await engineFetch(ctx.engine, 'GET', path)
+    expect(one.status).toBe(200)
+    expect(one.contentType).toMatch(/^application\/json/)
+    expect(one.text).toContain('A-FORM')
+    const version = await engineFetch(
+      ctx.engine,
+      'GET',
+      `/process-definition/${ids.version}/deployed-start-form`,
+    )
+    // `version` binding looks among tenant-less forms only: A's form is not found
+    expect(version.status).toBe(404)
+    expect(version.json).toEqual({
+      type: 'InvalidRequestException',
+      message: `No ${brand()} Form Definition was found for ${brand()} Form Ref: ${brand()}FormRefImpl [key=${K}, binding=version, version=1]`,
+      code: null,
+    })
+    await adminDeployFiles(ctx.engine, 'tenantB', { 'b.form': formJson(K, 'B-FORM') })
+    const two = await engineFetch(ctx.engine, 'GET', path)
+    expect(two.status).toBe(500)
+    expect(two.json).toEqual({
+      type: 'ProcessEngineException',
+      message: `ENGINE-03109 Cannot resolve a unique ${brand()} Form definition for key '${K}' because it exists for multiple tenants.`,
+      code: 0,
+    })
+  })
+
+  it('a missing task’s deployed form is a 500 (the engine dereferences it first)', async () => {
+    const r = await engineFetch(ctx.engine, 'GET', `/task/no-such-task-${sfx}/deployed-form`)
+    expect(r.status).toBe(500)
+    expect(r.json).toMatchObject({ type: 'NullPointerException', code: null })
+  })
+})
