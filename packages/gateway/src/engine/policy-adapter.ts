@@ -32,7 +32,9 @@ type Answer = { status: number; body: unknown }
 /**
  * Turns the route-table policy (`createPolicy()`, synchronous) into what the proxy executes:
  * owner checks are resolved with an engine `GET` as the caller (cached), a foreign or missing id
- * becomes the engine's own 404 body, a shared object a tenant may not touch a 403.
+ * becomes the engine's own 404 body (or, for `missing: 'route'` rows, what that route answers for
+ * a missing id), a shared object a tenant may not touch a 403; route guards (deployed forms,
+ * tenant rows) run after the owner check.
  *
  * @example
  * ```ts
@@ -63,7 +65,18 @@ export function adaptPolicy(policy: Policy, options: PolicyAdapterOptions = {}):
         check.probe.path,
         check.probe.method === 'POST' ? { method: 'POST', body: {} } : undefined,
       ).then((r) => {
-        if (r.status < 400 || typeof r.body !== 'object' || r.body === null) {
+        // only the engine's own exception body is learned (never a proxy's 502/503 page)
+        const dto = r.body as { type?: unknown; message?: unknown } | null
+        if (
+          r.status < 400 ||
+          typeof dto !== 'object' ||
+          dto === null ||
+          typeof dto.type !== 'string' ||
+          typeof dto.message !== 'string' ||
+          r.status === 502 ||
+          r.status === 503 ||
+          r.status === 504
+        ) {
           throw new UpstreamError('C7AUTH_UPSTREAM_UNAVAILABLE', {
             detail: `missing-id probe of ${check.probe.path} answered ${r.status}`,
           })
