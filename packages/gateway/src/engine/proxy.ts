@@ -271,11 +271,15 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
       sendError(res, e, requestId)
     }
 
-    const lookup: EngineLookup = async (lookupPath) => {
+    const lookup: EngineLookup = async (lookupPath, init) => {
       const get = async () => {
         const headers = await upstreamAuth.headersFor(principal)
         headers['x-request-id'] = requestId
-        return engineJson(endpoint, 'GET', lookupPath, { headers, timeoutMs: options.timeoutMs })
+        return engineJson(endpoint, init?.method ?? 'GET', lookupPath, {
+          headers,
+          timeoutMs: options.timeoutMs,
+          ...(init?.body === undefined ? {} : { body: init.body }),
+        })
       }
       const r = await get()
       if (r.status !== 401) return r
