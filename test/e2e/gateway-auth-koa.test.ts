@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Koa from 'koa'
 import { startTestIdp } from '@c7auth/testkit'
 import type { TestIdp } from '@c7auth/testkit'
-import type { RequestAuth } from '@c7auth/gateway'
+import type { RequestAuth } from '@c7auth/gateway/koa'
 import {
   authenticate,
   errorHandler,

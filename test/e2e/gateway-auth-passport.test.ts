@@ -8,7 +8,7 @@ import passport from 'passport'
 import { startTestIdp } from '@c7auth/testkit'
 import type { TestIdp } from '@c7auth/testkit'
 import { createAuthenticator } from '@c7auth/gateway'
-import type { RequestAuth } from '@c7auth/gateway'
+import type { RequestAuth } from '@c7auth/gateway/express'
 import { C7AuthStrategy } from '@c7auth/gateway/express'
 import { clientToken, listen } from './gateway-auth-idioms.js'
 
