@@ -58,3 +58,5 @@ export type {
   ProxyDecision,
   ProxyPolicy,
 } from './types.js'
+export { probeTypeValidation } from './type-validation.js'
+export type { TypeValidationReport } from './type-validation.js'
