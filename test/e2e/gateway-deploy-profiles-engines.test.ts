@@ -55,7 +55,12 @@ describeEngines(
       let h: Harness
       let a: string
       beforeAll(async () => {
-        h = await startHarness({ mode: 'bridge', framework: 'express', testEngine: ctx.engine })
+        h = await startHarness({
+          mode: 'bridge',
+          framework: 'express',
+          testEngine: ctx.engine,
+          env: { C7AUTH_ENGINE_TIMEOUT: '20s' },
+        })
         a = await h.appToken('appA')
       })
       afterAll(async () => h?.close())

@@ -97,7 +97,10 @@ describeEngines(
           mode: 'bridge',
           framework: 'express',
           testEngine: ctx.engine,
-          env: { C7AUTH_TENANT_TENANTA_OBJECT_TYPES: 'java.util.ArrayList' },
+          env: {
+            C7AUTH_TENANT_TENANTA_OBJECT_TYPES: 'java.util.ArrayList',
+            C7AUTH_ENGINE_TIMEOUT: '20s',
+          },
         })
         a = await h.appToken('appA')
         const deployed = await h.deploy(
