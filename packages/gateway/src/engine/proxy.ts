@@ -3,6 +3,8 @@ import { Transform } from 'node:stream'
 import type { Readable, TransformCallback } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { Logger } from 'pino'
+import { context as otelContext } from '@opentelemetry/api'
+import type { Tracer } from '@opentelemetry/api'
 import { C7AuthError, isC7AuthError, UpstreamError } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 import type { AuditLog } from './audit.js'
@@ -19,6 +21,12 @@ import {
 import { createDeploymentInspection } from '../deploy/inspection.js'
 import { sendError, sendJson, toC7AuthError } from './render-error.js'
 import { requestIdOf } from './request-id.js'
+import {
+  annotateRequest,
+  endUpstreamSpan,
+  startRequestSpan,
+  startUpstreamSpan,
+} from '../observability/tracing.js'
 import { assertJsonDepth, assertValueDepth } from './json-limits.js'
 import type {
   AuditOutcome,
@@ -53,6 +61,8 @@ export interface EngineProxyOptions {
   readonly audit?: AuditLog | undefined
   readonly logger?: Logger | undefined
   readonly hooks?: GatewayHooks | undefined
+  /** Traces each request (server span, upstream client span, `traceparent` to the engine). */
+  readonly tracer?: Tracer | undefined
 }
 
 /** Per-request options of {@link EngineProxy.handle}. */
@@ -186,7 +196,7 @@ function publicBaseOf(req: IncomingMessage, mountPath: string, publicUrl: string
  * ```
  */
 export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
-  const { endpoint, upstreamAuth, policy, hooks } = options
+  const { endpoint, upstreamAuth, policy, hooks, tracer } = options
 
   async function handle(
     req: IncomingMessage,
@@ -210,7 +220,21 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
       const durationMs = Math.round((performance.now() - started) * 1000) / 1000
       const status = res.statusCode
       const operationId = decision?.operationId
-      hooks?.onRequest?.({ operationId, method, status, durationMs, outcome, code })
+      hooks?.onRequest?.({
+        operationId,
+        method,
+        status,
+        durationMs,
+        outcome,
+        code,
+        tenantId: decision?.tenantId,
+      })
+      if (tracer !== undefined)
+        annotateRequest(req, {
+          'c7auth.operation': operationId ?? 'unmatched',
+          'c7auth.outcome': code ?? outcome,
+          ...(decision?.tenantId === undefined ? {} : { 'c7auth.tenant': decision.tenantId }),
+        })
       const mutating = decision ? decision.mutating : !SAFE.has(method)
       if (options.audit && (mutating || outcome === 'denied')) {
         options.audit.write({
@@ -463,11 +487,16 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
       const auth = await upstreamAuth.headersFor(principal)
       if (bodyError) throw bodyError
       const t0 = performance.now()
+      const sent = { ...headers, ...auth }
+      const span =
+        tracer === undefined
+          ? undefined
+          : startUpstreamSpan(tracer, decision.operationId, method, sent)
       try {
         const pending = endpoint.dispatcher.request({
           path: target,
           method,
-          headers: { ...headers, ...auth },
+          headers: sent,
           body,
           signal: abort.signal,
           headersTimeout,
@@ -483,6 +512,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
           )
         }
         const r = await (bodyFailed ? Promise.race([pending, bodyFailed]) : pending)
+        if (span !== undefined) endUpstreamSpan(span, r.statusCode)
         hooks?.onUpstream?.({
           operationId: decision.operationId,
           method,
@@ -491,6 +521,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
         })
         return r
       } catch (err) {
+        if (span !== undefined) endUpstreamSpan(span, undefined, err)
         hooks?.onUpstream?.({
           operationId: decision.operationId,
           method,
@@ -596,7 +627,21 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
     }
   }
 
-  return { handle }
+  if (tracer === undefined) return { handle }
+  return {
+    // The whole request runs in its server span's context: bridge provisioning, owner lookups
+    // and the upstream call become its children.
+    handle: (req, res, principal, opts) =>
+      otelContext.with(
+        startRequestSpan(tracer, req, res),
+        handle,
+        undefined,
+        req,
+        res,
+        principal,
+        opts,
+      ),
+  }
 }
 
 /**

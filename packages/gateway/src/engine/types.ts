@@ -91,6 +91,8 @@ export interface GatewayHooks {
     outcome: AuditOutcome
     /** The `C7AUTH_*` code of a refusal or gateway error; undefined when the engine answered. */
     code?: string | undefined
+    /** The tenant the request acted in, when the policy settled on one. */
+    tenantId?: string | undefined
   }): void
   /** One upstream call for a client request finished (headers received or failed). */
   onUpstream?(event: {

@@ -1,8 +1,8 @@
-import { C7AuthError, DEFAULT_ACTING_USER_VARIABLE } from '@c7auth/core'
+import { C7AuthError, DEFAULT_ACTING_USER_VARIABLE, traceParentOf } from '@c7auth/core'
 import type { DeployProfile, Principal } from '@c7auth/core'
 import { mayDeploy } from '../deploy/grants.js'
 import type { TenantSafetySettings } from '../deploy/grants.js'
-import { actingUserPatch } from './acting-user.js'
+import { actingUserPatch, injectVariable, stripVariable } from './acting-user.js'
 import { encodePath, normalizePath } from './normalize-path.js'
 import { ROUTES } from './routes.js'
 import { emptyResult, scopeJsonBody, scopeSearchParams } from './scope.js'
@@ -43,6 +43,11 @@ export interface PolicyOptions {
   queryMaxResults?: number
   /** The route table. Default {@link ROUTES}. */
   routes?: readonly RouteRule[]
+  /**
+   * Tracing on: where the acting user is written, the active span's W3C `traceparent` is written
+   * into this `String` variable too (client values are dropped), so workers continue the trace.
+   */
+  traceVariable?: string
   /**
    * Per-tenant deployment grants, deployment profile and object-type allowlist, by tenant id. A
    * tenant without an entry: nobody may deploy, profile `strict`, no object types.
@@ -138,6 +143,21 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
   const bypass = options.adminBypassesTenantScope ?? false
   const root = buildTrie(options.routes ?? ROUTES)
   const maxResults = options.queryMaxResults
+  const { traceVariable } = options
+
+  /** The acting-user rewrite, plus the trace variable while tracing is on. */
+  function patch(
+    json: unknown,
+    principal: Principal,
+    mode: ActingUserMode,
+  ): Record<string, unknown> {
+    const out = actingUserPatch(json, principal, variable, mode)
+    if (traceVariable === undefined) return out
+    const stripped = stripVariable(out, traceVariable)
+    const parent = mode === 'inject' ? traceParentOf() : undefined
+    return parent === undefined ? stripped : injectVariable(stripped, traceVariable, parent)
+  }
+
   const settings = options.tenantSettings ?? {}
   const settingsOf = (tenant: string | undefined): TenantSafetySettings =>
     (tenant === undefined ? undefined : settings[tenant]) ?? {}
@@ -231,7 +251,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
       kind: 'json',
       rewrite: (json) => ({
         kind: 'forward',
-        json: actingUserPatch(json, principal, variable, mode),
+        json: patch(json, principal, mode),
       }),
     }
   }
@@ -240,7 +260,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
     return {
       kind: 'json',
       rewrite: (json): JsonRewrite => {
-        const body = mode ? actingUserPatch(json, principal, variable, mode) : json
+        const body = mode ? patch(json, principal, mode) : json
         if (!isObject(body)) throw new C7AuthError('C7AUTH_BODY_INVALID')
         const out: Record<string, unknown> = Object.fromEntries(
           Object.entries(body).filter(([k]) => {
