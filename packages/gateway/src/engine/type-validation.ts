@@ -16,52 +16,29 @@ const PROBE_TYPE = 'java.net.URI'
 const BOUNDARY = 'c7authTypeValidationProbe'
 
 /**
- * Asks the engine whether it validates the Java types it deserializes variables into (T31):
- * uploads a binary variable whose `type` part names `java.net.URI` to a process instance that does
- * not exist. The REST layer deserializes the value before it looks the instance up, so an engine
- * with `deserializationTypeValidationEnabled` answers that the class is not allowed, and one
- * without it instantiates a URI and then answers that the execution does not exist. Nothing is
- * written. An engine whose allowlist names `java.net.URI` reads as `disabled` (conservative).
- * `authorization` is the header of an account that may call engine-rest (the admin).
- *
- * @example
- * ```ts
- * const report = await probeTypeValidation({ endpoint, authorization: basicAuth(admin, pw), timeoutMs: 5000 })
- * if (report.state !== 'enabled') console.warn(report.detail)
- * ```
+ * The request of the type validation probe, relative to engine-rest: a binary variable upload
+ * whose `type` part names `java.net.URI`, to a process instance that does not exist. The REST
+ * layer deserializes the value before it looks the instance up, so nothing is ever written.
  */
-export async function probeTypeValidation(options: {
-  readonly endpoint: EngineEndpoint
-  readonly authorization?: string | undefined
-  readonly timeoutMs: number
-}): Promise<TypeValidationReport> {
-  const body =
+export const TYPE_VALIDATION_PROBE = {
+  method: 'POST',
+  path: `/process-instance/${PROBE_INSTANCE}/variables/c7authProbe/data`,
+  contentType: `multipart/form-data; boundary=${BOUNDARY}`,
+  body:
     `--${BOUNDARY}\r\nContent-Disposition: form-data; name="data"; filename="probe.json"\r\n` +
     `Content-Type: application/json\r\n\r\n"urn:c7auth:probe"\r\n` +
     `--${BOUNDARY}\r\nContent-Disposition: form-data; name="type"\r\n\r\n${PROBE_TYPE}\r\n` +
-    `--${BOUNDARY}--\r\n`
-  const headers: Record<string, string> = {
-    'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
-    accept: 'application/json',
-  }
-  if (options.authorization) headers.authorization = options.authorization
-  let status: number
-  let text: string
-  try {
-    const res = await options.endpoint.dispatcher.request({
-      path: `${options.endpoint.basePath}/process-instance/${PROBE_INSTANCE}/variables/c7authProbe/data`,
-      method: 'POST',
-      headers,
-      body,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-    })
-    status = res.statusCode
-    text = (await res.body.text()).slice(0, 2000)
-  } catch (err) {
-    const failure = upstreamFailure(err)
-    return { state: 'unknown', detail: `type validation probe failed: ${failure.code}` }
-  }
+    `--${BOUNDARY}--\r\n`,
+} as const
+
+/**
+ * Reads the engine's answer to {@link TYPE_VALIDATION_PROBE}: with
+ * `deserializationTypeValidationEnabled` it says the class is not allowed (Camunda 7 and Operaton:
+ * "not whitelisted for deserialization"); without it, it instantiated a URI and then says the
+ * execution does not exist. Anything else is `unknown`. An engine whose allowlist names
+ * `java.net.URI` reads as `disabled` (conservative).
+ */
+export function classifyTypeValidation(status: number, text: string): TypeValidationReport {
   if (/not (?:whitelisted|allowed) for deserialization/i.test(text)) {
     return {
       state: 'enabled',
@@ -78,5 +55,42 @@ export async function probeTypeValidation(options: {
   return {
     state: 'unknown',
     detail: `could not tell whether engine deserialization type validation is enabled (HTTP ${status})`,
+  }
+}
+
+/**
+ * Asks the engine whether it validates the Java types it deserializes variables into (T31), with
+ * {@link TYPE_VALIDATION_PROBE} read by {@link classifyTypeValidation}. Nothing is written.
+ * `authorization` is the header of an account that may call engine-rest (the admin).
+ *
+ * @example
+ * ```ts
+ * const report = await probeTypeValidation({ endpoint, authorization: basicAuth(admin, pw), timeoutMs: 5000 })
+ * if (report.state !== 'enabled') console.warn(report.detail)
+ * ```
+ */
+export async function probeTypeValidation(options: {
+  readonly endpoint: EngineEndpoint
+  readonly authorization?: string | undefined
+  readonly timeoutMs: number
+}): Promise<TypeValidationReport> {
+  const headers: Record<string, string> = {
+    'content-type': TYPE_VALIDATION_PROBE.contentType,
+    accept: 'application/json',
+  }
+  if (options.authorization) headers.authorization = options.authorization
+  try {
+    const res = await options.endpoint.dispatcher.request({
+      path: options.endpoint.basePath + TYPE_VALIDATION_PROBE.path,
+      method: TYPE_VALIDATION_PROBE.method,
+      headers,
+      body: TYPE_VALIDATION_PROBE.body,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    })
+    return classifyTypeValidation(res.statusCode, (await res.body.text()).slice(0, 2000))
+  } catch (err) {
+    const failure = upstreamFailure(err)
+    return { state: 'unknown', detail: `type validation probe failed: ${failure.code}` }
   }
 }
