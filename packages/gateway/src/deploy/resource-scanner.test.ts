@@ -110,7 +110,7 @@ describe('ResourceScanner: hostile models', () => {
     expect(rulesOf('a.bpmn', declarations(257))).toEqual(['model-limits'])
     const big = Buffer.concat([
       Buffer.from('<a>'),
-      Buffer.alloc(16 << 20, 0x78),
+      Buffer.alloc(32 << 20, 0x78),
       Buffer.from('</a>'),
     ])
     expect(scan('a.bpmn', big, 1 << 20).map((f) => f.rule)).toEqual(['model-limits'])

@@ -25,8 +25,11 @@ export function resourceKind(name: string): ResourceKind {
   return 'other'
 }
 
-/** Largest BPMN/DMN model parsed (real models are a few MB at most). */
-const MAX_MODEL_BYTES = 16 << 20
+/**
+ * Largest BPMN/DMN model parsed: real models are a few MB; the parsing work per byte is bounded
+ * by the depth and attribute limits, so this only caps the total.
+ */
+const MAX_MODEL_BYTES = 32 << 20
 /**
  * Deepest element nesting parsed: real models stay far below it, and namespace resolution costs
  * grow with depth (a deep document would otherwise cost quadratic CPU).

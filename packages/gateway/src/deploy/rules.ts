@@ -11,7 +11,7 @@ export const DEPLOYMENT_RULES = {
   },
   'model-limits': {
     applies: 'always',
-    why: 'a BPMN or DMN model may be at most 16 MiB, 64 elements deep, with at most 256 attributes per element and 256 namespace declarations',
+    why: 'a BPMN or DMN model may be at most 32 MiB, 64 elements deep, with at most 256 attributes per element and 256 namespace declarations',
   },
   'form-invalid': { applies: 'always', why: 'a Camunda Form must be a JSON object' },
   'form-latest': {
