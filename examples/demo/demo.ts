@@ -282,7 +282,7 @@ A user token for alice (tenant ${t.id}):
 `)
   const workerEnv = [
     `C7AUTH_TENANTS=${t.id}`,
-    `C7AUTH_ENGINE_URL=${stack.gateway.url}/engine-rest`,
+    `C7AUTH_WORKER_GATEWAY_URL=${stack.gateway.url}/engine-rest`,
     `C7AUTH_TENANT_${t.id.toUpperCase()}_ISSUER=${stack.idp.issuer}`,
     `C7AUTH_TENANT_${t.id.toUpperCase()}_CLIENT_ID=${t.app}`,
     `C7AUTH_TENANT_${t.id.toUpperCase()}_CLIENT_SECRET=${t.secret}`,

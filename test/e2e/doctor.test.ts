@@ -44,7 +44,7 @@ describe('c7auth-doctor bin against the testkit IdP and engine simulator', () =>
       C7AUTH_BRIDGE_SECRET: SECRET,
       C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
       C7AUTH_TENANT_ACME_AUDIENCE: idp.defaultAudience,
-      C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme',
+      C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'acme',
       C7AUTH_TENANT_ACME_CLIENT_ID: 'acme',
       C7AUTH_TENANT_ACME_CLIENT_SECRET: CLIENT_SECRET,
     }
@@ -122,9 +122,9 @@ describe('c7auth-doctor bin against the testkit IdP and engine simulator', () =>
   }, 30_000)
 
   it('fails the token check when the client id is not one of the tenant client ids', async () => {
-    const run = await runDoctor({ ...env, C7AUTH_TENANT_ACME_CLIENT_IDS: 'someone-else' })
+    const run = await runDoctor({ ...env, C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'someone-else' })
     expect(run.code).toBe(1)
-    expect(run.lines.find((l) => l.id === 'token:acme')?.detail).toContain('CLIENT_IDS')
+    expect(run.lines.find((l) => l.id === 'token:acme')?.detail).toContain('ALLOWED_CLIENTS')
   }, 30_000)
 
   it('fails basic-auth on an engine-rest that answers anonymous requests', async () => {
@@ -186,7 +186,7 @@ describeEngines('c7auth-doctor bin per engine', (ctx) => {
       C7AUTH_BRIDGE_SECRET: SECRET,
       C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
       C7AUTH_TENANT_ACME_AUDIENCE: idp.defaultAudience,
-      C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme',
+      C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'acme',
       C7AUTH_TENANT_ACME_CLIENT_ID: 'acme',
       C7AUTH_TENANT_ACME_CLIENT_SECRET: CLIENT_SECRET,
     }
@@ -271,7 +271,7 @@ describe.runIf(selectedEngines().includes('camunda7'))(
         C7AUTH_BRIDGE_SECRET: SECRET,
         C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
         C7AUTH_TENANT_ACME_AUDIENCE: idp.defaultAudience,
-        C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme',
+        C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'acme',
         C7AUTH_TENANT_ACME_CLIENT_ID: 'acme',
         C7AUTH_TENANT_ACME_CLIENT_SECRET: CLIENT_SECRET,
       }

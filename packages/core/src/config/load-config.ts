@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { ConfigError } from '../errors.js'
 import { ASYMMETRIC_JWS_ALGORITHMS } from '../jws-algorithms.js'
-import { GLOBAL_KEYS as G, TENANT_KEYS as T, envIdOf, envKeyOf } from './schema.js'
+import { GLOBAL_KEYS as G, RENAMED_KEYS, TENANT_KEYS as T, envIdOf, envKeyOf } from './schema.js'
 import type { ConfigKeySpec } from './schema.js'
 import type {
   C7AuthConfig,
@@ -62,6 +62,11 @@ class EnvReader {
   }
 
   /** True when the key or its `_FILE` variant is present (no validation, no issue). */
+  /** True when the variable of this exact name is present (for renamed keys, never read as values). */
+  has(name: string): boolean {
+    return nonEmpty(this.env[name]) !== undefined
+  }
+
   isSet(spec: ConfigKeySpec, envId?: string): boolean {
     const key = envKeyOf(spec, envId)
     return (
@@ -303,13 +308,46 @@ export function loadConfigFromEnv(env: EnvSource, options: LoadConfigOptions = {
   const idRegex = compileIdPattern(engine.idPattern)
   const tenants = readTenants(r, role, idRegex)
   const gateway = readGateway(r, tenants)
+  reportRenamedKeys(r, role, tenants)
 
   if (r.issues.length > 0) throw new ConfigError(r.issues)
   return { tenants, engine, gateway, logLevel }
 }
 
+/**
+ * An old key name that is still set is an error naming its replacement (values never echoed). A
+ * role-bound rename (the worker's gateway URL) is an error only when its replacement is unset, so one
+ * env file may still feed both the gateway and its workers.
+ */
+function reportRenamedKeys(
+  r: EnvReader,
+  role: 'gateway' | 'worker',
+  tenants: readonly TenantConfig[],
+): void {
+  for (const renamed of RENAMED_KEYS) {
+    if (renamed.role !== undefined && renamed.role !== role) continue
+    const envIds =
+      renamed.replacement.scope === 'global' ? [undefined] : tenants.map((t) => t.envId)
+    for (const envId of envIds) {
+      const replacement = envKeyOf(renamed.replacement, envId)
+      const old = replacement.slice(0, -renamed.replacement.name.length) + renamed.oldName
+      if (!r.has(old)) continue
+      if (renamed.role !== undefined && r.isSet(renamed.replacement, envId)) continue
+      r.issue(
+        `${old}: renamed to ${replacement} (${renamed.why}); set ${replacement} instead (see docs/migration.md)`,
+      )
+    }
+  }
+}
+
 function readEngine(r: EnvReader, role: 'gateway' | 'worker'): EngineConfig {
-  const url = r.url(G.ENGINE_URL, undefined, '') ?? ''
+  // The gateway forwards to the engine; a worker calls the gateway. Two keys, so neither changes
+  // meaning by role. A worker with only the old name set gets the rename error instead.
+  const urlKey = role === 'gateway' ? G.ENGINE_URL : G.WORKER_GATEWAY_URL
+  const renamedAway = role === 'worker' && r.has(envKeyOf(G.ENGINE_URL))
+  const url =
+    r.url(urlKey, undefined, renamedAway ? false : role === 'worker' ? 'in the worker role' : '') ??
+    ''
   const auth = r.enum<EngineAuthMode>(G.ENGINE_AUTH) ?? 'bridge'
   const enforce = role === 'gateway'
   const bridge = enforce && auth === 'bridge' ? 'in bridge mode' : false
@@ -449,7 +487,7 @@ function readTenant(
 
   const client = readClient(r, role, envId, issuer, allowInsecureHttp)
   if (client) tenant.client = client
-  const clientIds = r.list(T.CLIENT_IDS, envId)
+  const clientIds = r.list(T.ALLOWED_CLIENTS, envId)
   tenant.clientIds = clientIds.length > 0 ? clientIds : client ? [client.clientId] : []
   readTenantDeployments(r, envId, tenant)
   return tenant
