@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { Agent, request } from 'undici'
 import { createTestCa, startTestIdp } from '@c7auth/testkit'
 import type { TestIdp } from '@c7auth/testkit'
+import { BIN_NODE_ARGS } from './built-bin.js'
 import { describeEngines } from './engines.js'
 import type { TestEngine } from './engines.js'
 
@@ -20,7 +21,7 @@ interface Running {
 }
 
 function spawnGateway(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, [BIN], {
+  const child = spawn(process.execPath, [...BIN_NODE_ARGS, BIN], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
