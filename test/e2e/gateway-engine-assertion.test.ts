@@ -12,8 +12,12 @@ import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfigFromEnv } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
-import { ASSERTION_TYPE, createAssertionSigner, createGateway } from '@c7auth/gateway'
-import type { AssertionSigner, Gateway } from '@c7auth/gateway'
+import {
+  ASSERTION_TYPE,
+  createAssertionSigner,
+  createGateway,
+} from '../../packages/gateway/src/internal.js'
+import type { AssertionSigner, Gateway } from '../../packages/gateway/src/internal.js'
 import * as gwExpress from '@c7auth/gateway/express'
 import { linearProcessXml, requestToken, startTestIdp } from '@c7auth/testkit'
 import type { EngineFlavor, TestIdp } from '@c7auth/testkit'
