@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { linearProcessXml, startEngineSimulator, startTestIdp } from '@c7auth/testkit'
 import type { EngineSimulator, TestIdp } from '@c7auth/testkit'
+import { loadConfigFromEnv } from '@c7auth/core'
+import { createGateway } from '@c7auth/gateway'
 import { runDoctor, statusOf } from './doctor-bin.js'
 import type { TestEngine } from './engines.js'
 import {
@@ -252,6 +254,8 @@ describeEngines('c7auth-doctor bin per engine', (ctx) => {
     expect(run.code).toBe(0)
     // the simulator keeps no variable history; real engines at level full write updates
     expect(statusOf(run, 'engine.history-level')).toBe(ctx.isSimulator ? 'warn' : 'ok')
+    // …and the gateway's start-up does not warn about a level that is FULL (or not yet known)
+    expect(await historyWarnings(env)).toEqual([])
   }, 60_000)
 
   // last in the block: a wrong password counts as a failed login on the engine
@@ -273,6 +277,19 @@ async function seedInstanceWithVariable(engine: TestEngine): Promise<void> {
   await engineAdmin(engine, 'POST', '/process-definition/key/doctorProbe/start', {
     variables: { amount: { value: 42, type: 'Integer' } },
   })
+}
+
+/** The history-level warnings of a gateway started on `env`. */
+async function historyWarnings(env: Record<string, string>): Promise<string[]> {
+  const gateway = createGateway({
+    config: loadConfigFromEnv({ ...env, C7AUTH_LOG_LEVEL: 'silent' }),
+  })
+  try {
+    const report = await gateway.start()
+    return report.warnings.filter((w) => /history level/i.test(w))
+  } finally {
+    await gateway.close()
+  }
 }
 
 // One misconfigured real engine (authorization checks off, history level audit): each of the
@@ -324,6 +341,12 @@ describe.runIf(selectedEngines().includes('camunda7'))(
         'engine.history-level',
       ])
       expect(run.lines.find((l) => l.id === 'engine.history-level')?.detail).toContain('audit')
+    }, 60_000)
+
+    it('makes the gateway warn at start-up that the history level is not FULL', async () => {
+      expect(await historyWarnings(env)).toEqual([
+        expect.stringMatching(/^The engine's history level is AUDIT \(.+\), not FULL: /),
+      ])
     }, 60_000)
   },
 )
