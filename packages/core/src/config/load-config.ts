@@ -14,6 +14,7 @@ import type {
   EngineAuthorizationsMode,
   EngineConfig,
   IdpPreset,
+  MetricsConfig,
   OAuthClientConfig,
   TenantConfig,
   TenantMode,
@@ -650,6 +651,22 @@ function readClient(
   return client
 }
 
+const MIN_METRICS_TOKEN = 32
+
+/** Where `/metrics` is served and whether it needs a bearer token. */
+function readMetrics(r: EnvReader): MetricsConfig {
+  const metrics: MetricsConfig = { host: r.string(G.GATEWAY_METRICS_HOST) ?? '127.0.0.1' }
+  assign(metrics, 'port', r.port(G.GATEWAY_METRICS_PORT))
+  const token = r.string(G.GATEWAY_METRICS_TOKEN)
+  if (token !== undefined && token.length < MIN_METRICS_TOKEN) {
+    r.issue(
+      `${envKeyOf(G.GATEWAY_METRICS_TOKEN)}: must be at least ${MIN_METRICS_TOKEN} characters long`,
+    )
+  }
+  assign(metrics, 'token', token)
+  return metrics
+}
+
 function readGateway(r: EnvReader, tenants: TenantConfig[]): C7AuthConfig['gateway'] {
   const tenantMode = r.enum<TenantMode>(G.GATEWAY_TENANT_MODE) ?? 'app'
   const basePath = r.string(G.GATEWAY_BASE_PATH) ?? '/engine-rest'
@@ -674,6 +691,7 @@ function readGateway(r: EnvReader, tenants: TenantConfig[]): C7AuthConfig['gatew
     actingUserVariable: r.string(G.GATEWAY_ACTING_USER_VARIABLE) ?? 'c7authActingUser',
     maxBodyBytes: r.bytes(G.GATEWAY_MAX_BODY) ?? 1024 * 1024,
   }
+  gateway.metrics = readMetrics(r)
   assign(gateway, 'publicUrl', r.url(G.GATEWAY_PUBLIC_URL))
   assign(gateway, 'queryMaxResults', r.count(G.GATEWAY_QUERY_MAX_RESULTS))
   assign(gateway, 'maxTokenAgeSeconds', r.duration(G.GATEWAY_MAX_TOKEN_AGE, 's'))

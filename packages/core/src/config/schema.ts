@@ -226,6 +226,26 @@ export const GLOBAL_KEYS = {
     default: '8080',
     description: 'Listen port.',
   }),
+  GATEWAY_METRICS_PORT: g({
+    name: 'GATEWAY_METRICS_PORT',
+    type: 'port',
+    description:
+      'Serve Prometheus `/metrics` on a listener of its own on this port, and not on the gateway’s. Default: on the gateway’s listener.',
+  }),
+  GATEWAY_METRICS_HOST: g({
+    name: 'GATEWAY_METRICS_HOST',
+    type: 'string',
+    default: '127.0.0.1',
+    description: 'Interface of the separate metrics listener (`C7AUTH_GATEWAY_METRICS_PORT`).',
+  }),
+  GATEWAY_METRICS_TOKEN: g({
+    name: 'GATEWAY_METRICS_TOKEN',
+    type: 'string',
+    secret: true,
+    file: true,
+    description:
+      'When set, `/metrics` answers only `Authorization: Bearer <token>` (401 otherwise), on whichever listener serves it. At least 32 characters.',
+  }),
   GATEWAY_BASE_PATH: g({
     name: 'GATEWAY_BASE_PATH',
     type: 'string',

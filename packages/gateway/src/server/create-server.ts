@@ -17,6 +17,7 @@ import { engineProxy } from '../express/proxy.js'
 import { engineJwks } from '../express/jwks.js'
 import { startRequestSpan } from '../observability/tracing.js'
 import { createGatewayMetrics } from './metrics.js'
+import { serveMetrics, startMetricsListener } from './metrics-access.js'
 import type { GatewayMetrics } from './metrics.js'
 
 /** Options of {@link createGatewayServer}. */
@@ -35,6 +36,8 @@ export interface GatewayServerOptions {
 export interface GatewayServer {
   /** `http(s)://host:port` the server listens on. */
   readonly url: string
+  /** Where Prometheus `/metrics` is served (the gateway's listener, or its own listener). */
+  readonly metricsUrl: string
   readonly gateway: Gateway
   readonly metrics: GatewayMetrics
   readonly bootstrap: BootstrapReport
@@ -99,11 +102,12 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
       res.status(report.ready ? 200 : 503).json(report)
     }, next)
   })
-  app.get('/metrics', (_req, res, next) => {
-    metrics.registry.metrics().then((text) => {
-      res.status(200).type(metrics.registry.contentType).send(text)
-    }, next)
-  })
+  const metricsConfig = config.gateway.metrics ?? { host: '127.0.0.1' }
+  const metricsPort = metricsConfig.port
+  // On the gateway's listener unless a listener of its own is configured; the token guards either.
+  if (metricsPort === undefined) {
+    app.get('/metrics', (req, res) => serveMetrics(req, res, metrics.registry, metricsConfig.token))
+  }
   if (config.engine.assertion) {
     // The engine plugin fetches this without credentials: outside the authenticated mount.
     app.get(config.engine.assertion.jwksPath, engineJwks(gateway))
@@ -137,11 +141,25 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`
-  logger.info({ url, basePath: base, engineAuth: config.engine.auth }, 'c7auth gateway listening')
+  const metricsListener =
+    metricsPort === undefined
+      ? undefined
+      : await startMetricsListener({ ...metricsConfig, port: metricsPort }, metrics.registry)
+  logger.info(
+    {
+      url,
+      basePath: base,
+      engineAuth: config.engine.auth,
+      metricsUrl: `${metricsListener?.url ?? url}/metrics`,
+      metricsToken: metricsConfig.token !== undefined,
+    },
+    'c7auth gateway listening',
+  )
 
   let closing: Promise<void> | undefined
   return {
     url,
+    metricsUrl: `${metricsListener?.url ?? url}/metrics`,
     gateway,
     metrics,
     bootstrap,
@@ -157,7 +175,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
         )
         sweeper.unref()
         timer.unref()
-        await drained
+        await Promise.all([drained, metricsListener?.close()])
         clearInterval(sweeper)
         clearTimeout(timer)
         await gateway.close()
