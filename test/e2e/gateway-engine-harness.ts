@@ -137,11 +137,16 @@ export async function startHarness(options: HarnessOptions) {
     }),
   )
   const events = { adminCalls: 0, provisions: 0, repairs: 0, upstream: 0 }
+  /** Every forwarded client request (not admin calls), as the gateway saw it end: on any engine. */
+  const upstreamCalls: { operationId: string; method: string; status: number | undefined }[] = []
   const hooks: GatewayHooks = {
     onAdminCall: () => void events.adminCalls++,
     onProvision: () => void events.provisions++,
     onRepair: () => void events.repairs++,
-    onUpstream: () => void events.upstream++,
+    onUpstream: (e) => {
+      events.upstream++
+      upstreamCalls.push({ operationId: e.operationId, method: e.method, status: e.status })
+    },
   }
   const gateway: Gateway = createGateway({ config, logger, hooks, ...options.gateway })
   let report: Awaited<ReturnType<Gateway['start']>>
@@ -256,6 +261,7 @@ export async function startHarness(options: HarnessOptions) {
     report,
     base,
     events,
+    upstreamCalls,
     logLines,
     appToken,
     userToken,

@@ -4,7 +4,8 @@
  */
 import { EngineError } from './engine-errors.js'
 
-export type ActivityKind = 'userTask' | 'externalTask' | 'receiveTask' | 'passThrough' | 'endEvent'
+export type ActivityKind =
+  'userTask' | 'externalTask' | 'receiveTask' | 'timer' | 'passThrough' | 'endEvent'
 
 export interface ActivityModel {
   readonly id: string
@@ -16,6 +17,8 @@ export interface ActivityModel {
   readonly candidateUsers?: readonly string[]
   readonly messageName?: string
   readonly priority?: number
+  /** Timer catch events: the ISO 8601 duration (`timeDuration`) the timer waits. */
+  readonly timerDuration?: string
 }
 
 export interface StartEventModel {
@@ -182,12 +185,20 @@ export function parseBpmn(xml: string, resource: string): ProcessModel[] {
           break
         }
         case 'receiveTask':
-        case 'intermediateCatchEvent':
+        case 'intermediateCatchEvent': {
+          const timer = /<(?:[\w-]+:)?timerEventDefinition\b/.test(el.inner)
+            ? /<(?:[\w-]+:)?timeDuration\b[^>]*>([^<]*)</.exec(el.inner)?.[1]?.trim()
+            : undefined
+          if (el.tag === 'intermediateCatchEvent' && timer !== undefined) {
+            node = { ...base, kind: 'timer', timerDuration: timer }
+            break
+          }
           node =
             messageName === undefined
               ? { ...base, kind: 'passThrough' }
               : { ...base, kind: 'receiveTask', messageName }
           break
+        }
         default:
           node = { ...base, kind: 'passThrough' }
       }
