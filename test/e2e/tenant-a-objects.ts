@@ -4,10 +4,13 @@ import { linearProcessXml } from '@c7auth/testkit'
 import { engineAdmin, engineDeploy } from './engines.js'
 import type { Harness } from './gateway-engine-harness.js'
 
-/** A one-rule DMN table; evaluating it leaves a historic decision instance (history `full`). */
+/**
+ * A one-rule DMN table; evaluating it leaves a historic decision instance (history `full`). The
+ * engines refuse a decision without a history time to live.
+ */
 const DECISION_XML = `<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="sweepDecisions" name="sweep" namespace="http://c7auth/sweep">
-  <decision id="sweepDecision" name="sweep decision">
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" xmlns:camunda="http://camunda.org/schema/1.0/dmn" id="sweepDecisions" name="sweep" namespace="http://c7auth/sweep">
+  <decision id="sweepDecision" name="sweep decision" camunda:historyTimeToLive="180">
     <decisionTable id="table" hitPolicy="FIRST">
       <input id="in"><inputExpression id="inExpr" typeRef="string"><text>kind</text></inputExpression></input>
       <output id="out" name="result" typeRef="string" />

@@ -52,6 +52,11 @@ export interface EngineSimulatorOptions {
    * CREATE_INSTANCE on PROCESS_DEFINITION). Nothing else is checked.
    */
   readonly authorizationChecks?: boolean
+  /**
+   * A read-only identity service, as with the LDAP plugin (default `false`): user, group, tenant
+   * and membership writes answer 403 `Identity service implementation is read-only.`
+   */
+  readonly readOnlyIdentity?: boolean
   /** `tenantCheckEnabled` (default `true`). */
   readonly tenantCheck?: boolean
   /** History level (default `full`, as in Run and the Spring Boot starter). */
@@ -333,6 +338,7 @@ export async function startEngineSimulator(
     fetchAndLock,
     authorization,
     authorizationChecks,
+    readOnlyIdentity: options.readOnlyIdentity ?? false,
     engineVersion: options.engineVersion ?? '7.23.0',
   }
 
