@@ -101,7 +101,9 @@ function view(engine: EngineSimulator) {
       engine.requests
         .filter((q) => q.user === ADMIN.id && q.headers['x-c7auth-test'] === undefined)
         .map((q) => {
-          const search = new URLSearchParams(q.queryAll.map(([k, v]) => [k, v])).toString()
+          const search = new URLSearchParams(
+            q.queryAll.map(([k, v]): [string, string] => [k, v]),
+          ).toString()
           return `${q.method} ${q.path}${search ? `?${search}` : ''}`
         }),
   }
