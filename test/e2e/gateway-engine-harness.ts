@@ -108,7 +108,8 @@ export async function startHarness(options: HarnessOptions) {
     C7AUTH_BRIDGE_SECRET: 'bridge-secret-0123456789-abcdefghij',
     C7AUTH_ENGINE_SERVICE_USER: ownSimulator ? SERVICE_USER.id : target.admin.id,
     C7AUTH_ENGINE_SERVICE_PASSWORD: ownSimulator ? SERVICE_USER.password : target.admin.password,
-    C7AUTH_ENGINE_TIMEOUT: '2s',
+    // a real engine's first calls after start (cold JIT, one busy shared machine) can take seconds
+    C7AUTH_ENGINE_TIMEOUT: shared ? '30s' : '2s',
     C7AUTH_ENGINE_MAX_LONG_POLL: '5s',
     C7AUTH_GATEWAY_DEFAULT_APP_GROUPS: 'apps',
     C7AUTH_GATEWAY_GROUP_ALLOWLIST: 'billing,support',

@@ -231,6 +231,16 @@ describeEngines('isolation over the whole route table', (ctx) => {
       expect(reads.length).toBeGreaterThanOrEqual(17)
       for (const route of reads) {
         const r = await h.call(a, 'GET', concrete(route))
+        if (
+          mode === 'bridge' &&
+          !ctx.isSimulator &&
+          route.rule.kind === 'ownerCheck' &&
+          route.rule.resource === 'historicDecisionInstance'
+        ) {
+          // the default app grants give no READ_HISTORY on decision definitions: the engine hides it
+          expect(r.status, route.path).toBe(404)
+          continue
+        }
         expect(r.status, `${route.path} → ${r.status} ${r.text.slice(0, 200)}`).toBe(200)
         expect((r.json as { tenantId?: string }).tenantId ?? 'tenantA', route.path).toBe('tenantA')
       }
