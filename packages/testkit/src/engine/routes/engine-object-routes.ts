@@ -26,17 +26,23 @@ interface Owned {
   readonly tenantId: string | null
 }
 
-/** The list filters every kind here understands; the engine has many more. */
-function listFilter(query: FirstValueQuery): (row: Owned) => boolean {
-  const pi = query.get('processInstanceId')
-  const piIn = query.get('processInstanceIdIn')?.split(',')
-  const tenants = query.get('tenantIdIn')?.split(',')
+/** The list filters every kind here understands (query string or POST body); the engine has many more. */
+function listFilter(get: (name: string) => unknown): (row: Owned) => boolean {
+  const list = (v: unknown): string[] | undefined =>
+    Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(',') : undefined
+  const pi = get('processInstanceId')
+  const piIn = list(get('processInstanceIdIn'))
+  const tenants = list(get('tenantIdIn'))
   return (row) =>
-    (pi === undefined || row.processInstanceId === pi) &&
+    (typeof pi !== 'string' || row.processInstanceId === pi) &&
     (piIn === undefined ||
       (row.processInstanceId !== null && piIn.includes(row.processInstanceId))) &&
     (tenants === undefined || (row.tenantId !== null && tenants.includes(row.tenantId)))
 }
+
+const queryGetter = (query: FirstValueQuery) => (name: string) => query.get(name)
+const bodyGetter = (body: unknown) => (name: string) =>
+  typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined
 
 /** One variable of a running (or ended) instance as a row with its ids. */
 interface VariableRow extends Owned {
@@ -154,24 +160,41 @@ export function registerEngineObjectRoutes(router: EngineRouter, services: Engin
     errorMessage: null,
   })
 
-  /** A list route and a by-id route for one kind. */
+  /**
+   * List and count routes (GET; POST too where the engine has a POST query) and, unless another
+   * module serves it, the by-id read for one kind.
+   */
   function objects<T extends Owned>(
     path: string,
     rows: () => Iterable<T>,
-    id: (row: T) => string,
+    id: ((row: T) => string) | null,
     dto: (row: T) => unknown,
     missing: (id: string) => string,
-    enabled: () => boolean = () => true,
+    options: { enabled?: () => boolean; post?: 'list' | 'listAndCount' } = {},
   ): void {
-    const listed = (auth: AuthContext, query: FirstValueQuery) => {
+    const enabled = options.enabled ?? (() => true)
+    const listed = (auth: AuthContext, get: (name: string) => unknown) => {
       if (!enabled()) return []
-      const keep = listFilter(query)
+      const keep = listFilter(get)
       return [...rows()].filter((r) => visible(auth, r) && keep(r))
     }
     router.add('GET', path, (c) =>
-      json(paginate(listed(c.auth, c.query), pagination(c.query)).map(dto)),
+      json(paginate(listed(c.auth, queryGetter(c.query)), pagination(c.query)).map(dto)),
     )
-    router.add('GET', `${path}/count`, (c) => json({ count: listed(c.auth, c.query).length }))
+    router.add('GET', `${path}/count`, (c) =>
+      json({ count: listed(c.auth, queryGetter(c.query)).length }),
+    )
+    if (options.post !== undefined) {
+      router.add('POST', path, (c) =>
+        json(paginate(listed(c.auth, bodyGetter(c.body)), pagination(c.query)).map(dto)),
+      )
+    }
+    if (options.post === 'listAndCount') {
+      router.add('POST', `${path}/count`, (c) =>
+        json({ count: listed(c.auth, bodyGetter(c.body)).length }),
+      )
+    }
+    if (id === null) return
     router.add('GET', `${path}/{id}`, (c) => {
       const wanted = c.params['id'] as string
       const row = enabled()
@@ -186,11 +209,33 @@ export function registerEngineObjectRoutes(router: EngineRouter, services: Engin
   const historyDto = (r: HistoryRow) => r.dto
 
   objects(
+    '/execution',
+    () =>
+      [...state.instances.values()]
+        .filter((i) => i.state === 'ACTIVE')
+        .map((i) => ({
+          processInstanceId: i.id,
+          tenantId: i.tenantId,
+          id: i.id,
+          suspended: i.suspended,
+        })),
+    null,
+    (e) => ({
+      id: e.id,
+      processInstanceId: e.processInstanceId,
+      ended: false,
+      tenantId: e.tenantId,
+    }),
+    (id) => `Execution with id ${id} does not exist`,
+    { post: 'listAndCount' },
+  )
+  objects(
     '/job',
     () => state.jobs.values(),
     (j) => j.id,
     jobDto,
     (id) => `Job with id ${id} does not exist`,
+    { post: 'listAndCount' },
   )
   objects(
     '/job-definition',
@@ -202,6 +247,7 @@ export function registerEngineObjectRoutes(router: EngineRouter, services: Engin
       deploymentId,
     }),
     (id) => `Job Definition with id ${id} does not exist`,
+    { post: 'listAndCount' },
   )
   objects(
     '/incident',
@@ -216,6 +262,7 @@ export function registerEngineObjectRoutes(router: EngineRouter, services: Engin
     (r) => r.variableInstanceId,
     variableInstanceDto,
     (id) => `Variable instance with Id '${id}' does not exist.`,
+    { post: 'listAndCount' },
   )
   objects(
     '/history/variable-instance',
@@ -223,7 +270,7 @@ export function registerEngineObjectRoutes(router: EngineRouter, services: Engin
     (r) => r.variableInstanceId,
     historicVariableDto,
     (id) => `Historic variable instance with Id '${id}' does not exist.`,
-    () => runtime.historyLevel !== 'none',
+    { enabled: () => runtime.historyLevel !== 'none', post: 'listAndCount' },
   )
   objects(
     '/history/detail',
@@ -231,7 +278,7 @@ export function registerEngineObjectRoutes(router: EngineRouter, services: Engin
     (r) => r.detailId,
     historicDetailDto,
     (id) => `Historic detail with Id '${id}' does not exist.`,
-    full,
+    { enabled: full, post: 'list' },
   )
   objects(
     '/history/activity-instance',
@@ -239,6 +286,7 @@ export function registerEngineObjectRoutes(router: EngineRouter, services: Engin
     historyId,
     historyDto,
     (id) => `Historic activity instance with id '${id}' does not exist`,
+    { post: 'listAndCount' },
   )
   objects(
     '/history/job-log',
@@ -246,6 +294,7 @@ export function registerEngineObjectRoutes(router: EngineRouter, services: Engin
     historyId,
     historyDto,
     (id) => `Historic job log with id ${id} does not exist`,
+    { post: 'listAndCount' },
   )
   objects(
     '/history/external-task-log',
@@ -253,6 +302,7 @@ export function registerEngineObjectRoutes(router: EngineRouter, services: Engin
     historyId,
     historyDto,
     (id) => `Historic external task log with id ${id} does not exist`,
+    { post: 'listAndCount' },
   )
   objects(
     '/history/decision-instance',
