@@ -187,7 +187,7 @@ describeEngines('isolation over the whole route table', (ctx) => {
         `[sweep ${ctx.name} ${mode}] ${swept.length} routes: ${outcome.denied} refused, ${outcome.notFound} ` +
           `engine 404, ${outcome.forwarded} forwarded (engine answers ${JSON.stringify(engineStatuses)}; ` +
           `${unanswered.length} not implemented by the simulator)` +
-        (process.env.C7AUTH_SWEEP_LIST ? `\n${unanswered.join("\n")}` : ""),
+          (unanswered.length > 0 ? `: ${unanswered.join(', ')}` : ''),
       )
 
       // tenant A's objects are untouched: the engine admin reads the same state as before
