@@ -7,7 +7,8 @@
  */
 import { isAuthenticatedTenant } from '../auth-context.js'
 import type { AuthContext } from '../auth-context.js'
-import { notFound } from '../engine-errors.js'
+import { newId } from '../engine-format.js'
+import { notFound, restException } from '../engine-errors.js'
 import { formatEngineDate } from '../engine-format.js'
 import type {
   HistoryRow,
@@ -204,6 +205,76 @@ export function registerEngineObjectRoutes(router: EngineRouter, services: Engin
       return json(dto(row))
     })
   }
+  // message subscriptions of instances waiting in a receive task (one id per wait)
+  const subscriptionIds = new WeakMap<ProcessInstanceRecord, { position: number; id: string }>()
+  const subscriptions = () =>
+    [...state.instances.values()].flatMap((i) => {
+      const activity = runtime.currentActivity(i)
+      if (activity?.kind !== 'receiveTask') return []
+      let known = subscriptionIds.get(i)
+      if (known?.position !== i.position) {
+        known = { position: i.position, id: newId() }
+        subscriptionIds.set(i, known)
+      }
+      return [
+        {
+          id: known.id,
+          eventType: 'message',
+          eventName: activity.messageName ?? null,
+          executionId: i.id,
+          processInstanceId: i.id,
+          activityId: activity.id,
+          createdDate: null,
+          tenantId: i.tenantId,
+        },
+      ]
+    })
+  objects(
+    '/event-subscription',
+    subscriptions,
+    null,
+    (e) => e,
+    (id) => id,
+  )
+  objects(
+    '/history/incident',
+    () => state.incidents.values(),
+    null,
+    (i) => ({
+      ...incidentDto(i),
+      processDefinitionKey: state.definitions.get(i.processDefinitionId)?.key ?? null,
+      rootProcessInstanceId: i.processInstanceId,
+      createTime: formatEngineDate(i.incidentTimestamp),
+      endTime: null,
+      removalTime: null,
+      historyConfiguration: null,
+      open: true,
+      deleted: false,
+      resolved: false,
+    }),
+    (id) => id,
+    { enabled: () => runtime.historyLevel !== 'none' },
+  )
+
+  // The simulator deploys no DMN: no decision (requirements) definitions, the engine's 404 by key.
+  for (const [base, what] of [
+    ['/decision-definition', 'decision definition'],
+    ['/decision-requirements-definition', 'decision requirements definition'],
+  ] as const) {
+    router.add('GET', base, () => json([]))
+    router.add('GET', `${base}/count`, () => json({ count: 0 }))
+    const missing = (c: { params: Readonly<Record<string, string>> }): never => {
+      throw restException(
+        404,
+        `No matching ${what} with key: ${c.params['key']} and tenant-id: ${c.params['tenant-id']}`,
+        false,
+      )
+    }
+    const byKey = `${base}/key/{key}/tenant-id/{tenant-id}`
+    for (const suffix of ['', '/xml', '/diagram']) router.add('GET', byKey + suffix, missing)
+    if (what === 'decision definition') router.add('POST', `${byKey}/evaluate`, missing)
+  }
+
   const history = (rows: Map<string, HistoryRow>) => () => rows.values()
   const historyId = (r: HistoryRow) => r.id
   const historyDto = (r: HistoryRow) => r.dto
