@@ -10,11 +10,28 @@ import type {
   Task,
   TaskService,
 } from 'camunda-external-task-client-js'
-import { ConfigError, DEFAULT_ACTING_USER_VARIABLE, createTokenClient, envIdOf } from '@c7auth/core'
-import type { OAuthClientConfig, TenantConfig, TokenEvent, TokenSource } from '@c7auth/core'
+import {
+  ConfigError,
+  DEFAULT_ACTING_USER_VARIABLE,
+  DEFAULT_TRACE_VARIABLE,
+  contextFromTraceParent,
+  createTokenClient,
+  createTokenStoreFromConfig,
+  envIdOf,
+} from '@c7auth/core'
+import type { Tracer } from '@opentelemetry/api'
+import type {
+  OAuthClientConfig,
+  TenantConfig,
+  TokenEvent,
+  TokenSource,
+  TokenStore,
+  TokenStoreConfig,
+} from '@c7auth/core'
 import { bearerAuthInterceptor } from './bearer-auth-interceptor.js'
 import { c7authMiddleware } from './c7auth-middleware.js'
 import { createTaskContext } from './task-context.js'
+import { inTaskSpan, tokenEventSpan, tracingInterceptor } from './tracing.js'
 import type { DownstreamOptions, TaskContext } from './task-context.js'
 import { emitTo, logEvent } from './worker-events.js'
 import type { WorkerEvent, WorkerEventListener, WorkerLogger } from './worker-events.js'
@@ -33,6 +50,8 @@ export interface TenantWorkersConfig {
   /** `engine.url` is the engine-rest base URL workers call: the gateway's. */
   engine: { url: string }
   gateway?: { actingUserVariable?: string }
+  /** `C7AUTH_TOKEN_STORE`: a shared store lets the replicas of this worker share their tokens. */
+  tokenStore?: TokenStoreConfig
 }
 
 /** Client options tenant workers pass through (they own `baseUrl`, `workerId` and auth). */
@@ -63,6 +82,14 @@ export interface TenantWorkersOptions {
   logger?: WorkerLogger
   /** The `fetch` `ctx.fetch` wraps. Default: the global `fetch`. */
   fetch?: typeof fetch
+  /**
+   * Traces tasks (a consumer span per task, continuing the trace the gateway left in the process),
+   * engine calls, token requests and `ctx.fetch` calls, with W3C `traceparent` on every call.
+   * Off when absent: no span code runs.
+   */
+  tracer?: Tracer
+  /** Process variable holding the `traceparent` the gateway left. Default `c7authTraceParent`. */
+  traceVariable?: string
 }
 
 /** A handler of tenant workers. */
@@ -132,11 +159,25 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
   if (logger) listeners.push((event) => logEvent(logger, event))
   // Events only tenant workers see (the middleware reports the client's and interceptor's own).
   const report = (event: WorkerEvent): void => emitTo(listeners, event)
+  const { tracer } = options
+  const traceVariable = options.traceVariable ?? DEFAULT_TRACE_VARIABLE
+  // Only the default token sources use the shared store; a custom factory brings its own.
+  const sharedStore =
+    options.tokenSourceFactory === undefined
+      ? createTokenStoreFromConfig(config.tokenStore, {
+          onEvent: (event) => report({ type: 'token:store', event }),
+        })
+      : undefined
   const factory =
     options.tokenSourceFactory ??
     ((tenant: WorkerTenantConfig) =>
-      defaultTokenSource(tenant, (event) =>
-        report({ type: 'token:lifecycle', tenant: tenant.id, event }),
+      defaultTokenSource(
+        tenant,
+        (event) => {
+          if (tracer !== undefined) tokenEventSpan(tracer, tenant.id, event)
+          report({ type: 'token:lifecycle', tenant: tenant.id, event })
+        },
+        sharedStore?.forTenant(tenant.id),
       ))
   const workerIdOf = workerIdFactory(options.workerId)
 
@@ -151,6 +192,7 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
     for (const tenant of tenants) tokenSources.set(tenant.id, factory(tenant))
   } catch (error) {
     for (const source of tokenSources.values()) source.close()
+    void sharedStore?.close()
     throw error
   }
 
@@ -171,7 +213,12 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
       ...extra,
       baseUrl: config.engine.url,
       workerId,
-      interceptors: [withSignal, auth, ...asArray(extra.interceptors)],
+      interceptors: [
+        withSignal,
+        auth,
+        ...(tracer === undefined ? [] : [tracingInterceptor(tracer)]),
+        ...asArray(extra.interceptors),
+      ],
       use: [middleware, ...asArray(extra.use)],
     })
     clients.set(tenant.id, client)
@@ -227,8 +274,26 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
       ...(options.downstream === undefined ? {} : { downstream: options.downstream }),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       ...(options.onEvent === undefined && logger === undefined ? {} : { onEvent: report }),
+      ...(tracer === undefined ? {} : { tracer }),
     })
-    await handler(context)
+    if (tracer === undefined) {
+      await handler(context)
+      return
+    }
+    await inTaskSpan(
+      tracer,
+      contextFromTraceParent(task.variables.get(traceVariable)),
+      {
+        'c7auth.tenant': tenant,
+        'c7auth.topic': task.topicName,
+        'c7auth.task.id': task.id,
+        'c7auth.process_instance.id': task.processInstanceId,
+        'c7auth.activity.id': task.activityId,
+      },
+      async () => {
+        await handler(context)
+      },
+    )
   }
 
   function subscribe(
@@ -247,10 +312,12 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
         `subscribe("${topic}"): tenantIdIn/withoutTenantId are set by createTenantWorkers; remove them`,
       ])
     }
+    // A subscription that names its variables still gets the ones c7auth reads.
+    const wanted = [actingUserVariable, ...(tracer === undefined ? [] : [traceVariable])]
     const variables =
-      given.variables === undefined || given.variables.includes(actingUserVariable)
+      given.variables === undefined
         ? given.variables
-        : [...given.variables, actingUserVariable]
+        : [...given.variables, ...wanted.filter((v) => !given.variables?.includes(v))]
     const subscriptions = [...clients].map(([tenant, client]) =>
       client.subscribe(
         topic,
@@ -287,6 +354,7 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
     const abandoned = drained ? 0 : inFlight.size
     for (const abort of aborts.values()) abort.abort()
     for (const source of tokenSources.values()) source.close()
+    await sharedStore?.close()
     return { drained, abandoned }
   }
 
@@ -321,6 +389,7 @@ function selectTenants(
 function defaultTokenSource(
   tenant: WorkerTenantConfig,
   onEvent: (event: TokenEvent) => void,
+  store: TokenStore | undefined,
 ): TokenSource {
   if (!tenant.client) {
     const envId = tenant.envId ?? envIdOf(tenant.id)
@@ -328,7 +397,7 @@ function defaultTokenSource(
       `C7AUTH_TENANT_${envId}_CLIENT_ID: tenant "${tenant.id}" has no app credentials (workers need them)`,
     ])
   }
-  return createTokenClient({ ...tenant.client, onEvent })
+  return createTokenClient({ ...tenant.client, onEvent, ...(store ? { store } : {}) })
 }
 
 function workerIdFactory(

@@ -8,6 +8,7 @@ import type {
   C7AuthConfig,
   ClaimMappingOverrides,
   ClientAuthMethod,
+  DeployProfile,
   EngineAuthMode,
   EngineAssertionConfig,
   EngineAuthorizationsMode,
@@ -17,7 +18,12 @@ import type {
   TenantConfig,
   TenantMode,
   TokenRequestParams,
+  TokenStoreConfig,
+  TokenStoreKey,
 } from './types.js'
+import { keyRingIssues, parseKeyRing } from '../token/store/key-ring.js'
+import { NAMESPACE_PATTERN } from '../token/store/backend.js'
+import { backendKindOf } from '../token/store/backend-kind.js'
 
 /** The environment as a plain object (e.g. `process.env`). Only named keys are read. */
 export type EnvSource = Readonly<Record<string, string | undefined>>
@@ -302,9 +308,49 @@ export function loadConfigFromEnv(env: EnvSource, options: LoadConfigOptions = {
   const idRegex = compileIdPattern(engine.idPattern)
   const tenants = readTenants(r, role, idRegex)
   const gateway = readGateway(r, tenants)
+  const tokenStore = readTokenStore(r)
 
   if (r.issues.length > 0) throw new ConfigError(r.issues)
-  return { tenants, engine, gateway, logLevel }
+  return { tenants, engine, gateway, logLevel, tokenStore }
+}
+
+function readTokenStore(r: EnvReader): TokenStoreConfig {
+  const url = r.string(G.TOKEN_STORE) ?? 'memory'
+  const storeKey = envKeyOf(G.TOKEN_STORE)
+  const keysKey = envKeyOf(G.TOKEN_STORE_KEYS)
+  const namespace = r.string(G.TOKEN_STORE_NAMESPACE) ?? 'c7auth'
+  const timeoutMs = r.duration(G.TOKEN_STORE_TIMEOUT, 'ms') ?? 1000
+  if (url.trim() === 'memory') {
+    if (r.isSet(G.TOKEN_STORE_KEYS)) {
+      r.issue(`${keysKey}: only used with a shared ${storeKey} (redis:// or postgres://)`)
+    }
+    return { kind: 'memory' }
+  }
+  const kind = backendKindOf(url)
+  if (kind === undefined) {
+    // Names the key only: the value may hold a password.
+    r.issue(`${storeKey}: must be memory, redis://…, rediss://…, postgres://… or postgresql://…`)
+  }
+  if (!NAMESPACE_PATTERN.test(namespace)) {
+    r.issue(
+      `${envKeyOf(G.TOKEN_STORE_NAMESPACE)}: must match [a-z_][a-z0-9_]* (at most 48 characters)`,
+    )
+  }
+  if (timeoutMs <= 0) r.issue(`${envKeyOf(G.TOKEN_STORE_TIMEOUT)}: must be positive`)
+  const rawKeys = r.string(G.TOKEN_STORE_KEYS, undefined, 'with a shared token store')
+  let keys: TokenStoreKey[] = []
+  if (rawKeys !== undefined) {
+    const parsed = parseKeyRing(rawKeys)
+    if (parsed === undefined) {
+      r.issue(
+        `${keysKey}: entries must be <id>:<base64 of 32 bytes>, separated by commas or newlines`,
+      )
+    } else {
+      for (const issue of keyRingIssues(parsed, keysKey)) r.issue(issue)
+      keys = parsed
+    }
+  }
+  return { kind: kind ?? 'redis', url: url.trim(), keys, namespace, timeoutMs }
 }
 
 function readEngine(r: EnvReader, role: 'gateway' | 'worker'): EngineConfig {
@@ -450,7 +496,24 @@ function readTenant(
   if (client) tenant.client = client
   const clientIds = r.list(T.CLIENT_IDS, envId)
   tenant.clientIds = clientIds.length > 0 ? clientIds : client ? [client.clientId] : []
+  readTenantDeployments(r, envId, tenant)
   return tenant
+}
+
+const DEPLOYER = /^(scope|group|client):\S+$/
+
+/** Deployment grants, profile and object-type allowlist of one tenant (one block, issue 15). */
+function readTenantDeployments(r: EnvReader, envId: string, tenant: TenantConfig): void {
+  const deployers = r.list(T.DEPLOYERS, envId)
+  if (deployers.some((d) => !DEPLOYER.test(d))) {
+    r.issue(
+      `${envKeyOf(T.DEPLOYERS, envId)}: every entry must be scope:<scope>, group:<group> or client:<client id>`,
+    )
+  }
+  if (deployers.length > 0) tenant.deployers = deployers
+  tenant.deployProfile = r.enum<DeployProfile>(T.DEPLOY_PROFILE, envId) ?? 'strict'
+  const objectTypes = r.list(T.OBJECT_TYPES, envId)
+  if (objectTypes.length > 0) tenant.objectTypes = objectTypes
 }
 
 function readClient(

@@ -1,6 +1,6 @@
 import { createSecretKey } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
-import { ConfigError, HttpAuthError, isC7AuthError } from '@c7auth/core'
+import { ConfigError, HttpAuthError, TENANT_MODES, isC7AuthError } from '@c7auth/core'
 import type { Principal, TenantMode } from '@c7auth/core'
 import { extractBearerToken } from './bearer.js'
 import type { AuthRequestLike } from './bearer.js'
@@ -83,6 +83,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const tolerance = options.clockToleranceSeconds ?? 60
   const maxTokenLength = options.maxTokenLength ?? 16_384
   const logger = options.logger
+  const tracer = options.tracer
   if (!(tolerance >= 0)) issues.push('clockToleranceSeconds must be >= 0')
   const maxLifetime = options.maxTokenLifetimeSeconds ?? 86_400
   const maxAge = options.maxTokenAgeSeconds
@@ -196,7 +197,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       )
     }
     const tenantMode: TenantMode = cfg.tenantMode ?? options.tenantMode ?? 'app'
-    if (!['app', 'claim', 'fixed'].includes(tenantMode)) issues.push(`${at}.tenantMode is invalid`)
+    if (!(TENANT_MODES as readonly string[]).includes(tenantMode))
+      issues.push(`${at}.tenantMode is invalid`)
     const fixedTenant = cfg.fixedTenant ?? options.fixedTenant
     if (tenantMode === 'fixed' && (fixedTenant === undefined || !tenantIds.has(fixedTenant))) {
       issues.push(`${at}.fixedTenant must name a configured tenant`)
@@ -215,6 +217,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           timings,
           now,
           logger,
+          tracer,
         })
         stores.set(storeKey, keyStore)
       }

@@ -1,6 +1,7 @@
 import { pino } from 'pino'
 import { ConfigError, loadConfigFromEnv } from '@c7auth/core'
 import { createGatewayServer } from './create-server.js'
+import { tracingFromEnv } from './otel.js'
 
 // The one place that reads process.env: the bin.
 let config
@@ -15,7 +16,16 @@ try {
 }
 
 const logger = pino({ level: config.logLevel })
-const server = await createGatewayServer({ config, logger }).catch((err: unknown) => {
+const tracing = await tracingFromEnv(process.env).catch((err: unknown) => {
+  logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'tracing setup failed')
+  process.exit(2)
+})
+if (tracing) logger.info('OpenTelemetry tracing on (OTLP exporter from the OTEL_* variables)')
+const server = await createGatewayServer({
+  config,
+  logger,
+  ...(tracing ? { tracer: tracing.tracer } : {}),
+}).catch((err: unknown) => {
   logger.fatal({ err }, 'c7auth gateway failed to start')
   process.exit(1)
 })
@@ -26,12 +36,15 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'shutting down')
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed')
-        process.exit(1)
-      },
-    )
+    server
+      .close()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed')
+          process.exit(1)
+        },
+      )
   })
 }
