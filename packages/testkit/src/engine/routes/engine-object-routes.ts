@@ -7,7 +7,6 @@
  */
 import { isAuthenticatedTenant } from '../auth-context.js'
 import type { AuthContext } from '../auth-context.js'
-import { newId } from '../engine-format.js'
 import { notFound, restException } from '../engine-errors.js'
 import { formatEngineDate } from '../engine-format.js'
 import type {
@@ -205,37 +204,6 @@ export function registerEngineObjectRoutes(router: EngineRouter, services: Engin
       return json(dto(row))
     })
   }
-  // message subscriptions of instances waiting in a receive task (one id per wait)
-  const subscriptionIds = new WeakMap<ProcessInstanceRecord, { position: number; id: string }>()
-  const subscriptions = () =>
-    [...state.instances.values()].flatMap((i) => {
-      const activity = runtime.currentActivity(i)
-      if (activity?.kind !== 'receiveTask') return []
-      let known = subscriptionIds.get(i)
-      if (known?.position !== i.position) {
-        known = { position: i.position, id: newId() }
-        subscriptionIds.set(i, known)
-      }
-      return [
-        {
-          id: known.id,
-          eventType: 'message',
-          eventName: activity.messageName ?? null,
-          executionId: i.id,
-          processInstanceId: i.id,
-          activityId: activity.id,
-          createdDate: null,
-          tenantId: i.tenantId,
-        },
-      ]
-    })
-  objects(
-    '/event-subscription',
-    subscriptions,
-    null,
-    (e) => e,
-    (id) => id,
-  )
   objects(
     '/history/incident',
     () => state.incidents.values(),
