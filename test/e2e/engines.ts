@@ -262,13 +262,13 @@ export async function engineAdmin<T = unknown>(
 }
 
 /**
- * Deploys one BPMN resource directly as the admin (multipart, like the engine's own clients); the
+ * Deploys one BPMN (or, with `resourceName: 'x.dmn'`, DMN) resource directly as the admin (multipart, like the engine's own clients); the
  * engine-agnostic stand-in for the simulator's `deploy()`. Returns the engine's deployment DTO.
  */
 export async function engineDeploy(
   engine: TestEngine,
   xml: string,
-  options: { name?: string; tenantId?: string | null } = {},
+  options: { name?: string; tenantId?: string | null; resourceName?: string } = {},
 ): Promise<{
   id: string
   deployedProcessDefinitions: Record<string, { id: string; key: string }>
@@ -277,7 +277,8 @@ export async function engineDeploy(
   const form = new FormData()
   form.append('deployment-name', name)
   if (options.tenantId) form.append('tenant-id', options.tenantId)
-  form.append(`${name}.bpmn`, new Blob([xml], { type: 'application/octet-stream' }), `${name}.bpmn`)
+  const resource = options.resourceName ?? `${name}.bpmn`
+  form.append(resource, new Blob([xml], { type: 'application/octet-stream' }), resource)
   const res = await fetch(`${engine.url}/deployment/create`, {
     method: 'POST',
     headers: { authorization: basicAuth(engine.admin) },

@@ -108,7 +108,8 @@ export async function startHarness(options: HarnessOptions) {
     C7AUTH_BRIDGE_SECRET: 'bridge-secret-0123456789-abcdefghij',
     C7AUTH_ENGINE_SERVICE_USER: ownSimulator ? SERVICE_USER.id : target.admin.id,
     C7AUTH_ENGINE_SERVICE_PASSWORD: ownSimulator ? SERVICE_USER.password : target.admin.password,
-    C7AUTH_ENGINE_TIMEOUT: '2s',
+    // a real engine's first calls after start (cold JIT, one busy shared machine) can take seconds
+    C7AUTH_ENGINE_TIMEOUT: shared ? '30s' : '2s',
     C7AUTH_ENGINE_MAX_LONG_POLL: '5s',
     C7AUTH_GATEWAY_DEFAULT_APP_GROUPS: 'apps',
     C7AUTH_GATEWAY_GROUP_ALLOWLIST: 'billing,support',
@@ -140,11 +141,16 @@ export async function startHarness(options: HarnessOptions) {
     }),
   )
   const events = { adminCalls: 0, provisions: 0, repairs: 0, upstream: 0 }
+  /** Every forwarded client request (not admin calls), as the gateway saw it end: on any engine. */
+  const upstreamCalls: { operationId: string; method: string; status: number | undefined }[] = []
   const hooks: GatewayHooks = {
     onAdminCall: () => void events.adminCalls++,
     onProvision: () => void events.provisions++,
     onRepair: () => void events.repairs++,
-    onUpstream: () => void events.upstream++,
+    onUpstream: (e) => {
+      events.upstream++
+      upstreamCalls.push({ operationId: e.operationId, method: e.method, status: e.status })
+    },
   }
   const gateway: Gateway = createGateway({ config, logger, hooks, ...options.gateway })
   let report: Awaited<ReturnType<Gateway['start']>>
@@ -256,6 +262,7 @@ export async function startHarness(options: HarnessOptions) {
     report,
     base,
     events,
+    upstreamCalls,
     logLines,
     appToken,
     userToken,

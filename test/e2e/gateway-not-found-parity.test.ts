@@ -4,11 +4,13 @@
  * byte-for-byte what the engine itself answers tenant B's own engine user for that id.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { deriveBridgePassword } from '../../packages/gateway/src/internal.js'
+import { deriveBridgePassword, ownerLookup } from '../../packages/gateway/src/internal.js'
 import { linearProcessXml } from '@c7auth/testkit'
 import { startHarness } from './gateway-engine-harness.js'
 import type { Harness } from './gateway-engine-harness.js'
 import { describeEngines, engineAdmin } from './engines.js'
+import { seedTenantA } from './tenant-a-objects.js'
+import type { SweptOwnerResource, TenantAObjects } from './tenant-a-objects.js'
 
 const XML = linearProcessXml({
   key: 'parity',
@@ -22,6 +24,7 @@ describeEngines('cross-tenant by-id reads answer like the engine (bridge mode)',
   let h: Harness
   let b: string
   const ids: Record<string, string> = {}
+  let seeded: TenantAObjects
 
   beforeAll(async () => {
     h = await startHarness({ mode: 'bridge', framework: 'express', testEngine: ctx.engine })
@@ -51,8 +54,37 @@ describeEngines('cross-tenant by-id reads answer like the engine (bridge mode)',
     ids.externalTask = external[0]!.id
     // Provision appB in the engine before talking to the engine as appB directly.
     expect((await h.call(b, 'GET', '/process-definition')).status).toBe(200)
-  })
+    // one tenant-A object of every other kind the gateway checks owners of
+    seeded = await seedTenantA(h, a, b)
+  }, 120_000)
   afterAll(() => h?.close())
+
+  /** The kinds above are read by their own paths; these by the gateway's owner lookup. */
+  const LOOKED_UP: readonly SweptOwnerResource[] = [
+    'execution',
+    'job',
+    'jobDefinition',
+    'incident',
+    'variableInstance',
+    'historicActivityInstance',
+    'historicVariableInstance',
+    'historicDetail',
+    'historicJobLog',
+    'historicExternalTaskLog',
+    'historicDecisionInstance',
+  ]
+  for (const resource of LOOKED_UP) {
+    it(`${resource}: same status, content type and body`, async () => {
+      const lookup = ownerLookup(resource, seeded.ids[resource])
+      const path = lookup.path + (lookup.query ? `?${lookup.query}` : '')
+      const viaGateway = await h.call(b, 'GET', path)
+      const direct = await engineAsB(path)
+      expect(direct.status, direct.text).toBe(404)
+      expect(viaGateway.status).toBe(direct.status)
+      expect(viaGateway.headers['content-type']).toBe(direct.type)
+      expect(viaGateway.text).toBe(direct.text)
+    })
+  }
 
   async function engineAsB(path: string) {
     const password = deriveBridgePassword('bridge-secret-0123456789-abcdefghij', 'appB')

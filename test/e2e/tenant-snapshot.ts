@@ -15,9 +15,20 @@ export async function snapshotOfA(h: Harness): Promise<string> {
       '/process-definition?tenantIdIn=tenantA',
       '/process-definition?withoutTenantId=true',
       '/deployment?tenantIdIn=tenantA',
+      '/job?tenantIdIn=tenantA',
+      '/job-definition?tenantIdIn=tenantA',
+      '/incident?tenantIdIn=tenantA',
+      '/variable-instance?tenantIdIn=tenantA&deserializeValues=false',
+      '/history/process-instance?tenantIdIn=tenantA',
+      '/history/activity-instance?tenantIdIn=tenantA',
+      '/history/variable-instance?tenantIdIn=tenantA&deserializeValues=false',
+      '/history/detail?tenantIdIn=tenantA&deserializeValues=false',
+      '/history/job-log?tenantIdIn=tenantA',
+      '/history/external-task-log?tenantIdIn=tenantA',
+      '/history/decision-instance?tenantIdIn=tenantA',
     ].map((path) => engineAdmin<unknown[]>(h.target, 'GET', path)),
   )
-  // variables per instance (the simulator has no /variable-instance)
+  // variables per instance, as the instance resource renders them
   for (const pi of lists[2] as { id: string }[]) {
     lists.push([await engineAdmin(h.target, 'GET', `/process-instance/${pi.id}/variables`)])
   }

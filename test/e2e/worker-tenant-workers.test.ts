@@ -134,6 +134,7 @@ describe('createTenantWorkers', () => {
       expect(issued).toHaveLength(1)
       expect(decodeJwt(issued[0] as string).client_id).toBe(`${tenant}-worker`)
     }
+    expect(polls(engine).length).toBeGreaterThanOrEqual(2) // one per tenant at least
     for (const poll of polls(engine)) {
       const body = poll.body as { workerId: string; topics: unknown }
       const tenant = body.workerId.split(':').pop() as string

@@ -68,6 +68,7 @@ describeEngines('tenant workers through the gateway', (engineCtx) => {
       )
       expect(mine.map((h) => h.user!.slice(0, -33)).sort()).toEqual(['alice', 'bob'])
     }
+    expect(Object.values(started).flat()).toHaveLength(4)
     for (const pi of Object.values(started).flat()) {
       expect(await stack.instanceState(pi)).toBe('COMPLETED')
     }

@@ -21,6 +21,13 @@ export type ProcessStep =
       readonly message: string
       readonly name?: string
     }
+  | {
+      /** Intermediate timer catch event waiting `duration` (ISO 8601, e.g. `PT1H`): a timer job. */
+      readonly type: 'timer'
+      readonly id: string
+      readonly duration: string
+      readonly name?: string
+    }
 
 export interface LinearProcessOptions {
   readonly key: string
@@ -76,6 +83,10 @@ export function linearProcessXml(options: LinearProcessOptions): string {
     } else if (step.type === 'externalTask') {
       nodes.push(
         `<bpmn:serviceTask id="${esc(step.id)}"${name} camunda:type="external" camunda:topic="${esc(step.topic)}" />`,
+      )
+    } else if (step.type === 'timer') {
+      nodes.push(
+        `<bpmn:intermediateCatchEvent id="${esc(step.id)}"${name}><bpmn:timerEventDefinition><bpmn:timeDuration>${esc(step.duration)}</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>`,
       )
     } else {
       const msgId = `Msg_${step.id}`

@@ -4,7 +4,8 @@
  */
 import { EngineError } from './engine-errors.js'
 
-export type ActivityKind = 'userTask' | 'externalTask' | 'receiveTask' | 'passThrough' | 'endEvent'
+export type ActivityKind =
+  'userTask' | 'externalTask' | 'receiveTask' | 'timer' | 'passThrough' | 'endEvent'
 
 /** The form of a start event or user task: a form key, or a Camunda Form reference. */
 export interface FormModel {
@@ -29,6 +30,8 @@ export interface ActivityModel {
   readonly messageName?: string
   readonly priority?: number
   readonly form?: FormModel
+  /** Timer catch events: the ISO 8601 duration (`timeDuration`) the timer waits. */
+  readonly timerDuration?: string
 }
 
 export interface StartEventModel {
@@ -219,12 +222,20 @@ export function parseBpmn(xml: string, resource: string): ProcessModel[] {
           break
         }
         case 'receiveTask':
-        case 'intermediateCatchEvent':
+        case 'intermediateCatchEvent': {
+          const timer = /<(?:[\w-]+:)?timerEventDefinition\b/.test(el.inner)
+            ? /<(?:[\w-]+:)?timeDuration\b[^>]*>([^<]*)</.exec(el.inner)?.[1]?.trim()
+            : undefined
+          if (el.tag === 'intermediateCatchEvent' && timer !== undefined) {
+            node = { ...base, kind: 'timer', timerDuration: timer }
+            break
+          }
           node =
             messageName === undefined
               ? { ...base, kind: 'passThrough' }
               : { ...base, kind: 'receiveTask', messageName }
           break
+        }
         default:
           node = { ...base, kind: 'passThrough' }
       }

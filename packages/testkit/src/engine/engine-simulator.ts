@@ -13,7 +13,7 @@ import type { AuthContext } from './auth-context.js'
 import { AuthorizationService } from './authorization-service.js'
 import { UNAUTHENTICATED } from './auth-context.js'
 import { EngineError, invalidRequest } from './engine-errors.js'
-import { formatEngineDate } from './engine-format.js'
+import { formatEngineDate, newId } from './engine-format.js'
 import { EngineState } from './engine-state.js'
 import { FetchAndLockQueue } from './fetch-and-lock.js'
 import type { LoginThrottling, NewUser } from './identity-service.js'
@@ -22,6 +22,7 @@ import { firstValues } from './query-criteria.js'
 import { discardBody, readJsonBody, readMultipartBody } from './request-body.js'
 import { Router, splitPath } from './router.js'
 import { registerAuthorizationRoutes } from './routes/authorization-routes.js'
+import { registerEngineObjectRoutes } from './routes/engine-object-routes.js'
 import { registerExternalTaskRoutes } from './routes/external-task-routes.js'
 import { registerFormRoutes } from './routes/form-routes.js'
 import { registerHistoryRoutes } from './routes/history-routes.js'
@@ -52,6 +53,11 @@ export interface EngineSimulatorOptions {
    * CREATE_INSTANCE on PROCESS_DEFINITION). Nothing else is checked.
    */
   readonly authorizationChecks?: boolean
+  /**
+   * A read-only identity service, as with the LDAP plugin (default `false`): user, group, tenant
+   * and membership writes answer 403 `Identity service implementation is read-only.`
+   */
+  readonly readOnlyIdentity?: boolean
   /** `tenantCheckEnabled` (default `true`). */
   readonly tenantCheck?: boolean
   /** History level (default `full`, as in Run and the Spring Boot starter). */
@@ -194,6 +200,11 @@ export interface EngineSimulator {
       resourceId?: string
       permissions: string[]
     }): string
+    /**
+     * A historic decision instance, as a DMN evaluation would leave it (the simulator evaluates no
+     * DMN); returns its id.
+     */
+    historicDecisionInstance(d: { decisionDefinitionKey: string; tenantId?: string | null }): string
   }
   deploy(
     xml: string,
@@ -328,6 +339,7 @@ export async function startEngineSimulator(
     fetchAndLock,
     authorization,
     authorizationChecks,
+    readOnlyIdentity: options.readOnlyIdentity ?? false,
     engineVersion: options.engineVersion ?? '7.23.0',
   }
 
@@ -338,6 +350,7 @@ export async function startEngineSimulator(
   registerRuntimeRoutes(router, services)
   registerExternalTaskRoutes(router, services)
   registerHistoryRoutes(router, services)
+  registerEngineObjectRoutes(router, services)
   registerAuthorizationRoutes(router, services)
   router.add('GET', '/version', () => ({ status: 200, body: { version: services.engineVersion } }))
 
@@ -721,6 +734,39 @@ export async function startEngineSimulator(
           resourceType: a.resourceType,
           resourceId: a.resourceId ?? '*',
         }).id,
+      historicDecisionInstance: (d) => {
+        const id = newId()
+        const tenantId = d.tenantId ?? null
+        state.historicDecisionInstances.set(id, {
+          id,
+          processInstanceId: null,
+          tenantId,
+          dto: {
+            id,
+            decisionDefinitionId: `${d.decisionDefinitionKey}:1:${id}`,
+            decisionDefinitionKey: d.decisionDefinitionKey,
+            decisionDefinitionName: null,
+            evaluationTime: formatEngineDate(runtime.now()),
+            removalTime: null,
+            processDefinitionId: null,
+            processDefinitionKey: null,
+            processInstanceId: null,
+            rootProcessInstanceId: null,
+            caseDefinitionId: null,
+            caseDefinitionKey: null,
+            caseInstanceId: null,
+            activityId: null,
+            activityInstanceId: null,
+            tenantId,
+            userId: null,
+            collectResultValue: null,
+            rootDecisionInstanceId: null,
+            decisionRequirementsDefinitionId: null,
+            decisionRequirementsDefinitionKey: null,
+          },
+        })
+        return id
+      },
     },
     deploy(xml, opts = {}) {
       const result = runtime.deploy(UNAUTHENTICATED, {

@@ -161,6 +161,56 @@ export interface IncidentRecord {
   readonly tenantId: string | null
 }
 
+/** A timer's job definition (`ACT_RU_JOBDEF`), created when a definition with a timer is deployed. */
+export interface JobDefinitionRecord {
+  readonly id: string
+  readonly processDefinitionId: string
+  readonly processDefinitionKey: string
+  readonly activityId: string
+  readonly jobType: string
+  readonly jobConfiguration: string
+  readonly tenantId: string | null
+  readonly deploymentId: string
+  suspended: boolean
+}
+
+/**
+ * A timer job (`ACT_RU_JOB`). The simulator has no job executor: a job waits until its instance
+ * ends, so it is a stable object to address (on a real engine the timer is hours away).
+ */
+export interface JobRecord {
+  readonly id: string
+  readonly jobDefinitionId: string
+  readonly processInstanceId: string
+  readonly processDefinitionId: string
+  readonly processDefinitionKey: string
+  readonly executionId: string
+  readonly activityId: string
+  readonly tenantId: string | null
+  readonly createTime: number
+  readonly dueDate: number
+  retries: number
+  suspended: boolean
+}
+
+/**
+ * One history row the simulator only renders and looks up by id (activity instances, job and
+ * external task logs, decision instances): its engine DTO as the REST API returns it.
+ */
+export interface HistoryRow {
+  readonly id: string
+  readonly processInstanceId: string | null
+  readonly tenantId: string | null
+  readonly dto: Readonly<Record<string, unknown>>
+}
+
+/** Ids of one process variable: its variable instance (= historic variable instance) and its first detail. */
+export interface VariableIds {
+  readonly variableInstanceId: string
+  readonly detailId: string
+  readonly createTime: number
+}
+
 /** One `ACT_HI_OP_LOG` row, rendered by `GET /history/user-operation`. */
 export interface UserOperationLogEntry {
   readonly id: string
@@ -204,6 +254,14 @@ export class EngineState {
   readonly incidents = new Map<string, IncidentRecord>()
   readonly operationLog: UserOperationLogEntry[] = []
   readonly authorizations = new Map<string, AuthorizationRecord>()
+  readonly jobDefinitions = new Map<string, JobDefinitionRecord>()
+  readonly jobs = new Map<string, JobRecord>()
+  /** `processInstanceId \u0000 name` → the variable's ids (assigned when first addressed). */
+  readonly variableIds = new Map<string, VariableIds>()
+  readonly historicActivityInstances = new Map<string, HistoryRow>()
+  readonly historicJobLogs = new Map<string, HistoryRow>()
+  readonly historicExternalTaskLogs = new Map<string, HistoryRow>()
+  readonly historicDecisionInstances = new Map<string, HistoryRow>()
   externalTaskSequence = 0
 
   clear(): void {
@@ -222,6 +280,13 @@ export class EngineState {
     this.incidents.clear()
     this.operationLog.length = 0
     this.authorizations.clear()
+    this.jobDefinitions.clear()
+    this.jobs.clear()
+    this.variableIds.clear()
+    this.historicActivityInstances.clear()
+    this.historicJobLogs.clear()
+    this.historicExternalTaskLogs.clear()
+    this.historicDecisionInstances.clear()
     this.externalTaskSequence = 0
   }
 }

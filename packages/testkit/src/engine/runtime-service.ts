@@ -14,8 +14,10 @@ import {
   restException,
   tenantViolationMessage,
 } from './engine-errors.js'
-import { newId } from './engine-format.js'
+import { formatEngineDate, newId } from './engine-format.js'
 import type {
+  JobRecord,
+  VariableIds,
   DeploymentRecord,
   EngineState,
   ExternalTaskRecord,
@@ -198,7 +200,10 @@ export class RuntimeService {
       })
     }
     this.#state.deployments.set(deploymentId, deployment)
-    for (const d of definitions) this.#state.definitions.set(d.id, d)
+    for (const d of definitions) {
+      this.#state.definitions.set(d.id, d)
+      this.#createJobDefinitions(d.id, d.key, d.tenantId, deploymentId, d.model.startEvents)
+    }
     const changes: LogChange[] = [
       { property: 'duplicateFilterEnabled', newValue: String(filtering) },
     ]
@@ -227,6 +232,9 @@ export class RuntimeService {
     }
     for (const i of running) this.#terminate(i, 'deleted deployment')
     for (const d of defs) this.#state.definitions.delete(d.id)
+    for (const jd of [...this.#state.jobDefinitions.values()]) {
+      if (jd.deploymentId === id) this.#state.jobDefinitions.delete(jd.id)
+    }
     this.#state.deployments.delete(id)
     this.log(
       ctx,
@@ -334,7 +342,160 @@ export class RuntimeService {
       if (activity.kind === 'userTask') return this.#createTask(instance, activity)
       if (activity.kind === 'externalTask') return this.#createExternalTask(instance, activity)
       if (activity.kind === 'receiveTask') return
+      if (activity.kind === 'timer') return this.#createTimerJob(instance, activity)
     }
+  }
+
+  /** One timer job definition per timer catch event reachable from a start event (`ACT_RU_JOBDEF`). */
+  #createJobDefinitions(
+    definitionId: string,
+    key: string,
+    tenantId: string | null,
+    deploymentId: string,
+    startEvents: readonly StartEventModel[],
+  ): void {
+    const seen = new Set<string>()
+    for (const activity of startEvents.flatMap((e) => e.path)) {
+      if (activity.kind !== 'timer' || seen.has(activity.id)) continue
+      seen.add(activity.id)
+      const id = newId()
+      this.#state.jobDefinitions.set(id, {
+        id,
+        processDefinitionId: definitionId,
+        processDefinitionKey: key,
+        activityId: activity.id,
+        jobType: 'timer-intermediate-transition',
+        jobConfiguration: `DURATION: ${activity.timerDuration ?? ''}`,
+        tenantId,
+        deploymentId,
+        suspended: false,
+      })
+    }
+  }
+
+  /** Parses the `PnDTnHnMnS` durations the builder writes; unknown forms count as one hour. */
+  #durationMs(duration: string | undefined): number {
+    const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(duration ?? '')
+    if (m === null) return 3_600_000
+    const [d, h, min, sec] = [m[1], m[2], m[3], m[4]].map((x) => Number(x ?? 0)) as number[]
+    return (((d! * 24 + h!) * 60 + min!) * 60 + sec!) * 1000
+  }
+
+  /** The token waits in a timer: one job (never executed here: no job executor) and its log row. */
+  #createTimerJob(instance: ProcessInstanceRecord, activity: ActivityModel): void {
+    const definition = [...this.#state.jobDefinitions.values()].find(
+      (jd) => jd.processDefinitionId === instance.definitionId && jd.activityId === activity.id,
+    )
+    const now = this.now()
+    const job: JobRecord = {
+      id: newId(),
+      jobDefinitionId: definition?.id ?? '',
+      processInstanceId: instance.id,
+      processDefinitionId: instance.definitionId,
+      processDefinitionKey: instance.definitionKey,
+      executionId: instance.id,
+      activityId: activity.id,
+      tenantId: instance.tenantId,
+      createTime: now,
+      dueDate: now + this.#durationMs(activity.timerDuration),
+      retries: 3,
+      suspended: false,
+    }
+    this.#state.jobs.set(job.id, job)
+    this.#recordActivity(instance, activity, `${activity.id}:${newId()}`, 'intermediateTimer')
+    if (this.#config.historyLevel === 'full') {
+      const logId = newId()
+      this.#state.historicJobLogs.set(logId, {
+        id: logId,
+        processInstanceId: instance.id,
+        tenantId: instance.tenantId,
+        dto: {
+          id: logId,
+          timestamp: formatEngineDate(now),
+          removalTime: null,
+          jobId: job.id,
+          jobDueDate: formatEngineDate(job.dueDate),
+          jobRetries: job.retries,
+          jobPriority: 0,
+          jobExceptionMessage: null,
+          failedActivityId: null,
+          jobDefinitionId: job.jobDefinitionId,
+          jobDefinitionType: 'timer-intermediate-transition',
+          jobDefinitionConfiguration: definition?.jobConfiguration ?? null,
+          activityId: activity.id,
+          executionId: instance.id,
+          processInstanceId: instance.id,
+          processDefinitionId: instance.definitionId,
+          processDefinitionKey: instance.definitionKey,
+          deploymentId: this.#state.definitions.get(instance.definitionId)?.deploymentId ?? null,
+          rootProcessInstanceId: instance.id,
+          tenantId: instance.tenantId,
+          hostname: 'c7auth-simulator',
+          creationLog: true,
+          failureLog: false,
+          successLog: false,
+          deletionLog: false,
+        },
+      })
+    }
+  }
+
+  /** A historic activity instance row for a wait state the token entered (history level not `none`). */
+  #recordActivity(
+    instance: ProcessInstanceRecord,
+    activity: ActivityModel,
+    activityInstanceId: string,
+    activityType: string,
+    taskId: string | null = null,
+  ): void {
+    if (this.#config.historyLevel === 'none') return
+    this.#state.historicActivityInstances.set(activityInstanceId, {
+      id: activityInstanceId,
+      processInstanceId: instance.id,
+      tenantId: instance.tenantId,
+      dto: {
+        id: activityInstanceId,
+        parentActivityInstanceId: instance.id,
+        activityId: activity.id,
+        activityName: activity.name,
+        activityType,
+        processDefinitionKey: instance.definitionKey,
+        processDefinitionId: instance.definitionId,
+        processInstanceId: instance.id,
+        executionId: instance.id,
+        taskId,
+        calledProcessInstanceId: null,
+        calledCaseInstanceId: null,
+        assignee: null,
+        startTime: formatEngineDate(this.now()),
+        endTime: null,
+        durationInMillis: null,
+        canceled: false,
+        completeScope: false,
+        tenantId: instance.tenantId,
+        removalTime: null,
+        rootProcessInstanceId: instance.id,
+      },
+    })
+  }
+
+  /**
+   * The ids of a process variable as the engine would have given them on creation: the variable
+   * instance (also its historic variable instance's id) and its first historic detail. Assigned
+   * when first addressed and kept while the variable exists.
+   */
+  variableIds(processInstanceId: string, name: string): VariableIds | undefined {
+    const instance = this.#state.instances.get(processInstanceId)
+    const key = `${processInstanceId}\u0000${name}`
+    if (instance === undefined || !instance.variables.has(name)) {
+      return this.#state.variableIds.get(key)
+    }
+    let ids = this.#state.variableIds.get(key)
+    if (ids === undefined) {
+      ids = { variableInstanceId: newId(), detailId: newId(), createTime: this.now() }
+      this.#state.variableIds.set(key, ids)
+    }
+    return ids
   }
 
   currentActivity(instance: ProcessInstanceRecord): ActivityModel | undefined {
@@ -385,6 +546,7 @@ export class RuntimeService {
       lastUpdated: null,
     }
     this.#state.tasks.set(task.id, task)
+    this.#recordActivity(instance, activity, task.activityInstanceId, 'userTask', task.id)
     if (this.#config.historyLevel !== 'none') {
       this.#state.historicTasks.set(task.id, {
         id: task.id,
@@ -428,6 +590,38 @@ export class RuntimeService {
       availableAt: 0,
     }
     this.#state.externalTasks.set(task.id, task)
+    this.#recordActivity(instance, activity, task.activityInstanceId, 'serviceTask')
+    if (this.#config.historyLevel === 'full') {
+      const logId = newId()
+      this.#state.historicExternalTaskLogs.set(logId, {
+        id: logId,
+        processInstanceId: instance.id,
+        tenantId: instance.tenantId,
+        dto: {
+          id: logId,
+          timestamp: formatEngineDate(task.createTime),
+          removalTime: null,
+          externalTaskId: task.id,
+          topicName: task.topicName,
+          workerId: null,
+          priority: task.priority,
+          retries: null,
+          errorMessage: null,
+          activityId: task.activityId,
+          activityInstanceId: task.activityInstanceId,
+          executionId: instance.id,
+          processInstanceId: instance.id,
+          processDefinitionId: instance.definitionId,
+          processDefinitionKey: instance.definitionKey,
+          tenantId: instance.tenantId,
+          rootProcessInstanceId: instance.id,
+          creationLog: true,
+          failureLog: false,
+          successLog: false,
+          deletionLog: false,
+        },
+      })
+    }
     this.onExternalTaskAvailable()
   }
 
@@ -447,6 +641,9 @@ export class RuntimeService {
     }
     for (const et of [...this.#state.externalTasks.values()]) {
       if (et.processInstanceId === instance.id) this.#state.externalTasks.delete(et.id)
+    }
+    for (const job of [...this.#state.jobs.values()]) {
+      if (job.processInstanceId === instance.id) this.#state.jobs.delete(job.id)
     }
   }
 

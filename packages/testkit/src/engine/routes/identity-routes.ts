@@ -14,7 +14,7 @@ import {
   sortingFromBody,
   sortingFromQuery,
 } from '../query-criteria.js'
-import type { EngineRouter, EngineServices, HandlerContext } from './route-types.js'
+import type { EngineRouter, EngineServices, Handler, HandlerContext } from './route-types.js'
 import { bodyObject, json, noContent, str } from './route-types.js'
 
 /** SQL `LIKE` with `%` wildcards (the engine passes the pattern through). */
@@ -62,8 +62,42 @@ const TENANT_QUERY: CriteriaSpec = {
   includingGroupsOfUser: 'bool',
 }
 
-export function registerIdentityRoutes(router: EngineRouter, engine: EngineServices): void {
+/** Identity writes a read-only identity service (LDAP and the like) refuses. */
+const IDENTITY_WRITES = new Set([
+  'POST /user/create',
+  'PUT /user/{id}/profile',
+  'PUT /user/{id}/credentials',
+  'DELETE /user/{id}',
+  'POST /group/create',
+  'PUT /group/{id}',
+  'DELETE /group/{id}',
+  'PUT /group/{id}/members/{userId}',
+  'DELETE /group/{id}/members/{userId}',
+  'POST /tenant/create',
+  'PUT /tenant/{id}',
+  'DELETE /tenant/{id}',
+  'PUT /tenant/{id}/user-members/{userId}',
+  'DELETE /tenant/{id}/user-members/{userId}',
+  'PUT /tenant/{id}/group-members/{groupId}',
+  'DELETE /tenant/{id}/group-members/{groupId}',
+])
+
+export function registerIdentityRoutes(engineRouter: EngineRouter, engine: EngineServices): void {
   const { state, identity, runtime } = engine
+  // the resources check `isReadOnly()` before anything else: 403, the same text for every write
+  const router = {
+    add(method: string, template: string, handler: Handler): void {
+      engineRouter.add(
+        method,
+        template,
+        engine.readOnlyIdentity === true && IDENTITY_WRITES.has(`${method} ${template}`)
+          ? () => {
+              throw invalidRequest('Identity service implementation is read-only.', 403)
+            }
+          : handler,
+      )
+    },
+  }
 
   /** With authorization checks on, identity writes need admin rights (or ALL on one's own user). */
   const requireAuthorization = (

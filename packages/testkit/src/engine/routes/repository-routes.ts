@@ -311,6 +311,29 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     xmlDto(definitionByKey(c.auth, c.params['key'] as string, c.params['tenant-id'] as string)),
   )
 
+  // Diagram and form variables of a definition without either: the engine's answers for one
+  // (the start form itself is form-routes.ts's).
+  for (const [prefix, resolve] of [
+    [
+      '/process-definition/{id}',
+      (c: HandlerContext) => definitionById(c.auth, c.params['id'] as string),
+    ],
+    [
+      '/process-definition/key/{key}/tenant-id/{tenant-id}',
+      (c: HandlerContext) =>
+        definitionByKey(c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
+    ],
+  ] as const) {
+    router.add('GET', `${prefix}/diagram`, (c) => {
+      resolve(c)
+      return { status: 204 }
+    })
+    router.add('GET', `${prefix}/form-variables`, (c) => {
+      resolve(c)
+      return json({})
+    })
+  }
+
   /** `ProcessDefinitionResourceImpl.startProcessInstance`: engine failures become a 500 RestException. */
   const start = (c: HandlerContext, def: ProcessDefinitionRecord): Reply => {
     // `AuthorizationCommandChecker.checkCreateProcessInstance`; the resource rethrows it (403).

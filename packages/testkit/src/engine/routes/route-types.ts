@@ -41,6 +41,8 @@ export interface EngineServices {
   readonly fetchAndLock: FetchAndLockQueue
   readonly authorization: AuthorizationService
   readonly authorizationChecks: boolean
+  /** The identity service is read-only (identity writes answer 403). */
+  readonly readOnlyIdentity?: boolean
   readonly engineVersion: string
 }
 
