@@ -93,7 +93,11 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   app.use(countRefusals(metrics))
   app.use(errorHandler({ logger }))
 
-  const bootstrap = await gateway.start()
+  // a failed start (engine not reachable yet) must not leave the gateway's pools open
+  const bootstrap = await gateway.start().catch(async (err: unknown) => {
+    await gateway.close().catch(() => undefined)
+    throw err
+  })
 
   const tls =
     config.gateway.tlsCertPem && config.gateway.tlsKeyPem

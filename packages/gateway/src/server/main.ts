@@ -1,6 +1,7 @@
 import { pino } from 'pino'
 import { ConfigError, loadConfigFromEnv } from '@c7auth/core'
 import { createGatewayServer } from './create-server.js'
+import { startWithRetry } from './startup-retry.js'
 
 // The one place that reads process.env: the bin.
 let config
@@ -15,7 +16,11 @@ try {
 }
 
 const logger = pino({ level: config.logLevel })
-const server = await createGatewayServer({ config, logger }).catch((err: unknown) => {
+// Started together with the engine (compose, Kubernetes), the engine may not answer yet: wait.
+const server = await startWithRetry(() => createGatewayServer({ config, logger }), {
+  onRetry: ({ attempt, delayMs }) =>
+    logger.warn({ attempt, delayMs }, 'engine not reachable yet; retrying'),
+}).catch((err: unknown) => {
   logger.fatal({ err }, 'c7auth gateway failed to start')
   process.exit(1)
 })
