@@ -527,25 +527,43 @@ export const ENGINE_BEHAVIOURS: readonly EngineBehaviour[] = [
   {
     id: 'T24-task-update-must-repeat-tenant',
     description:
-      '`PUT /task/{id}` without the task’s `tenantId` fails (500 ENGINE-03072: the tenant would change); with it, accepted',
-    expected: { without: 500, engineCode: 'ENGINE-03072', withTenant: 204 },
+      '`PUT /task/{id}` replaces the task’s fields; without the task’s `tenantId` it fails (500 ENGINE-03072: the tenant would change); a missing id is a 404',
+    expected: {
+      without: 500,
+      engineCode: 'ENGINE-03072',
+      withTenant: 204,
+      missing: 404,
+      log: [
+        ['name', 'Review', 'renamed'],
+        ['priority', '50', '0'],
+      ],
+    },
     async run(engine) {
       const [a] = await twoTenants(engine)
       const key = freshId('tput')
-      await deploy(engine, userTaskXml(key), a)
-      const pi = await start(engine, key, a)
-      const [task] = await ok<{ id: string; name: string | null }[]>(
+      await deploy(
         engine,
-        'GET',
-        `/task?processInstanceId=${pi.id}`,
+        linearProcessXml({ key, steps: [{ type: 'userTask', id: 'review', name: 'Review' }] }),
+        a,
       )
+      const pi = await start(engine, key, a)
+      const [task] = await ok<{ id: string }[]>(engine, 'GET', `/task?processInstanceId=${pi.id}`)
       const id = task?.id as string
       const without = await call(engine, 'PUT', `/task/${id}`, { name: 'renamed' })
       const withTenant = await call(engine, 'PUT', `/task/${id}`, { name: 'renamed', tenantId: a })
+      const missing = await call(engine, 'PUT', `/task/${freshId('missing')}`, { name: 'x' })
+      const log = await ok<
+        { operationType: string; property: string; orgValue: string; newValue: string }[]
+      >(engine, 'GET', `/history/user-operation?taskId=${id}`)
       return {
         without: without.status,
         engineCode: /ENGINE-\d+/.exec((without.json as { message?: string })?.message ?? '')?.[0],
         withTenant: withTenant.status,
+        missing: missing.status,
+        log: log
+          .filter((e) => e.operationType === 'Update')
+          .map((e) => [e.property, e.orgValue, e.newValue])
+          .sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
       }
     },
   },

@@ -402,6 +402,21 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
     return json(taskDto(t))
   })
 
+  router.add('PUT', '/task/{id}', (c) => {
+    // `TaskResourceImpl.updateTask`: the task is looked up with a (tenant-checked) query first
+    const task = runtime.findTask(c.auth, c.params['id'] as string)
+    if (task === undefined) throw notFound(`No matching task with id ${c.params['id']}`)
+    const body = bodyObject(c.body)
+    runtime.updateTask(c.auth, task, {
+      name: str(body['name']),
+      assignee: str(body['assignee']),
+      owner: str(body['owner']),
+      priority: typeof body['priority'] === 'number' ? body['priority'] : 0,
+      tenantId: str(body['tenantId']),
+    })
+    return noContent()
+  })
+
   router.add('POST', '/task/{id}/claim', (c) => {
     const userId = str(bodyObject(c.body)['userId'])
     runtime.claimTask(c.auth, c.params['id'] as string, userId)
