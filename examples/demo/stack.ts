@@ -84,6 +84,8 @@ export async function startDemoStack(options: { gatewayPort?: number } = {}): Pr
     gatewayEnv[`${p}ISSUER`] = idp.issuer
     gatewayEnv[`${p}AUDIENCE`] = idp.defaultAudience
     gatewayEnv[`${p}CLIENT_IDS`] = `${t.app},${t.tasklist}`
+    // the app deploys its model (strict profile: user and external tasks only); users do not
+    gatewayEnv[`${p}DEPLOYERS`] = `client:${t.app}`
   }
   const gateway = await createGatewayServer({ config: loadConfigFromEnv(gatewayEnv) })
 

@@ -143,9 +143,9 @@ function p95(prefix: string, group: string[]): Series {
 
 const panels: { title: string; unit: string; series: Series }[] = [
   {
-    title: 'Requests by outcome and code (req/s)',
+    title: 'Requests by tenant and outcome (req/s)',
     unit: '/s',
-    series: rates('c7auth_requests_total', (k) => lbl(k, ['outcome', 'code'])),
+    series: rates('c7auth_requests_total', (k) => lbl(k, ['tenant', 'outcome'])),
   },
   {
     title: 'Token verification p95 by result (ms, bucket bound)',

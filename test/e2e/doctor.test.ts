@@ -1,67 +1,40 @@
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startEngineSimulator, startTestIdp } from '@c7auth/testkit'
+import { linearProcessXml, startEngineSimulator, startTestIdp } from '@c7auth/testkit'
 import type { EngineSimulator, TestIdp } from '@c7auth/testkit'
-import { describeEngines } from './engines.js'
+import { runDoctor, statusOf } from './doctor-bin.js'
+import type { TestEngine } from './engines.js'
+import {
+  ENGINE_START_TIMEOUT_MS,
+  describeEngines,
+  engineAdmin,
+  engineDeploy,
+  selectedEngines,
+  startTestEngine,
+} from './engines.js'
 
-const BIN = fileURLToPath(new URL('../../packages/gateway/bin/c7auth-doctor.js', import.meta.url))
 const SECRET = 'doctor-test-bridge-secret-0123456789abcdef'
 const CLIENT_SECRET = 'acme-secret-do-not-print'
-
-interface Line {
-  id: string
-  status: 'ok' | 'warn' | 'fail'
-  detail: string
-  fix?: string
-}
-
-interface DoctorRun {
-  code: number | null
-  stdout: string
-  lines: Line[]
-}
-
-function runDoctor(env: Record<string, string>, args: string[] = ['--json']): Promise<DoctorRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.once('error', reject)
-    child.once('exit', (code) => {
-      let lines: Line[] = []
-      if (args.includes('--json')) {
-        try {
-          lines = JSON.parse(stdout) as Line[]
-        } catch {
-          reject(new Error(`not JSON: ${stdout}\n${stderr}`))
-          return
-        }
-      }
-      resolve({ code, stdout, lines })
-    })
-  })
-}
-
-const statusOf = (run: DoctorRun, id: string): string | undefined =>
-  run.lines.find((l) => l.id === id)?.status
 
 describe('c7auth-doctor bin against the testkit IdP and engine simulator', () => {
   let idp: TestIdp
   let engine: EngineSimulator
   let open: EngineSimulator
+  let unchecked: EngineSimulator
   let env: Record<string, string>
 
   beforeAll(async () => {
     idp = await startTestIdp({
       clients: [{ clientId: 'acme', clientSecret: CLIENT_SECRET, tenant: 'acme' }],
     })
-    engine = await startEngineSimulator({ adminUser: { id: 'admin', password: 'Adm1n-pw' } })
+    engine = await startEngineSimulator({
+      adminUser: { id: 'admin', password: 'Adm1n-pw' },
+      authorizationChecks: true,
+    })
     open = await startEngineSimulator({ authentication: false })
+    unchecked = await startEngineSimulator({
+      adminUser: { id: 'admin', password: 'Adm1n-pw' },
+      authorizationChecks: false,
+    })
     env = {
       C7AUTH_TENANTS: 'acme',
       C7AUTH_ENGINE_URL: engine.url,
@@ -81,6 +54,7 @@ describe('c7auth-doctor bin against the testkit IdP and engine simulator', () =>
     await idp?.close()
     await engine?.close()
     await open?.close()
+    await unchecked?.close()
   })
 
   it('passes a correct configuration, one ok line per check, exit 0', async () => {
@@ -94,9 +68,14 @@ describe('c7auth-doctor bin against the testkit IdP and engine simulator', () =>
       'engine.basic-auth=ok',
       'engine.reachable=ok',
       'engine.account=ok',
+      'engine.authorization=ok',
+      // the simulator keeps no variable history: the doctor says it cannot tell
+      'engine.history-level=warn',
       // the simulator does not answer OPTIONS /user (405): the doctor says it cannot tell
       'engine.identity-writable=warn',
       'engine.password-policy=ok',
+      // engine configuration engine-rest does not show: always a pointer, never an ok
+      'engine.object-type-validation=warn',
     ])
     expect(run.lines.find((l) => l.id === 'engine.reachable')?.detail).toMatch(/^version \d/)
     expect(run.stdout).not.toContain(CLIENT_SECRET)
@@ -108,7 +87,7 @@ describe('c7auth-doctor bin against the testkit IdP and engine simulator', () =>
     const run = await runDoctor(env, [])
     expect(run.code).toBe(0)
     const lines = run.stdout.trim().split('\n')
-    expect(lines).toHaveLength(8)
+    expect(lines).toHaveLength(11)
     for (const l of lines) expect(l).toMatch(/^(ok {3}|warn )\S+ {2}/)
   }, 30_000)
 
@@ -152,6 +131,17 @@ describe('c7auth-doctor bin against the testkit IdP and engine simulator', () =>
     const run = await runDoctor({ ...env, C7AUTH_ENGINE_URL: open.url })
     expect(run.code).toBe(1)
     expect(statusOf(run, 'engine.basic-auth')).toBe('fail')
+  }, 30_000)
+
+  it('fails the authorization check on an engine with authorization checks off', async () => {
+    const run = await runDoctor({ ...env, C7AUTH_ENGINE_URL: unchecked.url })
+    expect(run.code).toBe(1)
+    const line = run.lines.find((l) => l.id === 'engine.authorization')
+    expect(line?.status).toBe('fail')
+    expect(line?.fix).toContain('authorization.enabled=true')
+    expect(run.lines.filter((l) => l.status === 'fail').map((l) => l.id)).toEqual([
+      'engine.authorization',
+    ])
   }, 30_000)
 
   it('fails engine checks on a wrong admin password', async () => {
@@ -209,11 +199,26 @@ describeEngines('c7auth-doctor bin per engine', (ctx) => {
   it('passes the engine checks with the engine admin', async () => {
     const run = await runDoctor(env)
     expect(run.code).toBe(0)
-    for (const id of ['engine.basic-auth', 'engine.reachable', 'engine.account'])
+    for (const id of [
+      'engine.basic-auth',
+      'engine.reachable',
+      'engine.account',
+      'engine.authorization',
+    ])
       expect(statusOf(run, id), id).toBe('ok')
+    // nothing has set a variable yet: no engine can tell its history level
+    expect(statusOf(run, 'engine.history-level')).toBe('warn')
     // real engines answer OPTIONS /user; the simulator does not
     expect(statusOf(run, 'engine.identity-writable')).toBe(ctx.isSimulator ? 'warn' : 'ok')
     expect(run.stdout).not.toContain(ctx.engine.admin.password)
+  }, 60_000)
+
+  it('sees history level full once a process wrote a variable (real engines)', async () => {
+    await seedInstanceWithVariable(ctx.engine)
+    const run = await runDoctor(env)
+    expect(run.code).toBe(0)
+    // the simulator keeps no variable history; real engines at level full write updates
+    expect(statusOf(run, 'engine.history-level')).toBe(ctx.isSimulator ? 'warn' : 'ok')
   }, 60_000)
 
   // last in the block: a wrong password counts as a failed login on the engine
@@ -223,3 +228,69 @@ describeEngines('c7auth-doctor bin per engine', (ctx) => {
     expect(statusOf(run, 'engine.account')).toBe('fail')
   }, 60_000)
 })
+
+/** One running instance that set one variable: what every history level shows differently. */
+async function seedInstanceWithVariable(engine: TestEngine): Promise<void> {
+  const xml = linearProcessXml({
+    key: 'doctorProbe',
+    steps: [{ type: 'userTask', id: 'wait' }],
+    historyTimeToLive: 1,
+  })
+  await engineDeploy(engine, xml, { name: 'doctor-probe' })
+  await engineAdmin(engine, 'POST', '/process-definition/key/doctorProbe/start', {
+    variables: { amount: { value: 42, type: 'Integer' } },
+  })
+}
+
+// One misconfigured real engine (authorization checks off, history level audit): each of the
+// two checks is seen failing against the engine itself, not only against the simulator.
+describe.runIf(selectedEngines().includes('camunda7'))(
+  'c7auth-doctor bin against a misconfigured Camunda 7.24',
+  () => {
+    let idp: TestIdp
+    let engine: TestEngine
+    let env: Record<string, string>
+
+    beforeAll(async () => {
+      engine = await startTestEngine('camunda7', {
+        env: {
+          C7AUTH_TEST_ENGINE_AUTHORIZATION: 'false',
+          C7AUTH_TEST_ENGINE_HISTORY_LEVEL: 'audit',
+        },
+      })
+      idp = await startTestIdp({
+        clients: [{ clientId: 'acme', clientSecret: CLIENT_SECRET, tenant: 'acme' }],
+      })
+      env = {
+        C7AUTH_TENANTS: 'acme',
+        C7AUTH_ENGINE_URL: engine.url,
+        C7AUTH_ENGINE_AUTH: 'bridge',
+        C7AUTH_ENGINE_ADMIN_USER: engine.admin.id,
+        C7AUTH_ENGINE_ADMIN_PASSWORD: engine.admin.password,
+        C7AUTH_ENGINE_ADMIN_GROUP: engine.adminGroup,
+        C7AUTH_BRIDGE_SECRET: SECRET,
+        C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
+        C7AUTH_TENANT_ACME_AUDIENCE: idp.defaultAudience,
+        C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme',
+        C7AUTH_TENANT_ACME_CLIENT_ID: 'acme',
+        C7AUTH_TENANT_ACME_CLIENT_SECRET: CLIENT_SECRET,
+      }
+      await seedInstanceWithVariable(engine)
+    }, ENGINE_START_TIMEOUT_MS)
+
+    afterAll(async () => {
+      await idp?.close()
+      await engine?.close()
+    }, 60_000)
+
+    it('fails the authorization and history checks, with the fix', async () => {
+      const run = await runDoctor(env)
+      expect(run.code).toBe(1)
+      expect(run.lines.filter((l) => l.status === 'fail').map((l) => l.id)).toEqual([
+        'engine.authorization',
+        'engine.history-level',
+      ])
+      expect(run.lines.find((l) => l.id === 'engine.history-level')?.detail).toContain('audit')
+    }, 60_000)
+  },
+)

@@ -17,6 +17,7 @@ import type { AssertionSigner, Gateway } from '@c7auth/gateway'
 import * as gwExpress from '@c7auth/gateway/express'
 import { linearProcessXml, requestToken, startTestIdp } from '@c7auth/testkit'
 import type { EngineFlavor, TestIdp } from '@c7auth/testkit'
+import { runDoctor, statusOf } from './doctor-bin.js'
 import { ENGINE_START_TIMEOUT_MS, basicAuth, selectedEngines, startTestEngine } from './engines.js'
 import type { TestEngine } from './engines.js'
 
@@ -249,6 +250,8 @@ for (const flavor of FLAVORS) {
         C7AUTH_TENANT_TENANTB_ISSUER: idp.issuer,
         C7AUTH_TENANT_TENANTB_AUDIENCE: idp.defaultAudience,
         C7AUTH_TENANT_TENANTB_CLIENT_IDS: 'appB',
+        C7AUTH_TENANT_TENANTA_DEPLOYERS: 'client:appA',
+        C7AUTH_TENANT_TENANTB_DEPLOYERS: 'client:appB',
       }
       gateway = createGateway({
         config: loadConfigFromEnv(gatewayEnv),
@@ -513,6 +516,20 @@ for (const flavor of FLAVORS) {
     it('readiness probes the engine with an assertion', async () => {
       expect(await gateway.checkReady()).toMatchObject({ engine: true })
     })
+
+    it('c7auth-doctor sees the plugin accept the gateway key, and fail on a key it does not trust', async () => {
+      const good = await runDoctor(gatewayEnv)
+      expect(statusOf(good, 'engine.plugin')).toBe('ok')
+      expect(good.stdout).not.toContain(engine.admin.password)
+      const stranger = await runDoctor({
+        ...gatewayEnv,
+        C7AUTH_ENGINE_ASSERTION_KEY: rsaPem().pem,
+      })
+      const line = stranger.lines.find((l) => l.id === 'engine.plugin')
+      expect(line?.status).toBe('fail')
+      expect(line?.fix).toContain('C7AUTH_PLUGIN_')
+      expect(stranger.code).toBe(1)
+    }, 60_000)
 
     it('key rotation: the engine fetches the next key by its kid; the old one verifies during the overlap', async () => {
       const next = rsaPem()

@@ -119,6 +119,9 @@ export async function startHarness(options: HarnessOptions) {
     C7AUTH_TENANT_TENANTB_ISSUER: idp.issuer,
     C7AUTH_TENANT_TENANTB_AUDIENCE: idp.defaultAudience,
     C7AUTH_TENANT_TENANTB_CLIENT_IDS: 'appB',
+    // deploying needs a grant (issue 15); the harness's apps deploy, under the default strict profile
+    C7AUTH_TENANT_TENANTA_DEPLOYERS: 'client:appA',
+    C7AUTH_TENANT_TENANTB_DEPLOYERS: 'client:appB',
     // Admin is opt-in per issuer; without C7AUTH_GATEWAY_ADMIN_GROUPS this grants nothing.
     C7AUTH_GATEWAY_ADMIN_ISSUERS: idp.issuer,
     // Shared engines check authorizations like production ones: apps need their grants.

@@ -140,6 +140,14 @@ describe('service mode: isolation over the whole route table', () => {
           outcome.denied++
           break
         case 'ownerCheck': {
+          if (route.operationId === 'redeploy') {
+            // refused for every id alike before the owner check (strict profile): nothing leaks
+            expect(r.status, label).toBe(403)
+            expect((r.json as { code?: string }).code, label).toBe('C7AUTH_DEPLOY_FORBIDDEN')
+            expect(reached, label).toHaveLength(0)
+            outcome.denied++
+            break
+          }
           const id = ids[rule.resource]
           // only the gateway's own owner lookup may reach the engine: never the operation itself
           const lookup = ownerLookup(rule.resource, id ?? 'unknownid1')
@@ -203,7 +211,9 @@ describe('service mode: isolation over the whole route table', () => {
     expect(outcome.denied + outcome.notFound + outcome.forwarded + outcome.undecided.length).toBe(
       swept.length,
     )
-    const ownerRoutes = swept.filter((r) => r.rule.kind === 'ownerCheck')
+    const ownerRoutes = swept.filter(
+      (r) => r.rule.kind === 'ownerCheck' && r.operationId !== 'redeploy',
+    )
     const notModelled = ownerRoutes.filter(
       (r) => r.rule.kind === 'ownerCheck' && NOT_MODELLED.has(r.rule.resource),
     )

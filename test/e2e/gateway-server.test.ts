@@ -139,9 +139,12 @@ describeEngines('c7auth-gateway bin (spawned process)', (ctx) => {
     expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer realm=/)
 
     const metrics = await (await fetch(`${run.url}/metrics`)).text()
-    expect(metrics).toMatch(/c7auth_requests_total\{outcome="success",code="ok"\} [1-9]/)
+    // by tenant: the configured tenant's id, `none` where no tenant was known (a 401)
     expect(metrics).toMatch(
-      /c7auth_requests_total\{outcome="refused",code="C7AUTH_TOKEN_MISSING"\} 1/,
+      /c7auth_requests_total\{outcome="success",code="ok",tenant="acme"\} [1-9]/,
+    )
+    expect(metrics).toMatch(
+      /c7auth_requests_total\{outcome="refused",code="C7AUTH_TOKEN_MISSING",tenant="none"\} 1/,
     )
     expect(metrics).toMatch(/c7auth_token_verification_seconds_count\{result="ok"\} [1-9]/)
     expect(metrics).toMatch(

@@ -27,6 +27,9 @@ export type C7AuthErrorCode =
   | 'C7AUTH_PATH_INVALID'
   | 'C7AUTH_BODY_INVALID'
   | 'C7AUTH_BODY_TOO_LARGE'
+  | 'C7AUTH_DEPLOY_FORBIDDEN'
+  | 'C7AUTH_DEPLOYMENT_REFUSED'
+  | 'C7AUTH_VARIABLE_TYPE_FORBIDDEN'
   | 'C7AUTH_NOT_FOUND'
   | 'C7AUTH_JWKS_UNAVAILABLE'
   | 'C7AUTH_UPSTREAM_UNAVAILABLE'
@@ -90,6 +93,18 @@ export const ERROR_CODES: Readonly<Record<C7AuthErrorCode, CodeInfo>> = {
   C7AUTH_PATH_INVALID: { status: 400, message: 'The request path is not acceptable.' },
   C7AUTH_BODY_INVALID: { status: 400, message: 'The request body is not acceptable.' },
   C7AUTH_BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  C7AUTH_DEPLOY_FORBIDDEN: {
+    status: 403,
+    message: 'The caller may not deploy in this tenant.',
+  },
+  C7AUTH_DEPLOYMENT_REFUSED: {
+    status: 400,
+    message: 'The deployment contains something its tenant’s deployment profile does not allow.',
+  },
+  C7AUTH_VARIABLE_TYPE_FORBIDDEN: {
+    status: 400,
+    message: 'The variable’s object type or serialization format is not allowed.',
+  },
   C7AUTH_NOT_FOUND: { status: 404, message: 'The resource does not exist.' },
   C7AUTH_JWKS_UNAVAILABLE: {
     status: 503,

@@ -31,3 +31,4 @@ export type { TokenStore, StoredToken, MemoryTokenStoreOptions } from './token/t
 export { withTokenRetry } from './token/with-token-retry.js'
 export type { WithTokenRetryOptions } from './token/with-token-retry.js'
 export * from './jws-algorithms.js'
+export { DEFAULT_TRACE_VARIABLE, contextFromTraceParent, traceParentOf } from './trace-context.js'

@@ -43,3 +43,4 @@ export type {
   WorkerLogger,
   TaskOperation,
 } from './worker-events.js'
+export { tracingInterceptor } from './tracing.js'

@@ -6,6 +6,8 @@ import {
   parseActingUser,
 } from '@c7auth/core'
 import type { ActingUser, TokenRequestParams, TokenSource } from '@c7auth/core'
+import type { Tracer } from '@opentelemetry/api'
+import { inDownstreamSpan } from './tracing.js'
 import { emitTo } from './worker-events.js'
 import type { WorkerEvent, WorkerEventListener } from './worker-events.js'
 
@@ -69,6 +71,8 @@ export interface TaskContextOptions {
   fetch?: typeof fetch
   /** Receives token and downstream-401 events. */
   onEvent?: WorkerEventListener
+  /** Traces each downstream call (a client span; its `traceparent` goes downstream). */
+  tracer?: Tracer
 }
 
 /**
@@ -97,6 +101,7 @@ export function createTaskContext(options: TaskContextOptions): TaskContext {
     ...(options.downstream === undefined ? {} : { downstream: options.downstream }),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+    ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
   })
   return { task, taskService, tenant, actingUser, fetch }
 }
@@ -109,6 +114,8 @@ export interface DownstreamFetchOptions {
   downstream?: DownstreamOptions
   fetch?: typeof fetch
   onEvent?: WorkerEventListener
+  /** Traces each downstream call (a client span; its `traceparent` goes downstream). */
+  tracer?: Tracer
 }
 
 /**
@@ -125,7 +132,7 @@ export interface DownstreamFetchOptions {
  * ```
  */
 export function createDownstreamFetch(options: DownstreamFetchOptions): DownstreamFetch {
-  const { tenant, actingUser, tokenSource } = options
+  const { tenant, actingUser, tokenSource, tracer } = options
   const fetchImpl = options.fetch ?? globalThis.fetch
   const tenantHeader = options.downstream?.tenantHeader ?? DEFAULT_TENANT_HEADER
   const actingUserHeader = options.downstream?.actingUserHeader ?? DEFAULT_ACTING_USER_HEADER
@@ -159,7 +166,10 @@ export function createDownstreamFetch(options: DownstreamFetchOptions): Downstre
         if (actingUser) headers.set(actingUserHeader, actingUser.userId)
         else headers.delete(actingUserHeader)
       }
-      return fetchImpl(url, { ...requestInit, headers })
+      if (tracer === undefined) return fetchImpl(url, { ...requestInit, headers })
+      return inDownstreamSpan(tracer, target, requestInit.method ?? 'GET', tenant, headers, () =>
+        fetchImpl(url, { ...requestInit, headers }),
+      )
     }
 
     const token = await getToken(params)

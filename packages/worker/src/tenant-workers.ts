@@ -10,11 +10,20 @@ import type {
   Task,
   TaskService,
 } from 'camunda-external-task-client-js'
-import { ConfigError, DEFAULT_ACTING_USER_VARIABLE, createTokenClient, envIdOf } from '@c7auth/core'
+import {
+  ConfigError,
+  DEFAULT_ACTING_USER_VARIABLE,
+  DEFAULT_TRACE_VARIABLE,
+  contextFromTraceParent,
+  createTokenClient,
+  envIdOf,
+} from '@c7auth/core'
+import type { Tracer } from '@opentelemetry/api'
 import type { OAuthClientConfig, TenantConfig, TokenEvent, TokenSource } from '@c7auth/core'
 import { bearerAuthInterceptor } from './bearer-auth-interceptor.js'
 import { c7authMiddleware } from './c7auth-middleware.js'
 import { createTaskContext } from './task-context.js'
+import { inTaskSpan, tokenEventSpan, tracingInterceptor } from './tracing.js'
 import type { DownstreamOptions, TaskContext } from './task-context.js'
 import { emitTo, logEvent } from './worker-events.js'
 import type { WorkerEvent, WorkerEventListener, WorkerLogger } from './worker-events.js'
@@ -63,6 +72,14 @@ export interface TenantWorkersOptions {
   logger?: WorkerLogger
   /** The `fetch` `ctx.fetch` wraps. Default: the global `fetch`. */
   fetch?: typeof fetch
+  /**
+   * Traces tasks (a consumer span per task, continuing the trace the gateway left in the process),
+   * engine calls, token requests and `ctx.fetch` calls, with W3C `traceparent` on every call.
+   * Off when absent: no span code runs.
+   */
+  tracer?: Tracer
+  /** Process variable holding the `traceparent` the gateway left. Default `c7authTraceParent`. */
+  traceVariable?: string
 }
 
 /** A handler of tenant workers. */
@@ -132,12 +149,15 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
   if (logger) listeners.push((event) => logEvent(logger, event))
   // Events only tenant workers see (the middleware reports the client's and interceptor's own).
   const report = (event: WorkerEvent): void => emitTo(listeners, event)
+  const { tracer } = options
+  const traceVariable = options.traceVariable ?? DEFAULT_TRACE_VARIABLE
   const factory =
     options.tokenSourceFactory ??
     ((tenant: WorkerTenantConfig) =>
-      defaultTokenSource(tenant, (event) =>
-        report({ type: 'token:lifecycle', tenant: tenant.id, event }),
-      ))
+      defaultTokenSource(tenant, (event) => {
+        if (tracer !== undefined) tokenEventSpan(tracer, tenant.id, event)
+        report({ type: 'token:lifecycle', tenant: tenant.id, event })
+      }))
   const workerIdOf = workerIdFactory(options.workerId)
 
   const clients = new Map<string, Client>()
@@ -171,7 +191,12 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
       ...extra,
       baseUrl: config.engine.url,
       workerId,
-      interceptors: [withSignal, auth, ...asArray(extra.interceptors)],
+      interceptors: [
+        withSignal,
+        auth,
+        ...(tracer === undefined ? [] : [tracingInterceptor(tracer)]),
+        ...asArray(extra.interceptors),
+      ],
       use: [middleware, ...asArray(extra.use)],
     })
     clients.set(tenant.id, client)
@@ -227,8 +252,26 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
       ...(options.downstream === undefined ? {} : { downstream: options.downstream }),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       ...(options.onEvent === undefined && logger === undefined ? {} : { onEvent: report }),
+      ...(tracer === undefined ? {} : { tracer }),
     })
-    await handler(context)
+    if (tracer === undefined) {
+      await handler(context)
+      return
+    }
+    await inTaskSpan(
+      tracer,
+      contextFromTraceParent(task.variables.get(traceVariable)),
+      {
+        'c7auth.tenant': tenant,
+        'c7auth.topic': task.topicName,
+        'c7auth.task.id': task.id,
+        'c7auth.process_instance.id': task.processInstanceId,
+        'c7auth.activity.id': task.activityId,
+      },
+      async () => {
+        await handler(context)
+      },
+    )
   }
 
   function subscribe(
@@ -247,10 +290,12 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
         `subscribe("${topic}"): tenantIdIn/withoutTenantId are set by createTenantWorkers; remove them`,
       ])
     }
+    // A subscription that names its variables still gets the ones c7auth reads.
+    const wanted = [actingUserVariable, ...(tracer === undefined ? [] : [traceVariable])]
     const variables =
-      given.variables === undefined || given.variables.includes(actingUserVariable)
+      given.variables === undefined
         ? given.variables
-        : [...given.variables, actingUserVariable]
+        : [...given.variables, ...wanted.filter((v) => !given.variables?.includes(v))]
     const subscriptions = [...clients].map(([tenant, client]) =>
       client.subscribe(
         topic,

@@ -70,6 +70,7 @@ describe('loadConfigFromEnv', () => {
       preset: 'generic',
       clientIds: ['acme-app'],
       defaultGroups: [],
+      deployProfile: 'strict',
       client: {
         clientId: 'acme-app',
         clientSecret: SECRET,

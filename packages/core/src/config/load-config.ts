@@ -8,6 +8,7 @@ import type {
   C7AuthConfig,
   ClaimMappingOverrides,
   ClientAuthMethod,
+  DeployProfile,
   EngineAuthMode,
   EngineAssertionConfig,
   EngineAuthorizationsMode,
@@ -450,7 +451,24 @@ function readTenant(
   if (client) tenant.client = client
   const clientIds = r.list(T.CLIENT_IDS, envId)
   tenant.clientIds = clientIds.length > 0 ? clientIds : client ? [client.clientId] : []
+  readTenantDeployments(r, envId, tenant)
   return tenant
+}
+
+const DEPLOYER = /^(scope|group|client):\S+$/
+
+/** Deployment grants, profile and object-type allowlist of one tenant (one block, issue 15). */
+function readTenantDeployments(r: EnvReader, envId: string, tenant: TenantConfig): void {
+  const deployers = r.list(T.DEPLOYERS, envId)
+  if (deployers.some((d) => !DEPLOYER.test(d))) {
+    r.issue(
+      `${envKeyOf(T.DEPLOYERS, envId)}: every entry must be scope:<scope>, group:<group> or client:<client id>`,
+    )
+  }
+  if (deployers.length > 0) tenant.deployers = deployers
+  tenant.deployProfile = r.enum<DeployProfile>(T.DEPLOY_PROFILE, envId) ?? 'strict'
+  const objectTypes = r.list(T.OBJECT_TYPES, envId)
+  if (objectTypes.length > 0) tenant.objectTypes = objectTypes
 }
 
 function readClient(

@@ -477,6 +477,27 @@ export const TENANT_KEYS = {
     file: true,
     description: 'Extra PEM trust anchor(s) for the IdP’s TLS certificate.',
   }),
+  // ---- deployments and typed variables (issue 15: deployment profiles, object variables)
+  DEPLOYERS: t({
+    name: 'DEPLOYERS',
+    type: 'list',
+    description:
+      'Who may deploy (`POST /deployment/create`, `…/redeploy`) in this tenant: entries `scope:<scope>`, `group:<engine group id>` or `client:<client id>`; a caller needs one. Unset: nobody (403 `C7AUTH_DEPLOY_FORBIDDEN`).',
+  }),
+  DEPLOY_PROFILE: t({
+    name: 'DEPLOY_PROFILE',
+    type: 'enum',
+    values: ['strict', 'trusted'],
+    default: 'strict',
+    description:
+      'What a deployment may contain (docs/security-model.md): `strict` only models whose code runs outside the engine; `trusted` any code, but no `latest`-bound forms and no signal throws while shared signal subscriptions exist.',
+  }),
+  OBJECT_TYPES: t({
+    name: 'OBJECT_TYPES',
+    type: 'list',
+    description:
+      '`objectTypeName`s (exact Java class names, `java.util.ArrayList`) that `Object`-typed variable writes may name; any other is refused (400 `C7AUTH_VARIABLE_TYPE_FORBIDDEN`). Java serialization is always refused.',
+  }),
   ALLOW_INSECURE_HTTP: t({
     name: 'ALLOW_INSECURE_HTTP',
     type: 'bool',

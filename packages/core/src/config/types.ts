@@ -87,7 +87,22 @@ export interface TenantConfig {
   claims?: ClaimMappingOverrides
   /** Extra Camunda groups every principal of this tenant gets (besides the global defaults). */
   defaultGroups: string[]
+  /**
+   * Who may deploy in this tenant (`C7AUTH_TENANT_<ENVID>_DEPLOYERS`): `scope:<s>`, `group:<g>`,
+   * `client:<id>` entries, any one suffices. Absent or empty: nobody.
+   */
+  deployers?: string[]
+  /** What deployments may contain (`_DEPLOY_PROFILE`). Absent: `strict`. */
+  deployProfile?: DeployProfile
+  /** `objectTypeName`s allowed in `Object`-typed variable writes (`_OBJECT_TYPES`). Absent: none. */
+  objectTypes?: string[]
 }
+
+/**
+ * Deployment profile of a tenant: `strict` accepts only models whose code runs outside the engine;
+ * `trusted` accepts engine-side code (see docs/security-model.md).
+ */
+export type DeployProfile = 'strict' | 'trusted'
 
 /** Claim paths (dot notation) that override what the tenant's {@link IdpPreset} reads. */
 export interface ClaimMappingOverrides {

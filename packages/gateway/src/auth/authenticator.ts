@@ -83,6 +83,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const tolerance = options.clockToleranceSeconds ?? 60
   const maxTokenLength = options.maxTokenLength ?? 16_384
   const logger = options.logger
+  const tracer = options.tracer
   if (!(tolerance >= 0)) issues.push('clockToleranceSeconds must be >= 0')
   const maxLifetime = options.maxTokenLifetimeSeconds ?? 86_400
   const maxAge = options.maxTokenAgeSeconds
@@ -215,6 +216,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           timings,
           now,
           logger,
+          tracer,
         })
         stores.set(storeKey, keyStore)
       }

@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api'
 import { ConfigError } from '@c7auth/core'
 import type { C7AuthConfig, ClaimMappingOverrides, IdpPreset } from '@c7auth/core'
 import type { JwsAlgorithm } from './jws.js'
@@ -24,7 +25,7 @@ import { resolveClaimMapping } from './presets.js'
  */
 export function authenticatorOptionsFromConfig(
   config: C7AuthConfig,
-  extra: { logger?: LoggerLike } = {},
+  extra: { logger?: LoggerLike; tracer?: Tracer } = {},
 ): AuthenticatorOptions {
   const issues: string[] = []
   const byIssuer = new Map<
@@ -149,6 +150,7 @@ export function authenticatorOptionsFromConfig(
     adminGroups: g.adminGroups,
     defaultGroups: g.defaultGroups,
     ...(extra.logger === undefined ? {} : { logger: extra.logger }),
+    ...(extra.tracer === undefined ? {} : { tracer: extra.tracer }),
   }
 }
 

@@ -1,3 +1,5 @@
+import type { Tracer } from '@opentelemetry/api'
+import { inSpan } from '../observability/tracing.js'
 import { createPublicKey } from 'node:crypto'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
 import jwksRsa from 'jwks-rsa'
@@ -68,6 +70,7 @@ export class KeyStore {
   #fetches = 0
   #failures = 0
   #inflight: Promise<void> | undefined
+  readonly #tracer: Tracer | undefined
   readonly #negative = new Map<string, number>()
 
   constructor(options: {
@@ -78,6 +81,7 @@ export class KeyStore {
     timings: KeyStoreTimings
     now: () => number
     logger: LoggerLike | undefined
+    tracer?: Tracer | undefined
   }) {
     this.#issuer = options.issuer
     this.#label = options.label
@@ -85,6 +89,7 @@ export class KeyStore {
     this.#timings = options.timings
     this.#now = options.now
     this.#logger = options.logger
+    this.#tracer = options.tracer
   }
 
   /**
@@ -170,7 +175,14 @@ export class KeyStore {
 
   /** Single-flight: concurrent callers share one fetch. */
   #refresh(): Promise<void> {
-    this.#inflight ??= this.#fetch().finally(() => {
+    const tracer = this.#tracer
+    this.#inflight ??= (
+      tracer === undefined
+        ? this.#fetch()
+        : inSpan(tracer, 'c7auth.jwks.fetch', { 'c7auth.key_set': this.#label }, () =>
+            this.#fetch(),
+          )
+    ).finally(() => {
       this.#inflight = undefined
     })
     return this.#inflight

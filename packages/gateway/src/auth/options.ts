@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api'
 import type { IdpPreset, TenantMode } from '@c7auth/core'
 import type { JwsAlgorithm } from './jws.js'
 
@@ -178,6 +179,8 @@ export interface AuthenticatorOptions {
   /** Verified-token cache; `false` disables it. */
   cache?: TokenCacheOptions | false
   logger?: LoggerLike
+  /** Traces JWKS fetches (a span each, child of the request's span). Off when absent. */
+  tracer?: Tracer
   /** Clock in epoch milliseconds (tests). Default: `Date.now`. */
   now?: () => number
 }

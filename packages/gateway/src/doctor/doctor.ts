@@ -1,20 +1,11 @@
 import { decodeJwt } from 'jose'
 import { createTokenClient } from '@c7auth/core'
 import type { C7AuthConfig, TenantConfig } from '@c7auth/core'
+import { errorText } from './check.js'
+import type { CheckResult, Fetch } from './check.js'
+import { runEngineChecks } from './engine-checks.js'
 
-/** Outcome of one doctor check. */
-export type CheckStatus = 'ok' | 'warn' | 'fail'
-
-/** One line of the doctor's report. Never carries a token, secret or claim set. */
-export interface CheckResult {
-  /** Stable id, e.g. `idp.discovery`, `token:acme`, `engine.basic-auth`. */
-  readonly id: string
-  readonly status: CheckStatus
-  /** What was seen (no secrets). */
-  readonly detail: string
-  /** How to fix it (warn/fail only). */
-  readonly fix?: string
-}
+export type { CheckResult, CheckStatus } from './check.js'
 
 /** Options of {@link runDoctor}. */
 export interface DoctorOptions {
@@ -33,7 +24,7 @@ export async function runDoctor(
 ): Promise<CheckResult[]> {
   const timeoutMs = options.timeoutMs ?? 10_000
   const results: CheckResult[] = []
-  const get = (url: string, init: RequestInit = {}): Promise<Response> =>
+  const get: Fetch = (url, init = {}) =>
     fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' })
 
   // --- IdP: discovery and JWKS, once per issuer
@@ -119,134 +110,7 @@ export async function runDoctor(
     }
   }
 
-  // --- engine
-  const engineUrl = config.engine.url.replace(/\/$/, '')
-  const account = engineAccount(config)
-  const auth =
-    account === undefined
-      ? undefined
-      : `Basic ${Buffer.from(`${account.user}:${account.password}`).toString('base64')}`
-  const headers: Record<string, string> = auth === undefined ? {} : { authorization: auth }
-
-  try {
-    const anon = await get(`${engineUrl}/version`)
-    results.push(
-      anon.status === 401 || anon.status === 403
-        ? {
-            id: 'engine.basic-auth',
-            status: 'ok',
-            detail: `anonymous request refused (${anon.status})`,
-          }
-        : {
-            id: 'engine.basic-auth',
-            status: 'fail',
-            detail: `anonymous GET /version answered ${anon.status}`,
-            fix: 'enable HTTP Basic authentication on engine-rest (camunda.bpm.run.auth.enabled=true or the ProcessEngineAuthenticationFilter); anyone reaching the engine bypasses the gateway',
-          },
-    )
-  } catch (err) {
-    results.push({
-      id: 'engine.reachable',
-      status: 'fail',
-      detail: `${engineUrl} unreachable (${errorText(err)})`,
-      fix: 'check C7AUTH_ENGINE_URL and the network path to the engine',
-    })
-    return results
-  }
-
-  try {
-    const res = await get(`${engineUrl}/version`, { headers })
-    if (res.ok) {
-      const v = (await res.json()) as { version?: unknown }
-      results.push({ id: 'engine.reachable', status: 'ok', detail: `version ${String(v.version)}` })
-    } else
-      results.push({
-        id: 'engine.reachable',
-        status: 'fail',
-        detail: `GET /version with the configured account answered ${res.status}`,
-        fix:
-          res.status === 401
-            ? 'the engine refuses the configured account: check C7AUTH_ENGINE_ADMIN_USER/_PASSWORD (or SERVICE_*), and that it is not locked'
-            : 'check C7AUTH_ENGINE_URL points at engine-rest',
-      })
-  } catch (err) {
-    results.push({ id: 'engine.reachable', status: 'fail', detail: errorText(err) })
-  }
-
-  if (account !== undefined) {
-    try {
-      const res = await get(`${engineUrl}/identity/verify`, {
-        method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json' },
-        body: JSON.stringify({ username: account.user, password: account.password }),
-      })
-      const body = res.ok ? ((await res.json()) as { authenticated?: unknown }) : {}
-      results.push(
-        body.authenticated === true
-          ? { id: 'engine.account', status: 'ok', detail: `${account.role} account authenticates` }
-          : {
-              id: 'engine.account',
-              status: 'fail',
-              detail: `${account.role} account does not authenticate (HTTP ${res.status})`,
-              fix: 'wrong password or the account is locked after failed logins: unlock it in the engine (PUT /user/{id}/unlock by another admin) and check the password',
-            },
-      )
-    } catch (err) {
-      results.push({ id: 'engine.account', status: 'fail', detail: errorText(err) })
-    }
-  }
-
-  if (config.engine.auth === 'bridge') {
-    try {
-      const res = await get(`${engineUrl}/user`, { method: 'OPTIONS', headers })
-      const body = res.ok ? ((await res.json()) as { links?: { rel?: unknown }[] }) : {}
-      const canCreate = (body.links ?? []).some((l) => l.rel === 'create')
-      results.push(
-        res.status === 404 || res.status === 405
-          ? {
-              id: 'engine.identity-writable',
-              status: 'warn',
-              detail: `OPTIONS /user not answered (HTTP ${res.status}); cannot tell`,
-              fix: 'make sure the identity service is writable (not LDAP read-only) for bridge mode',
-            }
-          : canCreate
-            ? {
-                id: 'engine.identity-writable',
-                status: 'ok',
-                detail: 'user creation offered to the admin',
-              }
-            : {
-                id: 'engine.identity-writable',
-                status: 'fail',
-                detail: `OPTIONS /user offers no create link (HTTP ${res.status})`,
-                fix: 'bridge mode needs a writable identity service (not LDAP read-only) and an admin account in the admin group',
-              },
-      )
-    } catch (err) {
-      results.push({ id: 'engine.identity-writable', status: 'fail', detail: errorText(err) })
-    }
-    try {
-      const res = await get(`${engineUrl}/identity/password-policy`, { headers })
-      results.push(
-        res.status === 404
-          ? { id: 'engine.password-policy', status: 'ok', detail: 'no password policy' }
-          : res.ok
-            ? {
-                id: 'engine.password-policy',
-                status: 'ok',
-                detail:
-                  'password policy on (bridge passwords are derived to satisfy the default policy)',
-              }
-            : {
-                id: 'engine.password-policy',
-                status: 'warn',
-                detail: `GET /identity/password-policy answered ${res.status}`,
-              },
-      )
-    } catch (err) {
-      results.push({ id: 'engine.password-policy', status: 'warn', detail: errorText(err) })
-    }
-  }
+  results.push(...(await runEngineChecks(config, get)))
   return results
 }
 
@@ -300,26 +164,6 @@ function checkClaims(
         detail: `token obtained but ${problems.join('; ')}`,
         fix: 'align the IdP client (audience mapper, client id) with the tenant settings',
       }
-}
-
-function engineAccount(
-  config: C7AuthConfig,
-): { user: string; password: string; role: string } | undefined {
-  const e = config.engine
-  if (e.auth === 'bridge' && e.adminUser !== undefined && e.adminPassword !== undefined)
-    return { user: e.adminUser, password: e.adminPassword, role: 'admin' }
-  if (e.serviceUser !== undefined && e.servicePassword !== undefined)
-    return { user: e.serviceUser, password: e.servicePassword, role: 'service' }
-  if (e.adminUser !== undefined && e.adminPassword !== undefined)
-    return { user: e.adminUser, password: e.adminPassword, role: 'admin' }
-  return undefined
-}
-
-// Error messages of fetch/undici never hold a secret; cut them so a stack never ends up in a report.
-function errorText(err: unknown): string {
-  const e = err as { message?: unknown; cause?: { code?: unknown } }
-  const code = typeof e.cause?.code === 'string' ? `${e.cause.code}: ` : ''
-  return `${code}${typeof e.message === 'string' ? e.message.slice(0, 200) : 'error'}`
 }
 
 /** Renders results one line each: `ok   id  detail — fix`. */

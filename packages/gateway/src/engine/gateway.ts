@@ -1,7 +1,8 @@
+import type { Tracer } from '@opentelemetry/api'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
-import { ConfigError } from '@c7auth/core'
+import { ConfigError, DEFAULT_TRACE_VARIABLE } from '@c7auth/core'
 import type { C7AuthConfig, EngineAuthMode, Principal } from '@c7auth/core'
 import { authenticatorOptionsFromConfig, createAuthenticator } from '../auth/index.js'
 import type { Authenticator } from '../auth/index.js'
@@ -22,6 +23,7 @@ import { createUpstreamAuth } from './upstream-auth.js'
 import { createAssertionSigner } from './assertion-signer.js'
 import type { AssertionJwks, AssertionSigner } from './assertion-signer.js'
 import { engineGroupsOf, engineIdCheck } from './engine-groups.js'
+import { createSharedSignalProbe, tenantSafetySettingsOf } from '../deploy/engine-checks.js'
 import type { EngineGroupRules } from './engine-groups.js'
 
 /** Options of {@link createGateway}. */
@@ -32,6 +34,13 @@ export interface CreateGatewayOptions {
   readonly logger?: Logger
   /** Metrics hooks (prom-client counters in the standalone server). */
   readonly hooks?: GatewayHooks
+  /**
+   * OpenTelemetry tracer (`trace.getTracer('c7auth-gateway')` once your SDK is registered): a
+   * server span per request, child spans for JWKS fetches, bridge provisioning and the upstream
+   * call, W3C `traceparent` to the engine and into the process (`c7authTraceParent`) for workers.
+   * Off when absent: no span code runs.
+   */
+  readonly tracer?: Tracer
   /** Default: `createAuthenticator(authenticatorOptionsFromConfig(config))`. */
   readonly authenticator?: Authenticator
   /** The route-table policy (`createPolicy`) or a ready proxy policy. Default: `createPolicy(config)`. */
@@ -156,7 +165,13 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const logger = options.logger ?? pino({ level: config.logLevel })
   const ownsAuthenticator = options.authenticator === undefined
   const authenticator =
-    options.authenticator ?? createAuthenticator(authenticatorOptionsFromConfig(config, { logger }))
+    options.authenticator ??
+    createAuthenticator(
+      authenticatorOptionsFromConfig(config, {
+        logger,
+        ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
+      }),
+    )
   const endpoint = createEngineEndpoint(engine.url, {
     ...(options.connections === undefined ? {} : { connections: options.connections }),
   })
@@ -198,6 +213,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
       groupAllowlist: config.gateway.groupAllowlist,
       idPattern: engine.idPattern,
       timeoutMs: adminTimeout,
+      tracer: options.tracer,
       logger,
       ...(hooks ? { hooks } : {}),
       ...(options.bridge ?? {}),
@@ -236,11 +252,20 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     options.policy ??
     createPolicy({
       actingUserVariable: config.gateway.actingUserVariable,
+      ...(options.tracer === undefined ? {} : { traceVariable: DEFAULT_TRACE_VARIABLE }),
+      tenantSettings: tenantSafetySettingsOf(config),
       ...(config.gateway.queryMaxResults === undefined
         ? {}
         : { queryMaxResults: config.gateway.queryMaxResults }),
     })
   const policy = isRoutePolicy(rawPolicy) ? adaptPolicy(rawPolicy) : rawPolicy
+  const sharedSignalSubscriptions = createSharedSignalProbe({
+    endpoint,
+    admin,
+    mode: engine.auth,
+    probeHeaders: () => upstreamAuth.probeHeaders(),
+    timeoutMs: adminTimeout,
+  })
   const proxy = createEngineProxy({
     endpoint,
     upstreamAuth,
@@ -250,10 +275,12 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     maxLongPollMs: engine.maxLongPollMs,
     maxJsonBytes: config.gateway.maxBodyBytes,
     maxStreamBytes: options.maxStreamBytes ?? Math.max(config.gateway.maxBodyBytes, 64 << 20),
+    sharedSignalSubscriptions,
     publicUrl: config.gateway.publicUrl,
     audit: createAuditLog(logger),
     logger,
     hooks,
+    tracer: options.tracer,
   })
 
   async function start(): Promise<BootstrapReport> {

@@ -1,3 +1,5 @@
+import type { Tracer } from '@opentelemetry/api'
+import { inSpan } from '../observability/tracing.js'
 import NodeCache from 'node-cache'
 import type { Dispatcher } from 'undici'
 import type { Logger } from 'pino'
@@ -55,6 +57,8 @@ export interface IdentityBridgeOptions {
   readonly admin?: AdminClient
   readonly hooks?: GatewayHooks
   readonly logger?: Logger
+  /** Traces provisioning (a span per provisioning run, child of the request's span). */
+  readonly tracer?: Tracer | undefined
 }
 
 /** Outcome of the startup canary check. */
@@ -413,7 +417,13 @@ export function createIdentityBridge(options: IdentityBridgeOptions): IdentityBr
         await running // a failed provisioning fails its waiters too, instead of retrying N times
         continue
       }
-      const job = provision(p, fingerprint, tenants, groups)
+      const tracer = options.tracer
+      const job =
+        tracer === undefined
+          ? provision(p, fingerprint, tenants, groups)
+          : inSpan(tracer, 'c7auth.bridge.provision', { 'c7auth.principal.kind': p.kind }, () =>
+              provision(p, fingerprint, tenants, groups),
+            )
       inflight.set(userId, job)
       try {
         const entry = await job

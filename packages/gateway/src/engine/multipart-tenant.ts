@@ -126,12 +126,29 @@ export function dispositionParameters(value: string): Map<string, string> {
   return params
 }
 
+/** Reads the bytes of one kept part (see {@link MultipartInspection}). */
+export interface PartInspector {
+  /** The next bytes of the part; `last` at its end. Must not throw. */
+  feed(bytes: Buffer, last: boolean): void
+}
+
 /**
- * The form field name of a part's headers (trimmed), or undefined; throws for ambiguous parts
+ * A look at every kept part of a rebuilt multipart body (the deployment scanner): `part` is asked
+ * once per part, `finish` once the tenant is resolved; a rejection of `finish` fails the stream
+ * before the closing delimiter, so the engine never receives a complete body.
+ */
+export interface MultipartInspection {
+  part(name: string | undefined, filename: string | undefined): PartInspector | undefined
+  finish(tenantId: string | undefined): Promise<void>
+}
+
+/**
+ * The form field name (trimmed) and file name of a part's headers; throws for ambiguous parts
  * and for nested multipart parts, which commons-fileupload would split into further files.
  */
-function partName(rawHeaders: string): string | undefined {
+function partName(rawHeaders: string): { name: string | undefined; filename: string | undefined } {
   let name: string | undefined
+  let filename: string | undefined
   let dispositions = 0
   for (const line of rawHeaders.split('\r\n')) {
     if (line === '') continue
@@ -146,11 +163,13 @@ function partName(rawHeaders: string): string | undefined {
     }
     if (header !== 'content-disposition') continue
     dispositions++
-    const field = dispositionParameters(value).get('name')
+    const params = dispositionParameters(value)
+    const field = params.get('name')
     name = field === undefined ? undefined : javaTrim(field)
+    filename = params.get('filename')
   }
   if (dispositions > 1) throw invalid('multipart part with several Content-Disposition headers')
-  return name
+  return { name, filename }
 }
 
 /** Tail kept before a `TenantId` mark (element names). */
@@ -321,6 +340,14 @@ function sniffEncoding(head: Buffer, last: boolean): boolean {
 
 type State = 'preamble' | 'afterDelimiter' | 'headers' | 'content' | 'done'
 
+/** Options of {@link MultipartTenantStamper}. */
+export interface MultipartStamperOptions {
+  /** The text part that is dropped and rebuilt (lower case). Default `tenant-id`. */
+  readonly field?: 'tenant-id' | 'type'
+  /** Scan kept parts with {@link TenantReferenceScanner}. Default true (deployments). */
+  readonly scanReferences?: boolean
+}
+
 /**
  * Streams a `multipart/form-data` body through, dropping every part named `tenant-id` (any case,
  * values collected) and appending exactly one `tenant-id` part with `resolveTenant(values)` at the
@@ -339,16 +366,23 @@ export class MultipartTenantStamper extends Transform {
   private emitted = false
   private dropped: Buffer[] = []
   private scanner: TenantReferenceScanner | undefined
+  private inspector: PartInspector | undefined
   private readonly references: (string | null)[] = []
   private readonly values: string[] = []
   private readonly delimiter: Buffer
   private readonly boundary: string
+  private readonly field: string
+  private readonly scanReferences: boolean
 
   constructor(
     boundary: string,
     private readonly resolveTenant: (values: readonly string[]) => string | undefined,
+    private readonly inspection?: MultipartInspection,
+    options: MultipartStamperOptions = {},
   ) {
     super()
+    this.field = options.field ?? 'tenant-id'
+    this.scanReferences = options.scanReferences ?? true
     this.boundary = boundary
     this.delimiter = Buffer.from(`\r\n--${boundary}`)
   }
@@ -386,13 +420,23 @@ export class MultipartTenantStamper extends Transform {
       )
       return
     }
+    if (tenantId !== undefined && /[\r\n]/.test(tenantId)) {
+      cb(invalid(`${this.field} with a line break`))
+      return
+    }
+    if (this.inspection) {
+      this.inspection.finish(tenantId).then(
+        () => this.close(tenantId, cb),
+        (err: unknown) => cb(err as Error),
+      )
+    } else this.close(tenantId, cb)
+  }
+
+  /** Appends the `tenant-id` part and the closing delimiter. */
+  private close(tenantId: string | undefined, cb: TransformCallback): void {
     if (tenantId !== undefined) {
-      if (/[\r\n]/.test(tenantId)) {
-        cb(invalid('tenant id with a line break'))
-        return
-      }
       this.push(
-        `${this.emitted ? '\r\n' : ''}--${this.boundary}\r\nContent-Disposition: form-data; name="tenant-id"\r\n\r\n${tenantId}`,
+        `${this.emitted ? '\r\n' : ''}--${this.boundary}\r\nContent-Disposition: form-data; name="${this.field}"\r\n\r\n${tenantId}`,
       )
       this.emitted = true
     }
@@ -404,7 +448,7 @@ export class MultipartTenantStamper extends Transform {
   private collect(bytes: Buffer, last: boolean): void {
     this.dropped.push(Buffer.from(bytes))
     const size = this.dropped.reduce((n, b) => n + b.length, 0)
-    if (size > 256 || this.values.length >= 16) throw invalid('tenant-id part too large')
+    if (size > 256 || this.values.length >= 16) throw invalid(`${this.field} part too large`)
     if (last) {
       this.values.push(Buffer.concat(this.dropped).toString('utf8'))
       this.dropped = []
@@ -457,9 +501,10 @@ export class MultipartTenantStamper extends Transform {
             raw = this.buf.subarray(0, i).toString('latin1')
             this.buf = this.buf.subarray(i + 4)
           }
-          const name = partName(raw)
-          this.keep = name === undefined || name.toLowerCase() !== 'tenant-id'
-          this.scanner = this.keep ? new TenantReferenceScanner() : undefined
+          const { name, filename } = partName(raw)
+          this.keep = name === undefined || name.toLowerCase() !== this.field
+          this.scanner = this.keep && this.scanReferences ? new TenantReferenceScanner() : undefined
+          this.inspector = this.keep ? this.inspection?.part(name, filename) : undefined
           if (this.keep) {
             this.push(
               Buffer.from(
@@ -479,12 +524,15 @@ export class MultipartTenantStamper extends Transform {
             if (safe > 0) {
               if (this.keep) {
                 this.scanner?.feed(this.buf.subarray(0, safe), false)
+                this.inspector?.feed(this.buf.subarray(0, safe), false)
                 this.push(this.buf.subarray(0, safe))
               } else this.collect(this.buf.subarray(0, safe), false)
               this.buf = this.buf.subarray(safe)
             }
             return
           }
+          this.inspector?.feed(this.buf.subarray(0, i), true)
+          this.inspector = undefined
           if (this.scanner) {
             this.scanner.feed(this.buf.subarray(0, i), true)
             this.references.push(...this.scanner.references)

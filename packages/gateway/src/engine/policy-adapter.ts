@@ -90,7 +90,13 @@ export function adaptPolicy(policy: Policy, options: PolicyAdapterOptions = {}):
       const plan = d.body
       if (plan.kind === 'stream') body = { kind: 'stream' }
       else if (plan.kind === 'multipart')
-        body = { kind: 'multipart', resolveTenant: plan.resolveTenant }
+        body = {
+          kind: 'multipart',
+          field: plan.field,
+          scanReferences: plan.scanReferences,
+          resolveTenant: plan.resolveTenant,
+          profileOf: plan.profileOf,
+        }
       else {
         body = {
           kind: 'json',

@@ -3,6 +3,8 @@ import { Transform } from 'node:stream'
 import type { Readable, TransformCallback } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { Logger } from 'pino'
+import { context as otelContext } from '@opentelemetry/api'
+import type { Tracer } from '@opentelemetry/api'
 import { C7AuthError, isC7AuthError, UpstreamError } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 import type { AuditLog } from './audit.js'
@@ -16,8 +18,15 @@ import {
   multipartBoundary,
   multipartContentType,
 } from './multipart-tenant.js'
+import { createDeploymentInspection } from '../deploy/inspection.js'
 import { sendError, sendJson, toC7AuthError } from './render-error.js'
 import { requestIdOf } from './request-id.js'
+import {
+  annotateRequest,
+  endUpstreamSpan,
+  startRequestSpan,
+  startUpstreamSpan,
+} from '../observability/tracing.js'
 import { assertJsonDepth, assertValueDepth } from './json-limits.js'
 import type {
   AuditOutcome,
@@ -44,9 +53,16 @@ export interface EngineProxyOptions {
   readonly maxStreamBytes: number
   /** Public base URL of the gateway (origin and optional prefix) for `links[].href`. */
   readonly publicUrl?: string | undefined
+  /**
+   * True when the engine holds signal subscriptions without a tenant; a `trusted` deployment
+   * with a signal throw is refused then (and when this is absent or fails).
+   */
+  readonly sharedSignalSubscriptions?: (() => Promise<boolean>) | undefined
   readonly audit?: AuditLog | undefined
   readonly logger?: Logger | undefined
   readonly hooks?: GatewayHooks | undefined
+  /** Traces each request (server span, upstream client span, `traceparent` to the engine). */
+  readonly tracer?: Tracer | undefined
 }
 
 /** Per-request options of {@link EngineProxy.handle}. */
@@ -180,7 +196,7 @@ function publicBaseOf(req: IncomingMessage, mountPath: string, publicUrl: string
  * ```
  */
 export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
-  const { endpoint, upstreamAuth, policy, hooks } = options
+  const { endpoint, upstreamAuth, policy, hooks, tracer } = options
 
   async function handle(
     req: IncomingMessage,
@@ -204,7 +220,21 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
       const durationMs = Math.round((performance.now() - started) * 1000) / 1000
       const status = res.statusCode
       const operationId = decision?.operationId
-      hooks?.onRequest?.({ operationId, method, status, durationMs, outcome, code })
+      hooks?.onRequest?.({
+        operationId,
+        method,
+        status,
+        durationMs,
+        outcome,
+        code,
+        tenantId: decision?.tenantId,
+      })
+      if (tracer !== undefined)
+        annotateRequest(req, {
+          'c7auth.operation': operationId ?? 'unmatched',
+          'c7auth.outcome': code ?? outcome,
+          ...(decision?.tenantId === undefined ? {} : { 'c7auth.tenant': decision.tenantId }),
+        })
       const mutating = decision ? decision.mutating : !SAFE.has(method)
       if (options.audit && (mutating || outcome === 'denied')) {
         options.audit.write({
@@ -417,9 +447,19 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
           // differently (e.g. a second `boundary` parameter, last one wins there).
           const boundary = multipartBoundary(req.headers['content-type'])
           headers['content-type'] = multipartContentType(boundary)
-          const resolve =
-            decision.body.kind === 'multipart' ? decision.body.resolveTenant : () => undefined
-          const stamper = new MultipartTenantStamper(boundary, resolve)
+          const plan = decision.body.kind === 'multipart' ? decision.body : undefined
+          const inspection = plan?.profileOf
+            ? createDeploymentInspection({
+                profileOf: plan.profileOf,
+                sharedSignalSubscriptions: options.sharedSignalSubscriptions,
+              })
+            : undefined
+          const stamper = new MultipartTenantStamper(
+            boundary,
+            plan ? plan.resolveTenant : () => undefined,
+            inspection,
+            { field: plan?.field ?? 'tenant-id', scanReferences: plan?.scanReferences ?? true },
+          )
           stamper.on('error', onBodyError)
           streamChain.push(stamper)
           stream = limited.pipe(stamper)
@@ -447,11 +487,16 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
       const auth = await upstreamAuth.headersFor(principal)
       if (bodyError) throw bodyError
       const t0 = performance.now()
+      const sent = { ...headers, ...auth }
+      const span =
+        tracer === undefined
+          ? undefined
+          : startUpstreamSpan(tracer, decision.operationId, method, sent)
       try {
         const pending = endpoint.dispatcher.request({
           path: target,
           method,
-          headers: { ...headers, ...auth },
+          headers: sent,
           body,
           signal: abort.signal,
           headersTimeout,
@@ -467,6 +512,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
           )
         }
         const r = await (bodyFailed ? Promise.race([pending, bodyFailed]) : pending)
+        if (span !== undefined) endUpstreamSpan(span, r.statusCode)
         hooks?.onUpstream?.({
           operationId: decision.operationId,
           method,
@@ -475,6 +521,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
         })
         return r
       } catch (err) {
+        if (span !== undefined) endUpstreamSpan(span, undefined, err)
         hooks?.onUpstream?.({
           operationId: decision.operationId,
           method,
@@ -580,7 +627,21 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
     }
   }
 
-  return { handle }
+  if (tracer === undefined) return { handle }
+  return {
+    // The whole request runs in its server span's context: bridge provisioning, owner lookups
+    // and the upstream call become its children.
+    handle: (req, res, principal, opts) =>
+      otelContext.with(
+        startRequestSpan(tracer, req, res),
+        handle,
+        undefined,
+        req,
+        res,
+        principal,
+        opts,
+      ),
+  }
 }
 
 /**

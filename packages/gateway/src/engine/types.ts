@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Principal } from '@c7auth/core'
+import type { DeployProfile, Principal } from '@c7auth/core'
 
 /**
  * What the proxy needs from the policy for one request. The policy module's `decide()` result is
@@ -40,7 +40,13 @@ export type BodyMode =
    */
   | {
       readonly kind: 'multipart'
+      /** The part rebuilt from `resolveTenant`. Default `tenant-id`. */
+      readonly field?: 'tenant-id' | 'type' | undefined
+      /** Scan kept parts for `…TenantId` references and DTDs. Default true. */
+      readonly scanReferences?: boolean | undefined
       readonly resolveTenant: (values: readonly string[]) => string | undefined
+      /** When set, the body is a deployment: the scanner applies the resolved tenant's profile. */
+      readonly profileOf?: ((tenantId: string | undefined) => DeployProfile) | undefined
     }
 
 /** The policy's verdict the proxy executes. Denials are thrown as `C7AuthError`s. */
@@ -85,6 +91,8 @@ export interface GatewayHooks {
     outcome: AuditOutcome
     /** The `C7AUTH_*` code of a refusal or gateway error; undefined when the engine answered. */
     code?: string | undefined
+    /** The tenant the request acted in, when the policy settled on one. */
+    tenantId?: string | undefined
   }): void
   /** One upstream call for a client request finished (headers received or failed). */
   onUpstream?(event: {

@@ -50,24 +50,11 @@ function stripMap(map: unknown, variableName: string): unknown {
 }
 
 /**
- * Drops every client-supplied value of the acting-user variable from a JSON body (in `variables`,
- * `localVariables`, `modifications`, `deletions`, `processVariables*`,
- * `startInstructions[].variables` and `instructions[].variables`) and, with `inject`, writes the
- * caller into `variables`. Pure: returns a new body. A non-object body is refused with `C7AUTH_BODY_INVALID`; `undefined` (no
- * body) counts as `{}`.
- *
- * @example
- * ```ts
- * actingUserPatch({ variables: { c7authActingUser: { value: 'forged' } } }, principal, 'c7authActingUser', 'inject')
- * // { variables: { c7authActingUser: { value: '{"userId":"u1","kind":"user"}', type: 'String' } } }
- * ```
+ * Drops every client-supplied value of `variableName` from a JSON body (the variable maps,
+ * `deletions`, `startInstructions[].variables`, `instructions[].variables`). Pure: returns a new
+ * object. A non-object body is refused with `C7AUTH_BODY_INVALID`; `undefined` counts as `{}`.
  */
-export function actingUserPatch(
-  body: unknown,
-  principal: Principal,
-  variableName: string,
-  mode: 'inject' | 'strip',
-): Record<string, unknown> {
+export function stripVariable(body: unknown, variableName: string): Record<string, unknown> {
   const input = body === undefined ? {} : body
   if (!isObject(input)) {
     throw new C7AuthError('C7AUTH_BODY_INVALID', { detail: 'JSON object body expected' })
@@ -89,12 +76,43 @@ export function actingUserPatch(
       )
     }
   }
-  if (mode === 'inject') {
-    const vars = out.variables
-    if (vars !== undefined && vars !== null && !isObject(vars)) {
-      throw new C7AuthError('C7AUTH_BODY_INVALID', { detail: 'variables must be an object' })
-    }
-    out.variables = { ...(vars ?? {}), [variableName]: actingUserValue(principal) }
-  }
   return out
+}
+
+/** Writes one `String` variable into the body's `variables` (a new object). */
+export function injectVariable(
+  body: Record<string, unknown>,
+  variableName: string,
+  value: string,
+): Record<string, unknown> {
+  const vars = body.variables
+  if (vars !== undefined && vars !== null && !isObject(vars)) {
+    throw new C7AuthError('C7AUTH_BODY_INVALID', { detail: 'variables must be an object' })
+  }
+  return { ...body, variables: { ...(vars ?? {}), [variableName]: { value, type: 'String' } } }
+}
+
+/**
+ * Drops every client-supplied value of the acting-user variable from a JSON body (in `variables`,
+ * `localVariables`, `modifications`, `deletions`, `processVariables*`,
+ * `startInstructions[].variables` and `instructions[].variables`) and, with `inject`, writes the
+ * caller into `variables`. Pure: returns a new body. A non-object body is refused with `C7AUTH_BODY_INVALID`; `undefined` (no
+ * body) counts as `{}`.
+ *
+ * @example
+ * ```ts
+ * actingUserPatch({ variables: { c7authActingUser: { value: 'forged' } } }, principal, 'c7authActingUser', 'inject')
+ * // { variables: { c7authActingUser: { value: '{"userId":"u1","kind":"user"}', type: 'String' } } }
+ * ```
+ */
+export function actingUserPatch(
+  body: unknown,
+  principal: Principal,
+  variableName: string,
+  mode: 'inject' | 'strip',
+): Record<string, unknown> {
+  const out = stripVariable(body, variableName)
+  return mode === 'inject'
+    ? injectVariable(out, variableName, actingUserValue(principal).value)
+    : out
 }

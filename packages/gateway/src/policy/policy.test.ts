@@ -5,7 +5,10 @@ import { createPolicy } from './policy.js'
 import type { BodyPlan, Decision, ForwardDecision, JsonRewrite } from './types.js'
 import { principalOf } from './__tests__/support.js'
 
-const policy = createPolicy()
+const deployers = ['client:web-app']
+const policy = createPolicy({
+  tenantSettings: { t1: { deployers }, t2: { deployers } },
+})
 const one = principalOf(['t1'])
 const two = principalOf(['t1', 't2'])
 const admin = principalOf(['t1'], { admin: true })
@@ -325,14 +328,19 @@ describe('decide: stamped tenants', () => {
   })
 
   it('requires exactly one tenant-id part on deployment create (T13)', () => {
-    const plan = forward('POST', '/deployment/create', two).body
+    // deploying needs a grant: the `web-app` app has one in both tenants
+    const plan = forward(
+      'POST',
+      '/deployment/create',
+      principalOf(['t1', 't2'], { kind: 'app' }),
+    ).body
     if (plan.kind !== 'multipart') throw new Error('expected multipart')
     expect(plan.field).toBe('tenant-id')
     expect(plan.resolveTenant(['t2'])).toBe('t2')
     expect(codeOf(() => plan.resolveTenant(['t1', 't1']))).toBe('C7AUTH_BODY_INVALID')
     expect(codeOf(() => plan.resolveTenant(['t3']))).toBe('C7AUTH_TENANT_FORBIDDEN')
     expect(codeOf(() => plan.resolveTenant([]))).toBe('C7AUTH_BODY_INVALID')
-    const single = forward('POST', '/deployment/create', one).body
+    const single = forward('POST', '/deployment/create', principalOf(['t1'], { kind: 'app' })).body
     expect(single.kind === 'multipart' && single.resolveTenant([])).toBe('t1')
   })
 

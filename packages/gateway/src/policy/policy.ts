@@ -1,10 +1,18 @@
-import { C7AuthError, DEFAULT_ACTING_USER_VARIABLE } from '@c7auth/core'
-import type { Principal } from '@c7auth/core'
-import { actingUserPatch } from './acting-user.js'
+import { C7AuthError, DEFAULT_ACTING_USER_VARIABLE, traceParentOf } from '@c7auth/core'
+import type { DeployProfile, Principal } from '@c7auth/core'
+import { mayDeploy } from '../deploy/grants.js'
+import type { TenantSafetySettings } from '../deploy/grants.js'
+import { actingUserPatch, injectVariable, stripVariable } from './acting-user.js'
 import { encodePath, normalizePath } from './normalize-path.js'
 import { ROUTES } from './routes.js'
 import { emptyResult, scopeJsonBody, scopeSearchParams } from './scope.js'
 import { namespaceWorkerIds } from './worker-id.js'
+import {
+  BINARY_VARIABLE_OPERATIONS,
+  VARIABLE_WRITE_OPERATIONS,
+  assertObjectTypeAllowed,
+  assertTypedValuesAllowed,
+} from './object-variables.js'
 import type {
   ActingUserMode,
   BodyPlan,
@@ -35,6 +43,16 @@ export interface PolicyOptions {
   queryMaxResults?: number
   /** The route table. Default {@link ROUTES}. */
   routes?: readonly RouteRule[]
+  /**
+   * Tracing on: where the acting user is written, the active span's W3C `traceparent` is written
+   * into this `String` variable too (client values are dropped), so workers continue the trace.
+   */
+  traceVariable?: string
+  /**
+   * Per-tenant deployment grants, deployment profile and object-type allowlist, by tenant id. A
+   * tenant without an entry: nobody may deploy, profile `strict`, no object types.
+   */
+  tenantSettings?: Readonly<Record<string, TenantSafetySettings>>
 }
 
 /** The policy engine built by {@link createPolicy}. */
@@ -125,6 +143,36 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
   const bypass = options.adminBypassesTenantScope ?? false
   const root = buildTrie(options.routes ?? ROUTES)
   const maxResults = options.queryMaxResults
+  const { traceVariable } = options
+
+  /** The acting-user rewrite, plus the trace variable while tracing is on. */
+  function patch(
+    json: unknown,
+    principal: Principal,
+    mode: ActingUserMode,
+  ): Record<string, unknown> {
+    const out = actingUserPatch(json, principal, variable, mode)
+    if (traceVariable === undefined) return out
+    const stripped = stripVariable(out, traceVariable)
+    const parent = mode === 'inject' ? traceParentOf() : undefined
+    return parent === undefined ? stripped : injectVariable(stripped, traceVariable, parent)
+  }
+
+  const settings = options.tenantSettings ?? {}
+  const settingsOf = (tenant: string | undefined): TenantSafetySettings =>
+    (tenant === undefined ? undefined : settings[tenant]) ?? {}
+  const profileOf = (tenant: string | undefined): DeployProfile =>
+    settingsOf(tenant).deployProfile ?? 'strict'
+
+  /** Deploying needs a grant of the tenant (T32): scope, group or client named in its settings. */
+  function ensureDeployer(principal: Principal, tenant: string): void {
+    if (!mayDeploy(principal, settingsOf(tenant).deployers)) {
+      throw new C7AuthError('C7AUTH_DEPLOY_FORBIDDEN', {
+        message: `The caller may not deploy in tenant ${tenant}.`,
+        detail: 'no deployer grant',
+      })
+    }
+  }
 
   function checkMaxResults(query: URLSearchParams): void {
     if (maxResults === undefined) return
@@ -180,13 +228,30 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
     }
   }
 
+  /**
+   * Redeploy repeats resources the gateway does not scan again, in a tenant known only after the
+   * owner check: every tenant of the caller must grant it deploying under the `trusted` profile.
+   */
+  function ensureRedeploy(principal: Principal): void {
+    for (const tenant of principal.tenantIds) {
+      ensureDeployer(principal, tenant)
+      if (profileOf(tenant) === 'strict') {
+        throw new C7AuthError('C7AUTH_DEPLOY_FORBIDDEN', {
+          message:
+            'Redeploying is not available under the strict deployment profile; deploy the resources again (they are scanned).',
+          detail: 'redeploy under strict',
+        })
+      }
+    }
+  }
+
   function actingPlan(mode: ActingUserMode | undefined, principal: Principal): BodyPlan {
     if (mode === undefined) return STREAM
     return {
       kind: 'json',
       rewrite: (json) => ({
         kind: 'forward',
-        json: actingUserPatch(json, principal, variable, mode),
+        json: patch(json, principal, mode),
       }),
     }
   }
@@ -195,7 +260,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
     return {
       kind: 'json',
       rewrite: (json): JsonRewrite => {
-        const body = mode ? actingUserPatch(json, principal, variable, mode) : json
+        const body = mode ? patch(json, principal, mode) : json
         if (!isObject(body)) throw new C7AuthError('C7AUTH_BODY_INVALID')
         const out: Record<string, unknown> = Object.fromEntries(
           Object.entries(body).filter(([k]) => {
@@ -268,10 +333,13 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
           return onlyTenant(principal, `send a ${rule.multipartField} part`, 'C7AUTH_BODY_INVALID')
         }
         ensureTenant(principal, value)
+        ensureDeployer(principal, value)
         return value
       }
+      // refuse before reading the body when the tenant is known already
+      if (principal.tenantIds.length === 1) ensureDeployer(principal, principal.tenantIds[0]!)
       return {
-        body: { kind: 'multipart', field: rule.multipartField, resolveTenant },
+        body: { kind: 'multipart', field: rule.multipartField, resolveTenant, profileOf },
         tenant: principal.tenantIds.length === 1 ? principal.tenantIds[0] : undefined,
       }
     }
@@ -286,8 +354,61 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
 
   function decide(request: PolicyRequest): Decision {
     const decision = decideRoute(request)
-    if (decision.action !== 'forward' || (bypass && request.principal.admin)) return decision
-    return namespaceWorkerIds(decision, request.principal)
+    if (decision.action !== 'forward') return decision
+    const checked = checkObjectVariables(decision, request.principal)
+    if (bypass && request.principal.admin) return checked
+    return namespaceWorkerIds(checked, request.principal)
+  }
+
+  /**
+   * The object types a write may name (T31): the allowlist of the request's tenant, or, when the
+   * tenant is known only after the owner check, what every tenant of the caller allows.
+   */
+  function objectTypesFor(principal: Principal, tenant: string | undefined): Set<string> {
+    const tenants = tenant === undefined ? principal.tenantIds : [tenant]
+    const [first, ...rest] = tenants.map((t) => new Set(settingsOf(t).objectTypes ?? []))
+    if (first === undefined) return new Set()
+    return new Set([...first].filter((name) => rest.every((set) => set.has(name))))
+  }
+
+  /** Typed variable writes: `Object` values only with an allowlisted type, never Java serialization. */
+  function checkObjectVariables(decision: ForwardDecision, principal: Principal): ForwardDecision {
+    const op = decision.operationId
+    if (BINARY_VARIABLE_OPERATIONS.has(op)) {
+      const allowed = objectTypesFor(principal, decision.tenant)
+      const resolveType = (values: readonly string[]): string | undefined => {
+        if (values.length > 1) {
+          throw new C7AuthError('C7AUTH_BODY_INVALID', {
+            message: 'At most one type part is allowed.',
+          })
+        }
+        const [value] = values
+        if (value === undefined) return undefined
+        assertObjectTypeAllowed(value, allowed)
+        return value
+      }
+      return {
+        ...decision,
+        body: {
+          kind: 'multipart',
+          field: 'type',
+          resolveTenant: resolveType,
+          scanReferences: false,
+        },
+      }
+    }
+    if (!VARIABLE_WRITE_OPERATIONS.has(op)) return decision
+    const allowed = objectTypesFor(principal, decision.tenant)
+    const before = decision.body
+    if (before.kind === 'multipart') return decision
+    const body: BodyPlan = {
+      kind: 'json',
+      rewrite: (json): JsonRewrite => {
+        assertTypedValuesAllowed(json, allowed)
+        return before.kind === 'json' ? before.rewrite(json) : { kind: 'forward', json }
+      },
+    }
+    return { ...decision, body }
   }
 
   function decideRoute(request: PolicyRequest): Decision {
@@ -372,6 +493,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
           id: params[rule.idParam] as string,
           shared: rule.shared,
         }
+        if (route.operationId === 'redeploy') ensureRedeploy(principal)
         const body = actingPlan(route.actingUser, principal)
         return forward(request.query, body, mutatingMethod, single, check)
       }

@@ -1,4 +1,4 @@
-import type { Principal } from '@c7auth/core'
+import type { DeployProfile, Principal } from '@c7auth/core'
 
 /** HTTP methods of the engine-rest OpenAPI document. `HEAD` is routed as `GET`. */
 export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS'
@@ -165,12 +165,19 @@ export type BodyPlan =
   | { readonly kind: 'json'; readonly rewrite: (json: unknown) => JsonRewrite }
   /**
    * Rebuild the multipart body: drop every part whose name equals `field` (ASCII case-insensitive)
-   * and add exactly one text part `field` = `resolveTenant(values of the dropped parts)`.
+   * and add one text part `field` = `resolveTenant(values of the dropped parts)` (none when it
+   * answers undefined).
    */
   | {
       readonly kind: 'multipart'
-      readonly field: 'tenant-id'
-      readonly resolveTenant: (values: readonly string[]) => string
+      /** `tenant-id` (deployments) or `type` (the Java type of a binary variable upload). */
+      readonly field: 'tenant-id' | 'type'
+      /** The value to send in `field`, from the dropped parts' values; undefined: none. */
+      readonly resolveTenant: (values: readonly string[]) => string | undefined
+      /** The deployment profile of the resolved tenant (the scanner applies it). */
+      readonly profileOf?: (tenantId: string | undefined) => DeployProfile
+      /** Scan kept parts for `…TenantId` references and DTDs (deployments). Default true. */
+      readonly scanReferences?: boolean
     }
 
 /** Forward to the engine, possibly rewritten. */

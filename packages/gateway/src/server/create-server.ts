@@ -2,6 +2,8 @@ import { createServer as createHttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { context as otelContext } from '@opentelemetry/api'
+import type { Tracer } from '@opentelemetry/api'
 import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
 import { pino } from 'pino'
@@ -13,6 +15,7 @@ import type { BootstrapReport, Gateway, GatewayHooks } from '../engine/index.js'
 import { authenticate, errorHandler } from '../express/auth.js'
 import { engineProxy } from '../express/proxy.js'
 import { engineJwks } from '../express/jwks.js'
+import { startRequestSpan } from '../observability/tracing.js'
 import { createGatewayMetrics } from './metrics.js'
 import type { GatewayMetrics } from './metrics.js'
 
@@ -24,6 +27,8 @@ export interface GatewayServerOptions {
   logger?: Logger
   /** How long graceful shutdown waits for in-flight requests (ms). Default: 10000. */
   drainTimeoutMs?: number
+  /** OpenTelemetry tracer (the bin builds one from the `OTEL_*` variables). Off when absent. */
+  tracer?: Tracer
 }
 
 /** A running standalone gateway. */
@@ -51,8 +56,17 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   const { config } = options
   const logger = options.logger ?? pino({ level: config.logLevel })
   const metrics = createGatewayMetrics()
+  // Label values come from configuration only, so the series count stays bounded.
+  const tenantLabels = new Set(config.tenants.map((t) => t.id))
+  const tenantLabel = (id: string | undefined): string =>
+    id === undefined ? 'none' : tenantLabels.has(id) ? id : 'other'
   const hooks: GatewayHooks = {
-    onRequest: (e) => metrics.requests.inc({ outcome: e.outcome, code: e.code ?? 'ok' }),
+    onRequest: (e) =>
+      metrics.requests.inc({
+        outcome: e.outcome,
+        code: e.code ?? 'ok',
+        tenant: tenantLabel(e.tenantId),
+      }),
     onUpstream: (e) =>
       metrics.upstreamSeconds.observe(
         {
@@ -66,7 +80,13 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
       metrics.provisioningCalls.inc({ kind: e.created ? 'created' : 'reconciled' }),
     onRepair: (e) => metrics.provisioningCalls.inc({ kind: e.ok ? 'repaired' : 'repair_failed' }),
   }
-  const gateway = createGateway({ config, logger, hooks })
+  const { tracer } = options
+  const gateway = createGateway({
+    config,
+    logger,
+    hooks,
+    ...(tracer === undefined ? {} : { tracer }),
+  })
   registerAuthenticatorMetrics(gateway, metrics)
 
   const app = express()
@@ -89,6 +109,10 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     app.get(config.engine.assertion.jwksPath, engineJwks(gateway))
   }
   const base = config.gateway.basePath
+  if (tracer !== undefined) {
+    // Before authentication, so JWKS fetches and 401s belong to the request's server span.
+    app.use(base, (req, res, next) => otelContext.with(startRequestSpan(tracer, req, res), next))
+  }
   app.use(base, timedAuthentication(gateway, metrics), engineProxy(gateway))
   app.use(countRefusals(metrics))
   app.use(errorHandler({ logger }))
@@ -169,6 +193,7 @@ function countRefusals(metrics: GatewayMetrics) {
     metrics.requests.inc({
       outcome: 'refused',
       code: isC7AuthError(err) ? err.code : 'C7AUTH_INTERNAL',
+      tenant: 'none',
     })
     next(err)
   }

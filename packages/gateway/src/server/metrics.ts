@@ -9,9 +9,10 @@ export interface GatewayMetrics {
   /**
    * Requests by outcome (`success`, `failure`, `denied`, `error`, `aborted` from the proxy;
    * `refused` for authentication failures) and reason code (`C7AUTH_*`, or `ok` when the engine
-   * answered).
+   * answered) and tenant (a configured tenant id; `none` before a tenant was known, e.g. an
+   * authentication refusal; `other` never for a configured one, so the label stays bounded).
    */
-  readonly requests: Counter<'outcome' | 'code'>
+  readonly requests: Counter<'outcome' | 'code' | 'tenant'>
   /** Token verification latency (cache hits included). */
   readonly verifySeconds: Histogram<'result'>
   /** JWKS fetches by issuer host and result. */
@@ -31,8 +32,8 @@ export function createGatewayMetrics(): GatewayMetrics {
     registry,
     requests: new Counter({
       name: 'c7auth_requests_total',
-      help: 'Requests handled by the gateway, by outcome and reason code.',
-      labelNames: ['outcome', 'code'],
+      help: 'Requests handled by the gateway, by outcome, reason code and tenant.',
+      labelNames: ['outcome', 'code', 'tenant'],
       registers,
     }),
     verifySeconds: new Histogram({

@@ -1,4 +1,4 @@
-/** `/authorization`: the engine's authorization REST resource (without `/check`). */
+/** `/authorization`: the engine's authorization REST resource. */
 import type { AuthContext } from '../auth-context.js'
 import type { AuthorizationInput } from '../authorization-service.js'
 import { RESOURCE, resourceName } from '../authorization-service.js'
@@ -121,6 +121,43 @@ export function registerAuthorizationRoutes(router: EngineRouter, engine: Engine
         { method: 'PUT', href, rel: 'update' },
         { method: 'DELETE', href, rel: 'delete' },
       ],
+    })
+  })
+
+  // `AuthorizationRestServiceImpl.isUserAuthorized`: another user's check needs READ on the
+  // Authorization resource; with authorization checks off the engine says yes to anyone.
+  router.add('GET', '/authorization/check', (c) => {
+    const permissionName = c.query.get('permissionName') ?? null
+    const resourceNameParam = c.query.get('resourceName') ?? null
+    const resourceTypeParam = c.query.get('resourceType') ?? null
+    if (permissionName === null)
+      throw invalidRequest("Query parameter 'permissionName' cannot be null")
+    if (resourceNameParam === null)
+      throw invalidRequest("Query parameter 'resourceName' cannot be null")
+    if (resourceTypeParam === null || !/^-?\d+$/.test(resourceTypeParam))
+      throw invalidRequest("Query parameter 'resourceType' cannot be null")
+    if (c.auth.userId === null)
+      throw invalidRequest('You must be authenticated in order to use this resource.', 401)
+    const resourceType = Number(resourceTypeParam)
+    const resourceId = c.query.get('resourceId') ?? null
+    const userId = c.query.get('userId') ?? null
+    let subject: AuthContext = c.auth
+    if (userId !== null && userId !== c.auth.userId) {
+      if (!authorization.isAuthorized(c.auth, 'READ', RESOURCE.AUTHORIZATION, '*'))
+        throw invalidRequest('You must have READ permission for Authorization resource.', 403)
+      // the engine checks the named user's own and group rows; being an admin is no bypass here
+      subject = { ...c.auth, userId, groupIds: engine.identity.groupsOf(userId), admin: false }
+    }
+    return json({
+      permissionName,
+      resourceName: resourceNameParam,
+      resourceId,
+      authorized: authorization.isAuthorized(
+        subject,
+        permissionName,
+        resourceType,
+        resourceId ?? '*',
+      ),
     })
   })
 
