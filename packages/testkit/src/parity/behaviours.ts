@@ -224,6 +224,29 @@ export const ENGINE_BEHAVIOURS: readonly EngineBehaviour[] = [
       }
     },
   },
+  // ---- T7 ----
+  {
+    id: 'T7-execution-query-without-tenant-rows',
+    description:
+      'the execution query filters by `tenantIdIn` and has no way to add rows without a tenant (`withoutTenantId` next to it is ignored)',
+    expected: { tenantOnly: 1, withWithout: 1, all: 2 },
+    async run(engine) {
+      const [a] = await twoTenants(engine)
+      const key = freshId('exec')
+      await deploy(engine, userTaskXml(key), a)
+      await deploy(engine, userTaskXml(key))
+      await start(engine, key, a)
+      await start(engine, key)
+      const base = `/execution?processDefinitionKey=${key}`
+      const rows = async (path: string): Promise<number> =>
+        (await ok<unknown[]>(engine, 'GET', path)).length
+      return {
+        tenantOnly: await rows(`${base}&tenantIdIn=${a}`),
+        withWithout: await rows(`${base}&tenantIdIn=${a}&withoutTenantId=true`),
+        all: await rows(base),
+      }
+    },
+  },
   // ---- T9: key-only definition paths ----
   {
     id: 'T9-key-only-read-shared-only',
@@ -411,6 +434,28 @@ export const ENGINE_BEHAVIOURS: readonly EngineBehaviour[] = [
           started?.processInstance?.tenantId === a ? 'A' : started?.processInstance?.tenantId,
         withoutTenant: without.status,
       }
+    },
+  },
+  // ---- T13 ----
+  {
+    id: 'T13-deployment-last-tenant-part-wins',
+    description:
+      'a deployment with two `tenant-id` parts is stored under the last one; the part is not checked against the caller',
+    expected: { status: 200, tenant: 'B' },
+    async run(engine) {
+      const [a, b] = await twoTenants(engine)
+      const form = new FormData()
+      form.append('deployment-name', 'parity')
+      form.append('tenant-id', a)
+      form.append('tenant-id', b)
+      form.append(
+        'process.bpmn',
+        new Blob([userTaskXml(freshId('mp'))], { type: 'application/octet-stream' }),
+        'process.bpmn',
+      )
+      const r = await call(engine, 'POST', '/deployment/create', form)
+      const tenant = (r.json as { tenantId?: string })?.tenantId
+      return { status: r.status, tenant: tenant === b ? 'B' : tenant === a ? 'A' : tenant }
     },
   },
   // ---- T18/T19: external tasks ----
