@@ -264,6 +264,37 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
     })
   })
 
+  /**
+   * `GET /execution`: the instances' single executions, filtered by process instance, definition
+   * key and `tenantIdIn`. Like the engine's execution query it has no `withoutTenantId`, so rows
+   * without a tenant cannot be added to a tenant filter (T7); an empty `tenantIdIn` is no filter
+   * (T4).
+   */
+  router.add('GET', '/execution', (c) => {
+    const q = c.query
+    const tenantIdIn = q.get('tenantIdIn')
+    const tenants =
+      tenantIdIn === undefined || tenantIdIn === '' ? undefined : tenantIdIn.split(',')
+    const instanceId = q.get('processInstanceId')
+    const key = q.get('processDefinitionKey')
+    const rows = [...state.instances.values()].filter(
+      (i) =>
+        i.state === 'ACTIVE' &&
+        isAuthenticatedTenant(c.auth, i.tenantId) &&
+        (instanceId === undefined || i.id === instanceId) &&
+        (key === undefined || i.definitionKey === key) &&
+        (tenants === undefined || (i.tenantId !== null && tenants.includes(i.tenantId))),
+    )
+    return json(
+      paginate(rows, pagination(c.query)).map((i) => ({
+        id: i.id,
+        processInstanceId: i.id,
+        ended: false,
+        tenantId: i.tenantId,
+      })),
+    )
+  })
+
   router.add('DELETE', '/process-instance/{id}', (c) => {
     runtime.deleteInstance(c.auth, c.params['id'] as string, null)
     return noContent()
