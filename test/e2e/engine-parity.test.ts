@@ -7,7 +7,7 @@
  * `C7AUTH_SIM_NOT_IMPLEMENTED`, or 405) is reported as skipped, never as passed.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { engineNotFound, OWNER_RESOURCES } from '@c7auth/gateway'
+import { engineNotFound, OWNER_RESOURCES, ownerAbsent } from '@c7auth/gateway'
 import type { OwnerResource } from '@c7auth/gateway'
 import { ENGINE_BEHAVIOURS } from '@c7auth/testkit'
 import { describeEngines, selectedEngines } from './engines.js'
@@ -37,16 +37,19 @@ describe('engine behaviour data', () => {
     }
   })
 
-  it("matches the gateway's own 404 bodies for every owner-checked resource", () => {
+  it("matches the gateway's own not-found answers for every owner-checked resource", () => {
     const resources = Object.keys(OWNER_RESOURCES) as OwnerResource[]
-    expect.assertions(resources.length)
+    expect.assertions(resources.length * 2)
     for (const resource of resources) {
       const entry = ENGINE_BEHAVIOURS.find((b) => b.id === `not-found-${resource}`)
-      expect(entry?.expected, resource).toEqual({
-        status: 404,
+      const expected = entry?.expected as { status: number; contentType: string; body: unknown }
+      expect(expected, resource).toEqual({
+        status: expected?.status,
         contentType: 'application/json',
         body: engineNotFound(resource, '<id>').body,
       })
+      // what the owner lookup treats as "not there" includes the engine's status for a missing id
+      expect(ownerAbsent(resource, expected?.status), resource).toBe(true)
     }
   })
 })

@@ -2,20 +2,13 @@ import { createServer as createHttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { context as otelContext } from '@opentelemetry/api'
 import type { Tracer } from '@opentelemetry/api'
-import express from 'express'
-import type { NextFunction, Request, Response } from 'express'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
 import type { C7AuthConfig } from '@c7auth/core'
-import { isC7AuthError } from '@c7auth/core'
 import { createGateway } from '../engine/index.js'
 import type { BootstrapReport, Gateway, GatewayHooks } from '../engine/index.js'
-import { authenticate, errorHandler } from '../express/auth.js'
-import { engineProxy } from '../express/proxy.js'
-import { engineJwks } from '../express/jwks.js'
-import { startRequestSpan } from '../observability/tracing.js'
+import { createRequestHandler } from './handler.js'
 import { createGatewayMetrics } from './metrics.js'
 import type { GatewayMetrics } from './metrics.js'
 
@@ -61,20 +54,9 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   const tenantLabel = (id: string | undefined): string =>
     id === undefined ? 'none' : tenantLabels.has(id) ? id : 'other'
   const hooks: GatewayHooks = {
-    onRequest: (e) =>
-      metrics.requests.inc({
-        outcome: e.outcome,
-        code: e.code ?? 'ok',
-        tenant: tenantLabel(e.tenantId),
-      }),
+    onRequest: (e) => metrics.countRequest(e.outcome, e.code ?? 'ok', tenantLabel(e.tenantId)),
     onUpstream: (e) =>
-      metrics.upstreamSeconds.observe(
-        {
-          operation: e.operationId,
-          status: e.status === undefined ? 'error' : `${Math.floor(e.status / 100)}xx`,
-        },
-        e.durationMs / 1000,
-      ),
+      metrics.observeUpstream(e.operationId, statusClass(e.status), e.durationMs / 1000),
     onAdminCall: () => metrics.provisioningCalls.inc({ kind: 'admin_call' }),
     onProvision: (e) =>
       metrics.provisioningCalls.inc({ kind: e.created ? 'created' : 'reconciled' }),
@@ -89,33 +71,16 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   })
   registerAuthenticatorMetrics(gateway, metrics)
 
-  const app = express()
-  app.disable('x-powered-by')
-  app.get('/healthz', (_req, res) => {
-    res.status(200).json({ status: 'ok' })
-  })
-  app.get('/readyz', (_req, res, next) => {
-    gateway.checkReady().then((report) => {
-      res.status(report.ready ? 200 : 503).json(report)
-    }, next)
-  })
-  app.get('/metrics', (_req, res, next) => {
-    metrics.registry.metrics().then((text) => {
-      res.status(200).type(metrics.registry.contentType).send(text)
-    }, next)
-  })
-  if (config.engine.assertion) {
-    // The engine plugin fetches this without credentials: outside the authenticated mount.
-    app.get(config.engine.assertion.jwksPath, engineJwks(gateway))
-  }
   const base = config.gateway.basePath
-  if (tracer !== undefined) {
-    // Before authentication, so JWKS fetches and 401s belong to the request's server span.
-    app.use(base, (req, res, next) => otelContext.with(startRequestSpan(tracer, req, res), next))
-  }
-  app.use(base, timedAuthentication(gateway, metrics), engineProxy(gateway))
-  app.use(countRefusals(metrics))
-  app.use(errorHandler({ logger }))
+  const handler = createRequestHandler({
+    gateway,
+    metrics,
+    basePath: base,
+    // The engine plugin fetches this without credentials: outside the authenticated mount.
+    jwksPath: config.engine.assertion?.jwksPath,
+    logger,
+    tracer,
+  })
 
   // a failed start (engine not reachable yet) must not leave the gateway's pools open
   const bootstrap = await gateway.start().catch(async (err: unknown) => {
@@ -127,7 +92,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     config.gateway.tlsCertPem && config.gateway.tlsKeyPem
       ? { cert: config.gateway.tlsCertPem, key: config.gateway.tlsKeyPem }
       : undefined
-  const server: Server = tls ? createHttpsServer(tls, app) : createHttpServer(app)
+  const server: Server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler)
   // Long polls (fetchAndLock) may legitimately outlive Node's default request timeout.
   server.requestTimeout = config.engine.maxLongPollMs + config.engine.timeoutMs
   server.keepAliveTimeout = 65_000
@@ -172,31 +137,10 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   }
 }
 
-function timedAuthentication(gateway: Gateway, metrics: GatewayMetrics) {
-  const inner = authenticate(gateway.authenticator)
-  return function authenticateTimed(req: Request, res: Response, next: NextFunction): void {
-    const end = metrics.verifySeconds.startTimer()
-    inner(req, res, (err?: unknown) => {
-      end({ result: err === undefined ? 'ok' : isC7AuthError(err) ? err.code : 'error' })
-      next(err)
-    })
-  }
-}
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx']
 
-function countRefusals(metrics: GatewayMetrics) {
-  return function countRefusal(
-    err: unknown,
-    _req: Request,
-    _res: Response,
-    next: NextFunction,
-  ): void {
-    metrics.requests.inc({
-      outcome: 'refused',
-      code: isC7AuthError(err) ? err.code : 'C7AUTH_INTERNAL',
-      tenant: 'none',
-    })
-    next(err)
-  }
+function statusClass(status: number | undefined): string {
+  return status === undefined ? 'error' : (STATUS_CLASSES[Math.floor(status / 100)] ?? 'error')
 }
 
 function registerAuthenticatorMetrics(gateway: Gateway, metrics: GatewayMetrics): void {

@@ -67,11 +67,12 @@ function notFound(
   id: string,
   path: (missing: string) => string,
   body: { type: string; message: string; code: number | null },
+  status = 404,
 ): EngineBehaviour {
   return {
     id: `not-found-${id}`,
-    description: `GET ${path('{id}')} for a missing id answers 404 with the engine's JSON error body`,
-    expected: { status: 404, contentType: JSON_TYPE, body },
+    description: `GET ${path('{id}')} for a missing id answers ${status} with the engine's JSON error body`,
+    expected: { status, contentType: JSON_TYPE, body },
     async run(engine) {
       const missing = freshId('missing')
       const r = await call(engine, 'GET', path(missing))
@@ -1023,6 +1024,20 @@ export const ENGINE_BEHAVIOURS: readonly EngineBehaviour[] = [
     'historicDecisionInstance',
     (id) => `/history/decision-instance/${id}`,
     ire("Historic decision instance with id '<id>' does not exist"),
+  ),
+  notFound(
+    'decisionDefinition',
+    (id) => `/decision-definition/${id}`,
+    ire(`no deployed decision definition found with id '<id>': decisionDefinition is null`, 0),
+  ),
+  notFound(
+    'decisionRequirementsDefinition',
+    (id) => `/decision-requirements-definition/${id}`,
+    ire(
+      `no deployed decision requirements definition found with id '<id>': decisionRequirementsDefinition is null`,
+      0,
+    ),
+    400,
   ),
   {
     id: 'missing-id-process-instance-variables',
