@@ -17,7 +17,7 @@ console.log(`
 c7auth real stack is up (keycloak ${stack.timings.keycloak} s, camunda ${stack.timings.engine} s):
 
   Gateway (engine-rest)  ${stack.gatewayUrl}
-  Keycloak realm         ${stack.keycloak.issuer}   (admin console: ${stack.keycloak.url}, dev mode)
+  Keycloak realm         ${stack.keycloak.issuer}   (dev mode, in-memory database)
   Camunda engine-rest    ${stack.engine.url}   (admin ${stack.engine.adminUser.id}; only the gateway should use it)
   Workers                one per tenant (${REALM.apps.map((a) => a.tenant).join(', ')}), topic charge-customer
 
