@@ -66,7 +66,7 @@ describe('gateway startup waits for the engine', () => {
     const retries: number[] = []
     let server: GatewayServer | undefined
     try {
-      server = await startWithRetry(() => createGatewayServer({ config }), {
+      const started = await startWithRetry(() => createGatewayServer({ config }), {
         initialDelayMs: 200,
         onRetry: ({ attempt }) => {
           retries.push(attempt)
@@ -74,9 +74,10 @@ describe('gateway startup waits for the engine', () => {
           forwarding ??= forward(port, new URL(engine.url))
         },
       })
+      server = started
       expect(retries.length).toBeGreaterThanOrEqual(1)
-      expect(server.bootstrap.engineAuth).toBe('bridge')
-      const ready = await fetch(`${server.url}/healthz`)
+      expect(started.bootstrap.engineAuth).toBe('bridge')
+      const ready = await fetch(`${started.url}/healthz`)
       expect(ready.status).toBe(200)
     } finally {
       await server?.close()
