@@ -7,8 +7,13 @@
  * `C7AUTH_SIM_NOT_IMPLEMENTED`, or 405) is reported as skipped, never as passed.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { engineNotFound, OWNER_RESOURCES, ownerAbsent } from '@c7auth/gateway'
-import type { OwnerResource } from '@c7auth/gateway'
+// the gateway's own not-found answers (internal: not part of the package's public surface)
+import {
+  engineNotFound,
+  OWNER_RESOURCES,
+  ownerAbsent,
+} from '../../packages/gateway/src/policy/index.js'
+import type { OwnerResource } from '../../packages/gateway/src/policy/index.js'
 import { ENGINE_BEHAVIOURS } from '@c7auth/testkit'
 import { describeEngines, selectedEngines } from './engines.js'
 import type { EngineContext, EngineName } from './engines.js'
