@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 20_000,
     unstubEnvs: true,
     pool: 'forks',
+    // The bins run compiled dist/ only; build it once before any test file starts.
+    globalSetup: ['test/build-packages.ts'],
     // A machine-readable summary that .ci/run turns into one closing line (also when run by hand).
     reporters: ['default', ['json', { outputFile: 'test-results.json' }]],
   },

@@ -8,6 +8,8 @@ import { BILLING_AUDIENCE, TENANTS, startDemoStack } from './stack.js'
 import type { DemoStack } from './stack.js'
 
 const serve = process.argv.includes('--serve')
+/** The external task topic of bpmn/order-approval.bpmn; the demo's own workers serve it. */
+const DEMO_TOPIC = 'charge-customer'
 const bpmn = readFileSync(new URL('./bpmn/order-approval.bpmn', import.meta.url), 'utf8')
 const [ACME, GLOBEX] = TENANTS
 
@@ -240,14 +242,54 @@ function short(id: string): string {
   return id.length > 12 ? `${id.slice(0, 8)}…` : id
 }
 
+/** Charges the demo's own workers made or are making: the rest came from another worker. */
+const own = { charged: 0, charging: 0 }
+
+/**
+ * While serving: says when a worker other than the demo's own takes tasks of {@link DEMO_TOPIC}
+ * (an example worker started from the printed command competes with the demo's workers). Two
+ * signals, checked twice a second: a task locked by a foreign worker id (names it, when the lock
+ * is seen), and billing charges the demo's workers did not make (every completed task charges).
+ */
+function watchCompetingWorkers(stack: DemoStack): NodeJS.Timeout {
+  // The gateway namespaces worker ids by tenant (`acme:<id>`): compare what the engine stores.
+  const ownIds = new Set([...stack.workers.workerIds].map(([tenant, id]) => `${tenant}:${id}`))
+  const named = new Set<string>()
+  let reported = 0
+  const say = (text: string) => console.log(`\n${text}`)
+  const timer = setInterval(() => {
+    for (const task of stack.engine.inspect.externalTasks()) {
+      const id = task.workerId
+      if (task.topicName !== DEMO_TOPIC || id === null || ownIds.has(id) || named.has(id)) continue
+      named.add(id)
+      say(
+        `Worker ${id} (tenant ${task.tenantId ?? '-'}) took a "${DEMO_TOPIC}" task: it competes with the demo's own workers; each task goes to whichever fetches it first.`,
+      )
+    }
+    const foreign = stack.billing.calls.length - own.charged - own.charging
+    if (foreign > reported) {
+      reported = foreign
+      say(
+        `${foreign} charge(s) so far came from a worker other than the demo's own: it competes with them for "${DEMO_TOPIC}" tasks.`,
+      )
+    }
+  }, 500)
+  timer.unref()
+  return timer
+}
+
 const stack = await startDemoStack()
-stack.workers.subscribe('charge-customer', { lockDuration: 10_000 }, async (ctx) => {
-  const res = await ctx.fetch(`${stack.billing.url}/charges`, {
-    method: 'POST',
-    audience: BILLING_AUDIENCE,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ amount: ctx.task.variables.get('amount') }),
-  })
+stack.workers.subscribe(DEMO_TOPIC, { lockDuration: 10_000 }, async (ctx) => {
+  own.charging++
+  const res = await ctx
+    .fetch(`${stack.billing.url}/charges`, {
+      method: 'POST',
+      audience: BILLING_AUDIENCE,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: ctx.task.variables.get('amount') }),
+    })
+    .finally(() => own.charging--)
+  if (res.status === 201) own.charged++
   if (res.status !== 201) throw new Error(`billing answered ${res.status}`)
   await ctx.taskService.complete(ctx.task)
 })
@@ -282,7 +324,7 @@ A user token for alice (tenant ${t.id}):
 `)
   const workerEnv = [
     `C7AUTH_TENANTS=${t.id}`,
-    `C7AUTH_ENGINE_URL=${stack.gateway.url}/engine-rest`,
+    `C7AUTH_WORKER_GATEWAY_URL=${stack.gateway.url}/engine-rest`,
     `C7AUTH_TENANT_${t.id.toUpperCase()}_ISSUER=${stack.idp.issuer}`,
     `C7AUTH_TENANT_${t.id.toUpperCase()}_CLIENT_ID=${t.app}`,
     `C7AUTH_TENANT_${t.id.toUpperCase()}_CLIENT_SECRET=${t.secret}`,
@@ -301,10 +343,18 @@ A user token for alice (tenant ${t.id}):
   env ${workerEnv.join(' \\\n      ')} \\
     pnpm --filter @c7auth/example-worker start
 
+  Note: the demo's own workers keep polling topic "${DEMO_TOPIC}" for every tenant, and the
+  example worker subscribes to the same topic by default: the two compete, and each task goes
+  to whichever fetches it first (the demo's worker logs it here, the example's in its terminal).
+  To watch only the example worker, give it its own topic (WORKER_TOPIC=…) and start instances
+  of a process whose external task uses that topic.
+
   # your own Express gateway in front of the same engine (examples/express-gateway)
   env ${gatewayEnv.join(' \\\n      ')} \\
     pnpm --filter @c7auth/example-express-gateway start
 `)
+  const watch = watchCompetingWorkers(stack)
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()))
+  clearInterval(watch)
 }
 await stack.close()

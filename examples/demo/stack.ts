@@ -83,7 +83,7 @@ export async function startDemoStack(options: { gatewayPort?: number } = {}): Pr
     const p = `C7AUTH_TENANT_${t.id.toUpperCase()}_`
     gatewayEnv[`${p}ISSUER`] = idp.issuer
     gatewayEnv[`${p}AUDIENCE`] = idp.defaultAudience
-    gatewayEnv[`${p}CLIENT_IDS`] = `${t.app},${t.tasklist}`
+    gatewayEnv[`${p}ALLOWED_CLIENTS`] = `${t.app},${t.tasklist}`
     // the app deploys its model (strict profile: user and external tasks only); users do not
     gatewayEnv[`${p}DEPLOYERS`] = `client:${t.app}`
   }
@@ -93,7 +93,7 @@ export async function startDemoStack(options: { gatewayPort?: number } = {}): Pr
 
   const workerEnv: Record<string, string> = {
     C7AUTH_TENANTS: gatewayEnv.C7AUTH_TENANTS as string,
-    C7AUTH_ENGINE_URL: `${gateway.url}/engine-rest`,
+    C7AUTH_WORKER_GATEWAY_URL: `${gateway.url}/engine-rest`,
   }
   for (const t of TENANTS) {
     const p = `C7AUTH_TENANT_${t.id.toUpperCase()}_`

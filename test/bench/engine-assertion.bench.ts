@@ -20,8 +20,8 @@ import {
   createEngineProxy,
   createPolicy,
   createUpstreamAuth,
-} from '@c7auth/gateway'
-import type { UpstreamAuth } from '@c7auth/gateway'
+} from '../../packages/gateway/src/internal.js'
+import type { UpstreamAuth } from '../../packages/gateway/src/internal.js'
 
 const principals: Principal[] = Array.from({ length: 50 }, (_, i) => ({
   kind: 'app',

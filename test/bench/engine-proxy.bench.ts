@@ -16,7 +16,7 @@ import {
   createEngineProxy,
   createPolicy,
   createUpstreamAuth,
-} from '@c7auth/gateway'
+} from '../../packages/gateway/src/internal.js'
 
 const principal: Principal = {
   kind: 'app',

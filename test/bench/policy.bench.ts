@@ -3,8 +3,8 @@
  * Run: `pnpm exec tsx test/bench/policy.bench.ts` (or import `benchPolicy` from a bench runner).
  */
 import { pathToFileURL } from 'node:url'
-import { createPolicy } from '@c7auth/gateway'
-import type { Decision, PolicyRequest } from '@c7auth/gateway'
+import { createPolicy } from '../../packages/gateway/src/internal.js'
+import type { Decision, PolicyRequest } from '../../packages/gateway/src/internal.js'
 import type { Principal } from '@c7auth/core'
 
 /** One measured case. */

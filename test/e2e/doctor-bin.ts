@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { BIN_NODE_ARGS } from './built-bin.js'
 
 /** Runs the `c7auth-doctor` bin as an operator would: its own process, only the given env. */
 
@@ -23,7 +24,7 @@ export function runDoctor(
   args: string[] = ['--json'],
 ): Promise<DoctorRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...BIN_NODE_ARGS, BIN, ...args], {
       env: { PATH: process.env.PATH ?? '', ...env },
     })
     let stdout = ''

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { linearProcessXml, startEngineSimulator, startTestIdp } from '@c7auth/testkit'
 import type { EngineSimulator, TestIdp } from '@c7auth/testkit'
+import { loadConfigFromEnv } from '@c7auth/core'
+import { createGateway } from '@c7auth/gateway'
 import { runDoctor, statusOf } from './doctor-bin.js'
 import type { TestEngine } from './engines.js'
 import {
@@ -45,7 +47,7 @@ describe('c7auth-doctor bin against the testkit IdP and engine simulator', () =>
       C7AUTH_BRIDGE_SECRET: SECRET,
       C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
       C7AUTH_TENANT_ACME_AUDIENCE: idp.defaultAudience,
-      C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme',
+      C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'acme',
       C7AUTH_TENANT_ACME_CLIENT_ID: 'acme',
       C7AUTH_TENANT_ACME_CLIENT_SECRET: CLIENT_SECRET,
     }
@@ -155,9 +157,9 @@ describe('c7auth-doctor bin against the testkit IdP and engine simulator', () =>
   }, 30_000)
 
   it('fails the token check when the client id is not one of the tenant client ids', async () => {
-    const run = await runDoctor({ ...env, C7AUTH_TENANT_ACME_CLIENT_IDS: 'someone-else' })
+    const run = await runDoctor({ ...env, C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'someone-else' })
     expect(run.code).toBe(1)
-    expect(run.lines.find((l) => l.id === 'token:acme')?.detail).toContain('CLIENT_IDS')
+    expect(run.lines.find((l) => l.id === 'token:acme')?.detail).toContain('ALLOWED_CLIENTS')
   }, 30_000)
 
   it('fails basic-auth on an engine-rest that answers anonymous requests', async () => {
@@ -219,7 +221,7 @@ describeEngines('c7auth-doctor bin per engine', (ctx) => {
       C7AUTH_BRIDGE_SECRET: SECRET,
       C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
       C7AUTH_TENANT_ACME_AUDIENCE: idp.defaultAudience,
-      C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme',
+      C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'acme',
       C7AUTH_TENANT_ACME_CLIENT_ID: 'acme',
       C7AUTH_TENANT_ACME_CLIENT_SECRET: CLIENT_SECRET,
     }
@@ -256,6 +258,8 @@ describeEngines('c7auth-doctor bin per engine', (ctx) => {
     expect(run.code).toBe(0)
     // the simulator keeps no variable history; real engines at level full write updates
     expect(statusOf(run, 'engine.history-level')).toBe(ctx.isSimulator ? 'warn' : 'ok')
+    // …and the gateway's start-up does not warn about a level that is FULL (or not yet known)
+    expect(await historyWarnings(env)).toEqual([])
   }, 60_000)
 
   // last in the block: a wrong password counts as a failed login on the engine
@@ -277,6 +281,19 @@ async function seedInstanceWithVariable(engine: TestEngine): Promise<void> {
   await engineAdmin(engine, 'POST', '/process-definition/key/doctorProbe/start', {
     variables: { amount: { value: 42, type: 'Integer' } },
   })
+}
+
+/** The history-level warnings of a gateway started on `env`. */
+async function historyWarnings(env: Record<string, string>): Promise<string[]> {
+  const gateway = createGateway({
+    config: loadConfigFromEnv({ ...env, C7AUTH_LOG_LEVEL: 'silent' }),
+  })
+  try {
+    const report = await gateway.start()
+    return report.warnings.filter((w) => /history level/i.test(w))
+  } finally {
+    await gateway.close()
+  }
 }
 
 // One misconfigured real engine (authorization checks off, history level audit): each of the
@@ -308,7 +325,7 @@ describe.runIf(selectedEngines().includes('camunda7'))(
         C7AUTH_BRIDGE_SECRET: SECRET,
         C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
         C7AUTH_TENANT_ACME_AUDIENCE: idp.defaultAudience,
-        C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme',
+        C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'acme',
         C7AUTH_TENANT_ACME_CLIENT_ID: 'acme',
         C7AUTH_TENANT_ACME_CLIENT_SECRET: CLIENT_SECRET,
       }
@@ -328,6 +345,12 @@ describe.runIf(selectedEngines().includes('camunda7'))(
         'engine.history-level',
       ])
       expect(run.lines.find((l) => l.id === 'engine.history-level')?.detail).toContain('audit')
+    }, 60_000)
+
+    it('makes the gateway warn at start-up that the history level is not FULL', async () => {
+      expect(await historyWarnings(env)).toEqual([
+        expect.stringMatching(/^The engine's history level is AUDIT \(.+\), not FULL: /),
+      ])
     }, 60_000)
   },
 )

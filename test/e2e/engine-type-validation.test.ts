@@ -3,7 +3,11 @@
  * deserializes variables into from one that does not, without writing anything. Real engines only.
  */
 import { describe, expect, it } from 'vitest'
-import { basicAuth, createEngineEndpoint, probeTypeValidation } from '@c7auth/gateway'
+import {
+  basicAuth,
+  createEngineEndpoint,
+  probeTypeValidation,
+} from '../../packages/gateway/src/internal.js'
 import { describeEngines, engineAdmin } from './engines.js'
 import type { EngineContext } from './engines.js'
 

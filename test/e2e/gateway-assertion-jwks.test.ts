@@ -10,7 +10,11 @@ import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfigFromEnv } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
-import { ASSERTION_TYPE, createGateway, createGatewayServer } from '@c7auth/gateway'
+import {
+  ASSERTION_TYPE,
+  createGateway,
+  createGatewayServer,
+} from '../../packages/gateway/src/internal.js'
 import type { Gateway, GatewayServer } from '@c7auth/gateway'
 import * as gwExpress from '@c7auth/gateway/express'
 import * as gwKoa from '@c7auth/gateway/koa'

@@ -7,7 +7,7 @@
  * bootstrap comes first (no grants yet) and each block uses its own process keys and groups.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { appAuthorizations, userAuthorizations } from '@c7auth/gateway'
+import { appAuthorizations, userAuthorizations } from '../../packages/gateway/src/internal.js'
 import { linearProcessXml } from '@c7auth/testkit'
 import { startHarness } from './gateway-engine-harness.js'
 import type { Harness } from './gateway-engine-harness.js'

@@ -12,8 +12,12 @@ import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfigFromEnv } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
-import { ASSERTION_TYPE, createAssertionSigner, createGateway } from '@c7auth/gateway'
-import type { AssertionSigner, Gateway } from '@c7auth/gateway'
+import {
+  ASSERTION_TYPE,
+  createAssertionSigner,
+  createGateway,
+} from '../../packages/gateway/src/internal.js'
+import type { AssertionSigner, Gateway } from '../../packages/gateway/src/internal.js'
 import * as gwExpress from '@c7auth/gateway/express'
 import { linearProcessXml, requestToken, startTestIdp } from '@c7auth/testkit'
 import type { EngineFlavor, TestIdp } from '@c7auth/testkit'
@@ -247,10 +251,10 @@ for (const flavor of FLAVORS) {
         C7AUTH_GATEWAY_DEFAULT_USER_GROUPS: 'users',
         C7AUTH_TENANT_TENANTA_ISSUER: idp.issuer,
         C7AUTH_TENANT_TENANTA_AUDIENCE: idp.defaultAudience,
-        C7AUTH_TENANT_TENANTA_CLIENT_IDS: 'appA',
+        C7AUTH_TENANT_TENANTA_ALLOWED_CLIENTS: 'appA',
         C7AUTH_TENANT_TENANTB_ISSUER: idp.issuer,
         C7AUTH_TENANT_TENANTB_AUDIENCE: idp.defaultAudience,
-        C7AUTH_TENANT_TENANTB_CLIENT_IDS: 'appB',
+        C7AUTH_TENANT_TENANTB_ALLOWED_CLIENTS: 'appB',
         C7AUTH_TENANT_TENANTA_DEPLOYERS: 'client:appA',
         C7AUTH_TENANT_TENANTB_DEPLOYERS: 'client:appB',
       }

@@ -115,10 +115,10 @@ export async function startHarness(options: HarnessOptions) {
     C7AUTH_TENANT_TENANTA_NAME: 'Tenant A',
     C7AUTH_TENANT_TENANTA_ISSUER: idp.issuer,
     C7AUTH_TENANT_TENANTA_AUDIENCE: idp.defaultAudience,
-    C7AUTH_TENANT_TENANTA_CLIENT_IDS: 'appA',
+    C7AUTH_TENANT_TENANTA_ALLOWED_CLIENTS: 'appA',
     C7AUTH_TENANT_TENANTB_ISSUER: idp.issuer,
     C7AUTH_TENANT_TENANTB_AUDIENCE: idp.defaultAudience,
-    C7AUTH_TENANT_TENANTB_CLIENT_IDS: 'appB',
+    C7AUTH_TENANT_TENANTB_ALLOWED_CLIENTS: 'appB',
     // deploying needs a grant (issue 15); the harness's apps deploy, under the default strict profile
     C7AUTH_TENANT_TENANTA_DEPLOYERS: 'client:appA',
     C7AUTH_TENANT_TENANTB_DEPLOYERS: 'client:appB',

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MISSING_ID_SENTINEL, ROUTES, engineNotFound, ownerLookup } from '@c7auth/gateway'
-import type { OwnerResource, RouteRule } from '@c7auth/gateway'
+import {
+  MISSING_ID_SENTINEL,
+  ROUTES,
+  engineNotFound,
+  ownerLookup,
+} from '../../packages/gateway/src/internal.js'
+import type { OwnerResource, RouteRule } from '../../packages/gateway/src/internal.js'
 import { linearProcessXml } from '@c7auth/testkit'
 import { SERVICE_USER, startHarness } from './gateway-engine-harness.js'
 import type { Harness } from './gateway-engine-harness.js'

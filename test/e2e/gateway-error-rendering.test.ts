@@ -78,10 +78,10 @@ describeEngines('one error renderer across entry points', (ctx) => {
       C7AUTH_GATEWAY_PORT: '0',
       C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
       C7AUTH_TENANT_ACME_AUDIENCE: idp.defaultAudience,
-      C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme',
+      C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'acme',
       C7AUTH_TENANT_GLOBEX_ISSUER: deadIssuer,
       C7AUTH_TENANT_GLOBEX_AUDIENCE: idp.defaultAudience,
-      C7AUTH_TENANT_GLOBEX_CLIENT_IDS: 'globex',
+      C7AUTH_TENANT_GLOBEX_ALLOWED_CLIENTS: 'globex',
     })
     const logger = pino({ level: 'silent' })
 

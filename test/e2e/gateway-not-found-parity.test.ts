@@ -4,7 +4,7 @@
  * byte-for-byte what the engine itself answers tenant B's own engine user for that id.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { deriveBridgePassword } from '@c7auth/gateway'
+import { deriveBridgePassword } from '../../packages/gateway/src/internal.js'
 import { linearProcessXml } from '@c7auth/testkit'
 import { startHarness } from './gateway-engine-harness.js'
 import type { Harness } from './gateway-engine-harness.js'

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { Agent, request } from 'undici'
 import { createTestCa, startTestIdp } from '@c7auth/testkit'
 import type { TestIdp } from '@c7auth/testkit'
+import { BIN_NODE_ARGS } from './built-bin.js'
 import { describeEngines } from './engines.js'
 import type { TestEngine } from './engines.js'
 
@@ -20,7 +21,7 @@ interface Running {
 }
 
 function spawnGateway(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, [BIN], {
+  const child = spawn(process.execPath, [...BIN_NODE_ARGS, BIN], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
@@ -76,10 +77,10 @@ describeEngines('c7auth-gateway bin (spawned process)', (ctx) => {
       C7AUTH_GATEWAY_PORT: '0',
       C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
       C7AUTH_TENANT_ACME_AUDIENCE: idp.defaultAudience,
-      C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme',
+      C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'acme',
       C7AUTH_TENANT_GLOBEX_ISSUER: idp.issuer,
       C7AUTH_TENANT_GLOBEX_AUDIENCE: idp.defaultAudience,
-      C7AUTH_TENANT_GLOBEX_CLIENT_IDS: 'globex',
+      C7AUTH_TENANT_GLOBEX_ALLOWED_CLIENTS: 'globex',
     }
     run = spawnGateway(baseEnv)
     run.url = await waitForListening(run)

@@ -365,7 +365,7 @@ describe('from configuration alone', () => {
     const config = loadConfigFromEnv(
       {
         C7AUTH_TENANTS: 'acme,globex',
-        C7AUTH_ENGINE_URL: 'http://127.0.0.1:9/engine-rest',
+        C7AUTH_WORKER_GATEWAY_URL: 'http://127.0.0.1:9/engine-rest',
         C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
         C7AUTH_TENANT_ACME_CLIENT_ID: 'basic-app',
         C7AUTH_TENANT_ACME_CLIENT_SECRET_FILE: '/run/secrets/acme',

@@ -202,7 +202,7 @@ describe.each(BACKENDS)('shared token store on %s', (kind: TokenStoreBackendKind
 describe('C7AUTH_TOKEN_STORE configuration', () => {
   const base = {
     C7AUTH_TENANTS: 'acme',
-    C7AUTH_ENGINE_URL: 'http://127.0.0.1:8080/engine-rest',
+    C7AUTH_WORKER_GATEWAY_URL: 'http://127.0.0.1:8080/engine-rest',
     C7AUTH_TENANT_ACME_ISSUER: 'http://127.0.0.1:9000',
     C7AUTH_TENANT_ACME_CLIENT_ID: 'acme-worker',
     C7AUTH_TENANT_ACME_CLIENT_SECRET: 'acme-secret',

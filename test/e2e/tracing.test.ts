@@ -78,7 +78,7 @@ describe('OpenTelemetry: one trace from the app through gateway, engine and work
       C7AUTH_LOG_LEVEL: 'silent',
       C7AUTH_TENANT_ACME_ISSUER: idp.issuer,
       C7AUTH_TENANT_ACME_AUDIENCE: idp.defaultAudience,
-      C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme-worker',
+      C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'acme-worker',
       C7AUTH_TENANT_ACME_CLIENT_ID: 'acme-worker',
       C7AUTH_TENANT_ACME_CLIENT_SECRET: SECRET,
     }
@@ -100,7 +100,7 @@ describe('OpenTelemetry: one trace from the app through gateway, engine and work
     token = String(issued.body['access_token'])
     workers = createTenantWorkers({
       config: loadConfigFromEnv(
-        { ...env, C7AUTH_ENGINE_URL: `${server.url}/engine-rest` },
+        { ...env, C7AUTH_WORKER_GATEWAY_URL: `${server.url}/engine-rest` },
         { role: 'worker' },
       ),
       tracer,

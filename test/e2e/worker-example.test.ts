@@ -102,7 +102,7 @@ describe('examples/worker', () => {
     const [acme] = DEMO_TENANTS
     const env: Record<string, string> = {
       C7AUTH_TENANTS: DEMO_TENANTS.map((t) => t.id).join(','),
-      C7AUTH_ENGINE_URL: `${demo.gateway.url}/engine-rest`,
+      C7AUTH_WORKER_GATEWAY_URL: `${demo.gateway.url}/engine-rest`,
       WORKER_TOPIC: 'c7auth-example',
       BILLING_URL: `${demo.billing.url}/charges`,
       BILLING_AUDIENCE,

@@ -82,10 +82,16 @@ export interface WorkerStack {
 
 const SECRETS: Record<TenantId, string> = { acme: 'acme-secret-1', globex: 'globex-secret-2' }
 
-function env(idp: TestIdp, engineUrl: string, target?: TestEngine): Record<string, string> {
+/** `url` is the engine for the gateway's env, the gateway for the workers' (two keys). */
+function env(
+  idp: TestIdp,
+  role: 'gateway' | 'worker',
+  url: string,
+  target?: TestEngine,
+): Record<string, string> {
   const vars: Record<string, string> = {
     C7AUTH_TENANTS: TENANTS.join(','),
-    C7AUTH_ENGINE_URL: engineUrl,
+    [role === 'gateway' ? 'C7AUTH_ENGINE_URL' : 'C7AUTH_WORKER_GATEWAY_URL']: url,
     C7AUTH_ENGINE_AUTH: 'bridge',
     C7AUTH_ENGINE_ADMIN_USER: target?.admin.id ?? 'admin',
     C7AUTH_ENGINE_ADMIN_PASSWORD: target?.admin.password ?? 'admin',
@@ -109,7 +115,7 @@ function env(idp: TestIdp, engineUrl: string, target?: TestEngine): Record<strin
     vars[`${p}AUDIENCE`] = idp.defaultAudience
     vars[`${p}CLIENT_ID`] = `${tenant}-worker`
     vars[`${p}CLIENT_SECRET`] = SECRETS[tenant]
-    vars[`${p}CLIENT_IDS`] = `${tenant}-worker,${tenant}-portal`
+    vars[`${p}ALLOWED_CLIENTS`] = `${tenant}-worker,${tenant}-portal`
   }
   return vars
 }
@@ -161,7 +167,7 @@ export async function startWorkerStack(options: WorkerStackOptions = {}): Promis
   const engine: EngineSimulator =
     target.simulator ??
     new Proxy({} as EngineSimulator, { get: (_o, key) => simulatorOnly(String(key))() })
-  const gatewayConfig = loadConfigFromEnv(env(idp, target.url, shared))
+  const gatewayConfig = loadConfigFromEnv(env(idp, 'gateway', target.url, shared))
   const authOptions = authenticatorOptionsFromConfig(gatewayConfig)
   const authenticator =
     options.jwksRefetchCooldownSeconds === undefined && options.verifiedTokenCache !== false
@@ -235,7 +241,7 @@ export async function startWorkerStack(options: WorkerStackOptions = {}): Promis
     await engineDeploy(target, BPMN, { name: PROCESS_KEY, tenantId: tenant })
   }
 
-  const workerEnv = env(idp, gatewayUrl)
+  const workerEnv = env(idp, 'worker', gatewayUrl)
   const workerConfig = loadConfigFromEnv(workerEnv, { role: 'worker' })
 
   return {

@@ -1,7 +1,7 @@
 /**
  * A tenant worker configured from the environment: one external-task client per tenant in
  * `C7AUTH_TENANTS`, each authenticated with its tenant app's client credentials, polling the gateway
- * at `C7AUTH_ENGINE_URL`. Each task calls a billing API with an app token for `BILLING_AUDIENCE`,
+ * at `C7AUTH_WORKER_GATEWAY_URL`. Each task calls a billing API with an app token for `BILLING_AUDIENCE`,
  * conveying tenant and acting user, then completes. SIGINT/SIGTERM stop it gracefully.
  *
  * Against the demo stack: `pnpm demo --serve`, export the worker variables it prints, then

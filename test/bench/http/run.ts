@@ -301,7 +301,7 @@ const c7env: Record<string, string> = {
   C7AUTH_GATEWAY_PORT: '0',
   C7AUTH_TENANT_ACME_ISSUER: issuer,
   C7AUTH_TENANT_ACME_AUDIENCE: AUDIENCE,
-  C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme',
+  C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'acme',
 }
 const common = { BENCH_UPSTREAM: upstream, BENCH_ISSUER: issuer, BENCH_AUDIENCE: AUDIENCE }
 const gatewayDist = join(ROOT, 'packages/gateway/dist/server/main.js')

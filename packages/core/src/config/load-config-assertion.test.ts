@@ -95,7 +95,12 @@ describe('loadConfigFromEnv: assertion mode', () => {
     const { C7AUTH_ENGINE_ASSERTION_KEY: _, ...rest } = env()
     expect(
       loadConfigFromEnv(
-        { ...rest, C7AUTH_TENANT_ACME_CLIENT_ID: 'w', C7AUTH_TENANT_ACME_CLIENT_SECRET: 's' },
+        {
+          ...rest,
+          C7AUTH_WORKER_GATEWAY_URL: 'http://127.0.0.1:8080/engine-rest',
+          C7AUTH_TENANT_ACME_CLIENT_ID: 'w',
+          C7AUTH_TENANT_ACME_CLIENT_SECRET: 's',
+        },
         { role: 'worker' },
       ).engine.assertion,
     ).toBeUndefined()

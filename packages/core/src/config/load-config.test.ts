@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../errors.js'
 import { loadConfigFromEnv } from './load-config.js'
-import { CONFIG_SCHEMA, envIdOf, renderEnvTable } from './schema.js'
+import { CONFIG_SCHEMA, RENAMED_KEYS, envIdOf, renderEnvTable } from './schema.js'
 
 const SECRET = 'sup3r-s3cret:+%value'
 const BRIDGE = 'b'.repeat(40)
@@ -13,6 +13,7 @@ function base(): Record<string, string> {
   return {
     C7AUTH_TENANTS: 'acme,globex',
     C7AUTH_ENGINE_URL: 'http://camunda:8080/engine-rest',
+    C7AUTH_WORKER_GATEWAY_URL: 'https://gateway.example/engine-rest',
     C7AUTH_ENGINE_ADMIN_USER: 'admin',
     C7AUTH_ENGINE_ADMIN_PASSWORD: 'admin-pw',
     C7AUTH_BRIDGE_SECRET: BRIDGE,
@@ -96,7 +97,7 @@ describe('loadConfigFromEnv', () => {
       C7AUTH_TENANT_ACME_EU_CLAIM_GROUPS: 'roles',
       C7AUTH_TENANT_ACME_EU_DEFAULT_GROUPS: 'acmeUsers',
       C7AUTH_TENANT_ACME_EU_CLIENT_ID: 'app',
-      C7AUTH_TENANT_ACME_EU_CLIENT_IDS: 'app,app2',
+      C7AUTH_TENANT_ACME_EU_ALLOWED_CLIENTS: 'app,app2',
       C7AUTH_TENANT_ACME_EU_CLIENT_SECRET: 's',
       C7AUTH_TENANT_ACME_EU_AUTH_METHOD: 'client_secret_post',
       C7AUTH_TENANT_ACME_EU_TOKEN_ENDPOINT: 'https://login.microsoftonline.com/t/oauth2/v2.0/token',
@@ -216,6 +217,49 @@ describe('loadConfigFromEnv', () => {
     expect(worker.issues).toEqual(['C7AUTH_TENANT_GLOBEX_CLIENT_ID: required in the worker role'])
   })
 
+  it('answers renamed keys with the new name, all at once, values never echoed', () => {
+    const old = {
+      ...base(),
+      C7AUTH_TENANT_ACME_CLIENT_IDS: SECRET,
+      C7AUTH_TENANT_GLOBEX_CLIENT_IDS: 'globex-web',
+      C7AUTH_LOG_LEVEL: 'loud',
+    }
+    const err = configError(() => loadConfigFromEnv(old))
+    expect(err.issues).toEqual([
+      'C7AUTH_LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
+      expect.stringMatching(
+        /^C7AUTH_TENANT_ACME_CLIENT_IDS: renamed to C7AUTH_TENANT_ACME_ALLOWED_CLIENTS \(.+CLIENT_ID.+\); set C7AUTH_TENANT_ACME_ALLOWED_CLIENTS instead/,
+      ),
+      expect.stringMatching(
+        /^C7AUTH_TENANT_GLOBEX_CLIENT_IDS: renamed to C7AUTH_TENANT_GLOBEX_ALLOWED_CLIENTS /,
+      ),
+    ])
+    expect(JSON.stringify(err)).not.toContain(SECRET)
+    expect(err.message).not.toContain('globex-web')
+
+    // A worker reads the gateway's URL from its own key; the engine URL alone is the rename error.
+    const workerEnv: Record<string, string> = {
+      ...base(),
+      C7AUTH_TENANT_GLOBEX_CLIENT_ID: 'g',
+      C7AUTH_TENANT_GLOBEX_AUTH_METHOD: 'none',
+    }
+    expect(loadConfigFromEnv(workerEnv, { role: 'worker' }).engine.url).toBe(
+      'https://gateway.example/engine-rest',
+    )
+    expect(loadConfigFromEnv(workerEnv).engine.url).toBe('http://camunda:8080/engine-rest')
+    delete workerEnv.C7AUTH_WORKER_GATEWAY_URL
+    const worker = configError(() => loadConfigFromEnv(workerEnv, { role: 'worker' }))
+    expect(worker.issues).toEqual([
+      expect.stringMatching(
+        /^C7AUTH_ENGINE_URL: renamed to C7AUTH_WORKER_GATEWAY_URL \(.+\); set C7AUTH_WORKER_GATEWAY_URL instead \(see docs\/migration.md\)$/,
+      ),
+    ])
+    delete workerEnv.C7AUTH_ENGINE_URL
+    expect(configError(() => loadConfigFromEnv(workerEnv, { role: 'worker' })).issues).toEqual([
+      'C7AUTH_WORKER_GATEWAY_URL: required in the worker role',
+    ])
+  })
+
   it('reads _FILE variants through the injected readFile and trims a trailing newline', () => {
     const files: Record<string, string> = {
       '/run/secrets/acme': `${SECRET}\n`,
@@ -321,6 +365,17 @@ describe('loadConfigFromEnv', () => {
           spec.scope === 'global' ? `C7AUTH_${spec.name}` : `C7AUTH_TENANT_${envId}_${spec.name}`
         known.add(key)
         known.add(`${key}_FILE`)
+      }
+    }
+    // Old names are looked up by exact name only to answer them with the new one.
+    for (const renamed of RENAMED_KEYS) {
+      const envIds = renamed.replacement.scope === 'global' ? [undefined] : ['ACME', 'GLOBEX']
+      for (const envId of envIds) {
+        known.add(
+          envId === undefined
+            ? `C7AUTH_${renamed.oldName}`
+            : `C7AUTH_TENANT_${envId}_${renamed.oldName}`,
+        )
       }
     }
     expect([...seen].filter((k) => !known.has(k))).toEqual([])

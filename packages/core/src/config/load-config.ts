@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { ConfigError } from '../errors.js'
 import { ASYMMETRIC_JWS_ALGORITHMS } from '../jws-algorithms.js'
-import { GLOBAL_KEYS as G, TENANT_KEYS as T, envIdOf, envKeyOf } from './schema.js'
+import { GLOBAL_KEYS as G, RENAMED_KEYS, TENANT_KEYS as T, envIdOf, envKeyOf } from './schema.js'
 import type { ConfigKeySpec } from './schema.js'
 import type {
   C7AuthConfig,
@@ -14,6 +14,7 @@ import type {
   EngineAuthorizationsMode,
   EngineConfig,
   IdpPreset,
+  MetricsConfig,
   OAuthClientConfig,
   TenantConfig,
   TenantMode,
@@ -67,6 +68,11 @@ class EnvReader {
   }
 
   /** True when the key or its `_FILE` variant is present (no validation, no issue). */
+  /** True when the variable of this exact name is present (for renamed keys, never read as values). */
+  has(name: string): boolean {
+    return nonEmpty(this.env[name]) !== undefined
+  }
+
   isSet(spec: ConfigKeySpec, envId?: string): boolean {
     const key = envKeyOf(spec, envId)
     return (
@@ -309,6 +315,7 @@ export function loadConfigFromEnv(env: EnvSource, options: LoadConfigOptions = {
   const tenants = readTenants(r, role, idRegex)
   const gateway = readGateway(r, tenants)
   const tokenStore = readTokenStore(r)
+  reportRenamedKeys(r, role, tenants)
 
   if (r.issues.length > 0) throw new ConfigError(r.issues)
   return { tenants, engine, gateway, logLevel, tokenStore }
@@ -353,8 +360,40 @@ function readTokenStore(r: EnvReader): TokenStoreConfig {
   return { kind: kind ?? 'redis', url: url.trim(), keys, namespace, timeoutMs }
 }
 
+/**
+ * An old key name that is still set is an error naming its replacement (values never echoed). A
+ * role-bound rename (the worker's gateway URL) is an error only when its replacement is unset, so one
+ * env file may still feed both the gateway and its workers.
+ */
+function reportRenamedKeys(
+  r: EnvReader,
+  role: 'gateway' | 'worker',
+  tenants: readonly TenantConfig[],
+): void {
+  for (const renamed of RENAMED_KEYS) {
+    if (renamed.role !== undefined && renamed.role !== role) continue
+    const envIds =
+      renamed.replacement.scope === 'global' ? [undefined] : tenants.map((t) => t.envId)
+    for (const envId of envIds) {
+      const replacement = envKeyOf(renamed.replacement, envId)
+      const old = replacement.slice(0, -renamed.replacement.name.length) + renamed.oldName
+      if (!r.has(old)) continue
+      if (renamed.role !== undefined && r.isSet(renamed.replacement, envId)) continue
+      r.issue(
+        `${old}: renamed to ${replacement} (${renamed.why}); set ${replacement} instead (see docs/migration.md)`,
+      )
+    }
+  }
+}
+
 function readEngine(r: EnvReader, role: 'gateway' | 'worker'): EngineConfig {
-  const url = r.url(G.ENGINE_URL, undefined, '') ?? ''
+  // The gateway forwards to the engine; a worker calls the gateway. Two keys, so neither changes
+  // meaning by role. A worker with only the old name set gets the rename error instead.
+  const urlKey = role === 'gateway' ? G.ENGINE_URL : G.WORKER_GATEWAY_URL
+  const renamedAway = role === 'worker' && r.has(envKeyOf(G.ENGINE_URL))
+  const url =
+    r.url(urlKey, undefined, renamedAway ? false : role === 'worker' ? 'in the worker role' : '') ??
+    ''
   const auth = r.enum<EngineAuthMode>(G.ENGINE_AUTH) ?? 'bridge'
   const enforce = role === 'gateway'
   const bridge = enforce && auth === 'bridge' ? 'in bridge mode' : false
@@ -494,7 +533,7 @@ function readTenant(
 
   const client = readClient(r, role, envId, issuer, allowInsecureHttp)
   if (client) tenant.client = client
-  const clientIds = r.list(T.CLIENT_IDS, envId)
+  const clientIds = r.list(T.ALLOWED_CLIENTS, envId)
   tenant.clientIds = clientIds.length > 0 ? clientIds : client ? [client.clientId] : []
   readTenantDeployments(r, envId, tenant)
   return tenant
@@ -612,6 +651,22 @@ function readClient(
   return client
 }
 
+const MIN_METRICS_TOKEN = 32
+
+/** Where `/metrics` is served and whether it needs a bearer token. */
+function readMetrics(r: EnvReader): MetricsConfig {
+  const metrics: MetricsConfig = { host: r.string(G.GATEWAY_METRICS_HOST) ?? '127.0.0.1' }
+  assign(metrics, 'port', r.port(G.GATEWAY_METRICS_PORT))
+  const token = r.string(G.GATEWAY_METRICS_TOKEN)
+  if (token !== undefined && token.length < MIN_METRICS_TOKEN) {
+    r.issue(
+      `${envKeyOf(G.GATEWAY_METRICS_TOKEN)}: must be at least ${MIN_METRICS_TOKEN} characters long`,
+    )
+  }
+  assign(metrics, 'token', token)
+  return metrics
+}
+
 function readGateway(r: EnvReader, tenants: TenantConfig[]): C7AuthConfig['gateway'] {
   const tenantMode = r.enum<TenantMode>(G.GATEWAY_TENANT_MODE) ?? 'app'
   const basePath = r.string(G.GATEWAY_BASE_PATH) ?? '/engine-rest'
@@ -636,6 +691,7 @@ function readGateway(r: EnvReader, tenants: TenantConfig[]): C7AuthConfig['gatew
     actingUserVariable: r.string(G.GATEWAY_ACTING_USER_VARIABLE) ?? 'c7authActingUser',
     maxBodyBytes: r.bytes(G.GATEWAY_MAX_BODY) ?? 1024 * 1024,
   }
+  gateway.metrics = readMetrics(r)
   assign(gateway, 'publicUrl', r.url(G.GATEWAY_PUBLIC_URL))
   assign(gateway, 'queryMaxResults', r.count(G.GATEWAY_QUERY_MAX_RESULTS))
   assign(gateway, 'maxTokenAgeSeconds', r.duration(G.GATEWAY_MAX_TOKEN_AGE, 's'))

@@ -72,8 +72,16 @@ export const GLOBAL_KEYS = {
   ENGINE_URL: g({
     name: 'ENGINE_URL',
     type: 'url',
-    required: 'always',
-    description: 'Base URL of engine-rest (gateway: the engine; workers: the gateway).',
+    required: 'gateway role',
+    description:
+      'Base URL of the engine’s engine-rest that the gateway forwards to (never read by workers: see `C7AUTH_WORKER_GATEWAY_URL`).',
+  }),
+  WORKER_GATEWAY_URL: g({
+    name: 'WORKER_GATEWAY_URL',
+    type: 'url',
+    required: 'worker role',
+    description:
+      'Base URL of the gateway’s engine-rest that workers fetch and complete tasks through (never read by the gateway).',
   }),
   ENGINE_AUTH: g({
     name: 'ENGINE_AUTH',
@@ -217,6 +225,26 @@ export const GLOBAL_KEYS = {
     type: 'port',
     default: '8080',
     description: 'Listen port.',
+  }),
+  GATEWAY_METRICS_PORT: g({
+    name: 'GATEWAY_METRICS_PORT',
+    type: 'port',
+    description:
+      'Serve Prometheus `/metrics` on a listener of its own on this port, and not on the gateway’s. Default: on the gateway’s listener.',
+  }),
+  GATEWAY_METRICS_HOST: g({
+    name: 'GATEWAY_METRICS_HOST',
+    type: 'string',
+    default: '127.0.0.1',
+    description: 'Interface of the separate metrics listener (`C7AUTH_GATEWAY_METRICS_PORT`).',
+  }),
+  GATEWAY_METRICS_TOKEN: g({
+    name: 'GATEWAY_METRICS_TOKEN',
+    type: 'string',
+    secret: true,
+    file: true,
+    description:
+      'When set, `/metrics` answers only `Authorization: Bearer <token>` (401 otherwise), on whichever listener serves it. At least 32 characters.',
   }),
   GATEWAY_BASE_PATH: g({
     name: 'GATEWAY_BASE_PATH',
@@ -423,11 +451,12 @@ export const TENANT_KEYS = {
     type: 'list',
     description: 'Extra Camunda groups for every principal of this tenant.',
   }),
-  CLIENT_IDS: t({
-    name: 'CLIENT_IDS',
+  ALLOWED_CLIENTS: t({
+    name: 'ALLOWED_CLIENTS',
     type: 'list',
     default: '(CLIENT_ID)',
-    description: '`app` mode: OAuth client ids whose tokens act in this tenant.',
+    description:
+      'Gateway, `app` mode: the allowlist of OAuth client ids whose tokens act in this tenant (not a credential: that is `CLIENT_ID`).',
   }),
   CLIENT_ID: t({
     name: 'CLIENT_ID',
@@ -545,6 +574,36 @@ export const TENANT_KEYS = {
 export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   ...Object.values(GLOBAL_KEYS),
   ...Object.values(TENANT_KEYS),
+]
+
+/** A key that was renamed: the loader answers the old name with an error naming the new one. */
+export interface RenamedKey {
+  /** The old suffix (after `C7AUTH_` or `C7AUTH_TENANT_<ENVID>_`). */
+  readonly oldName: string
+  /** The key that replaces it. */
+  readonly replacement: ConfigKeySpec
+  /** Only in this role is the old name an error (a shared env file may still feed the other role). */
+  readonly role?: 'gateway' | 'worker'
+  /** Why it was renamed, for the error and the migration table (`docs/migration.md`). */
+  readonly why: string
+}
+
+/**
+ * Renamed keys. Old names are never read as values: a set old name is a configuration error that
+ * names the replacement, so a stale deployment fails at start instead of silently losing a setting.
+ */
+export const RENAMED_KEYS: readonly RenamedKey[] = [
+  {
+    oldName: 'CLIENT_IDS',
+    replacement: TENANT_KEYS.ALLOWED_CLIENTS,
+    why: 'differed by one letter from CLIENT_ID, the tenant app’s own credential',
+  },
+  {
+    oldName: 'ENGINE_URL',
+    replacement: GLOBAL_KEYS.WORKER_GATEWAY_URL,
+    role: 'worker',
+    why: 'C7AUTH_ENGINE_URL names the engine for the gateway; a worker calls the gateway',
+  },
 ]
 
 /**

@@ -198,6 +198,16 @@ export type TokenStoreConfig =
     }
 
 /** Whole-product configuration produced by {@link loadConfigFromEnv}. */
+/** Where the standalone gateway serves `/metrics` (`C7AUTH_GATEWAY_METRICS_*`). */
+export interface MetricsConfig {
+  /** Interface of the separate listener. Default `127.0.0.1`. */
+  host: string
+  /** A separate listener on this port (0: any free port); absent: the gateway's own listener. */
+  port?: number
+  /** When set, `/metrics` needs `Authorization: Bearer <token>`. Never logged. */
+  token?: string
+}
+
 export interface C7AuthConfig {
   tenants: TenantConfig[]
   engine: EngineConfig
@@ -242,6 +252,8 @@ export interface C7AuthConfig {
     queryMaxResults?: number
     tlsCertPem?: string
     tlsKeyPem?: string
+    /** Where Prometheus `/metrics` is served, and its bearer token. Absent: the gateway's listener, open. */
+    metrics?: MetricsConfig
   }
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** Where token clients keep tokens. The loader always sets it; absent means memory. */

@@ -21,7 +21,7 @@ describe('authenticatorOptionsFromConfig', () => {
       C7AUTH_GATEWAY_ADMIN_ISSUERS: 'https://kc.example.com/realms/initech',
       C7AUTH_TENANT_ACME_ISSUER: 'https://shared.eu.auth0.com/',
       C7AUTH_TENANT_ACME_PRESET: 'auth0',
-      C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme-web,acme-worker',
+      C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'acme-web,acme-worker',
       C7AUTH_TENANT_GLOBEX_ISSUER: 'https://shared.eu.auth0.com/',
       C7AUTH_TENANT_GLOBEX_PRESET: 'auth0',
       C7AUTH_TENANT_GLOBEX_AUDIENCE: 'urn:globex',
@@ -139,9 +139,9 @@ describe('authenticatorOptionsFromConfig', () => {
       C7AUTH_GATEWAY_ADMIN_GROUPS: 'camunda-admin',
       C7AUTH_GATEWAY_ADMIN_ISSUERS: ops.issuer,
       C7AUTH_TENANT_ACME_ISSUER: ops.issuer,
-      C7AUTH_TENANT_ACME_CLIENT_IDS: 'acme-web',
+      C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'acme-web',
       C7AUTH_TENANT_GLOBEX_ISSUER: tenantIdp.issuer,
-      C7AUTH_TENANT_GLOBEX_CLIENT_IDS: 'globex-web',
+      C7AUTH_TENANT_GLOBEX_ALLOWED_CLIENTS: 'globex-web',
     })
     const auth = createAuthenticator(authenticatorOptionsFromConfig(config))
     try {

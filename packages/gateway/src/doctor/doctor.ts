@@ -143,7 +143,7 @@ function checkClaims(
     config.gateway.tenantMode === 'app' &&
     !(typeof azp === 'string' && tenant.clientIds.includes(azp))
   )
-    problems.push(`client id claim is not one of C7AUTH_TENANT_${tenant.envId}_CLIENT_IDS`)
+    problems.push(`client id claim is not one of C7AUTH_TENANT_${tenant.envId}_ALLOWED_CLIENTS`)
   const accepted = [...(tenant.audience ?? []), ...(config.gateway.audience ?? [])]
   const aud = claims['aud']
   const auds = Array.isArray(aud) ? aud : typeof aud === 'string' ? [aud] : []

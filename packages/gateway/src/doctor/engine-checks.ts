@@ -1,6 +1,7 @@
 import type { C7AuthConfig, Principal } from '@c7auth/core'
 import { createAssertionSigner } from '../engine/assertion-signer.js'
 import { TYPE_VALIDATION_PROBE, classifyTypeValidation } from '../engine/type-validation.js'
+import { probeHistoryLevel } from '../engine/history-level.js'
 import { errorText } from './check.js'
 import type { CheckResult, Fetch } from './check.js'
 
@@ -192,11 +193,7 @@ async function count(get: Fetch, url: string, headers: Record<string, string>): 
   return body.count
 }
 
-/**
- * The history level is not readable over engine-rest; what each level writes is. Only `full`
- * writes historic variable updates (details) next to historic variable instances, and `none`
- * writes no historic process instances for running ones.
- */
+/** The engine's history level (see {@link probeHistoryLevel}): only `full` records who did what. */
 async function historyCheck(
   engineUrl: string,
   headers: Record<string, string>,
@@ -206,31 +203,19 @@ async function historyCheck(
   const fix =
     'set camunda.bpm.history-level=full: the user operation log records who did what through the gateway only at FULL'
   try {
-    const details = await count(
-      get,
-      `${engineUrl}/history/detail/count?variableUpdates=true`,
-      headers,
+    const { level, detail } = await probeHistoryLevel((path) =>
+      count(get, `${engineUrl}${path}`, headers),
     )
-    if (details > 0)
-      return { id, status: 'ok', detail: 'historic variable updates are written (level full)' }
-    const variables = await count(get, `${engineUrl}/history/variable-instance/count`, headers)
-    if (variables > 0)
+    if (level === 'full') return { id, status: 'ok', detail: `${detail} (level full)` }
+    if (level === 'unknown') {
       return {
         id,
-        status: 'fail',
-        detail: `${variables} historic variable(s) but no variable updates: level audit`,
-        fix,
+        status: 'warn',
+        detail: 'no variables written yet; the level shows once a process sets one',
+        fix: 'make sure camunda.bpm.history-level=full; rerun the doctor after the first process ran',
       }
-    const historic = await count(get, `${engineUrl}/history/process-instance/count`, headers)
-    const running = await count(get, `${engineUrl}/process-instance/count`, headers)
-    if (running > 0 && historic === 0)
-      return { id, status: 'fail', detail: 'running instances but no history: level none', fix }
-    return {
-      id,
-      status: 'warn',
-      detail: 'no variables written yet; the level shows once a process sets one',
-      fix: 'make sure camunda.bpm.history-level=full; rerun the doctor after the first process ran',
     }
+    return { id, status: 'fail', detail: `${detail}: level ${level}`, fix }
   } catch (err) {
     return { id, status: 'warn', detail: `cannot tell (${errorText(err)})`, fix }
   }

@@ -9,6 +9,7 @@ import type { Authenticator } from '../auth/index.js'
 import { createPolicy } from '../policy/index.js'
 import type { Policy } from '../policy/index.js'
 import { createAuditLog } from './audit.js'
+import { probeHistoryLevel } from './history-level.js'
 import { createAdminClient, createEngineEndpoint, engineJson } from './engine-client.js'
 import type { EngineEndpoint } from './engine-client.js'
 import { createIdentityBridge } from './identity-bridge.js'
@@ -288,6 +289,33 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     tracer: options.tracer,
   })
 
+  /**
+   * Warns only when the engine shows a level other than FULL: then its user operation log does not
+   * record who did what through the gateway. Needs the admin account; silent when the level cannot
+   * be told yet (the doctor says so) or there is no user to record (service, none).
+   */
+  async function historyLevelWarning(): Promise<string | undefined> {
+    if (admin === undefined || (engine.auth !== 'bridge' && engine.auth !== 'assertion')) return
+    try {
+      const { level, detail } = await probeHistoryLevel(async (path) => {
+        const res = await admin.call('GET', path)
+        const body = res.body as { count?: unknown } | undefined
+        if (res.status !== 200 || typeof body?.count !== 'number') {
+          throw new Error(`${path.split('?')[0]} answered HTTP ${res.status ?? 'no response'}`)
+        }
+        return body.count
+      })
+      if (level !== 'audit' && level !== 'none') return
+      return (
+        `The engine's history level is ${level.toUpperCase()} (${detail}), not FULL: its user operation log ` +
+        `does not record the ${engine.auth === 'bridge' ? 'bridged' : 'asserted'} users. Set camunda.bpm.history-level=full.`
+      )
+    } catch (err) {
+      logger.debug({ err: String(err) }, 'history level not probed')
+      return
+    }
+  }
+
   async function start(): Promise<BootstrapReport> {
     const warnings: string[] = []
     let canary: CanaryReport | undefined
@@ -306,15 +334,11 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     }
     if (engine.auth === 'assertion') {
       warnings.push(
-        "C7AUTH_ENGINE_AUTH=assertion: the engine must run the c7auth engine plugin with this gateway's issuer, audience and JWKS; " +
-          'its user operation log records the asserted users only at history level FULL.',
+        "C7AUTH_ENGINE_AUTH=assertion: the engine must run the c7auth engine plugin with this gateway's issuer, audience and JWKS.",
       )
     }
-    if (engine.auth === 'bridge') {
-      warnings.push(
-        "The engine's user operation log records the bridged users only at history level FULL.",
-      )
-    }
+    const history = await historyLevelWarning()
+    if (history !== undefined) warnings.push(history)
     let bootstrap: TenantBootstrapReport | undefined
     const authorizations =
       options.authorizations ??

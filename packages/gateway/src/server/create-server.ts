@@ -10,6 +10,7 @@ import { createGateway } from '../engine/index.js'
 import type { BootstrapReport, Gateway, GatewayHooks } from '../engine/index.js'
 import { createRequestHandler } from './handler.js'
 import { createGatewayMetrics } from './metrics.js'
+import { startMetricsListener } from './metrics-access.js'
 import type { GatewayMetrics } from './metrics.js'
 
 /** Options of {@link createGatewayServer}. */
@@ -28,6 +29,8 @@ export interface GatewayServerOptions {
 export interface GatewayServer {
   /** `http(s)://host:port` the server listens on. */
   readonly url: string
+  /** Where Prometheus `/metrics` is served (the gateway's listener, or its own listener). */
+  readonly metricsUrl: string
   readonly gateway: Gateway
   readonly metrics: GatewayMetrics
   readonly bootstrap: BootstrapReport
@@ -71,6 +74,8 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   })
   registerAuthenticatorMetrics(gateway, metrics)
 
+  const metricsConfig = config.gateway.metrics ?? { host: '127.0.0.1' }
+  const metricsPort = metricsConfig.port
   const base = config.gateway.basePath
   const handler = createRequestHandler({
     gateway,
@@ -78,6 +83,8 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     basePath: base,
     // The engine plugin fetches this without credentials: outside the authenticated mount.
     jwksPath: config.engine.assertion?.jwksPath,
+    // On the gateway's listener unless a listener of its own is configured; the token guards either.
+    metricsAccess: metricsPort === undefined ? { token: metricsConfig.token } : false,
     logger,
     tracer,
   })
@@ -106,11 +113,25 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`
-  logger.info({ url, basePath: base, engineAuth: config.engine.auth }, 'c7auth gateway listening')
+  const metricsListener =
+    metricsPort === undefined
+      ? undefined
+      : await startMetricsListener({ ...metricsConfig, port: metricsPort }, metrics.registry)
+  logger.info(
+    {
+      url,
+      basePath: base,
+      engineAuth: config.engine.auth,
+      metricsUrl: `${metricsListener?.url ?? url}/metrics`,
+      metricsToken: metricsConfig.token !== undefined,
+    },
+    'c7auth gateway listening',
+  )
 
   let closing: Promise<void> | undefined
   return {
     url,
+    metricsUrl: `${metricsListener?.url ?? url}/metrics`,
     gateway,
     metrics,
     bootstrap,
@@ -126,7 +147,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
         )
         sweeper.unref()
         timer.unref()
-        await drained
+        await Promise.all([drained, metricsListener?.close()])
         clearInterval(sweeper)
         clearTimeout(timer)
         await gateway.close()

@@ -9,6 +9,7 @@ import { sendJson } from '../engine/render-error.js'
 import type { Gateway, HandleOptions } from '../engine/index.js'
 import { startRequestSpan } from '../observability/tracing.js'
 import type { GatewayMetrics } from './metrics.js'
+import { serveMetrics } from './metrics-access.js'
 
 /** What the standalone server's request handler serves. */
 export interface RequestHandlerOptions {
@@ -18,6 +19,11 @@ export interface RequestHandlerOptions {
   readonly basePath: string
   /** Where the assertion JWKS is served (assertion mode only). */
   readonly jwksPath?: string | undefined
+  /**
+   * `/metrics` on this listener, behind the bearer token when one is set; `false` when a metrics
+   * listener of its own serves them (then `/metrics` here is a 404). Default: served, no token.
+   */
+  readonly metricsAccess?: { readonly token?: string | undefined } | false
   readonly logger?: LoggerLike | undefined
   /** OpenTelemetry tracer; engine-rest requests get a server span before authentication. */
   readonly tracer?: Tracer | undefined
@@ -40,6 +46,7 @@ export function createRequestHandler(
   const mountSlash = `${mount}/`
   const mountQuery = `${mount}?`
   const jwksPath = options.jwksPath
+  const metricsAccess = options.metricsAccess ?? {}
   const tracer = options.tracer
 
   async function engine(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
@@ -86,18 +93,9 @@ export function createRequestHandler(
         (report) => sendJson(res, report.ready ? 200 : 503, report, requestId),
         (err: unknown) => sendError(res, err, requestId, logger),
       )
-    } else if (path === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, {
-            'content-type': metrics.registry.contentType,
-            'content-length': Buffer.byteLength(text),
-            'x-request-id': requestId,
-          })
-          res.end(text)
-        },
-        (err: unknown) => sendError(res, err, requestId, logger),
-      )
+    } else if (path === '/metrics' && metricsAccess !== false) {
+      res.setHeader('x-request-id', requestId)
+      serveMetrics(req, res, metrics.registry, metricsAccess.token)
     } else if (jwksPath !== undefined && path === jwksPath && gateway.assertionJwks) {
       // The engine plugin fetches this without credentials; short enough that a published next
       // key is seen before the gateway signs with it.

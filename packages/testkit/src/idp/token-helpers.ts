@@ -68,8 +68,11 @@ export interface TokenRequestOptions {
   basic?: { clientId: string; clientSecret: string }
   /** Extra headers. */
   headers?: Record<string, string>
-  /** undici dispatcher (e.g. an Agent with a client certificate). */
-  dispatcher?: RequestInit['dispatcher']
+  /**
+   * undici dispatcher (e.g. an Agent with a client certificate). Typed structurally: Node's own
+   * `RequestInit` declares no `dispatcher`, so the shipped types must not rely on undici's.
+   */
+  dispatcher?: object
 }
 
 /**
@@ -99,7 +102,8 @@ export async function requestToken(
     headers['authorization'] = basicAuth(options.basic.clientId, options.basic.clientSecret)
   }
   const init: RequestInit = { method: 'POST', headers, body: form }
-  if (options.dispatcher !== undefined) init.dispatcher = options.dispatcher
+  // Node's fetch is undici's: it honours `dispatcher` although the DOM-shaped type may not name it.
+  if (options.dispatcher !== undefined) Object.assign(init, { dispatcher: options.dispatcher })
   const res = await fetch(url, init)
   const text = await res.text()
   let body: Record<string, unknown> = {}

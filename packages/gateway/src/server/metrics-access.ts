@@ -1,0 +1,95 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { MetricsConfig } from '@c7auth/core'
+
+/** What serving `/metrics` needs from prom-client's registry. */
+export interface MetricsSource {
+  metrics(): Promise<string>
+  readonly contentType: string
+}
+
+/**
+ * True when `authorization` carries exactly `Bearer <token>`. Compares SHA-256 digests in constant
+ * time, so neither the token's length nor its prefix leaks through timing.
+ */
+export function metricsTokenMatches(authorization: string | undefined, token: string): boolean {
+  const match = /^Bearer ([^\s]+)$/i.exec(authorization ?? '')
+  const digest = (s: string) => createHash('sha256').update(s).digest()
+  return timingSafeEqual(digest(match?.[1] ?? ''), digest(token)) && match !== null
+}
+
+/**
+ * Answers one `/metrics` request: 401 with `WWW-Authenticate` when a token is configured and the
+ * request does not carry it, else the registry's text.
+ */
+export function serveMetrics(
+  req: IncomingMessage,
+  res: ServerResponse,
+  source: MetricsSource,
+  token: string | undefined,
+): void {
+  if (token !== undefined && !metricsTokenMatches(req.headers.authorization, token)) {
+    res.writeHead(401, {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      'www-authenticate': 'Bearer realm="c7auth-metrics"',
+    })
+    res.end(JSON.stringify({ type: 'Unauthorized', message: 'metrics need the metrics token' }))
+    return
+  }
+  source.metrics().then(
+    (text) => {
+      res.writeHead(200, { 'content-type': source.contentType, 'cache-control': 'no-store' })
+      res.end(text)
+    },
+    () => {
+      res.writeHead(500, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ type: 'InternalServerError', message: 'metrics unavailable' }))
+    },
+  )
+}
+
+/** A running metrics listener. */
+export interface MetricsListener {
+  /** `http://host:port` of the listener. */
+  readonly url: string
+  close(): Promise<void>
+}
+
+/**
+ * Serves `GET /metrics` alone on a listener of its own (`C7AUTH_GATEWAY_METRICS_PORT`), so it can
+ * stay on an internal interface while the gateway faces clients. Every other path answers 404.
+ */
+export async function startMetricsListener(
+  config: MetricsConfig & { port: number },
+  source: MetricsSource,
+): Promise<MetricsListener> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0]
+    if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
+      serveMetrics(req, res, source, config.token)
+      return
+    }
+    res.writeHead(404, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ type: 'NotFound', message: 'only /metrics is served here' }))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  return {
+    url: `http://${host}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
