@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { GLOBAL_KEYS, loadConfigFromEnv } from '@c7auth/core'
+import { loadConfigFromEnv } from '@c7auth/core'
 import { createGatewayServer } from '@c7auth/gateway'
 import type { GatewayServer } from '@c7auth/gateway'
 import { startCamundaEngine } from '@c7auth/testkit'
@@ -112,9 +112,7 @@ export async function startRealStack(options: RealStackOptions = {}): Promise<Re
 
     const workerEnv: Record<string, string> = {
       C7AUTH_TENANTS: REALM.apps.map((a) => a.tenant).join(','),
-      // the workers' gateway URL (renamed from C7AUTH_ENGINE_URL, issue 10 item 6)
-      [`C7AUTH_${'WORKER_GATEWAY_URL' in GLOBAL_KEYS ? 'WORKER_GATEWAY_URL' : 'ENGINE_URL'}`]:
-        gatewayUrl,
+      C7AUTH_WORKER_GATEWAY_URL: gatewayUrl,
     }
     for (const app of REALM.apps) {
       const p = `C7AUTH_TENANT_${app.tenant.toUpperCase()}_`
