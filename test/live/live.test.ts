@@ -1,6 +1,9 @@
 /**
- * End-to-end against a REAL engine and IdP (e.g. examples/real-camunda). Runs only when the
- * C7AUTH_LIVE_* variables are set; otherwise every test reports as skipped.
+ * End-to-end against an engine and IdP you run yourself (e.g. examples/real-camunda with
+ * Docker). Runs only when the C7AUTH_LIVE_* variables are set; otherwise every test reports as
+ * skipped. (`real-stack.test.ts` starts Keycloak and Camunda itself.) The tenants' apps must be
+ * allowed to deploy (`C7AUTH_TENANT_<ENVID>_DEPLOYERS`); the engine URL is only reachable where
+ * the engine's port is (the recipe does not publish it).
  *
  *   C7AUTH_LIVE_GATEWAY_URL        http://localhost:8088/engine-rest   (c7auth in front of the engine)
  *   C7AUTH_LIVE_TOKEN_ENDPOINT     http://localhost:8081/realms/c7auth/protocol/openid-connect/token

@@ -18,6 +18,9 @@ export type { GatewayHooks } from './engine/types.js'
 // The standalone HTTP server the bin runs, embeddable.
 export { createGatewayServer } from './server/create-server.js'
 export type { GatewayServer, GatewayServerOptions } from './server/create-server.js'
+// Waits out an engine that is not up yet (what the bin does at startup).
+export { startWithRetry } from './server/startup-retry.js'
+export type { StartupRetryOptions } from './server/startup-retry.js'
 export { createGatewayMetrics } from './server/metrics.js'
 export type { GatewayMetrics } from './server/metrics.js'
 

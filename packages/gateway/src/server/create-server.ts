@@ -89,7 +89,11 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     tracer,
   })
 
-  const bootstrap = await gateway.start()
+  // a failed start (engine not reachable yet) must not leave the gateway's pools open
+  const bootstrap = await gateway.start().catch(async (err: unknown) => {
+    await gateway.close().catch(() => undefined)
+    throw err
+  })
 
   const tls =
     config.gateway.tlsCertPem && config.gateway.tlsKeyPem

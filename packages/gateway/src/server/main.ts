@@ -2,6 +2,7 @@ import { pino } from 'pino'
 import { ConfigError, loadConfigFromEnv } from '@c7auth/core'
 import { createGatewayServer } from './create-server.js'
 import { tracingFromEnv } from './otel.js'
+import { startWithRetry } from './startup-retry.js'
 
 // The one place that reads process.env: the bin.
 let config
@@ -21,11 +22,19 @@ const tracing = await tracingFromEnv(process.env).catch((err: unknown) => {
   process.exit(2)
 })
 if (tracing) logger.info('OpenTelemetry tracing on (OTLP exporter from the OTEL_* variables)')
-const server = await createGatewayServer({
-  config,
-  logger,
-  ...(tracing ? { tracer: tracing.tracer } : {}),
-}).catch((err: unknown) => {
+// Started together with the engine (compose, Kubernetes), the engine may not answer yet: wait.
+const server = await startWithRetry(
+  () =>
+    createGatewayServer({
+      config,
+      logger,
+      ...(tracing ? { tracer: tracing.tracer } : {}),
+    }),
+  {
+    onRetry: ({ attempt, delayMs }) =>
+      logger.warn({ attempt, delayMs }, 'engine not reachable yet; retrying'),
+  },
+).catch((err: unknown) => {
   logger.fatal({ err }, 'c7auth gateway failed to start')
   process.exit(1)
 })

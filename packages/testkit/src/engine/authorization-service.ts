@@ -34,6 +34,8 @@ export const RESOURCE_NAMES: Readonly<Record<number, string>> = {
 
 /** Resource type ids the simulator checks. */
 export const RESOURCE = {
+  USER: 1,
+  GROUP: 2,
   AUTHORIZATION: 4,
   PROCESS_DEFINITION: 6,
   TASK: 7,

@@ -46,9 +46,61 @@ export const badUserRequest = (message: string): EngineError =>
 export const restException = (status: number, message: string, engineCause = true): EngineError =>
   new EngineError(status, 'RestException', message, engineCause ? 0 : null)
 
-/** `AuthorizationException` → 403. */
-export const authorizationException = (message: string): EngineError =>
-  new EngineError(403, 'AuthorizationException', message, 0)
+/** One row of an `AuthorizationException`'s `missingAuthorizations`. */
+export interface MissingAuthorization {
+  readonly permissionName: string
+  readonly resourceName: string
+  readonly resourceId: string | null
+}
+
+/**
+ * `AuthorizationException` → 403. engine-rest serialises it with the user and the missing
+ * authorizations besides `type`/`message`/`code`; the first missing one is repeated at the top
+ * level (`resourceName`, `resourceId`, `permissionName`, all `null` when none is named).
+ */
+export class AuthorizationError extends EngineError {
+  readonly userId: string | null
+  readonly missing: readonly MissingAuthorization[]
+
+  constructor(message: string, userId: string | null, missing: readonly MissingAuthorization[]) {
+    super(403, 'AuthorizationException', message, 0)
+    this.userId = userId
+    this.missing = missing
+  }
+
+  override toJSON(): { type: string; message: string; code: number | null } {
+    const first = this.missing[0]
+    return {
+      ...super.toJSON(),
+      userId: this.userId,
+      resourceName: first?.resourceName ?? null,
+      resourceId: first?.resourceId ?? null,
+      permissionName: first?.permissionName ?? null,
+      missingAuthorizations: this.missing.map((m) => ({ ...m })),
+    } as { type: string; message: string; code: number | null }
+  }
+}
+
+/**
+ * The 403 for one missing permission, worded like the engine: `… on resource '<id>' of type
+ * '<name>'.` with a resource id, `… on resource '<name>'.` without.
+ */
+export const missingAuthorization = (
+  userId: string | null,
+  permissionName: string,
+  resourceName: string,
+  resourceId: string | null = null,
+): AuthorizationError =>
+  new AuthorizationError(
+    `The user with id '${userId}' does not have '${permissionName}' permission on resource ` +
+      (resourceId === null ? `'${resourceName}'.` : `'${resourceId}' of type '${resourceName}'.`),
+    userId,
+    [{ permissionName, resourceName, resourceId }],
+  )
+
+/** `ENGINE-03029`: the operation needs the admin group or an admin user; names no permission. */
+export const adminRequired = (): AuthorizationError =>
+  new AuthorizationError('ENGINE-03029 Required admin authenticated group or user.', null, [])
 
 /** `ENGINE-13034 Cannot <op> because it belongs to no authenticated tenant.` */
 export const tenantViolationMessage = (operation: string): string =>

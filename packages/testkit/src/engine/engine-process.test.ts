@@ -359,7 +359,7 @@ describe('engine simulator: deployments, processes, tasks and external tasks', (
     expect((await admin.post(`/external-task/${id}/unlock`)).status).toBe(204)
   })
 
-  it('long-polls: answers as soon as a task appears, times out with [], and stops on disconnect', async () => {
+  it('long-polls: answers as soon as a task appears, times out with [], and keeps an abandoned poll', async () => {
     engine.deploy(
       linearProcessXml({ key: 'lp', steps: [{ type: 'externalTask', id: 'e', topic: 'poll' }] }),
     )
@@ -400,11 +400,16 @@ describe('engine simulator: deployments, processes, tasks and external tasks', (
     await waitFor(() => engine.pendingLongPolls === 1)
     req.destroy()
     await waitFor(() => engine.pendingLongPolls === 0)
-    // a task created after the disconnect stays available
-    engine.startProcess('lp')
+    // like the real engines, the poll outlives its client and locks a task created meanwhile
+    expect(engine.abandonedLongPolls).toBe(1)
+    const late = engine.startProcess('lp')
     expect(
       (await admin.post('/external-task/fetchAndLock', { ...body, asyncResponseTimeout: 0 })).body,
-    ).toHaveLength(1)
+    ).toEqual([])
+    expect(engine.abandonedLongPolls).toBe(0)
+    expect(
+      engine.inspect.externalTasks().find((t) => t.processInstanceId === late.id)?.workerId,
+    ).toBe('w')
   })
 
   it('closes pending long polls on close()', async () => {

@@ -177,8 +177,13 @@ export interface EngineSimulator {
   assertNoValidationErrors(): void
   userOperationLog(): UserOperationLogView[]
   setFault(fault: EngineFault): void
-  /** Long-poll requests currently waiting. */
+  /** Long-poll requests currently waiting whose client is still connected. */
   readonly pendingLongPolls: number
+  /**
+   * Long polls whose client has gone but which still wait until their timeout and lock tasks that
+   * appear meanwhile (as the real engines do).
+   */
+  readonly abandonedLongPolls: number
   /**
    * Simulated clock: `advance` moves lock expiry and login back-off forward; `freeze` stops real
    * time from passing (exact boundary tests), `unfreeze` lets it run again.
@@ -693,6 +698,9 @@ export async function startEngineSimulator(
     },
     get pendingLongPolls() {
       return fetchAndLock.pendingCount
+    },
+    get abandonedLongPolls() {
+      return fetchAndLock.abandonedCount
     },
     clock: {
       now,

@@ -92,7 +92,7 @@ export interface ProcessInstanceRecord {
 
 export interface TaskRecord {
   readonly id: string
-  readonly name: string | null
+  name: string | null
   readonly taskDefinitionKey: string
   readonly processInstanceId: string
   readonly processDefinitionId: string

@@ -45,6 +45,8 @@ interface Pending {
   readonly request: FetchRequest
   readonly resolve: (tasks: LockedDto[]) => void
   readonly timer: NodeJS.Timeout
+  /** The client has gone; the poll still waits and locks, like the real engines' (T19). */
+  abandoned: boolean
 }
 
 const MAX_ASYNC_TIMEOUT = 1_800_000
@@ -120,9 +122,19 @@ export class FetchAndLockQueue {
     this.#runtime = runtime
   }
 
-  /** Long-poll requests currently waiting. */
+  /** Long-poll requests currently waiting whose client is still connected. */
   get pendingCount(): number {
-    return this.#pending.size
+    let n = 0
+    for (const p of this.#pending) if (!p.abandoned) n++
+    return n
+  }
+
+  /**
+   * Long polls whose client disconnected but which still wait: the engines notice a gone client
+   * only when they answer, so such a poll locks a task that appears before its timeout.
+   */
+  get abandonedCount(): number {
+    return this.#pending.size - this.pendingCount
   }
 
   #topicFor(
@@ -204,7 +216,9 @@ export class FetchAndLockQueue {
 
   /**
    * Answers immediately when tasks are available or no timeout is set; otherwise waits.
-   * Resolves `[]` on timeout or when `signal` aborts (client disconnected).
+   * Resolves `[]` on timeout, and `[]` at once when `signal` aborts (client disconnected), but
+   * the poll itself goes on until its timeout and locks tasks that appear meanwhile, as on
+   * Camunda 7.24 and Operaton (the parity suite checks it).
    */
   fetch(ctx: AuthContext, request: FetchRequest, signal: AbortSignal): Promise<LockedDto[]> {
     const now = this.fetchNow(ctx, request)
@@ -223,12 +237,16 @@ export class FetchAndLockQueue {
         this.#updateTicker()
         resolve(tasks)
       }
-      const onAbort = (): void => finish([])
+      const onAbort = (): void => {
+        pending.abandoned = true
+        resolve([])
+      }
       const pending: Pending = {
         ctx,
         request,
         resolve: finish,
         timer: setTimeout(() => finish([]), request.asyncResponseTimeout ?? 0),
+        abandoned: false,
       }
       if (signal.aborted) {
         clearTimeout(pending.timer)

@@ -740,6 +740,47 @@ export class RuntimeService {
     this.#setAssignee(ctx, task, userId, 'Claim')
   }
 
+  /**
+   * `PUT /task/{id}` after the resource found the task: the DTO replaces name, assignee, owner and
+   * priority; a `tenantId` other than the task's fails like `TaskEntity.setTenantId` (ENGINE-03072),
+   * so a caller must repeat the task's tenant (T24). Authorizations are not modelled here.
+   */
+  updateTask(
+    ctx: AuthContext,
+    task: TaskRecord,
+    fields: {
+      name: string | null
+      assignee: string | null
+      owner: string | null
+      priority: number
+      tenantId: string | null
+    },
+  ): void {
+    if (fields.tenantId !== task.tenantId) {
+      throw engineException(
+        `ENGINE-03072 Cannot change tenantId of Task '${task.id}'. Current tenant id '${task.tenantId}', Tenant id to set '${fields.tenantId}'`,
+      )
+    }
+    const changes: LogChange[] = []
+    for (const key of ['name', 'assignee', 'owner', 'priority'] as const) {
+      const before = task[key]
+      if (before === fields[key]) continue
+      changes.push({
+        property: key,
+        orgValue: before === null ? null : String(before),
+        newValue: fields[key] === null ? null : String(fields[key]),
+      })
+    }
+    task.name = fields.name
+    task.assignee = fields.assignee
+    task.owner = fields.owner
+    task.priority = fields.priority
+    task.lastUpdated = this.now()
+    if (changes.length > 0) {
+      this.log(ctx, 'Update', 'Task', 'TaskWorker', this.#taskLogFields(task), changes)
+    }
+  }
+
   setAssignee(ctx: AuthContext, id: string, userId: string | null): void {
     const task = this.taskForCommand(ctx, id, 'assign the task')
     this.#setAssignee(ctx, task, userId, 'Assign')

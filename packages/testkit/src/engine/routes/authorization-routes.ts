@@ -2,7 +2,7 @@
 import type { AuthContext } from '../auth-context.js'
 import type { AuthorizationInput } from '../authorization-service.js'
 import { RESOURCE, resourceName } from '../authorization-service.js'
-import { authorizationException, invalidRequest, notFound } from '../engine-errors.js'
+import { invalidRequest, missingAuthorization, notFound } from '../engine-errors.js'
 import type { AuthorizationRecord } from '../engine-state.js'
 import type { CriteriaSpec } from '../query-criteria.js'
 import {
@@ -70,8 +70,12 @@ export function registerAuthorizationRoutes(router: EngineRouter, engine: Engine
 
   const require = (auth: AuthContext, permission: string, resourceId: string): void => {
     if (authorization.isAuthorized(auth, permission, RESOURCE.AUTHORIZATION, resourceId)) return
-    throw authorizationException(
-      `The user with id '${auth.userId}' does not have '${permission}' permission on resource '${resourceId}' of type '${resourceName(RESOURCE.AUTHORIZATION)}'.`,
+    // CREATE is checked on `*` but reported without a resource id, like the engine
+    throw missingAuthorization(
+      auth.userId,
+      permission,
+      resourceName(RESOURCE.AUTHORIZATION),
+      resourceId === '*' ? null : resourceId,
     )
   }
 

@@ -12,10 +12,10 @@ import { RESOURCE } from '../authorization-service.js'
 import type { FormModel } from '../bpmn-parser.js'
 import {
   EngineError,
-  authorizationException,
   badUserRequest,
   engineException,
   invalidRequest,
+  missingAuthorization,
   notFound,
   restException,
   tenantViolationMessage,
@@ -155,9 +155,7 @@ export function registerFormRoutes(router: EngineRouter, engine: EngineServices)
       throw engineException(tenantViolationMessage(`get the process definition '${id}'`))
     }
     if (!readable(auth, d)) {
-      throw authorizationException(
-        `The user with id '${auth.userId}' does not have 'READ' permission on resource '${d.key}' of type 'ProcessDefinition'.`,
-      )
+      throw missingAuthorization(auth.userId, 'READ', 'ProcessDefinition', d.key)
     }
     return d
   }

@@ -1,7 +1,8 @@
 /** `/user`, `/group`, `/tenant`, `/identity`: the engine's identity REST resources. */
 import type { AuthContext } from '../auth-context.js'
+import { RESOURCE } from '../authorization-service.js'
 import { userProfileDto } from '../dto.js'
-import { authorizationException, invalidRequest, notFound } from '../engine-errors.js'
+import { adminRequired, invalidRequest, missingAuthorization, notFound } from '../engine-errors.js'
 import type { IdentityOperation } from '../identity-service.js'
 import { evaluatePasswordPolicy } from '../identity-service.js'
 import type { CriteriaSpec } from '../query-criteria.js'
@@ -83,7 +84,7 @@ const IDENTITY_WRITES = new Set([
 ])
 
 export function registerIdentityRoutes(engineRouter: EngineRouter, engine: EngineServices): void {
-  const { state, identity, runtime } = engine
+  const { state, identity, runtime, authorization } = engine
   // the resources check `isReadOnly()` before anything else: 403, the same text for every write
   const router = {
     add(method: string, template: string, handler: Handler): void {
@@ -99,6 +100,27 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
     },
   }
 
+  /**
+   * The engine's `DefaultAuthorizationProvider` (authorization checks on only): a new user gets
+   * ALL on its own user resource, a new group's members READ on the group.
+   */
+  const grantOnCreate = (
+    owner: { userId: string } | { groupId: string },
+    resourceType: number,
+    resourceId: string,
+    permissions: readonly string[],
+  ): void => {
+    if (!engine.authorizationChecks) return
+    authorization.create({
+      type: 1,
+      permissions,
+      userId: 'userId' in owner ? owner.userId : null,
+      groupId: 'groupId' in owner ? owner.groupId : null,
+      resourceType,
+      resourceId,
+    })
+  }
+
   /** With authorization checks on, identity writes need admin rights (or ALL on one's own user). */
   const requireAuthorization = (
     auth: AuthContext,
@@ -108,9 +130,8 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
   ): void => {
     if (!engine.authorizationChecks || auth.userId === null || auth.admin) return
     if (selfId !== undefined && selfId === auth.userId) return
-    throw authorizationException(
-      `The user with id '${auth.userId}' does not have '${permission}' permission on resource '${resource}'.`,
-    )
+    // the engine names the user resource's id (the user acted on) in the message and the body
+    throw missingAuthorization(auth.userId, permission, resource, selfId ?? null)
   }
 
   /** `UserOperationLogManager.log*Operation`: category Admin, property changes userId, groupId, tenantId. */
@@ -198,6 +219,7 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
       password: credentials === null ? null : str(credentials['password']),
     })
     logged(c.auth, op, { userId: id })
+    grantOnCreate({ userId: id }, RESOURCE.USER, id, ['ALL'])
     return noContent()
   })
 
@@ -251,7 +273,7 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
   router.add('POST', '/user/{id}/unlock', (c) => {
     const id = c.params['id'] as string
     if (engine.authorizationChecks && c.auth.userId !== null && !c.auth.admin) {
-      throw authorizationException('ENGINE-03029 Required admin authenticated group or user.')
+      throw adminRequired()
     }
     logged(c.auth, identity.unlockUser(id), { userId: id })
     return noContent()
@@ -315,6 +337,7 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
     logged(c.auth, identity.createGroup({ id, name: str(body['name']), type: str(body['type']) }), {
       groupId: id,
     })
+    grantOnCreate({ groupId: id }, RESOURCE.GROUP, id, ['READ'])
     return noContent()
   })
 

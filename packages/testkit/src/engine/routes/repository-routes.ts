@@ -5,7 +5,7 @@ import { RESOURCE } from '../authorization-service.js'
 import { definitionDto, deploymentDto, processInstanceDto } from '../dto.js'
 import {
   EngineError,
-  authorizationException,
+  missingAuthorization,
   invalidRequest,
   notFound,
   restException,
@@ -97,9 +97,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
       throw invalidRequest('No deployment resources contained in the form upload.')
     // `DeployCmd` checks CREATE on Deployment before it reads any resource (seen on 7.24 and Operaton).
     if (!authorization.isAuthorized(c.auth, 'CREATE', RESOURCE.DEPLOYMENT, '*')) {
-      throw authorizationException(
-        `The user with id '${c.auth.userId}' does not have 'CREATE' permission on resource 'Deployment'.`,
-      )
+      throw missingAuthorization(c.auth.userId, 'CREATE', 'Deployment')
     }
     const flag = (name: string): boolean => lastField(body, name) === 'true'
     const result = runtime.deploy(c.auth, {
@@ -337,16 +335,13 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
   /** `ProcessDefinitionResourceImpl.startProcessInstance`: engine failures become a 500 RestException. */
   const start = (c: HandlerContext, def: ProcessDefinitionRecord): Reply => {
     // `AuthorizationCommandChecker.checkCreateProcessInstance`; the resource rethrows it (403).
-    const who = `The user with id '${c.auth.userId}' does not have`
     if (!authorization.isAuthorized(c.auth, 'CREATE', RESOURCE.PROCESS_INSTANCE, '*')) {
-      throw authorizationException(`${who} 'CREATE' permission on resource 'ProcessInstance'.`)
+      throw missingAuthorization(c.auth.userId, 'CREATE', 'ProcessInstance')
     }
     if (
       !authorization.isAuthorized(c.auth, 'CREATE_INSTANCE', RESOURCE.PROCESS_DEFINITION, def.key)
     ) {
-      throw authorizationException(
-        `${who} 'CREATE_INSTANCE' permission on resource '${def.key}' of type 'ProcessDefinition'.`,
-      )
+      throw missingAuthorization(c.auth.userId, 'CREATE_INSTANCE', 'ProcessDefinition', def.key)
     }
     const body = bodyObject(c.body)
     const variables = toTypedMap(

@@ -264,6 +264,37 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
     })
   })
 
+  /**
+   * `GET /execution`: the instances' single executions, filtered by process instance, definition
+   * key and `tenantIdIn`. Like the engine's execution query it has no `withoutTenantId`, so rows
+   * without a tenant cannot be added to a tenant filter (T7); an empty `tenantIdIn` is no filter
+   * (T4).
+   */
+  router.add('GET', '/execution', (c) => {
+    const q = c.query
+    const tenantIdIn = q.get('tenantIdIn')
+    const tenants =
+      tenantIdIn === undefined || tenantIdIn === '' ? undefined : tenantIdIn.split(',')
+    const instanceId = q.get('processInstanceId')
+    const key = q.get('processDefinitionKey')
+    const rows = [...state.instances.values()].filter(
+      (i) =>
+        i.state === 'ACTIVE' &&
+        isAuthenticatedTenant(c.auth, i.tenantId) &&
+        (instanceId === undefined || i.id === instanceId) &&
+        (key === undefined || i.definitionKey === key) &&
+        (tenants === undefined || (i.tenantId !== null && tenants.includes(i.tenantId))),
+    )
+    return json(
+      paginate(rows, pagination(c.query)).map((i) => ({
+        id: i.id,
+        processInstanceId: i.id,
+        ended: false,
+        tenantId: i.tenantId,
+      })),
+    )
+  })
+
   router.add('DELETE', '/process-instance/{id}', (c) => {
     runtime.deleteInstance(c.auth, c.params['id'] as string, null)
     return noContent()
@@ -400,6 +431,21 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
     const t = runtime.findTask(c.auth, c.params['id'] as string)
     if (t === undefined) throw notFound(`No matching task with id ${c.params['id']}`)
     return json(taskDto(t))
+  })
+
+  router.add('PUT', '/task/{id}', (c) => {
+    // `TaskResourceImpl.updateTask`: the task is looked up with a (tenant-checked) query first
+    const task = runtime.findTask(c.auth, c.params['id'] as string)
+    if (task === undefined) throw notFound(`No matching task with id ${c.params['id']}`)
+    const body = bodyObject(c.body)
+    runtime.updateTask(c.auth, task, {
+      name: str(body['name']),
+      assignee: str(body['assignee']),
+      owner: str(body['owner']),
+      priority: typeof body['priority'] === 'number' ? body['priority'] : 0,
+      tenantId: str(body['tenantId']),
+    })
+    return noContent()
   })
 
   router.add('POST', '/task/{id}/claim', (c) => {

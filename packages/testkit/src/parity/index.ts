@@ -1,0 +1,3 @@
+export { ENGINE_BEHAVIOURS } from './behaviours.js'
+export type { EngineBehaviour } from './behaviours.js'
+export type { ParityEngine, ProbeAnswer, EngineUser } from './probe-client.js'
