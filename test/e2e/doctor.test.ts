@@ -11,6 +11,7 @@ import {
   selectedEngines,
   startTestEngine,
 } from './engines.js'
+import { freshNamespace, keyEnv, randomKey, rawStore, storeUrl } from './token-store-harness.js'
 
 const SECRET = 'doctor-test-bridge-secret-0123456789abcdef'
 const CLIENT_SECRET = 'acme-secret-do-not-print'
@@ -89,6 +90,38 @@ describe('c7auth-doctor bin against the testkit IdP and engine simulator', () =>
     const lines = run.stdout.trim().split('\n')
     expect(lines).toHaveLength(11)
     for (const l of lines) expect(l).toMatch(/^(ok {3}|warn )\S+ {2}/)
+  }, 30_000)
+
+  it('checks a shared token store: reachable and read back, or a failure naming no secret', async () => {
+    const namespace = freshNamespace()
+    const store = {
+      C7AUTH_TOKEN_STORE: 'redis://:store-pw-do-not-print@127.0.0.1:6379',
+      C7AUTH_TOKEN_STORE_KEYS: keyEnv([randomKey('d1')]),
+      C7AUTH_TOKEN_STORE_NAMESPACE: namespace,
+    }
+    try {
+      const ok = await runDoctor({ ...env, ...store, C7AUTH_TOKEN_STORE: storeUrl('redis') })
+      expect(ok.code).toBe(0)
+      expect(statusOf(ok, 'token-store')).toBe('ok')
+      // The probe is deleted again: nothing of the doctor stays in the store.
+      expect((await rawStore('redis', namespace).entries()).size).toBe(0)
+
+      const closed = await runDoctor({
+        ...env,
+        ...store,
+        C7AUTH_TOKEN_STORE: 'redis://:store-pw-do-not-print@127.0.0.1:9',
+      })
+      expect(closed.code).toBe(1)
+      const line = closed.lines.find((l) => l.id === 'token-store')
+      expect(line).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(/^redis unreachable/),
+      })
+      expect(closed.stdout).not.toContain('store-pw-do-not-print')
+      expect(closed.stdout).not.toContain(store.C7AUTH_TOKEN_STORE_KEYS.split(':')[1]!)
+    } finally {
+      await rawStore('redis', namespace).drop()
+    }
   }, 30_000)
 
   it('fails discovery on a wrong issuer', async () => {

@@ -27,8 +27,24 @@ export type {
   TokenExchangeRequest,
 } from './token/token-client.js'
 export { createMemoryTokenStore } from './token/token-store.js'
-export type { TokenStore, StoredToken, MemoryTokenStoreOptions } from './token/token-store.js'
+export type {
+  TokenStore,
+  TokenStoreLease,
+  StoredToken,
+  MemoryTokenStoreOptions,
+} from './token/token-store.js'
+export {
+  createSharedTokenStore,
+  createTokenStoreFromConfig,
+} from './token/store/shared-token-store.js'
+export type {
+  SharedTokenStore,
+  SharedTokenStoreOptions,
+  TokenStoreEvent,
+} from './token/store/shared-token-store.js'
+export type { TokenStoreBackendKind } from './token/store/backend-kind.js'
 export { withTokenRetry } from './token/with-token-retry.js'
 export type { WithTokenRetryOptions } from './token/with-token-retry.js'
 export * from './jws-algorithms.js'
 export { DEFAULT_TRACE_VARIABLE, contextFromTraceParent, traceParentOf } from './trace-context.js'
+export * from './config/vocabulary.js'

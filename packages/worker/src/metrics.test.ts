@@ -20,6 +20,11 @@ describe('createWorkerMetrics', () => {
       error: new Error('x'),
     })
     listener({ type: 'poll:error', tenant: 'globex', error: new Error('down') })
+    listener({
+      type: 'token:store',
+      event: { type: 'down', backend: 'redis', reason: 'ECONNREFUSED' },
+    })
+    listener({ type: 'token:store', event: { type: 'up', backend: 'redis' } })
     const text = await registry.metrics()
     expect(text).toContain(
       'c7auth_worker_token_fetches_total{tenant="acme",target="engine",kind="first"} 1',
@@ -38,6 +43,8 @@ describe('createWorkerMetrics', () => {
     )
     expect(text).toContain('c7auth_worker_task_errors_total{tenant="globex",outcome="complete"} 1')
     expect(text).toContain('c7auth_worker_poll_errors_total{tenant="globex",status="none"} 1')
+    expect(text).toContain('c7auth_worker_token_store_events_total{backend="redis",event="down"} 1')
+    expect(text).toContain('c7auth_worker_token_store_events_total{backend="redis",event="up"} 1')
     // every declared metric is registered, and nothing else
     const names = (await registry.getMetricsAsJSON()).map((m) => m.name).sort()
     expect(names).toEqual(

@@ -41,6 +41,12 @@ export const WORKER_METRICS = {
     help: 'fetchAndLock calls that failed, by tenant and HTTP status (none when the engine did not answer).',
     labelNames: ['tenant', 'status'],
   },
+  tokenStore: {
+    name: 'c7auth_worker_token_store_events_total',
+    type: 'counter',
+    help: 'Shared token store state changes, by backend and event (down: replicas fall back to their own caches; up: shared again; rejected: an entry failed to decrypt).',
+    labelNames: ['backend', 'event'],
+  },
 } as const satisfies Record<string, WorkerMetricSpec>
 
 /** The part of the `prom-client` module {@link createWorkerMetrics} uses. */
@@ -78,6 +84,7 @@ export function createWorkerMetrics(promClient: PromClientLike, registry: Regist
   const unauthorized = counter<'tenant' | 'target' | 'retried'>(m.unauthorized)
   const tasks = counter<'tenant' | 'outcome'>(m.taskOutcomes)
   const polls = counter<'tenant' | 'status'>(m.pollErrors)
+  const store = counter<'backend' | 'event'>(m.tokenStore)
   const listener = (event: WorkerEvent): void => {
     const tenant = event.tenant ?? ''
     switch (event.type) {
@@ -104,6 +111,9 @@ export function createWorkerMetrics(promClient: PromClientLike, registry: Regist
         break
       case 'task:foreign-tenant':
         tasks.inc({ tenant, outcome: 'foreign_tenant' })
+        break
+      case 'token:store':
+        store.inc({ backend: event.event.backend, event: event.event.type })
         break
       default:
         break

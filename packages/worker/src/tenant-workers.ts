@@ -16,10 +16,18 @@ import {
   DEFAULT_TRACE_VARIABLE,
   contextFromTraceParent,
   createTokenClient,
+  createTokenStoreFromConfig,
   envIdOf,
 } from '@c7auth/core'
 import type { Tracer } from '@opentelemetry/api'
-import type { OAuthClientConfig, TenantConfig, TokenEvent, TokenSource } from '@c7auth/core'
+import type {
+  OAuthClientConfig,
+  TenantConfig,
+  TokenEvent,
+  TokenSource,
+  TokenStore,
+  TokenStoreConfig,
+} from '@c7auth/core'
 import { bearerAuthInterceptor } from './bearer-auth-interceptor.js'
 import { c7authMiddleware } from './c7auth-middleware.js'
 import { createTaskContext } from './task-context.js'
@@ -42,6 +50,8 @@ export interface TenantWorkersConfig {
   /** `engine.url` is the engine-rest base URL workers call: the gateway's. */
   engine: { url: string }
   gateway?: { actingUserVariable?: string }
+  /** `C7AUTH_TOKEN_STORE`: a shared store lets the replicas of this worker share their tokens. */
+  tokenStore?: TokenStoreConfig
 }
 
 /** Client options tenant workers pass through (they own `baseUrl`, `workerId` and auth). */
@@ -151,13 +161,24 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
   const report = (event: WorkerEvent): void => emitTo(listeners, event)
   const { tracer } = options
   const traceVariable = options.traceVariable ?? DEFAULT_TRACE_VARIABLE
+  // Only the default token sources use the shared store; a custom factory brings its own.
+  const sharedStore =
+    options.tokenSourceFactory === undefined
+      ? createTokenStoreFromConfig(config.tokenStore, {
+          onEvent: (event) => report({ type: 'token:store', event }),
+        })
+      : undefined
   const factory =
     options.tokenSourceFactory ??
     ((tenant: WorkerTenantConfig) =>
-      defaultTokenSource(tenant, (event) => {
-        if (tracer !== undefined) tokenEventSpan(tracer, tenant.id, event)
-        report({ type: 'token:lifecycle', tenant: tenant.id, event })
-      }))
+      defaultTokenSource(
+        tenant,
+        (event) => {
+          if (tracer !== undefined) tokenEventSpan(tracer, tenant.id, event)
+          report({ type: 'token:lifecycle', tenant: tenant.id, event })
+        },
+        sharedStore?.forTenant(tenant.id),
+      ))
   const workerIdOf = workerIdFactory(options.workerId)
 
   const clients = new Map<string, Client>()
@@ -171,6 +192,7 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
     for (const tenant of tenants) tokenSources.set(tenant.id, factory(tenant))
   } catch (error) {
     for (const source of tokenSources.values()) source.close()
+    void sharedStore?.close()
     throw error
   }
 
@@ -332,6 +354,7 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
     const abandoned = drained ? 0 : inFlight.size
     for (const abort of aborts.values()) abort.abort()
     for (const source of tokenSources.values()) source.close()
+    await sharedStore?.close()
     return { drained, abandoned }
   }
 
@@ -366,6 +389,7 @@ function selectTenants(
 function defaultTokenSource(
   tenant: WorkerTenantConfig,
   onEvent: (event: TokenEvent) => void,
+  store: TokenStore | undefined,
 ): TokenSource {
   if (!tenant.client) {
     const envId = tenant.envId ?? envIdOf(tenant.id)
@@ -373,7 +397,7 @@ function defaultTokenSource(
       `C7AUTH_TENANT_${envId}_CLIENT_ID: tenant "${tenant.id}" has no app credentials (workers need them)`,
     ])
   }
-  return createTokenClient({ ...tenant.client, onEvent })
+  return createTokenClient({ ...tenant.client, onEvent, ...(store ? { store } : {}) })
 }
 
 function workerIdFactory(

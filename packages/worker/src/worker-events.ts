@@ -1,4 +1,4 @@
-import type { TokenEvent } from '@c7auth/core'
+import type { TokenEvent, TokenStoreEvent } from '@c7auth/core'
 
 /**
  * What the worker plugin reports: one event union for metrics (`onEvent`) and one mapping from
@@ -36,6 +36,8 @@ export type WorkerEvent =
   | { type: 'task:foreign-tenant'; tenant: string; taskId: string; taskTenantId: string | null }
   /** The core token client's own lifecycle (background refreshes included; tenant workers only). */
   | { type: 'token:lifecycle'; tenant?: string; event: TokenEvent }
+  /** The shared token store went down (memory fallback), came back, or rejected an entry. */
+  | { type: 'token:store'; tenant?: string; event: TokenStoreEvent }
   /** Polling stopped. */
   | { type: 'worker:stopped'; tenant?: string }
 
@@ -162,6 +164,18 @@ export function logEvent(logger: WorkerLogger, event: WorkerEvent): void {
         )
       } else {
         logger.debug?.(fields, `c7auth: token ${e.type}`)
+      }
+      return
+    }
+    case 'token:store': {
+      const { event: e } = event
+      const fields = { ...base, backend: e.backend, reason: e.reason }
+      if (e.type === 'down') {
+        logger.warn(fields, 'c7auth: token store unavailable, using the process memory cache')
+      } else if (e.type === 'up') {
+        logger.info(fields, 'c7auth: token store available again')
+      } else {
+        logger.warn(fields, 'c7auth: token store entry rejected (altered, moved or unknown key)')
       }
       return
     }

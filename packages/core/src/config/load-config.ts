@@ -18,7 +18,12 @@ import type {
   TenantConfig,
   TenantMode,
   TokenRequestParams,
+  TokenStoreConfig,
+  TokenStoreKey,
 } from './types.js'
+import { keyRingIssues, parseKeyRing } from '../token/store/key-ring.js'
+import { NAMESPACE_PATTERN } from '../token/store/backend.js'
+import { backendKindOf } from '../token/store/backend-kind.js'
 
 /** The environment as a plain object (e.g. `process.env`). Only named keys are read. */
 export type EnvSource = Readonly<Record<string, string | undefined>>
@@ -303,9 +308,49 @@ export function loadConfigFromEnv(env: EnvSource, options: LoadConfigOptions = {
   const idRegex = compileIdPattern(engine.idPattern)
   const tenants = readTenants(r, role, idRegex)
   const gateway = readGateway(r, tenants)
+  const tokenStore = readTokenStore(r)
 
   if (r.issues.length > 0) throw new ConfigError(r.issues)
-  return { tenants, engine, gateway, logLevel }
+  return { tenants, engine, gateway, logLevel, tokenStore }
+}
+
+function readTokenStore(r: EnvReader): TokenStoreConfig {
+  const url = r.string(G.TOKEN_STORE) ?? 'memory'
+  const storeKey = envKeyOf(G.TOKEN_STORE)
+  const keysKey = envKeyOf(G.TOKEN_STORE_KEYS)
+  const namespace = r.string(G.TOKEN_STORE_NAMESPACE) ?? 'c7auth'
+  const timeoutMs = r.duration(G.TOKEN_STORE_TIMEOUT, 'ms') ?? 1000
+  if (url.trim() === 'memory') {
+    if (r.isSet(G.TOKEN_STORE_KEYS)) {
+      r.issue(`${keysKey}: only used with a shared ${storeKey} (redis:// or postgres://)`)
+    }
+    return { kind: 'memory' }
+  }
+  const kind = backendKindOf(url)
+  if (kind === undefined) {
+    // Names the key only: the value may hold a password.
+    r.issue(`${storeKey}: must be memory, redis://…, rediss://…, postgres://… or postgresql://…`)
+  }
+  if (!NAMESPACE_PATTERN.test(namespace)) {
+    r.issue(
+      `${envKeyOf(G.TOKEN_STORE_NAMESPACE)}: must match [a-z_][a-z0-9_]* (at most 48 characters)`,
+    )
+  }
+  if (timeoutMs <= 0) r.issue(`${envKeyOf(G.TOKEN_STORE_TIMEOUT)}: must be positive`)
+  const rawKeys = r.string(G.TOKEN_STORE_KEYS, undefined, 'with a shared token store')
+  let keys: TokenStoreKey[] = []
+  if (rawKeys !== undefined) {
+    const parsed = parseKeyRing(rawKeys)
+    if (parsed === undefined) {
+      r.issue(
+        `${keysKey}: entries must be <id>:<base64 of 32 bytes>, separated by commas or newlines`,
+      )
+    } else {
+      for (const issue of keyRingIssues(parsed, keysKey)) r.issue(issue)
+      keys = parsed
+    }
+  }
+  return { kind: kind ?? 'redis', url: url.trim(), keys, namespace, timeoutMs }
 }
 
 function readEngine(r: EnvReader, role: 'gateway' | 'worker'): EngineConfig {

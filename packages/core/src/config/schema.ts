@@ -3,6 +3,15 @@
  * table ({@link renderEnvTable}) and its drift test all come from this list.
  */
 
+import {
+  CLIENT_AUTH_METHODS,
+  DEPLOY_PROFILES,
+  ENGINE_AUTHORIZATIONS_MODES,
+  ENGINE_AUTH_MODES,
+  IDP_PRESETS,
+  TENANT_MODES,
+} from './vocabulary.js'
+
 /** How a value is parsed. */
 export type ConfigValueType =
   | 'string'
@@ -39,13 +48,7 @@ export interface ConfigKeySpec {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
-const AUTH_METHODS = [
-  'client_secret_basic',
-  'client_secret_post',
-  'private_key_jwt',
-  'tls_client_auth',
-  'none',
-] as const
+const AUTH_METHODS = CLIENT_AUTH_METHODS
 
 const g = (spec: Omit<ConfigKeySpec, 'scope'>): ConfigKeySpec => ({ ...spec, scope: 'global' })
 const t = (spec: Omit<ConfigKeySpec, 'scope'>): ConfigKeySpec => ({ ...spec, scope: 'tenant' })
@@ -75,7 +78,7 @@ export const GLOBAL_KEYS = {
   ENGINE_AUTH: g({
     name: 'ENGINE_AUTH',
     type: 'enum',
-    values: ['bridge', 'service', 'none', 'header', 'assertion'],
+    values: ENGINE_AUTH_MODES,
     default: 'bridge',
     description:
       'How the gateway authenticates to the engine (`assertion`: a short-lived JWS per principal that the c7auth engine plugin verifies).',
@@ -198,7 +201,7 @@ export const GLOBAL_KEYS = {
   ENGINE_AUTHORIZATIONS: g({
     name: 'ENGINE_AUTHORIZATIONS',
     type: 'enum',
-    values: ['none', 'apps', 'apps+users'],
+    values: ENGINE_AUTHORIZATIONS_MODES,
     default: 'none',
     description:
       'Engine authorizations the gateway bootstrap creates or extends (GRANTs on `*`, for engines with authorization checks on; needs the admin account). `apps`: each `C7AUTH_GATEWAY_DEFAULT_APP_GROUPS` group gets what an app needs (process definitions: read, start, read/update instances and tasks, task work, history; process instances: create, read, update; tasks: read, update, task work; deployments: create, read; decision definitions: read, evaluate). `apps+users`: also each `C7AUTH_GATEWAY_DEFAULT_USER_GROUPS` group gets task-worker rights (process definitions: read, read tasks, task work, read instances; tasks: read, task work; process instances: read). `none`: nothing.',
@@ -229,7 +232,7 @@ export const GLOBAL_KEYS = {
   GATEWAY_TENANT_MODE: g({
     name: 'GATEWAY_TENANT_MODE',
     type: 'enum',
-    values: ['app', 'claim', 'fixed'],
+    values: TENANT_MODES,
     default: 'app',
     description: 'How a token maps to tenants: by client id, by a claim, or one fixed tenant.',
   }),
@@ -334,6 +337,38 @@ export const GLOBAL_KEYS = {
     file: true,
     description: 'PEM private key to serve HTTPS (with `GATEWAY_TLS_CERT`).',
   }),
+  TOKEN_STORE: g({
+    name: 'TOKEN_STORE',
+    type: 'string',
+    default: 'memory',
+    secret: true,
+    file: true,
+    description:
+      'Where token clients keep tokens: `memory` (each process its own), or a store the replicas share, `redis://…` / `rediss://…` (needs the `ioredis` package) or `postgres://…` (needs `pg`). Shared entries are encrypted; the replicas make one token request per key between them; when the store fails, each process falls back to its memory cache and shares again once the store answers. See docs/token-store.md.',
+  }),
+  TOKEN_STORE_KEYS: g({
+    name: 'TOKEN_STORE_KEYS',
+    type: 'string',
+    secret: true,
+    file: true,
+    required: 'shared token store',
+    description:
+      'Key ring of the shared token store: `<id>:<base64 of 32 random bytes>` entries, comma- or newline-separated. The first encrypts (AES-256-GCM) and names entries; every key decrypts, so a new key is added second, then moved first, and the old one dropped after a token lifetime.',
+  }),
+  TOKEN_STORE_NAMESPACE: g({
+    name: 'TOKEN_STORE_NAMESPACE',
+    type: 'string',
+    default: 'c7auth',
+    description:
+      'Redis key prefix / PostgreSQL schema of the shared token store (`[a-z_][a-z0-9_]*`; the schema and its tables are created on first use).',
+  }),
+  TOKEN_STORE_TIMEOUT: g({
+    name: 'TOKEN_STORE_TIMEOUT',
+    type: 'duration-ms',
+    default: '1s',
+    description:
+      'Connect and per-operation timeout of the shared token store; past it the process serves from its memory cache (a bare number is ms).',
+  }),
 } as const satisfies Record<string, ConfigKeySpec>
 
 /** Per-tenant keys, `C7AUTH_TENANT_<ENVID>_<NAME>`. */
@@ -354,7 +389,7 @@ export const TENANT_KEYS = {
   PRESET: t({
     name: 'PRESET',
     type: 'enum',
-    values: ['keycloak', 'auth0', 'entra', 'okta', 'generic'],
+    values: IDP_PRESETS,
     default: 'generic',
     description: 'Claim-mapping preset of the issuer.',
   }),
@@ -487,7 +522,7 @@ export const TENANT_KEYS = {
   DEPLOY_PROFILE: t({
     name: 'DEPLOY_PROFILE',
     type: 'enum',
-    values: ['strict', 'trusted'],
+    values: DEPLOY_PROFILES,
     default: 'strict',
     description:
       'What a deployment may contain (docs/security-model.md): `strict` only models whose code runs outside the engine; `trusted` any code, but no `latest`-bound forms and no signal throws while shared signal subscriptions exist.',

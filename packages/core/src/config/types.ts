@@ -1,21 +1,29 @@
+import type {
+  CLIENT_AUTH_METHODS,
+  DEPLOY_PROFILES,
+  ENGINE_AUTHORIZATIONS_MODES,
+  ENGINE_AUTH_MODES,
+  IDP_PRESETS,
+  TENANT_MODES,
+} from './vocabulary.js'
+
 /** How an OAuth client authenticates at the token endpoint. */
-export type ClientAuthMethod =
-  'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'tls_client_auth' | 'none'
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number]
 
 /** Claim-mapping presets for the common IdPs. */
-export type IdpPreset = 'keycloak' | 'auth0' | 'entra' | 'okta' | 'generic'
+export type IdpPreset = (typeof IDP_PRESETS)[number]
 
 /** How a verified token is mapped to tenants. */
-export type TenantMode = 'app' | 'claim' | 'fixed'
+export type TenantMode = (typeof TENANT_MODES)[number]
 
 /** How the gateway authenticates to engine-rest. */
-export type EngineAuthMode = 'bridge' | 'service' | 'none' | 'header' | 'assertion'
+export type EngineAuthMode = (typeof ENGINE_AUTH_MODES)[number]
 
 /**
  * Which engine authorizations the gateway bootstrap grants to the default groups
  * (`C7AUTH_ENGINE_AUTHORIZATIONS`): none, the app groups, or the app and the user groups.
  */
-export type EngineAuthorizationsMode = 'none' | 'apps' | 'apps+users'
+export type EngineAuthorizationsMode = (typeof ENGINE_AUTHORIZATIONS_MODES)[number]
 
 /** Default request parameters for a token request (IdP dialects differ here). */
 export interface TokenRequestParams {
@@ -102,7 +110,7 @@ export interface TenantConfig {
  * Deployment profile of a tenant: `strict` accepts only models whose code runs outside the engine;
  * `trusted` accepts engine-side code (see docs/security-model.md).
  */
-export type DeployProfile = 'strict' | 'trusted'
+export type DeployProfile = (typeof DEPLOY_PROFILES)[number]
 
 /** Claim paths (dot notation) that override what the tenant's {@link IdpPreset} reads. */
 export interface ClaimMappingOverrides {
@@ -166,6 +174,29 @@ export interface EngineConfig {
   authorizations?: EngineAuthorizationsMode
 }
 
+/** One key of a shared token store's key ring. */
+export interface TokenStoreKey {
+  /** Key id, stored with every entry it encrypts (`[A-Za-z0-9._-]`, at most 64 characters). */
+  id: string
+  /** 32 random bytes. */
+  secret: Uint8Array
+}
+
+/** Where token clients keep tokens (`C7AUTH_TOKEN_STORE`). */
+export type TokenStoreConfig =
+  | { kind: 'memory' }
+  | {
+      kind: 'redis' | 'postgres'
+      /** `redis://`, `rediss://`, `postgres://` or `postgresql://` URL (may hold a password). */
+      url: string
+      /** Key ring; the first key encrypts, every key decrypts. */
+      keys: TokenStoreKey[]
+      /** Redis key prefix / PostgreSQL schema. Default: `c7auth`. */
+      namespace: string
+      /** Connect and query timeout, ms; past it the process falls back to its memory cache. */
+      timeoutMs: number
+    }
+
 /** Whole-product configuration produced by {@link loadConfigFromEnv}. */
 export interface C7AuthConfig {
   tenants: TenantConfig[]
@@ -213,4 +244,6 @@ export interface C7AuthConfig {
     tlsKeyPem?: string
   }
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Where token clients keep tokens. The loader always sets it; absent means memory. */
+  tokenStore?: TokenStoreConfig
 }

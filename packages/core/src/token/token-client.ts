@@ -22,7 +22,7 @@ import type { OAuthClientConfig, TokenRequestParams } from '../config/types.js'
 import { classifyTokenError } from './endpoint-error.js'
 import { createTlsFetch } from './tls-fetch.js'
 import { createMemoryTokenStore } from './token-store.js'
-import type { StoredToken, TokenStore } from './token-store.js'
+import type { StoredToken, TokenStore, TokenStoreLease } from './token-store.js'
 import type { TokenSource } from './types.js'
 
 /** The grant behind a token. */
@@ -197,6 +197,8 @@ class OAuthTokenClient implements TokenClient {
   readonly #maxDelay: number
   readonly #permanentDelay: number
   readonly #insecure: boolean
+  /** How long one process may hold the fetch lease of a shared store (discovery + request). */
+  readonly #leaseMs: number
   readonly #tls: { fetch: CustomFetch; close(): void } | undefined
   #config: Promise<Configuration> | undefined
   /** The token endpoint in use (explicit or discovered), for the client assertion's `aud`. */
@@ -225,6 +227,7 @@ class OAuthTokenClient implements TokenClient {
     this.#minDelay = options.retry?.minDelayMs ?? 1000
     this.#maxDelay = options.retry?.maxDelayMs ?? 60_000
     this.#permanentDelay = options.retry?.permanentDelayMs ?? 300_000
+    this.#leaseMs = 2 * (options.timeoutMs ?? 10_000) + 1000
     this.#prefix = hash(
       JSON.stringify([options.tokenEndpoint ?? options.issuer, options.clientId, this.#authMethod]),
     ).slice(0, 16)
@@ -444,9 +447,16 @@ class OAuthTokenClient implements TokenClient {
   }
 
   #fetch(entry: Entry, background: boolean): Promise<StoredToken> {
-    const started = this.#now()
     const promise = (async () => {
+      let lease: TokenStoreLease | undefined
+      let started = this.#now()
       try {
+        if (this.#store.lease !== undefined) {
+          const shared = await this.#coordinate(entry, background)
+          if (shared.token !== undefined) return this.#adopt(entry, shared.token, background)
+          lease = shared.lease
+          started = this.#now()
+        }
         const config = await this.#configuration()
         const response = await entry.request(config)
         const sameToken = entry.currentToken === response.access_token
@@ -505,10 +515,70 @@ class OAuthTokenClient implements TokenClient {
         throw error
       } finally {
         entry.inflight = undefined
+        // After the store write above: a waiting process finds the token once the lease is free.
+        if (lease !== undefined) void lease.release().catch(() => undefined)
       }
     })()
     entry.inflight = promise
     return promise
+  }
+
+  /**
+   * Single-flight across the processes sharing the store: either another process's fresh token
+   * (already stored, or stored while this one waited on its lease), or the lease to fetch. Without
+   * a lease after `#leaseMs` (its holder died), this process fetches anyway.
+   */
+  async #coordinate(
+    entry: Entry,
+    background: boolean,
+  ): Promise<{ token?: StoredToken; lease?: TokenStoreLease }> {
+    const deadline = Date.now() + this.#leaseMs
+    let delay = 20
+    for (;;) {
+      const found = await this.#sharedToken(entry, background)
+      if (found !== undefined) return { token: found }
+      const lease = await this.#store.lease!(entry.key, this.#leaseMs)
+      if (lease !== undefined) {
+        // Another process may have stored its token between the read and the lease.
+        const again = await this.#sharedToken(entry, background)
+        if (again === undefined) return { lease }
+        void lease.release().catch(() => undefined)
+        return { token: again }
+      }
+      if (this.#closed || Date.now() >= deadline) return {}
+      await new Promise((resolve) => setTimeout(resolve, delay).unref())
+      delay = Math.min(delay * 2, 250)
+    }
+  }
+
+  /** A stored token that makes this fetch unnecessary. */
+  async #sharedToken(entry: Entry, background: boolean): Promise<StoredToken | undefined> {
+    const stored = await this.#store.get(entry.key)
+    if (stored === undefined || stored.accessToken === entry.invalidated) return undefined
+    const now = this.#now()
+    if (now >= this.#usableUntil(stored)) return undefined
+    // A refresh is only saved by a token that is itself not yet due for refresh.
+    if (background && now >= this.#refreshAt(stored)) return undefined
+    return stored
+  }
+
+  /** Takes over a token another process fetched, as if this one had fetched it. */
+  #adopt(entry: Entry, token: StoredToken, background: boolean): StoredToken {
+    if (this.#closed) return token
+    entry.failures = 0
+    entry.lastError = undefined
+    entry.nextAttemptAt = 0
+    const sameToken = entry.currentToken === token.accessToken
+    this.#track(entry, token)
+    if (entry.grant === 'client_credentials') {
+      entry.local = token
+      entry.usedSinceFetch = false
+      this.#schedule(entry, token, sameToken)
+    } else {
+      this.#forget(entry)
+    }
+    this.#emit({ type: 'cache_hit', grant: entry.grant, key: entry.id, background })
+    return token
   }
 
   #toStored(entry: Entry, response: TokenEndpointResponse, started: number): StoredToken {

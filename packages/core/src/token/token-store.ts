@@ -15,16 +15,29 @@ export interface StoredToken {
   readonly issuedTokenType?: string
 }
 
+/** A held {@link TokenStore.lease}: this process fetches the key; the others wait for its token. */
+export interface TokenStoreLease {
+  /** Gives the lease back (after the new token is stored). Never rejects. */
+  release(): Promise<void>
+}
+
 /**
  * Where tokens are kept between calls. The in-memory store is the default; a shared store
- * (Redis, file) can implement the same interface. Methods may answer synchronously or with a
- * promise; the client keeps single-flight and timers itself, so a store only stores.
+ * (`createSharedTokenStore`: Redis, PostgreSQL) implements the same interface. Methods may answer
+ * synchronously or with a promise; the client keeps timers and in-process single-flight itself.
  */
 export interface TokenStore {
   get(key: string): StoredToken | undefined | Promise<StoredToken | undefined>
   /** `ttlMs`: how long the entry may be kept (the token's remaining lifetime). */
   set(key: string, token: StoredToken, ttlMs: number): void | Promise<void>
   delete(key: string): void | Promise<void>
+  /**
+   * Single-flight across processes, for stores that several processes share: resolves to a lease
+   * when this process should ask the IdP for `key`, or to undefined while another process holds
+   * it (the client then waits for that process's token to appear in the store, at most `ttlMs`).
+   * Without it, single-flight is per process.
+   */
+  lease?(key: string, ttlMs: number): Promise<TokenStoreLease | undefined>
   /** Releases timers/connections. */
   close?(): void | Promise<void>
 }

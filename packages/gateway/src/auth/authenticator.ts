@@ -1,6 +1,6 @@
 import { createSecretKey } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
-import { ConfigError, HttpAuthError, isC7AuthError } from '@c7auth/core'
+import { ConfigError, HttpAuthError, TENANT_MODES, isC7AuthError } from '@c7auth/core'
 import type { Principal, TenantMode } from '@c7auth/core'
 import { extractBearerToken } from './bearer.js'
 import type { AuthRequestLike } from './bearer.js'
@@ -204,7 +204,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       )
     }
     const tenantMode: TenantMode = cfg.tenantMode ?? options.tenantMode ?? 'app'
-    if (!['app', 'claim', 'fixed'].includes(tenantMode)) issues.push(`${at}.tenantMode is invalid`)
+    if (!(TENANT_MODES as readonly string[]).includes(tenantMode))
+      issues.push(`${at}.tenantMode is invalid`)
     const fixedTenant = cfg.fixedTenant ?? options.fixedTenant
     if (tenantMode === 'fixed' && (fixedTenant === undefined || !tenantIds.has(fixedTenant))) {
       issues.push(`${at}.fixedTenant must name a configured tenant`)

@@ -4,6 +4,7 @@ import type { C7AuthConfig, TenantConfig } from '@c7auth/core'
 import { errorText } from './check.js'
 import type { CheckResult, Fetch } from './check.js'
 import { runEngineChecks } from './engine-checks.js'
+import { checkTokenStore } from './token-store-check.js'
 
 export type { CheckResult, CheckStatus } from './check.js'
 
@@ -108,6 +109,11 @@ export async function runDoctor(
     } finally {
       tc.close()
     }
+  }
+
+  // --- the shared token store, if one is configured
+  if (config.tokenStore !== undefined && config.tokenStore.kind !== 'memory') {
+    results.push(await checkTokenStore(config))
   }
 
   results.push(...(await runEngineChecks(config, get)))
