@@ -219,6 +219,10 @@ interface Load {
   non2xx: number
 }
 
+function fmt(n: number, d = 0): string {
+  return Number.isFinite(n) ? n.toFixed(d) : '–'
+}
+
 function ms(v: string, unit: string): number {
   const n = Number(v)
   return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : n
@@ -396,7 +400,6 @@ const median = (xs: number[]) => {
   const m = Math.floor(s.length / 2)
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
 }
-const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–')
 const lines: string[] = []
 for (const sc of scenarios) {
   lines.push(`\n### ${sc.label}\n`)
