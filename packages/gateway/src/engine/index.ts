@@ -59,3 +59,9 @@ export type {
   ProxyDecision,
   ProxyPolicy,
 } from './types.js'
+export {
+  TYPE_VALIDATION_PROBE,
+  classifyTypeValidation,
+  probeTypeValidation,
+} from './type-validation.js'
+export type { TypeValidationReport } from './type-validation.js'

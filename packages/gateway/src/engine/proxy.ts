@@ -271,12 +271,16 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
       sendError(res, e, requestId)
     }
 
-    const lookup: EngineLookup = async (lookupPath) => {
+    const lookup: EngineLookup = async (lookupPath, init) => {
       const get = async () => {
         // A copy: an upstream mode may hand out one shared object (service mode does), and a
         // request id written into it would leak into every later request.
         const headers = { ...(await upstreamAuth.headersFor(principal)), 'x-request-id': requestId }
-        return engineJson(endpoint, 'GET', lookupPath, { headers, timeoutMs: options.timeoutMs })
+        return engineJson(endpoint, init?.method ?? 'GET', lookupPath, {
+          headers,
+          timeoutMs: options.timeoutMs,
+          ...(init?.body === undefined ? {} : { body: init.body }),
+        })
       }
       const r = await get()
       if (r.status !== 401) return r
