@@ -26,5 +26,6 @@ process.stdout.write(
     p99: result.latency.p99,
     requests: result.requests.total,
     errors: result.errors + result.non2xx + result.timeouts,
+    non2xx: result.non2xx,
   }),
 )

@@ -33,6 +33,26 @@ describe('toErrorResponse', () => {
     expect(JSON.stringify(r)).not.toContain('exp passed')
   })
 
+  it('sets one header set on every refusal: exact JSON type, no-store, length, request id', () => {
+    const r = toErrorResponse(
+      new HttpAuthError('C7AUTH_TOKEN_MISSING', { realm: 'r' }),
+      undefined,
+      'rid-1',
+    )
+    expect(r.headers).toEqual({
+      'www-authenticate': 'Bearer realm="r"',
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      'content-length': String(Buffer.byteLength(r.text)),
+      'x-request-id': 'rid-1',
+    })
+    expect(JSON.parse(r.text)).toEqual(r.body)
+    // Without an id no header is invented here; the HTTP entry points always pass one.
+    expect(
+      toErrorResponse(new UpstreamError('C7AUTH_UPSTREAM_UNAVAILABLE')).headers,
+    ).not.toHaveProperty('x-request-id')
+  })
+
   it('renders a JWKS outage as 503 with Retry-After', () => {
     const r = toErrorResponse(
       new UpstreamError('C7AUTH_JWKS_UNAVAILABLE', {

@@ -44,12 +44,14 @@ const STRIPPED_REQUEST = new Set([
   'x-user',
 ])
 
-function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
+const NONE: ReadonlySet<string> = new Set()
+
+function connectionTokens(headers: IncomingHttpHeaders): ReadonlySet<string> {
   const value = headers.connection
+  // Most requests name nothing in `Connection`: no Set to build for them.
+  if (typeof value !== 'string' || value.length === 0) return NONE
   const out = new Set<string>()
-  if (typeof value === 'string') {
-    for (const token of value.split(',')) out.add(token.trim().toLowerCase())
-  }
+  for (const token of value.split(',')) out.add(token.trim().toLowerCase())
   return out
 }
 

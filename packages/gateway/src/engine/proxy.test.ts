@@ -802,3 +802,37 @@ describe('engine proxy: relay (answers written straight from the upstream handle
     await closed // long before the 30 s body timeout
   })
 })
+
+describe('engine proxy: request ids upstream', () => {
+  it('an owner lookup’s request id never leaks into a later request (service mode shares its headers)', async () => {
+    const up = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{}')
+    })
+    const lookupThenForward: ProxyPolicy = {
+      async decide(input, lookup) {
+        if (input.path === '/owned') await lookup('/task/t1')
+        return {
+          action: 'forward',
+          operationId: 'op',
+          tenantId: 'tenantA',
+          mutating: false,
+          path: input.path,
+          query: input.query,
+          body: { kind: 'none' },
+        }
+      },
+    }
+    const gw = await gatewayFor(up.url, lookupThenForward, { mode: 'service' })
+    const first = await undiciRequest(`${gw.url}/owned`, { headers: { 'x-request-id': 'first' } })
+    await first.body.dump()
+    const second = await undiciRequest(`${gw.url}/plain`, { headers: { 'x-request-id': 'second' } })
+    await second.body.dump()
+    expect(up.seen.map((s) => [s.url, s.headers['x-request-id']])).toEqual([
+      ['/engine-rest/task/t1', 'first'],
+      ['/engine-rest/owned', 'first'],
+      ['/engine-rest/plain', 'second'],
+    ])
+    expect(up.seen.every((s) => s.headers.authorization?.startsWith('Basic '))).toBe(true)
+  })
+})

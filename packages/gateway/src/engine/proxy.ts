@@ -273,8 +273,9 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
 
     const lookup: EngineLookup = async (lookupPath, init) => {
       const get = async () => {
-        const headers = await upstreamAuth.headersFor(principal)
-        headers['x-request-id'] = requestId
+        // A copy: an upstream mode may hand out one shared object (service mode does), and a
+        // request id written into it would leak into every later request.
+        const headers = { ...(await upstreamAuth.headersFor(principal)), 'x-request-id': requestId }
         return engineJson(endpoint, init?.method ?? 'GET', lookupPath, {
           headers,
           timeoutMs: options.timeoutMs,
@@ -499,9 +500,10 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
     ) {
       const replayable: Buffer | null = body
       const relayOnce = async (): Promise<number> => {
-        const auth = await upstreamAuth.headersFor(principal)
+        // `headers` is this request's own object: the credentials go in, the request id stays last.
+        const sent = Object.assign(headers, await upstreamAuth.headersFor(principal))
+        sent['x-request-id'] = requestId
         const t0 = performance.now()
-        const sent = { ...headers, ...auth }
         const span =
           tracer === undefined
             ? undefined
@@ -578,7 +580,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
       const auth = await upstreamAuth.headersFor(principal)
       if (bodyError) throw bodyError
       const t0 = performance.now()
-      const sent = { ...headers, ...auth }
+      const sent = { ...headers, ...auth, 'x-request-id': requestId }
       const span =
         tracer === undefined
           ? undefined
