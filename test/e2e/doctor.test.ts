@@ -77,7 +77,7 @@ describe('c7auth-doctor bin against the testkit IdP and engine simulator', () =>
       // the simulator does not answer OPTIONS /user (405): the doctor says it cannot tell
       'engine.identity-writable=warn',
       'engine.password-policy=ok',
-      // engine configuration engine-rest does not show: always a pointer, never an ok
+      // the simulator has no binary variable uploads: the probe cannot tell
       'engine.object-type-validation=warn',
     ])
     expect(run.lines.find((l) => l.id === 'engine.reachable')?.detail).toMatch(/^version \d/)
@@ -245,6 +245,10 @@ describeEngines('c7auth-doctor bin per engine', (ctx) => {
     expect(statusOf(run, 'engine.history-level')).toBe('warn')
     // real engines answer OPTIONS /user; the simulator does not
     expect(statusOf(run, 'engine.identity-writable')).toBe(ctx.isSimulator ? 'warn' : 'ok')
+    // the test engines keep the engine default: no deserialization type validation
+    expect(statusOf(run, 'engine.object-type-validation')).toBe('warn')
+    const typeLine = run.lines.find((l) => l.id === 'engine.object-type-validation')
+    if (!ctx.isSimulator) expect(typeLine?.detail).toContain('is OFF')
     expect(run.stdout).not.toContain(ctx.engine.admin.password)
   }, 60_000)
 

@@ -24,6 +24,7 @@ import type { EngineFlavor, TestIdp } from '@c7auth/testkit'
 import { runDoctor, statusOf } from './doctor-bin.js'
 import { ENGINE_START_TIMEOUT_MS, basicAuth, selectedEngines, startTestEngine } from './engines.js'
 import type { TestEngine } from './engines.js'
+import { SECRET, adminDeployFiles, formJson, formProcessXml } from './form-models.js'
 
 /**
  * `assertion` mode against the real engines (Camunda 7.24 and Operaton 1.0.3 from test/engines)
@@ -564,6 +565,55 @@ for (const flavor of FLAVORS) {
         mount(gateway)
         await rotated.close()
       }
+    })
+
+    it('forms: B never reads A’s form through a model bound by `latest` (T29; the engine checks tenants, the gateway forwards)', async () => {
+      const sfx = randomUUID().slice(0, 8)
+      const K = `shared-key-${sfx}`
+      await adminDeployFiles(engine, 'tenantA', { 'a.form': formJson(K, SECRET) })
+      const hostile = await adminDeployFiles(engine, 'tenantB', {
+        'b.bpmn': formProcessXml(`bforms-${sfx}`, K, '${formKey}', 'latest'),
+      })
+      const own = await adminDeployFiles(engine, 'tenantB', {
+        'own.bpmn': formProcessXml(`bown-${sfx}`, `own-${sfx}`, `own-${sfx}`, 'latest'),
+        'own.form': formJson(`own-${sfx}`, 'OWN-FORM-OF-B'),
+      })
+      // as the engine admin (no tenant check) B's model reaches A's form: the setup is hostile
+      const leak = await send(
+        `${engine.url}/process-definition/${hostile.definitionId}/deployed-start-form`,
+        'GET',
+        { authorization: basic },
+      )
+      expect(leak.text).toContain(SECRET)
+      const b = state.tokens.B
+      const start = await viaGateway(
+        b,
+        'GET',
+        `/process-definition/${hostile.definitionId}/deployed-start-form`,
+      )
+      expect(start.status).toBe(404)
+      expect(start.text).not.toContain(SECRET)
+      const started = await viaGateway(b, 'POST', `/process-definition/key/bforms-${sfx}/start`, {
+        variables: { formKey: { value: K, type: 'String' } },
+      })
+      expect(started.status, started.text).toBe(200)
+      const tasks = await viaGateway(
+        b,
+        'GET',
+        `/task?processInstanceId=${(started.json as { id: string }).id}`,
+      )
+      const task = (tasks.json as { id: string }[])[0]!.id
+      const taskForm = await viaGateway(b, 'GET', `/task/${task}/deployed-form`)
+      expect(taskForm.status).toBe(404)
+      expect(taskForm.text).not.toContain(SECRET)
+      // B's own form bound by `latest` is served: the engine resolved it in B's tenant only
+      const mine = await viaGateway(
+        b,
+        'GET',
+        `/process-definition/${own.definitionId}/deployed-start-form`,
+      )
+      expect(mine.status, mine.text).toBe(200)
+      expect(mine.text).toContain('OWN-FORM-OF-B')
     })
   })
 }

@@ -63,7 +63,8 @@ describeEngines(
           mode: 'service',
           framework: 'express',
           testEngine: ctx.engine,
-          env: { C7AUTH_TENANT_TENANTB_DEPLOY_PROFILE: 'trusted' },
+          // real engines on a busy machine: more than the harness's 2 s
+          env: { C7AUTH_TENANT_TENANTB_DEPLOY_PROFILE: 'trusted', C7AUTH_ENGINE_TIMEOUT: '20s' },
         })
         a = await h.appToken('appA')
         b = await h.appToken('appB')

@@ -405,6 +405,33 @@ describe('loadConfigFromEnv', () => {
     expect(err.issues.some((i) => i.startsWith('C7AUTH_ENGINE_AUTHORIZATIONS'))).toBe(true)
   })
 
+  it('reads the deployment grants, profile and object-type allowlist of each tenant', () => {
+    const config = loadConfigFromEnv({
+      ...base(),
+      C7AUTH_TENANT_ACME_DEPLOYERS: 'scope:engine:deploy, group:deployers,client:acme-app',
+      C7AUTH_TENANT_ACME_DEPLOY_PROFILE: 'trusted',
+      C7AUTH_TENANT_ACME_OBJECT_TYPES: 'java.util.ArrayList,com.acme.Order',
+    })
+    const [acme, globex] = config.tenants
+    expect(acme?.deployers).toEqual(['scope:engine:deploy', 'group:deployers', 'client:acme-app'])
+    expect(acme?.deployProfile).toBe('trusted')
+    expect(acme?.objectTypes).toEqual(['java.util.ArrayList', 'com.acme.Order'])
+    // nobody deploys, strict, no object types unless configured
+    expect(globex?.deployers).toBeUndefined()
+    expect(globex?.deployProfile).toBe('strict')
+    expect(globex?.objectTypes).toBeUndefined()
+    const err = configError(() =>
+      loadConfigFromEnv({
+        ...base(),
+        C7AUTH_TENANT_ACME_DEPLOYERS: 'engine:deploy',
+        C7AUTH_TENANT_GLOBEX_DEPLOY_PROFILE: 'lenient',
+      }),
+    )
+    expect(err.issues.some((i) => i.startsWith('C7AUTH_TENANT_ACME_DEPLOYERS'))).toBe(true)
+    expect(err.issues.some((i) => i.startsWith('C7AUTH_TENANT_GLOBEX_DEPLOY_PROFILE'))).toBe(true)
+    expect(err.message).not.toContain('lenient')
+  })
+
   it('reads C7AUTH_GATEWAY_QUERY_MAX_RESULTS as a positive integer, absent by default', () => {
     expect(loadConfigFromEnv(base()).gateway.queryMaxResults).toBeUndefined()
     const config = loadConfigFromEnv({ ...base(), C7AUTH_GATEWAY_QUERY_MAX_RESULTS: '500' })

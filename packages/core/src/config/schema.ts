@@ -546,7 +546,7 @@ export const TENANT_KEYS = {
     name: 'DEPLOYERS',
     type: 'list',
     description:
-      'Who may deploy (`POST /deployment/create`, `…/redeploy`) in this tenant: entries `scope:<scope>`, `group:<engine group id>` or `client:<client id>`; a caller needs one. Unset: nobody (403 `C7AUTH_DEPLOY_FORBIDDEN`).',
+      'Who may deploy (`POST /deployment/create`, `…/redeploy`) in this tenant: entries `scope:<scope>`, `group:<engine group id>` or `client:<client id>` (that app, not the users logging in through it); a caller needs one. Unset: nobody (403 `C7AUTH_DEPLOY_FORBIDDEN`).',
   }),
   DEPLOY_PROFILE: t({
     name: 'DEPLOY_PROFILE',

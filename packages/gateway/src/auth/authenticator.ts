@@ -25,7 +25,13 @@ import { TokenCache } from './token-cache.js'
 export interface AuthenticatorStats {
   readonly verified: number
   readonly rejected: number
-  readonly cache: { readonly size: number; readonly hits: number; readonly misses: number }
+  readonly cache: {
+    readonly size: number
+    /** Bytes charged against the cache's `maxBytes` (token text plus a per-entry estimate). */
+    readonly bytes: number
+    readonly hits: number
+    readonly misses: number
+  }
   readonly keySets: readonly KeyStoreStats[]
 }
 
@@ -149,6 +155,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       : new TokenCache({
           maxKeys: cacheOptions.maxKeys ?? 10_000,
           maxTtlSeconds: cacheOptions.maxTtlSeconds ?? 300,
+          maxBytes: cacheOptions.maxBytes,
         })
   let verified = 0
   let rejected = 0
@@ -351,16 +358,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   async function verify(token: string): Promise<Principal> {
     try {
       if (token.length > maxTokenLength) throw invalid('token too large')
-      const key = cache === undefined ? undefined : TokenCache.keyOf(token)
-      if (key !== undefined) {
-        const hit = cache?.get(key, now() / 1000)
+      if (cache !== undefined) {
+        const hit = cache.get(token, now() / 1000)
         if (hit !== undefined) {
           verified++
           return hit
         }
       }
       const { principal, notAfter } = await verifyUncached(token)
-      if (key !== undefined) cache?.set(key, principal, now() / 1000, notAfter)
+      cache?.set(token, principal, now() / 1000, notAfter)
       verified++
       return principal
     } catch (err) {
@@ -399,7 +405,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       return {
         verified,
         rejected,
-        cache: cache?.stats ?? { size: 0, hits: 0, misses: 0 },
+        cache: cache?.stats ?? { size: 0, bytes: 0, hits: 0, misses: 0 },
         keySets: [...stores.values()].map((s) => s.stats),
       }
     },

@@ -6,7 +6,7 @@ export interface AuthRequestLike {
   /** Node's raw header list; used to notice a repeated `Authorization` header, which Node folds. */
   readonly rawHeaders?: readonly string[]
   /** The request target (path and query). */
-  readonly url?: string
+  readonly url?: string | undefined
   /** A body that a framework has already parsed, if any. */
   readonly body?: unknown
 }

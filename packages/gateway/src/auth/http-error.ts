@@ -1,40 +1,92 @@
+import type { ServerResponse } from 'node:http'
 import { C7AuthError, HttpAuthError, isC7AuthError } from '@c7auth/core'
 import type { C7AuthErrorCode, Principal } from '@c7auth/core'
 import type { LoggerLike } from './options.js'
 
-/** A rendered error: what both adapters write. */
+/** A rendered error: what every entry point (standalone server, Express, Koa, proxy) writes. */
 export interface ErrorResponse {
   readonly status: number
-  /** Lower-case header names: `www-authenticate`, `retry-after`, `content-type`. */
+  /**
+   * Lower-case header names: always `content-type` (exactly `application/json`), `cache-control`
+   * and `content-length`; `www-authenticate` on 401/403 challenges, `retry-after` on retryable
+   * 503s, `x-request-id` when one is given.
+   */
   readonly headers: Readonly<Record<string, string>>
   /** Camunda-shaped body. */
   readonly body: { readonly type: string; readonly message: string; readonly code: C7AuthErrorCode }
+  /** The serialized body (what `content-length` counts). */
+  readonly text: string
 }
 
 /** Seconds a client should wait after a 503 for unavailable keys. */
 export const JWKS_RETRY_AFTER_SECONDS = 5
 
+/** Codes whose refusal is temporary and worth a `Retry-After` (seconds). */
+const RETRY_AFTER: Partial<Record<C7AuthErrorCode, string>> = {
+  C7AUTH_JWKS_UNAVAILABLE: String(JWKS_RETRY_AFTER_SECONDS),
+  C7AUTH_TOKEN_ENDPOINT_FAILED: String(JWKS_RETRY_AFTER_SECONDS),
+}
+
+/** Turns anything thrown into a `C7AuthError` (unknown errors become `C7AUTH_INTERNAL`). */
+export function toC7AuthError(err: unknown): C7AuthError {
+  if (isC7AuthError(err)) return err
+  return new C7AuthError('C7AUTH_INTERNAL', { cause: err })
+}
+
 /**
- * Renders any error as a Camunda-shaped JSON response `{ type, message, code }` with the status and
- * headers its code defines. Unknown errors become a 500 with a fixed message; nothing from the
- * token, the claims or internal URLs reaches the body.
+ * The one error renderer of c7auth: any error becomes a Camunda-shaped JSON response
+ * `{ type, message, code }` with the status its code defines, exactly `Content-Type:
+ * application/json` (no charset, as the engine answers), `Cache-Control: no-store`, the RFC 6750
+ * challenge, `Retry-After` where the code is temporary, and `x-request-id` when given. Unknown
+ * errors become a 500 with a fixed message; nothing from the token, the claims or internal URLs
+ * reaches the body or the headers.
  *
  * @example
  * ```ts
- * const { status, headers, body } = toErrorResponse(err)
+ * const { status, headers, text } = toErrorResponse(err, logger, requestId)
  * ```
  */
-export function toErrorResponse(err: unknown, logger?: LoggerLike): ErrorResponse {
-  const e = isC7AuthError(err) ? err : new C7AuthError('C7AUTH_INTERNAL', { cause: err })
-  if (e.status >= 500) {
-    const log = e.code === 'C7AUTH_INTERNAL' ? logger?.error : logger?.warn
+export function toErrorResponse(
+  err: unknown,
+  logger?: LoggerLike,
+  requestId?: string,
+): ErrorResponse {
+  const e = toC7AuthError(err)
+  if (e.status >= 500 && logger) {
+    const log = e.code === 'C7AUTH_INTERNAL' ? logger.error : logger.warn
     log?.call(logger, { code: e.code, detail: e.detail, cause: causeName(err) }, 'c7auth: error')
   }
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' }
-  for (const [k, v] of Object.entries(e.headers)) headers[k.toLowerCase()] = v
-  if (e.code === 'C7AUTH_JWKS_UNAVAILABLE')
-    headers['retry-after'] = String(JWKS_RETRY_AFTER_SECONDS)
-  return { status: e.status, headers, body: e.toJSON() }
+  const body = e.toJSON()
+  const text = JSON.stringify(body)
+  const headers: Record<string, string> = {}
+  for (const k in e.headers) headers[k.toLowerCase()] = e.headers[k] as string
+  const retry = RETRY_AFTER[e.code]
+  if (retry !== undefined && headers['retry-after'] === undefined) headers['retry-after'] = retry
+  headers['content-type'] = 'application/json'
+  headers['cache-control'] = 'no-store'
+  headers['content-length'] = String(Buffer.byteLength(text))
+  if (requestId) headers['x-request-id'] = requestId
+  return { status: e.status, headers, body, text }
+}
+
+/**
+ * Writes {@link toErrorResponse} on a Node response (any framework's underlying `res`). When
+ * headers were already sent, the connection is destroyed instead: a half-written answer must not
+ * look complete.
+ */
+export function sendError(
+  res: ServerResponse,
+  err: unknown,
+  requestId?: string,
+  logger?: LoggerLike,
+): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  const r = toErrorResponse(err, logger, requestId)
+  res.writeHead(r.status, r.headers)
+  res.end(r.text)
 }
 
 /**

@@ -14,9 +14,12 @@ export type { EngineIdMapper, UserIdMapper } from './engine-id.js'
 export {
   assertScopes,
   assertTenant,
+  sendError,
+  toC7AuthError,
   toErrorResponse,
   JWKS_RETRY_AFTER_SECONDS,
 } from './http-error.js'
+export { requestIdOf, responseRequestId } from './request-id.js'
 export type { ErrorResponse } from './http-error.js'
 export { DEFAULT_ALGORITHMS } from './jws.js'
 export type { JwsAlgorithm } from './jws.js'

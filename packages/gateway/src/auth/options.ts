@@ -125,12 +125,17 @@ export interface JwksOptions {
   coldRetryMs?: number
 }
 
-/** The verified-token cache (node-cache). */
+/** The verified-token cache (a bounded `Map` keyed by the token string). */
 export interface TokenCacheOptions {
   /** Default: true. */
   enabled?: boolean
   /** Maximum entries. Default: 10000. */
   maxKeys?: number
+  /**
+   * Maximum bytes of cached token text plus a 1 KB charge per entry; oldest entries leave first.
+   * Default: 32 MiB.
+   */
+  maxBytes?: number
   /** Upper bound of an entry's life; the token's own `exp` bounds it too. Default: 300. */
   maxTtlSeconds?: number
 }

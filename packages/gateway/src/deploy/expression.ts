@@ -71,11 +71,11 @@ const WS = /^[ \t\r\n]+/
  */
 export function expressionsIn(text: string): (string | null)[] {
   const out: (string | null)[] = []
-  let i = 0
+  const open = /[$#]\{/g
   for (;;) {
-    const at = text.slice(i).search(/[$#]\{/)
-    if (at < 0) return out
-    const start = i + at + 2
+    const m = open.exec(text)
+    if (m === null) return out
+    const start = m.index + 2
     let j = start
     let quote: string | undefined
     for (; j < text.length; j++) {
@@ -91,7 +91,7 @@ export function expressionsIn(text: string): (string | null)[] {
       return out
     }
     out.push(text.slice(start, j))
-    i = j + 1
+    open.lastIndex = j + 1
   }
 }
 

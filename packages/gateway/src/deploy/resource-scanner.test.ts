@@ -94,6 +94,47 @@ describe('ResourceScanner: hostile models', () => {
     expect(rulesOf('a.bpmn', '')).toEqual(['xml-invalid'])
   })
 
+  it('bounds what it parses: depth, attributes, namespace declarations, size', () => {
+    const deep = (n: number) => '<a>'.repeat(n) + '</a>'.repeat(n)
+    expect(rulesOf('a.bpmn', deep(64))).toEqual([])
+    expect(rulesOf('a.bpmn', deep(65))).toEqual(['model-limits'])
+    // a million levels is refused at level 65, long before the parser would slow down
+    expect(scan('a.bpmn', deep(1_000_000), 65_536).map((f) => f.rule)).toEqual(['model-limits'])
+    const attrs = (n: number) =>
+      `<a ${Array.from({ length: n }, (_, i) => `a${i}="x"`).join(' ')}/>`
+    expect(rulesOf('a.bpmn', attrs(256))).toEqual([])
+    expect(rulesOf('a.bpmn', attrs(257))).toEqual(['model-limits'])
+    const declarations = (n: number) =>
+      `<a>${Array.from({ length: n }, (_, i) => `<b xmlns:p${i}="u${i}"/>`).join('')}</a>`
+    expect(rulesOf('a.bpmn', declarations(256))).toEqual([])
+    expect(rulesOf('a.bpmn', declarations(257))).toEqual(['model-limits'])
+    const big = Buffer.concat([
+      Buffer.from('<a>'),
+      Buffer.alloc(32 << 20, 0x78),
+      Buffer.from('</a>'),
+    ])
+    expect(scan('a.bpmn', big, 1 << 20).map((f) => f.rule)).toEqual(['model-limits'])
+  })
+
+  it('resolves prefixes per scope: a prefix rebound to an extension namespace is read as one', () => {
+    const rebound = `<bpmn:definitions xmlns:bpmn="${BPMN_NS}"><bpmn:process id="p"><bpmn:serviceTask id="x" xmlns:xsi="${CAMUNDA_NS}" xsi:type="shell" /></bpmn:process></bpmn:definitions>`
+    expect(rulesOf('a.bpmn', rebound)).toEqual(['task-type'])
+    // the real XSI namespace's type is no task type
+    expect(
+      rulesOf(
+        'a.bpmn',
+        bpmn(
+          `<bpmn:sequenceFlow id="f" sourceRef="a" targetRef="b"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">\${a}</bpmn:conditionExpression></bpmn:sequenceFlow>`,
+        ),
+      ),
+    ).toEqual([])
+    // a prefix bound only inside a sibling is unbound here
+    expect(rulesOf('a.bpmn', `<r><a xmlns:c="${CAMUNDA_NS}"/><c:b/></r>`)).toEqual(['xml-invalid'])
+    expect(rulesOf('a.bpmn', `<r><a xmlns:c="${CAMUNDA_NS}"/><b c:type="x"/></r>`)).toEqual([
+      'xml-invalid',
+    ])
+  })
+
   it('finds scripts in every position', () => {
     const cases: Record<string, string> = {
       scriptTask: `<bpmn:scriptTask id="x" scriptFormat="groovy"><bpmn:script>println 1</bpmn:script></bpmn:scriptTask>`,

@@ -1,5 +1,5 @@
 import { SaxesParser } from 'saxes'
-import type { SaxesTagNS } from 'saxes'
+import type { SaxesTagPlain } from 'saxes'
 import { assertJsonDepth } from '../engine/json-limits.js'
 import { onlyInertExpressions } from './expression.js'
 import type { DeploymentFinding, DeploymentRule } from './rules.js'
@@ -25,6 +25,16 @@ export function resourceKind(name: string): ResourceKind {
   return 'other'
 }
 
+/**
+ * Largest BPMN/DMN model parsed: real models are a few MB; the parsing work per byte is bounded
+ * by the depth and attribute limits, so this only caps the total.
+ */
+const MAX_MODEL_BYTES = 32 << 20
+/**
+ * Deepest element nesting parsed: real models stay far below it, and namespace resolution costs
+ * grow with depth (a deep document would otherwise cost quadratic CPU).
+ */
+const MAX_DEPTH = 64
 /** Largest Camunda Form read (a form is a small JSON document). */
 const MAX_FORM_BYTES = 1 << 20
 /** Findings kept per resource (the first one is reported). */
@@ -53,9 +63,31 @@ const FEEL = /^(?:feel|https?:\/\/www\.omg\.org\/spec\/(?:dmn\/\d{8}\/)?feel\/(?
 /** Namespaces whose `type` attribute selects a task implementation (Camunda, Operaton, legacy). */
 const EXTENSION_NS = /camunda|operaton|activiti/i
 
+/** Thrown from a parser callback to stop parsing at once (caught in `feed`). */
+const ABORT = new Error('deployment resource scan stopped')
+
+/** Most attributes on one element (real ones carry a dozen). */
+const MAX_ATTRIBUTES = 256
+/** Most namespace declarations one model may make (real ones make a handful, on the root). */
+const MAX_NAMESPACE_DECLARATIONS = 256
+/** Prefixes bound without a declaration (XML Namespaces 1.0 §3). */
+const BUILTIN_PREFIXES: ReadonlyMap<string, string> = new Map([
+  ['xml', 'http://www.w3.org/XML/1998/namespace'],
+  ['xmlns', 'http://www.w3.org/2000/xmlns/'],
+])
+
 interface Frame {
   readonly local: string
+  /** The element's own `id`, else its nearest ancestor's (kept per frame: O(1) at any depth). */
   readonly id: string | undefined
+  /** Prefix → namespace in scope (shared with the parent unless this element declares some). */
+  readonly ns: ReadonlyMap<string, string>
+}
+
+/** `[prefix, local]` of a qualified name. */
+function splitName(name: string): [string, string] {
+  const colon = name.indexOf(':')
+  return colon < 0 ? ['', name] : [name.slice(0, colon), name.slice(colon + 1)]
 }
 
 /**
@@ -70,10 +102,13 @@ interface Frame {
 export class ResourceScanner {
   readonly findings: DeploymentFinding[] = []
   private readonly kind: ResourceKind
-  private parser: SaxesParser<{ xmlns: true }> | undefined
+  private parser: SaxesParser<{ xmlns: false; position: false }> | undefined
+  private declarations = 0
+  private attributeCount = 0
   private readonly stack: Frame[] = []
   private form: Buffer[] | undefined
   private formBytes = 0
+  private modelBytes = 0
   private failed = false
 
   constructor(private readonly resource: string) {
@@ -86,6 +121,11 @@ export class ResourceScanner {
   /** Feeds the next bytes; `last` at the end of the resource. Never throws. */
   feed(bytes: Buffer, last: boolean): void {
     if (this.parser && !this.failed) {
+      this.modelBytes += bytes.length
+      if (this.modelBytes > MAX_MODEL_BYTES) {
+        this.stop('model-limits')
+        return
+      }
       try {
         if (bytes.length > 0) this.parser.write(bytes.toString('latin1'))
         if (last) this.parser.close()
@@ -106,10 +146,15 @@ export class ResourceScanner {
   }
 
   private fail(): void {
+    this.stop('xml-invalid')
+  }
+
+  /** Stops parsing for good, recording why. */
+  private stop(rule: 'xml-invalid' | 'model-limits'): void {
     if (this.failed) return
     this.failed = true
     this.parser = undefined
-    this.add('xml-invalid', this.currentId())
+    this.add(rule, this.currentId())
   }
 
   private add(rule: DeploymentRule, element: string | undefined): void {
@@ -118,11 +163,7 @@ export class ResourceScanner {
   }
 
   private currentId(): string | undefined {
-    for (let i = this.stack.length - 1; i >= 0; i--) {
-      const id = this.stack[i]?.id
-      if (id !== undefined) return id
-    }
-    return undefined
+    return this.stack[this.stack.length - 1]?.id
   }
 
   private checkForm(text: string): void {
@@ -137,9 +178,26 @@ export class ResourceScanner {
     }
   }
 
-  private createParser(): SaxesParser<{ xmlns: true }> {
-    const parser = new SaxesParser({ xmlns: true, position: false })
+  /**
+   * saxes without its namespace mode, whose prefix lookups walk every ancestor (quadratic CPU on
+   * deep documents): prefixes are resolved here against one map per scope. Unbound prefixes are
+   * refused like a namespace-aware parser refuses them.
+   */
+  private createParser(): SaxesParser<{ xmlns: false; position: false }> {
+    const parser = new SaxesParser<{ xmlns: false; position: false }>({
+      xmlns: false,
+      position: false,
+    })
     parser.on('doctype', () => this.fail())
+    parser.on('opentagstart', () => {
+      this.attributeCount = 0
+    })
+    parser.on('attribute', () => {
+      if (++this.attributeCount > MAX_ATTRIBUTES) {
+        this.stop('model-limits')
+        throw ABORT
+      }
+    })
     parser.on('opentag', (tag) => this.openTag(tag))
     parser.on('closetag', () => void this.stack.pop())
     parser.on('text', (text) => this.text(text))
@@ -148,6 +206,7 @@ export class ResourceScanner {
   }
 
   private text(text: string): void {
+    if (this.failed) return
     const top = this.stack[this.stack.length - 1]
     // documentation and annotations are never evaluated
     if (top === undefined || top.local === 'documentation') return
@@ -159,25 +218,59 @@ export class ResourceScanner {
       this.add('dmn-expression', this.currentId())
   }
 
-  private openTag(tag: SaxesTagNS): void {
-    const attributes = Object.values(tag.attributes)
-    const id = attributes.find((a) => a.local === 'id' && a.prefix === '')?.value
+  /** Namespaces in scope for an element with these attributes; throws for a bad declaration. */
+  private scope(
+    parent: ReadonlyMap<string, string>,
+    raw: Record<string, string>,
+  ): ReadonlyMap<string, string> {
+    let ns: Map<string, string> | undefined
+    for (const [name, value] of Object.entries(raw)) {
+      if (name !== 'xmlns' && !name.startsWith('xmlns:')) continue
+      if (++this.declarations > MAX_NAMESPACE_DECLARATIONS) {
+        this.stop('model-limits')
+        throw ABORT
+      }
+      const prefix = name === 'xmlns' ? '' : name.slice(6)
+      if (BUILTIN_PREFIXES.has(prefix) || (prefix !== '' && value === '')) throw ABORT
+      ns ??= new Map(parent)
+      ns.set(prefix, value)
+    }
+    return ns ?? parent
+  }
+
+  private openTag(tag: SaxesTagPlain): void {
+    if (this.failed) return
+    if (this.stack.length >= MAX_DEPTH) {
+      this.stop('model-limits')
+      throw ABORT // out of saxes' write(): the rest of the chunk is not parsed
+    }
     const parent = this.stack[this.stack.length - 1]
-    this.stack.push({ local: tag.local, id })
+    const ns = this.scope(parent?.ns ?? BUILTIN_PREFIXES, tag.attributes)
+    const [elementPrefix, local] = splitName(tag.name)
+    if (elementPrefix !== '' && !ns.has(elementPrefix)) throw ABORT // unbound prefix
+    const attributes: { prefix: string; local: string; uri: string; value: string }[] = []
+    for (const [name, value] of Object.entries(tag.attributes)) {
+      if (name === 'xmlns' || name.startsWith('xmlns:')) continue
+      const [prefix, attrLocal] = splitName(name)
+      const uri = prefix === '' ? '' : ns.get(prefix)
+      if (uri === undefined) throw ABORT // unbound prefix
+      attributes.push({ prefix, local: attrLocal, uri, value })
+    }
+    const id = attributes.find((a) => a.local === 'id' && a.prefix === '')?.value
+    this.stack.push({ local, id: id ?? parent?.id, ns })
     const element = this.currentId()
-    const codeRule = CODE_ELEMENTS[tag.local]
+    const codeRule = CODE_ELEMENTS[local]
     if (codeRule !== undefined) this.add(codeRule, element)
-    if (tag.local === 'signalEventDefinition' && parent && THROW_EVENTS.has(parent.local)) {
+    if (local === 'signalEventDefinition' && parent && THROW_EVENTS.has(parent.local)) {
       this.add('signal-throw', element)
     }
-    if (tag.local === 'constraint') {
+    if (local === 'constraint') {
       const name = attributes.find((a) => a.local === 'name')?.value
       if (name === 'validator') this.add('form-validator', element)
     }
     let formRef = false
     let formBinding: string | undefined
     for (const a of attributes) {
-      if (a.prefix === 'xmlns' || (a.prefix === '' && a.local === 'xmlns')) continue
       if (CLASS_ATTRIBUTES.has(a.local)) this.add('java-class', element)
       else if (DELEGATE_ATTRIBUTES.has(a.local)) this.add('delegate-expression', element)
       else if (SCRIPT_ATTRIBUTES.has(a.local)) this.add('script', element)

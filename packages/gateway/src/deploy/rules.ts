@@ -9,6 +9,10 @@ export const DEPLOYMENT_RULES = {
     applies: 'always',
     why: 'the resource is not well-formed, namespace-valid XML without a DTD (entities are refused)',
   },
+  'model-limits': {
+    applies: 'always',
+    why: 'a BPMN or DMN model may be at most 32 MiB, 64 elements deep, with at most 256 attributes per element and 256 namespace declarations',
+  },
   'form-invalid': { applies: 'always', why: 'a Camunda Form must be a JSON object' },
   'form-latest': {
     applies: 'always',

@@ -1,6 +1,7 @@
 import type { C7AuthConfig, Principal } from '@c7auth/core'
 import { createAssertionSigner } from '../engine/assertion-signer.js'
 import { probeHistoryLevel } from '../engine/history-level.js'
+import { TYPE_VALIDATION_PROBE, classifyTypeValidation } from '../engine/type-validation.js'
 import { errorText } from './check.js'
 import type { CheckResult, Fetch } from './check.js'
 
@@ -44,8 +45,9 @@ const basic = (a: EngineAccount): string =>
 /**
  * The engine half of the doctor: engine-rest refuses anonymous calls, the configured account
  * authenticates, and the settings isolation leans on (authorization checks, history level,
- * identity service, password policy, the engine plugin) are what the gateway expects. Every
- * probe is a read; nothing is created on the engine.
+ * identity service, password policy, the engine plugin, object type validation) are what the
+ * gateway expects. Nothing is created on the engine (the one POST targets an instance that does
+ * not exist).
  */
 export async function runEngineChecks(config: C7AuthConfig, get: Fetch): Promise<CheckResult[]> {
   const results: CheckResult[] = []
@@ -111,7 +113,7 @@ export async function runEngineChecks(config: C7AuthConfig, get: Fetch): Promise
     results.push(await identityWritableCheck(engineUrl, headers, get))
     results.push(await passwordPolicyCheck(engineUrl, headers, get))
   }
-  results.push(objectTypeValidationNote())
+  results.push(await objectTypeValidationCheck(engineUrl, headers, get))
   return results
 }
 
@@ -308,14 +310,28 @@ async function pluginCheck(
 }
 
 /**
- * Whether the engine validates the classes of object variables it deserializes is engine
- * configuration that engine-rest does not show; the doctor can only point at it.
+ * Whether the engine validates the classes of object variables it deserializes (T31): engine
+ * configuration engine-rest does not show, so the doctor asks with the type validation probe (a
+ * binary variable upload to a process instance that does not exist; nothing is written).
  */
-function objectTypeValidationNote(): CheckResult {
-  return {
-    id: 'engine.object-type-validation',
-    status: 'warn',
-    detail: 'not visible over engine-rest; cannot tell',
-    fix: 'set deserializationTypeValidationEnabled=true (with an allowlist of your types) in the engine configuration, so a tenant cannot make the engine instantiate arbitrary classes',
+async function objectTypeValidationCheck(
+  engineUrl: string,
+  headers: Record<string, string>,
+  get: Fetch,
+): Promise<CheckResult> {
+  const id = 'engine.object-type-validation'
+  const fix =
+    'set deserializationTypeValidationEnabled=true (with an allowlist of your types) in the engine configuration, so a tenant cannot make the engine instantiate arbitrary classes'
+  try {
+    const res = await get(`${engineUrl}${TYPE_VALIDATION_PROBE.path}`, {
+      method: TYPE_VALIDATION_PROBE.method,
+      headers: { ...headers, 'content-type': TYPE_VALIDATION_PROBE.contentType },
+      body: TYPE_VALIDATION_PROBE.body,
+    })
+    const report = classifyTypeValidation(res.status, (await res.text()).slice(0, 2000))
+    if (report.state === 'enabled') return { id, status: 'ok', detail: report.detail }
+    return { id, status: 'warn', detail: report.detail, fix }
+  } catch (err) {
+    return { id, status: 'warn', detail: `type validation probe failed: ${errorText(err)}`, fix }
   }
 }

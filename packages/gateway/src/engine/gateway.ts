@@ -259,7 +259,12 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
         ? {}
         : { queryMaxResults: config.gateway.queryMaxResults }),
     })
-  const policy = isRoutePolicy(rawPolicy) ? adaptPolicy(rawPolicy) : rawPolicy
+  const policy = isRoutePolicy(rawPolicy)
+    ? adaptPolicy(rawPolicy, {
+        // bridge users and assertions carry the caller's tenants into the engine's own check
+        engineChecksTenants: engine.auth === 'bridge' || engine.auth === 'assertion',
+      })
+    : rawPolicy
   const sharedSignalSubscriptions = createSharedSignalProbe({
     endpoint,
     admin,

@@ -46,8 +46,9 @@ export { createAuditLog } from './audit.js'
 export type { AuditEvent, AuditLog } from './audit.js'
 export { MultipartTenantStamper, multipartBoundary } from './multipart-tenant.js'
 export { rewriteLinks } from './links.js'
-export { sendError, sendJson, toC7AuthError } from './render-error.js'
-export { requestIdOf } from './request-id.js'
+export { sendError, toC7AuthError } from '../auth/http-error.js'
+export { sendJson } from './render-error.js'
+export { requestIdOf } from '../auth/request-id.js'
 export type {
   AuditOutcome,
   BodyMode,
@@ -58,3 +59,9 @@ export type {
   ProxyDecision,
   ProxyPolicy,
 } from './types.js'
+export {
+  TYPE_VALIDATION_PROBE,
+  classifyTypeValidation,
+  probeTypeValidation,
+} from './type-validation.js'
+export type { TypeValidationReport } from './type-validation.js'

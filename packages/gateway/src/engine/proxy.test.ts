@@ -1005,3 +1005,63 @@ describe('engine proxy: input hardening (issue 15 item 6)', () => {
     expect(JSON.parse(up.seen[0]!.body.toString())).toEqual(JSON.parse(deepest))
   })
 })
+
+describe('engine proxy: relay (answers written straight from the upstream handler)', () => {
+  it('relays an 8 MB answer intact to a slow reader (backpressure), with its headers', async () => {
+    const payload = Buffer.alloc(8 * 1024 * 1024)
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31 + 7) & 0xff
+    const up = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-engine': 'yes' })
+      res.end(payload)
+    })
+    const gw = await gatewayFor(up.url, passPolicy({ kind: 'none' }))
+    const r = await undiciRequest(`${gw.url}/resource`, { headers: { 'x-request-id': 'relay-1' } })
+    expect(r.statusCode).toBe(200)
+    expect(r.headers['x-engine']).toBe('yes')
+    expect(r.headers['x-request-id']).toBe('relay-1')
+    const hash = createHash('sha256')
+    let chunks = 0
+    for await (const chunk of r.body) {
+      hash.update(chunk as Buffer)
+      // A slow start: the proxy's socket buffer fills and the upstream read must pause.
+      if (chunks++ < 20) await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    expect(hash.digest('hex')).toBe(createHash('sha256').update(payload).digest('hex'))
+  })
+
+  it('keeps one upstream keep-alive connection across sequential GETs', async () => {
+    const sockets = new Set<string>()
+    const up = await upstream((req, res) => {
+      sockets.add(`${req.socket.remotePort}`)
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('[]')
+    })
+    const gw = await gatewayFor(up.url, passPolicy({ kind: 'none' }))
+    for (let i = 0; i < 5; i++) {
+      const r = await undiciRequest(`${gw.url}/task`)
+      expect(r.statusCode).toBe(200)
+      expect(await r.body.text()).toBe('[]')
+    }
+    expect(up.seen).toHaveLength(5)
+    expect(sockets.size).toBe(1)
+  })
+
+  it('aborts the upstream answer when the client goes away mid-body', async () => {
+    let upstreamClosed!: () => void
+    const closed = new Promise<void>((r) => (upstreamClosed = r))
+    const up = await upstream((_req, res) => {
+      res.on('close', () => upstreamClosed())
+      res.writeHead(200, { 'content-type': 'application/octet-stream' })
+      // Half an answer, then silence: only the client's departure can end this exchange.
+      res.write(Buffer.alloc(64 * 1024, 1))
+    })
+    const gw = await gatewayFor(up.url, passPolicy({ kind: 'none' }), { timeoutMs: 30_000 })
+    const r = await undiciRequest(`${gw.url}/resource`)
+    expect(r.statusCode).toBe(200)
+    for await (const chunk of r.body) {
+      expect((chunk as Buffer).length).toBeGreaterThan(0)
+      break // leaving the loop destroys the body and its socket
+    }
+    await closed // long before the 30 s body timeout
+  })
+})

@@ -13,14 +13,16 @@ import type { EngineEndpoint } from './engine-client.js'
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './http-headers.js'
 import type { IdentityBridge } from './identity-bridge.js'
 import { rewriteLinks } from './links.js'
+import { Relay } from './relay.js'
 import {
   MultipartTenantStamper,
   multipartBoundary,
   multipartContentType,
 } from './multipart-tenant.js'
 import { createDeploymentInspection } from '../deploy/inspection.js'
-import { sendError, sendJson, toC7AuthError } from './render-error.js'
-import { requestIdOf } from './request-id.js'
+import { sendError, toC7AuthError } from '../auth/http-error.js'
+import { sendJson } from './render-error.js'
+import { requestIdOf } from '../auth/request-id.js'
 import {
   annotateRequest,
   endUpstreamSpan,
@@ -269,11 +271,15 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
       sendError(res, e, requestId)
     }
 
-    const lookup: EngineLookup = async (lookupPath) => {
+    const lookup: EngineLookup = async (lookupPath, init) => {
       const get = async () => {
         const headers = await upstreamAuth.headersFor(principal)
         headers['x-request-id'] = requestId
-        return engineJson(endpoint, 'GET', lookupPath, { headers, timeoutMs: options.timeoutMs })
+        return engineJson(endpoint, init?.method ?? 'GET', lookupPath, {
+          headers,
+          timeoutMs: options.timeoutMs,
+          ...(init?.body === undefined ? {} : { body: init.body }),
+        })
       }
       const r = await get()
       if (r.status !== 401) return r
@@ -338,7 +344,9 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
     const headers = upstreamRequestHeaders(req.headers, upstreamAuth.identityHeaders)
     headers['x-request-id'] = requestId
     let headersTimeout = options.timeoutMs
-    const abort = new AbortController()
+    // Only the streamed-body path needs an AbortController; the relay aborts through its handler.
+    let abort: AbortController | undefined = undefined
+    let relay: Relay | undefined
     let clientGone = false
     // A streamed body: its transforms, and the first error of the body (req or a transform).
     let streamChain: Readable[] = []
@@ -350,7 +358,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
       bodyError = err
       for (const s of streamChain) if (!s.destroyed) s.destroy(err)
       rejectBody(err)
-      abort.abort(err)
+      abort?.abort(err)
     }
     let body: Buffer | Readable | null = null
     let bodyKind = decision.body.kind
@@ -478,10 +486,93 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
     const onClose = () => {
       if (res.writableFinished) return
       clientGone = true
-      abort.abort()
+      abort?.abort()
+      relay?.abort(new Error('client closed the connection'))
     }
     res.once('close', onClose)
     const target = endpoint.basePath + decision.path + (decision.query ? `?${decision.query}` : '')
+
+    // ---- fast path: a replayable body whose answer is relayed unchanged (every GET)
+    if (
+      (body === null || Buffer.isBuffer(body)) &&
+      !(method === 'POST' && LINKED_POST_OPERATIONS.has(decision.operationId))
+    ) {
+      const replayable: Buffer | null = body
+      const relayOnce = async (): Promise<number> => {
+        const auth = await upstreamAuth.headersFor(principal)
+        const t0 = performance.now()
+        const sent = { ...headers, ...auth }
+        const span =
+          tracer === undefined
+            ? undefined
+            : startUpstreamSpan(tracer, decision.operationId, method, sent)
+        const r = new Relay(res, requestId, (status) => {
+          if (span !== undefined) endUpstreamSpan(span, status)
+          hooks?.onUpstream?.({
+            operationId: decision.operationId,
+            method,
+            status,
+            durationMs: performance.now() - t0,
+          })
+        })
+        relay = r
+        if (clientGone) r.abort(new Error('client closed the connection'))
+        endpoint.dispatcher.dispatch(
+          {
+            path: target,
+            method,
+            headers: sent,
+            body: replayable,
+            headersTimeout,
+            bodyTimeout: options.timeoutMs,
+          },
+          r,
+        )
+        try {
+          return await r.done
+        } catch (err) {
+          if (r.status === 0) {
+            if (span !== undefined) endUpstreamSpan(span, undefined, err)
+            hooks?.onUpstream?.({
+              operationId: decision.operationId,
+              method,
+              status: undefined,
+              durationMs: performance.now() - t0,
+              error: err instanceof Error ? err.name : 'error',
+            })
+          }
+          throw err
+        }
+      }
+      try {
+        if ((await relayOnce()) === 401) {
+          if (upstreamAuth.mode === 'bridge' && options.bridge) {
+            if (!(await options.bridge.repair(principal.userId)))
+              throw new C7AuthError('C7AUTH_BRIDGE_FAILED', {
+                detail: 'engine 401; repair rate-limited',
+              })
+            if ((await relayOnce()) === 401)
+              throw new C7AuthError('C7AUTH_BRIDGE_FAILED', { detail: 'engine 401 after repair' })
+          } else {
+            // The engine rejected the gateway's own credentials: never show its Basic challenge.
+            throw new UpstreamError('C7AUTH_UPSTREAM_UNAVAILABLE', {
+              detail: 'engine answered 401 to the gateway credentials',
+            })
+          }
+        }
+      } catch (err) {
+        const own = findCause(err)
+        if (clientGone || res.destroyed) setOutcome('aborted')
+        else if (!res.headersSent)
+          fail(own ?? upstreamFailure(err), own && own.status < 500 ? 'denied' : 'error')
+        else res.destroy()
+      } finally {
+        res.off('close', onClose)
+      }
+      return
+    }
+    abort = new AbortController()
+    const signal = abort.signal
 
     const send = async (): Promise<Dispatcher.ResponseData> => {
       const auth = await upstreamAuth.headersFor(principal)
@@ -498,7 +589,7 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
           method,
           headers: sent,
           body,
-          signal: abort.signal,
+          signal,
           headersTimeout,
           bodyTimeout: options.timeoutMs,
         })

@@ -15,8 +15,14 @@ export interface PolicyInput {
   readonly principal: Principal
 }
 
-/** Reads an engine resource as the caller (owner checks); resolves `{ status, body }`. */
-export type EngineLookup = (path: string) => Promise<{ status: number; body: unknown }>
+/**
+ * Calls the engine as the caller (owner checks, form references, missing-id probes); resolves
+ * `{ status, body }`. `GET` unless `init` names another method (a probe of a `POST` route).
+ */
+export type EngineLookup = (
+  path: string,
+  init?: { readonly method: 'GET' | 'POST'; readonly body?: unknown },
+) => Promise<{ status: number; body: unknown }>
 
 /** The result of a JSON body rewrite: forward this JSON, or answer without calling the engine. */
 export type JsonOutcome =

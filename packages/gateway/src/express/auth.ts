@@ -3,7 +3,7 @@ import { Passport } from 'passport'
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt'
 import { HttpAuthError, isC7AuthError } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
-import { assertScopes, assertTenant, toErrorResponse } from '../auth/index.js'
+import { assertScopes, assertTenant, responseRequestId, sendError } from '../auth/index.js'
 import type { Authenticator, LoggerLike } from '../auth/index.js'
 
 declare global {
@@ -157,8 +157,8 @@ export function requireTenant(
 }
 
 /**
- * Express error handler rendering Camunda-shaped JSON `{ type, message, code }` with the status
- * and `WWW-Authenticate` header of the error's code. Register it last.
+ * Express error handler rendering Camunda-shaped JSON `{ type, message, code }` through the one
+ * error renderer (status, `WWW-Authenticate`, `Retry-After`, `x-request-id`). Register it last.
  *
  * @example
  * ```ts
@@ -166,9 +166,9 @@ export function requireTenant(
  * ```
  */
 export function errorHandler(options: { logger?: LoggerLike } = {}): ErrorRequestHandler {
-  return function errorHandler(err, _req, res, next) {
+  return function errorHandler(err, req, res, next) {
     if (res.headersSent) return next(err)
-    const r = toErrorResponse(err, options.logger)
-    res.status(r.status).set(r.headers).send(JSON.stringify(r.body))
+    // Written on Node's response, not `res.send`: Express would add a charset and an ETag.
+    sendError(res, err, responseRequestId(req, res), options.logger)
   }
 }

@@ -2,7 +2,7 @@ import type { Request, RequestHandler } from 'express'
 import { HttpAuthError } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 import type { Gateway } from '../engine/index.js'
-import { sendError } from '../engine/index.js'
+import { requestIdOf, sendError } from '../auth/index.js'
 import { getAuth } from './auth.js'
 
 /** Options of the Express {@link engineProxy}. */
@@ -30,7 +30,7 @@ export function engineProxy(
   return (req, res, next) => {
     const principal = options.getPrincipal ? options.getPrincipal(req) : getAuth(req)
     if (!principal) {
-      sendError(res, new HttpAuthError('C7AUTH_TOKEN_MISSING'))
+      sendError(res, new HttpAuthError('C7AUTH_TOKEN_MISSING'), requestIdOf(req))
       return
     }
     gateway

@@ -1,6 +1,6 @@
 import type { Context, Middleware } from 'koa'
 import type { Principal } from '@c7auth/core'
-import { assertScopes, assertTenant, toErrorResponse } from '../auth/index.js'
+import { assertScopes, assertTenant, responseRequestId, toErrorResponse } from '../auth/index.js'
 import type { Authenticator, LoggerLike } from '../auth/index.js'
 
 const realms = new WeakMap<object, string>()
@@ -88,11 +88,11 @@ export function errorHandler(options: { logger?: LoggerLike } = {}): Middleware 
       await next()
     } catch (err) {
       if (ctx.headerSent) throw err
-      const r = toErrorResponse(err, options.logger)
+      const r = toErrorResponse(err, options.logger, responseRequestId(ctx.req, ctx.res))
       ctx.status = r.status
+      // The Content-Type is set before the body: Koa then keeps it (no charset added).
       ctx.set(r.headers)
-      ctx.body = JSON.stringify(r.body)
-      ctx.type = 'application/json'
+      ctx.body = Buffer.from(r.text)
     }
   }
 }

@@ -2,7 +2,7 @@ import type { Context, Middleware } from 'koa'
 import { HttpAuthError } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 import type { Gateway } from '../engine/index.js'
-import { sendError } from '../engine/index.js'
+import { requestIdOf, sendError } from '../auth/index.js'
 import { getAuth } from './auth.js'
 
 /** Options of the Koa {@link engineProxy}. */
@@ -35,7 +35,7 @@ export function engineProxy(
     ctx.respond = false
     const principal = options.getPrincipal ? options.getPrincipal(ctx) : getAuth(ctx)
     if (!principal) {
-      sendError(ctx.res, new HttpAuthError('C7AUTH_TOKEN_MISSING'))
+      sendError(ctx.res, new HttpAuthError('C7AUTH_TOKEN_MISSING'), requestIdOf(ctx.req))
       return
     }
     const rest = ctx.url.slice(mount.length)

@@ -11,6 +11,7 @@ export {
   OwnerCache,
   checkOwner,
   engineNotFound,
+  ownerAbsent,
   ownerForbidden,
   ownerLookup,
 } from './owner.js'

@@ -4,6 +4,7 @@ import {
   OwnerCache,
   checkOwner,
   engineNotFound,
+  ownerAbsent,
   ownerForbidden,
   ownerLookup,
 } from './owner.js'
@@ -73,6 +74,19 @@ describe('engine 404 bodies and lookups', () => {
       query: '',
     })
     expect(ownerLookup('variableInstance', 'v').query).toBe('deserializeValue=false')
+  })
+
+  it('reads a 404 as absent, and a 400 too for decision requirements definitions (T33)', () => {
+    expect(ownerAbsent('task', 404)).toBe(true)
+    expect(ownerAbsent('task', 400)).toBe(false)
+    expect(ownerAbsent('decisionDefinition', 404)).toBe(true)
+    expect(ownerAbsent('decisionRequirementsDefinition', 400)).toBe(true)
+    expect(ownerAbsent('decisionRequirementsDefinition', 500)).toBe(false)
+    expect(engineNotFound('decisionDefinition', 'd1').body).toEqual({
+      type: 'InvalidRequestException',
+      message: "no deployed decision definition found with id 'd1': decisionDefinition is null",
+      code: 0,
+    })
   })
 })
 

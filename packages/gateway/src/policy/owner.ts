@@ -27,6 +27,12 @@ interface OwnerInfo {
    * serialises its code); `null` (default) where the resource builds the 404 itself.
    */
   readonly code?: 0
+  /**
+   * Statuses of the lookup that mean "not there for this caller" (default: 404). The decision
+   * requirements definition answers a missing id — and, under the engine's tenant check, a
+   * foreign one — with 400.
+   */
+  readonly absent?: readonly number[]
 }
 
 const ire = (message: string) => ({ type: 'InvalidRequestException', message })
@@ -109,6 +115,23 @@ export const OWNER_RESOURCES: Readonly<Record<OwnerResource, OwnerInfo>> = {
     path: (id) => `/history/decision-instance/${seg(id)}`,
     notFound: (id) => ire(`Historic decision instance with id '${id}' does not exist`),
   },
+  // The routes of these two answer a missing id differently per sub-route (status, type): their
+  // rows use `missing: 'route'`; this is `GET /{id}` of the decision definition (7.24, Operaton 1.0).
+  decisionDefinition: {
+    path: (id) => `/decision-definition/${seg(id)}`,
+    notFound: (id) =>
+      ire(`no deployed decision definition found with id '${id}': decisionDefinition is null`),
+    code: 0,
+  },
+  decisionRequirementsDefinition: {
+    path: (id) => `/decision-requirements-definition/${seg(id)}`,
+    notFound: (id) =>
+      ire(
+        `no deployed decision requirements definition found with id '${id}': decisionRequirementsDefinition is null`,
+      ),
+    code: 0,
+    absent: [400, 404],
+  },
 }
 
 /**
@@ -126,6 +149,19 @@ export function ownerLookup(
 ): { method: 'GET'; path: string; query: string } {
   const info = OWNER_RESOURCES[resource]
   return { method: 'GET', path: info.path(id), query: info.query ?? '' }
+}
+
+/**
+ * True when an owner lookup's status means the object is not there for the caller (missing, or
+ * hidden by the engine's tenant check): 404, or what {@link OWNER_RESOURCES} says for the resource.
+ *
+ * @example
+ * ```ts
+ * ownerAbsent('task', 404) // true
+ * ```
+ */
+export function ownerAbsent(resource: OwnerResource, status: number): boolean {
+  return (OWNER_RESOURCES[resource].absent ?? [404]).includes(status)
 }
 
 /**

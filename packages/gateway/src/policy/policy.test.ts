@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { DEFAULT_ACTING_USER_VARIABLE, isC7AuthError, parseActingUser } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 import { createPolicy } from './policy.js'
+import { MISSING_ID_SENTINEL } from './types.js'
 import type { BodyPlan, Decision, ForwardDecision, JsonRewrite } from './types.js'
 import { principalOf } from './__tests__/support.js'
 
@@ -401,8 +402,84 @@ describe('decide: owner checks', () => {
       expect(forward(m, p, one).ownerCheck?.resource, `${m} ${p}`).toBe(resource)
     }
     expect(forward('DELETE', '/process-definition/pd1', one).ownerCheck?.shared).toBe('forbid')
-    expect(codeOf(() => decide('POST', '/task/t9/comment/create', one))).toBe('C7AUTH_ROUTE_DENIED')
-    expect(codeOf(() => decide('GET', '/decision-definition/d1', one))).toBe('C7AUTH_ROUTE_DENIED')
+  })
+
+  it('checks decision (requirements) definitions by id and answers a foreign id like the route does', () => {
+    const cases: [string, string, string, string][] = [
+      ['GET', '/decision-definition/d1', 'decisionDefinition', '/decision-definition/'],
+      ['GET', '/decision-definition/d1/xml', 'decisionDefinition', '/decision-definition/'],
+      ['GET', '/decision-definition/d1/diagram', 'decisionDefinition', '/decision-definition/'],
+      ['POST', '/decision-definition/d1/evaluate', 'decisionDefinition', '/decision-definition/'],
+      [
+        'GET',
+        '/decision-requirements-definition/d1/xml',
+        'decisionRequirementsDefinition',
+        '/decision-requirements-definition/',
+      ],
+      [
+        'GET',
+        '/engine/default/process-definition/p1/static-called-process-definitions',
+        'processDefinition',
+        '/engine/default/process-definition/',
+      ],
+    ]
+    for (const [m, p, resource, prefix] of cases) {
+      const check = forward(m, p, one).ownerCheck
+      expect(check?.resource, `${m} ${p}`).toBe(resource)
+      expect(check?.probe?.method).toBe(m)
+      // the very same route with the sentinel in place of the id
+      expect(check?.probe?.path).toBe(p.replace(/\/(d1|p1)(?=\/|$)/, `/${MISSING_ID_SENTINEL}`))
+      expect(check?.probe?.path.startsWith(prefix)).toBe(true)
+    }
+    expect(forward('POST', '/decision-definition/d1/evaluate', one).ownerCheck?.shared).toBe(
+      'forbid',
+    )
+    expect(forward('GET', '/decision-definition/d1', one).ownerCheck?.shared).toBe('allow')
+    expect(
+      forward('GET', '/process-definition/p1/static-called-process-definitions', one).guard,
+    ).toEqual({ kind: 'tenantRows' })
+  })
+
+  it('creates task comments with an owner check of the body processInstanceId, dropped when foreign', () => {
+    const d = forward('POST', '/task/t9/comment/create', one)
+    expect(d.ownerCheck?.resource).toBe('task')
+    expect(d.ownerCheck?.probe?.path).toBe(`/task/${MISSING_ID_SENTINEL}/comment/create`)
+    const out = rewrite(d.body, { message: 'hi', processInstanceId: 'pi9' })
+    expect(out).toEqual({
+      kind: 'forward',
+      json: { message: 'hi', processInstanceId: 'pi9' },
+      ownerCheck: { resource: 'processInstance', id: 'pi9', shared: 'hide' },
+      orElse: { message: 'hi' },
+    })
+    expect(rewrite(d.body, { message: 'hi' })).toEqual({ kind: 'forward', json: { message: 'hi' } })
+    expect(forwardedJson(d.body, { message: 'hi', processInstanceId: 7 })).toEqual({
+      message: 'hi',
+    })
+  })
+
+  it('reads the form reference before a deployed form (T29), also on the rewritten key path', () => {
+    expect(forward('GET', '/task/t9/deployed-form', one).guard).toEqual({
+      kind: 'deployedForm',
+      metadataPath: '/task/t9/form',
+    })
+    expect(forward('GET', '/process-definition/p1/deployed-start-form', one).guard).toEqual({
+      kind: 'deployedForm',
+      metadataPath: '/process-definition/p1/startForm',
+    })
+    const byKey = forward('GET', '/process-definition/key/k/deployed-start-form', one)
+    expect(byKey.path).toBe('/process-definition/key/k/tenant-id/t1/deployed-start-form')
+    expect(byKey.guard).toEqual({
+      kind: 'deployedForm',
+      metadataPath: '/process-definition/key/k/tenant-id/t1/startForm',
+    })
+    expect(
+      codeOf(() =>
+        decide('GET', '/process-definition/key/k/tenant-id/t2/deployed-start-form', one),
+      ),
+    ).toBe('C7AUTH_TENANT_FORBIDDEN')
+    expect(
+      forward('GET', '/process-definition/p1/deployed-start-form', one).ownerCheck?.shared,
+    ).toBe('allow')
   })
 
   it('refuses writes of the acting-user variable through variable paths', () => {

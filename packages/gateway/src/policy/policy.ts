@@ -7,6 +7,7 @@ import { encodePath, normalizePath } from './normalize-path.js'
 import { ROUTES } from './routes.js'
 import { emptyResult, scopeJsonBody, scopeSearchParams } from './scope.js'
 import { namespaceWorkerIds } from './worker-id.js'
+import { MISSING_ID_SENTINEL } from './types.js'
 import {
   BINARY_VARIABLE_OPERATIONS,
   VARIABLE_WRITE_OPERATIONS,
@@ -18,6 +19,7 @@ import type {
   BodyPlan,
   Decision,
   ForwardDecision,
+  GuardPlan,
   JsonRewrite,
   MatchedRoute,
   OwnerCheck,
@@ -117,6 +119,44 @@ function find(node: Node, segments: readonly string[], i: number): Node | undefi
     if (hit) return hit
   }
   return node.param ? find(node.param, segments, i + 1) : undefined
+}
+
+/** The upstream path of `route` with the sentinel in place of the id segment. */
+function probePath(
+  route: RouteRule,
+  engine: string | undefined,
+  segments: readonly string[],
+  idParam: string,
+): string {
+  const at = route.path.slice(1).split('/').indexOf(`{${idParam}}`)
+  return encodePath(
+    engine,
+    segments.map((s, i) => (i === at ? MISSING_ID_SENTINEL : s)),
+  )
+}
+
+/** The guard of a forward decision; admins that bypass tenant scope need none. */
+function guardPlan(
+  route: RouteRule,
+  upstreamPath: string,
+  bypassed: boolean,
+): GuardPlan | undefined {
+  const guard = route.guard
+  if (guard === undefined || bypassed) return undefined
+  switch (guard.kind) {
+    case 'deployedForm': {
+      // `…/deployed-start-form` → `…/startForm`, `/task/{id}/deployed-form` → `/task/{id}/form`
+      const cut = upstreamPath.lastIndexOf('/')
+      return {
+        kind: 'deployedForm',
+        metadataPath: `${upstreamPath.slice(0, cut)}/${guard.metadata}`,
+      }
+    }
+    case 'tenantRows':
+      return { kind: 'tenantRows' }
+    case 'commentInstance':
+      return undefined
+  }
 }
 
 function denied(detail: string): C7AuthError {
@@ -352,6 +392,32 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
     throw denied('stampTenant rule without a location')
   }
 
+  /**
+   * `POST /task/{id}/comment/create`: the engine stores the body's `processInstanceId` unchecked,
+   * so an id of another tenant would attach B's comment to A's instance. The caller's own instance
+   * is kept; any other (foreign or missing, alike) is dropped and the comment stays on the task.
+   */
+  function commentPlan(): BodyPlan {
+    return {
+      kind: 'json',
+      rewrite: (json): JsonRewrite => {
+        if (!isObject(json)) return { kind: 'forward', json }
+        const pid = json.processInstanceId
+        if (pid === undefined || pid === null) return { kind: 'forward', json }
+        const rest = Object.fromEntries(
+          Object.entries(json).filter(([k]) => k !== 'processInstanceId'),
+        )
+        if (typeof pid !== 'string') return { kind: 'forward', json: rest }
+        return {
+          kind: 'forward',
+          json,
+          ownerCheck: { resource: 'processInstance', id: pid, shared: 'hide' },
+          orElse: rest,
+        }
+      },
+    }
+  }
+
   function decide(request: PolicyRequest): Decision {
     const decision = decideRoute(request)
     if (decision.action !== 'forward') return decision
@@ -441,6 +507,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
       ownerCheck,
       mutating,
       tenant,
+      guard: guardPlan(route, upstreamPath, bypass && principal.admin),
     })
     switch (rule.kind) {
       case 'deny':
@@ -492,9 +559,20 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
           resource: rule.resource,
           id: params[rule.idParam] as string,
           shared: rule.shared,
+          ...(rule.missing === 'route'
+            ? {
+                probe: {
+                  method: route.method,
+                  path: probePath(route, norm.engine, norm.segments, rule.idParam),
+                },
+              }
+            : {}),
         }
         if (route.operationId === 'redeploy') ensureRedeploy(principal)
-        const body = actingPlan(route.actingUser, principal)
+        const body =
+          route.guard?.kind === 'commentInstance'
+            ? commentPlan()
+            : actingPlan(route.actingUser, principal)
         return forward(request.query, body, mutatingMethod, single, check)
       }
     }

@@ -3,6 +3,7 @@ import type {
   DenyRule,
   OwnerCheckRule,
   OwnerResource,
+  RouteGuard,
   RouteMethod,
   RouteRule,
   Rule,
@@ -27,18 +28,14 @@ export const DENY_REASONS = {
   T21: 'T21: global engine surface',
   T24: 'T24: task create/update tenant rules not modelled',
   T27: 'T27: statistics/reports aggregate across tenants',
-  T29: 'T29: a Camunda Form bound by `latest` resolves across tenants when the engine does not check them',
   OPERATOR: 'operator setting (history time to live)',
-  NO_ENGINE_404: 'by-id owner check: the engine answers a missing id with no stable 404 to imitate',
-  FOREIGN_REF: 'body may name an object of another tenant (processInstanceId)',
   UNCLASSIFIED: 'not classified yet (fail closed)',
 } as const
 
 const deny = (reason: string): DenyRule => ({ kind: 'deny', reason })
 const ADMIN: Rule = { kind: 'adminOnly' }
 const PUBLIC: Rule = { kind: 'public' }
-const { T9, T10, T11, T12, T15, T17, T21, T24, T27, T29, OPERATOR, NO_ENGINE_404, FOREIGN_REF } =
-  DENY_REASONS
+const { T9, T10, T11, T12, T15, T17, T21, T24, T27, OPERATOR } = DENY_REASONS
 
 const scope = (r: Omit<ScopeQueryRule, 'kind'>): ScopeQueryRule => ({ kind: 'scopeQuery', ...r })
 
@@ -51,6 +48,15 @@ const own = (
     ? { kind: 'ownerCheck', resource, idParam: 'id', shared }
     : { kind: 'ownerCheck', resource, idParam: 'id', shared, varNameParam }
 
+/** Owner check whose foreign/missing answer is the route's own (learned from the engine). */
+const ownRoute = (resource: OwnerResource, shared: SharedOwner): OwnerCheckRule => ({
+  kind: 'ownerCheck',
+  resource,
+  idParam: 'id',
+  shared,
+  missing: 'route',
+})
+
 const r = (
   method: RouteMethod,
   path: string,
@@ -61,6 +67,15 @@ const r = (
   actingUser === undefined
     ? { method, path, operationId, rule }
     : { method, path, operationId, rule, actingUser }
+
+/** A row with a {@link RouteGuard} on the engine's answer. */
+const g = (
+  method: RouteMethod,
+  path: string,
+  operationId: string,
+  rule: Rule,
+  guard: RouteGuard,
+): RouteRule => ({ method, path, operationId, rule, guard })
 
 /**
  * The route table (method + OpenAPI path template → rule), one row per engine-rest operation.
@@ -164,21 +179,38 @@ export const ROUTES: readonly RouteRule[] = [
     kind: 'stampTenant',
     rewriteTo: '/decision-definition/key/{key}/tenant-id/{tenant-id}/xml',
   }),
-  r('GET', '/decision-definition/{id}', 'getDecisionDefinitionById', deny(NO_ENGINE_404)),
+  // Decision (requirements) definitions by id: each sub-route answers a missing id its own way
+  // (404 / 400, InvalidRequest / NotFound / NotValid): `ownRoute` answers exactly that.
+  r(
+    'GET',
+    '/decision-definition/{id}',
+    'getDecisionDefinitionById',
+    ownRoute('decisionDefinition', 'allow'),
+  ),
   r(
     'GET',
     '/decision-definition/{id}/diagram',
     'getDecisionDefinitionDiagram',
-    deny(NO_ENGINE_404),
+    ownRoute('decisionDefinition', 'allow'),
   ),
-  r('POST', '/decision-definition/{id}/evaluate', 'evaluateDecisionById', deny(NO_ENGINE_404)),
+  r(
+    'POST',
+    '/decision-definition/{id}/evaluate',
+    'evaluateDecisionById',
+    ownRoute('decisionDefinition', 'forbid'),
+  ),
   r(
     'PUT',
     '/decision-definition/{id}/history-time-to-live',
     'updateHistoryTimeToLiveByDecisionDefinitionId',
     deny(OPERATOR),
   ),
-  r('GET', '/decision-definition/{id}/xml', 'getDecisionDefinitionDmnXmlById', deny(NO_ENGINE_404)),
+  r(
+    'GET',
+    '/decision-definition/{id}/xml',
+    'getDecisionDefinitionDmnXmlById',
+    ownRoute('decisionDefinition', 'allow'),
+  ),
   r(
     'GET',
     '/decision-requirements-definition',
@@ -252,19 +284,19 @@ export const ROUTES: readonly RouteRule[] = [
     'GET',
     '/decision-requirements-definition/{id}',
     'getDecisionRequirementsDefinitionById',
-    deny(NO_ENGINE_404),
+    ownRoute('decisionRequirementsDefinition', 'allow'),
   ),
   r(
     'GET',
     '/decision-requirements-definition/{id}/diagram',
     'getDecisionRequirementsDefinitionDiagramById',
-    deny(NO_ENGINE_404),
+    ownRoute('decisionRequirementsDefinition', 'allow'),
   ),
   r(
     'GET',
     '/decision-requirements-definition/{id}/xml',
     'getDecisionRequirementsDefinitionDmnXmlById',
-    deny(NO_ENGINE_404),
+    ownRoute('decisionRequirementsDefinition', 'allow'),
   ),
   r(
     'GET',
@@ -1052,12 +1084,16 @@ export const ROUTES: readonly RouteRule[] = [
   }),
   r('DELETE', '/process-definition/key/{key}', 'deleteProcessDefinitionsByKey', deny(T9)),
   // The four deployed-form reads return form content the engine may resolve by `latest` binding
-  // across tenants (T29); denied until the gateway checks the form's own deployment tenant.
-  r(
+  // in another tenant (T29): the `deployedForm` guard reads the form reference first.
+  g(
     'GET',
     '/process-definition/key/{key}/deployed-start-form',
     'getDeployedStartFormByKey',
-    deny(T29),
+    {
+      kind: 'stampTenant',
+      rewriteTo: '/process-definition/key/{key}/tenant-id/{tenant-id}/deployed-start-form',
+    },
+    { kind: 'deployedForm', metadata: 'startForm' },
   ),
   r('GET', '/process-definition/key/{key}/diagram', 'getProcessDefinitionDiagramByKey', {
     kind: 'stampTenant',
@@ -1125,11 +1161,12 @@ export const ROUTES: readonly RouteRule[] = [
     'deleteProcessDefinitionsByKeyAndTenantId',
     { kind: 'stampTenant', pathParam: 'tenant-id' },
   ),
-  r(
+  g(
     'GET',
     '/process-definition/key/{key}/tenant-id/{tenant-id}/deployed-start-form',
     'getDeployedStartFormByKeyAndTenantId',
-    deny(T29),
+    { kind: 'stampTenant', pathParam: 'tenant-id' },
+    { kind: 'deployedForm', metadata: 'startForm' },
   ),
   r(
     'GET',
@@ -1206,7 +1243,13 @@ export const ROUTES: readonly RouteRule[] = [
     'deleteProcessDefinition',
     own('processDefinition', 'forbid'),
   ),
-  r('GET', '/process-definition/{id}/deployed-start-form', 'getDeployedStartForm', deny(T29)),
+  g(
+    'GET',
+    '/process-definition/{id}/deployed-start-form',
+    'getDeployedStartForm',
+    ownRoute('processDefinition', 'allow'),
+    { kind: 'deployedForm', metadata: 'startForm' },
+  ),
   r(
     'GET',
     '/process-definition/{id}/diagram',
@@ -1246,11 +1289,13 @@ export const ROUTES: readonly RouteRule[] = [
     'inject',
   ),
   r('GET', '/process-definition/{id}/startForm', 'getStartForm', own('processDefinition', 'allow')),
-  r(
+  // Lists the definitions the model's call activities name, possibly in another tenant (T13).
+  g(
     'GET',
     '/process-definition/{id}/static-called-process-definitions',
     'getStaticCalledProcessDefinitions',
-    deny(T27),
+    ownRoute('processDefinition', 'allow'),
+    { kind: 'tenantRows' },
   ),
   r(
     'GET',
@@ -1457,12 +1502,17 @@ export const ROUTES: readonly RouteRule[] = [
   r('GET', '/task/{id}/comment', 'getComments', own('task', 'hide')),
   r('PUT', '/task/{id}/comment', 'updateTaskComment', own('task', 'hide')),
   r('DELETE', '/task/{id}/comment', 'deleteTaskComments', own('task', 'hide')),
-  r('POST', '/task/{id}/comment/create', 'createComment', deny(FOREIGN_REF)),
+  g('POST', '/task/{id}/comment/create', 'createComment', ownRoute('task', 'hide'), {
+    kind: 'commentInstance',
+  }),
   r('GET', '/task/{id}/comment/{commentId}', 'getComment', own('task', 'hide')),
   r('DELETE', '/task/{id}/comment/{commentId}', 'deleteTaskComment', own('task', 'hide')),
   r('POST', '/task/{id}/complete', 'complete', own('task', 'hide'), 'inject'),
   r('POST', '/task/{id}/delegate', 'delegateTask', own('task', 'hide')),
-  r('GET', '/task/{id}/deployed-form', 'getDeployedForm', deny(T29)),
+  g('GET', '/task/{id}/deployed-form', 'getDeployedForm', ownRoute('task', 'hide'), {
+    kind: 'deployedForm',
+    metadata: 'form',
+  }),
   r('GET', '/task/{id}/form', 'getForm', own('task', 'hide')),
   r('GET', '/task/{id}/form-variables', 'getFormVariables', own('task', 'hide')),
   r('GET', '/task/{id}/identity-links', 'getIdentityLinks', own('task', 'hide')),

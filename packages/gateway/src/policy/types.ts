@@ -22,6 +22,8 @@ export type OwnerResource =
   | 'historicJobLog'
   | 'historicExternalTaskLog'
   | 'historicDecisionInstance'
+  | 'decisionDefinition'
+  | 'decisionRequirementsDefinition'
 
 /**
  * How NULL-tenant ("shared") owners are treated by an owner check: `allow` (shared definitions and
@@ -70,6 +72,13 @@ export interface OwnerCheckRule {
   readonly shared: SharedOwner
   /** Path parameter naming a variable; writing the acting-user variable through it is refused. */
   readonly varNameParam?: string
+  /**
+   * How a foreign or missing id is answered: `resource` (default) with the resource's own 404
+   * (`engineNotFound`); `route` with whatever this very route answers for an id that does not
+   * exist — sub-routes of one resource differ (400 vs 404, other exception types, a 500 on some) —
+   * learned once per engine by asking it for a sentinel id (see `missingIdProbe`).
+   */
+  readonly missing?: 'resource' | 'route'
 }
 
 /** Reserved to gateway administrators (identity and authorization resources). */
@@ -110,6 +119,23 @@ export const RULE_KINDS = [
  */
 export type ActingUserMode = 'inject' | 'strip'
 
+/**
+ * A check of what the engine would answer, after the rule passed, for operations whose answer can
+ * carry another tenant's data although the addressed object is the caller's:
+ * - `deployedForm` (T29): the Camunda Form reference is read first (`…/startForm`, `/task/{id}/form`);
+ *   a form bound by `latest` is refused with the engine's own "no form definition" 404 unless the
+ *   engine checks tenants itself (bridge, assertion). `deployment` binding reads the definition's
+ *   own deployment, `version` binding only tenant-less forms, form keys the definition's deployment.
+ * - `tenantRows`: a JSON array whose rows carry `tenantId`; rows of other tenants are dropped
+ *   (`static-called-process-definitions`: a model may name another tenant's process, T13).
+ * - `commentInstance`: the body's `processInstanceId` must be the caller's; otherwise it is dropped
+ *   (the engine stores any id unchecked, so a missing and a foreign id are treated alike).
+ */
+export type RouteGuard =
+  | { readonly kind: 'deployedForm'; readonly metadata: 'startForm' | 'form' }
+  | { readonly kind: 'tenantRows' }
+  | { readonly kind: 'commentInstance' }
+
 /** One row of the route table: an OpenAPI operation and its rule. */
 export interface RouteRule {
   readonly method: RouteMethod
@@ -118,6 +144,7 @@ export interface RouteRule {
   readonly operationId: string
   readonly rule: Rule
   readonly actingUser?: ActingUserMode
+  readonly guard?: RouteGuard
 }
 
 /** Result of {@link normalizePath}. */
@@ -142,7 +169,21 @@ export interface OwnerCheck {
   readonly resource: OwnerResource
   readonly id: string
   readonly shared: SharedOwner
+  /**
+   * For `missing: 'route'`: the same operation with {@link MISSING_ID_SENTINEL} in place of the id
+   * (upstream path, `/engine/{name}` kept); its answer, with the sentinel replaced by the id, is the
+   * answer for a foreign or missing id.
+   */
+  readonly probe?: { readonly method: RouteMethod; readonly path: string }
 }
+
+/** An id no engine object has: the probe of a route's answer for a missing id. */
+export const MISSING_ID_SENTINEL = 'c7auth-missing-id-probe-5f0c0ffee'
+
+/** The {@link RouteGuard} of a forward decision, with its engine paths. */
+export type GuardPlan =
+  /** Read the form reference at `metadataPath` (below the mount) first. */
+  { readonly kind: 'deployedForm'; readonly metadataPath: string } | { readonly kind: 'tenantRows' }
 
 /** The outcome of a JSON body rewrite. */
 export type JsonRewrite =
@@ -151,6 +192,11 @@ export type JsonRewrite =
       readonly json: unknown
       /** An owner check the body revealed (e.g. `processInstanceId` of a message correlation). */
       readonly ownerCheck?: OwnerCheck
+      /**
+       * Forward this JSON instead when {@link ownerCheck} fails (foreign or missing); without it a
+       * failed check answers the engine's 404.
+       */
+      readonly orElse?: unknown
     }
   | { readonly kind: 'respond'; readonly status: 200; readonly json: unknown }
 
@@ -196,6 +242,8 @@ export interface ForwardDecision {
   readonly mutating: boolean
   /** The tenant the request was pinned to, when there is exactly one. */
   readonly tenant: string | undefined
+  /** A check of the engine's answer (see {@link RouteGuard}); `undefined` when none is needed. */
+  readonly guard?: GuardPlan | undefined
 }
 
 /** Answer without calling the engine (a scoped query that cannot match anything). */

@@ -2,22 +2,15 @@ import { createServer as createHttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { context as otelContext } from '@opentelemetry/api'
 import type { Tracer } from '@opentelemetry/api'
-import express from 'express'
-import type { NextFunction, Request, Response } from 'express'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
 import type { C7AuthConfig } from '@c7auth/core'
-import { isC7AuthError } from '@c7auth/core'
 import { createGateway } from '../engine/index.js'
 import type { BootstrapReport, Gateway, GatewayHooks } from '../engine/index.js'
-import { authenticate, errorHandler } from '../express/auth.js'
-import { engineProxy } from '../express/proxy.js'
-import { engineJwks } from '../express/jwks.js'
-import { startRequestSpan } from '../observability/tracing.js'
+import { createRequestHandler } from './handler.js'
 import { createGatewayMetrics } from './metrics.js'
-import { serveMetrics, startMetricsListener } from './metrics-access.js'
+import { startMetricsListener } from './metrics-access.js'
 import type { GatewayMetrics } from './metrics.js'
 
 /** Options of {@link createGatewayServer}. */
@@ -64,20 +57,9 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   const tenantLabel = (id: string | undefined): string =>
     id === undefined ? 'none' : tenantLabels.has(id) ? id : 'other'
   const hooks: GatewayHooks = {
-    onRequest: (e) =>
-      metrics.requests.inc({
-        outcome: e.outcome,
-        code: e.code ?? 'ok',
-        tenant: tenantLabel(e.tenantId),
-      }),
+    onRequest: (e) => metrics.countRequest(e.outcome, e.code ?? 'ok', tenantLabel(e.tenantId)),
     onUpstream: (e) =>
-      metrics.upstreamSeconds.observe(
-        {
-          operation: e.operationId,
-          status: e.status === undefined ? 'error' : `${Math.floor(e.status / 100)}xx`,
-        },
-        e.durationMs / 1000,
-      ),
+      metrics.observeUpstream(e.operationId, statusClass(e.status), e.durationMs / 1000),
     onAdminCall: () => metrics.provisioningCalls.inc({ kind: 'admin_call' }),
     onProvision: (e) =>
       metrics.provisioningCalls.inc({ kind: e.created ? 'created' : 'reconciled' }),
@@ -92,34 +74,21 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   })
   registerAuthenticatorMetrics(gateway, metrics)
 
-  const app = express()
-  app.disable('x-powered-by')
-  app.get('/healthz', (_req, res) => {
-    res.status(200).json({ status: 'ok' })
-  })
-  app.get('/readyz', (_req, res, next) => {
-    gateway.checkReady().then((report) => {
-      res.status(report.ready ? 200 : 503).json(report)
-    }, next)
-  })
   const metricsConfig = config.gateway.metrics ?? { host: '127.0.0.1' }
   const metricsPort = metricsConfig.port
-  // On the gateway's listener unless a listener of its own is configured; the token guards either.
-  if (metricsPort === undefined) {
-    app.get('/metrics', (req, res) => serveMetrics(req, res, metrics.registry, metricsConfig.token))
-  }
-  if (config.engine.assertion) {
-    // The engine plugin fetches this without credentials: outside the authenticated mount.
-    app.get(config.engine.assertion.jwksPath, engineJwks(gateway))
-  }
   const base = config.gateway.basePath
-  if (tracer !== undefined) {
-    // Before authentication, so JWKS fetches and 401s belong to the request's server span.
-    app.use(base, (req, res, next) => otelContext.with(startRequestSpan(tracer, req, res), next))
-  }
-  app.use(base, timedAuthentication(gateway, metrics), engineProxy(gateway))
-  app.use(countRefusals(metrics))
-  app.use(errorHandler({ logger }))
+  const handler = createRequestHandler({
+    gateway,
+    metrics,
+    basePath: base,
+    // The engine plugin fetches this without credentials: outside the authenticated mount.
+    jwksPath: config.engine.assertion?.jwksPath,
+    // On the gateway's listener unless a listener of its own is configured; the token guards either.
+    metricsHere: metricsPort === undefined,
+    metricsToken: metricsConfig.token,
+    logger,
+    tracer,
+  })
 
   const bootstrap = await gateway.start()
 
@@ -127,7 +96,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     config.gateway.tlsCertPem && config.gateway.tlsKeyPem
       ? { cert: config.gateway.tlsCertPem, key: config.gateway.tlsKeyPem }
       : undefined
-  const server: Server = tls ? createHttpsServer(tls, app) : createHttpServer(app)
+  const server: Server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler)
   // Long polls (fetchAndLock) may legitimately outlive Node's default request timeout.
   server.requestTimeout = config.engine.maxLongPollMs + config.engine.timeoutMs
   server.keepAliveTimeout = 65_000
@@ -186,31 +155,10 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
   }
 }
 
-function timedAuthentication(gateway: Gateway, metrics: GatewayMetrics) {
-  const inner = authenticate(gateway.authenticator)
-  return function authenticateTimed(req: Request, res: Response, next: NextFunction): void {
-    const end = metrics.verifySeconds.startTimer()
-    inner(req, res, (err?: unknown) => {
-      end({ result: err === undefined ? 'ok' : isC7AuthError(err) ? err.code : 'error' })
-      next(err)
-    })
-  }
-}
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx']
 
-function countRefusals(metrics: GatewayMetrics) {
-  return function countRefusal(
-    err: unknown,
-    _req: Request,
-    _res: Response,
-    next: NextFunction,
-  ): void {
-    metrics.requests.inc({
-      outcome: 'refused',
-      code: isC7AuthError(err) ? err.code : 'C7AUTH_INTERNAL',
-      tenant: 'none',
-    })
-    next(err)
-  }
+function statusClass(status: number | undefined): string {
+  return status === undefined ? 'error' : (STATUS_CLASSES[Math.floor(status / 100)] ?? 'error')
 }
 
 function registerAuthenticatorMetrics(gateway: Gateway, metrics: GatewayMetrics): void {

@@ -21,6 +21,36 @@ export interface GatewayMetrics {
   readonly provisioningCalls: Counter<'kind'>
   /** Upstream latency by operation id and status class. */
   readonly upstreamSeconds: Histogram<'operation' | 'status'>
+  /** Counts one request on `requests{outcome, code, tenant}` through a cached child. */
+  countRequest(outcome: string, code: string, tenant: string): void
+  /** Observes one verification on `verifySeconds{result}` through a cached child. */
+  observeVerify(result: string, seconds: number): void
+  /** Observes one upstream call on `upstreamSeconds{operation, status}` through a cached child. */
+  observeUpstream(operation: string, status: string, seconds: number): void
+}
+
+/**
+ * prom-client hashes the label object on every `inc`/`observe`; a child per label tuple, made once
+ * and kept in nested maps, skips that. The tuples are bounded: outcomes and codes are fixed
+ * vocabularies, tenants come from configuration, operations are the route table's ids, status is
+ * a class (`2xx`…, `error`).
+ */
+function childCache<T>(make: (labels: string[]) => T): (...labels: string[]) => T {
+  const root = new Map<string, unknown>()
+  return (...labels) => {
+    let node = root
+    const last = labels.length - 1
+    for (let i = 0; i < last; i++) {
+      const label = labels[i] as string
+      let next = node.get(label) as Map<string, unknown> | undefined
+      if (next === undefined) node.set(label, (next = new Map()))
+      node = next
+    }
+    const key = labels[last] as string
+    let child = node.get(key) as T | undefined
+    if (child === undefined) node.set(key, (child = make(labels)))
+    return child
+  }
 }
 
 /** Creates the gateway's metrics on a fresh registry (with Node process defaults). */
@@ -28,21 +58,38 @@ export function createGatewayMetrics(): GatewayMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'c7auth_' })
   const registers = [registry]
+  const requests = new Counter({
+    name: 'c7auth_requests_total',
+    help: 'Requests handled by the gateway, by outcome, reason code and tenant.',
+    labelNames: ['outcome', 'code', 'tenant'],
+    registers,
+  })
+  const verifySeconds = new Histogram({
+    name: 'c7auth_token_verification_seconds',
+    help: 'Latency of bearer-token verification and mapping.',
+    labelNames: ['result'],
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05, 0.25, 1],
+    registers,
+  })
+  const upstreamSeconds = new Histogram({
+    name: 'c7auth_upstream_seconds',
+    help: 'Engine-rest latency by operation id and status class.',
+    labelNames: ['operation', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 60],
+    registers,
+  })
+  const requestChild = childCache((l) => requests.labels(...l))
+  const verifyChild = childCache((l) => verifySeconds.labels(...l))
+  const upstreamChild = childCache((l) => upstreamSeconds.labels(...l))
   return {
     registry,
-    requests: new Counter({
-      name: 'c7auth_requests_total',
-      help: 'Requests handled by the gateway, by outcome, reason code and tenant.',
-      labelNames: ['outcome', 'code', 'tenant'],
-      registers,
-    }),
-    verifySeconds: new Histogram({
-      name: 'c7auth_token_verification_seconds',
-      help: 'Latency of bearer-token verification and mapping.',
-      labelNames: ['result'],
-      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05, 0.25, 1],
-      registers,
-    }),
+    requests,
+    verifySeconds,
+    upstreamSeconds,
+    countRequest: (outcome, code, tenant) => requestChild(outcome, code, tenant).inc(),
+    observeVerify: (result, seconds) => verifyChild(result).observe(seconds),
+    observeUpstream: (operation, status, seconds) =>
+      upstreamChild(operation, status).observe(seconds),
     jwksRefreshes: new Counter({
       name: 'c7auth_jwks_refreshes_total',
       help: 'JWKS fetches, by result.',
@@ -53,13 +100,6 @@ export function createGatewayMetrics(): GatewayMetrics {
       name: 'c7auth_bridge_provisioning_calls_total',
       help: 'Engine identity calls made by the identity bridge, by kind.',
       labelNames: ['kind'],
-      registers,
-    }),
-    upstreamSeconds: new Histogram({
-      name: 'c7auth_upstream_seconds',
-      help: 'Engine-rest latency by operation id and status class.',
-      labelNames: ['operation', 'status'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 60],
       registers,
     }),
   }

@@ -6,6 +6,18 @@ import { EngineError } from './engine-errors.js'
 
 export type ActivityKind = 'userTask' | 'externalTask' | 'receiveTask' | 'passThrough' | 'endEvent'
 
+/** The form of a start event or user task: a form key, or a Camunda Form reference. */
+export interface FormModel {
+  /** `camunda:formKey` (an expression on user tasks is resolved when the task is created). */
+  readonly formKey: string | null
+  /** `camunda:formRef` + `formRefBinding` (+ `formRefVersion`); the key may be an expression. */
+  readonly formRef: {
+    readonly key: string
+    readonly binding: string
+    readonly version: number | null
+  } | null
+}
+
 export interface ActivityModel {
   readonly id: string
   readonly name: string | null
@@ -16,11 +28,13 @@ export interface ActivityModel {
   readonly candidateUsers?: readonly string[]
   readonly messageName?: string
   readonly priority?: number
+  readonly form?: FormModel
 }
 
 export interface StartEventModel {
   readonly id: string
   readonly messageName: string | null
+  readonly form?: FormModel
   /** The activities reached by following the first outgoing flow from this start event. */
   readonly path: readonly ActivityModel[]
 }
@@ -83,6 +97,22 @@ const list = (s: string | undefined): string[] | undefined =>
         .map((x) => x.trim())
         .filter((x) => x !== '')
 
+/** The form attributes of an element, if it has any. */
+function formOf(attrs: Record<string, string>): FormModel | undefined {
+  const formKey = camunda(attrs, 'formKey') ?? null
+  const key = camunda(attrs, 'formRef')
+  const version = camunda(attrs, 'formRefVersion')
+  const formRef =
+    key === undefined
+      ? null
+      : {
+          key,
+          binding: camunda(attrs, 'formRefBinding') ?? 'latest',
+          version: version === undefined || !/^\d+$/.test(version) ? null : Number(version),
+        }
+  return formKey === null && formRef === null ? undefined : { formKey, formRef }
+}
+
 const parseError = (resource: string, message: string): EngineError =>
   new EngineError(
     400,
@@ -137,7 +167,14 @@ export function parseBpmn(xml: string, resource: string): ProcessModel[] {
       const messageName =
         messageRef === undefined ? undefined : (messages.get(messageRef) ?? messageRef)
       const name = el.attrs['name'] ?? null
-      const base = { id, name, isStart: el.tag === 'startEvent', startMessage: null }
+      const form = el.tag === 'startEvent' || el.tag === 'userTask' ? formOf(el.attrs) : undefined
+      const base = {
+        id,
+        name,
+        isStart: el.tag === 'startEvent',
+        startMessage: null,
+        ...(form === undefined ? {} : { form }),
+      }
       let node: ActivityModel & { isStart: boolean; startMessage: string | null }
       switch (el.tag) {
         case 'startEvent':
@@ -216,7 +253,12 @@ export function parseBpmn(xml: string, resource: string): ProcessModel[] {
         if (activity.kind === 'endEvent') break
         next = outgoing.get(next)
       }
-      startEvents.push({ id: node.id, messageName: node.startMessage, path })
+      startEvents.push({
+        id: node.id,
+        messageName: node.startMessage,
+        path,
+        ...(node.form === undefined ? {} : { form: node.form }),
+      })
     }
     if (startEvents.length === 0) throw parseError(resource, `Process '${key}' has no start event`)
     const httl = camunda(proc.attrs, 'historyTimeToLive')

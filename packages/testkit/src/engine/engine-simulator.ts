@@ -23,6 +23,7 @@ import { discardBody, readJsonBody, readMultipartBody } from './request-body.js'
 import { Router, splitPath } from './router.js'
 import { registerAuthorizationRoutes } from './routes/authorization-routes.js'
 import { registerExternalTaskRoutes } from './routes/external-task-routes.js'
+import { registerFormRoutes } from './routes/form-routes.js'
 import { registerHistoryRoutes } from './routes/history-routes.js'
 import { registerIdentityRoutes } from './routes/identity-routes.js'
 import { registerRepositoryRoutes } from './routes/repository-routes.js'
@@ -333,6 +334,7 @@ export async function startEngineSimulator(
   const router = new Router<Handler>()
   registerIdentityRoutes(router, services)
   registerRepositoryRoutes(router, services)
+  registerFormRoutes(router, services)
   registerRuntimeRoutes(router, services)
   registerExternalTaskRoutes(router, services)
   registerHistoryRoutes(router, services)

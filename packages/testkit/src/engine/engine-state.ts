@@ -1,4 +1,4 @@
-import type { ActivityModel, ProcessModel } from './bpmn-parser.js'
+import type { ActivityModel, FormModel, ProcessModel } from './bpmn-parser.js'
 import type { TypedValue } from './variables.js'
 
 /** A user row (`ACT_ID_USER`), including the lockout columns. */
@@ -102,6 +102,8 @@ export interface TaskRecord {
   readonly candidateGroups: readonly string[]
   readonly candidateUsers: readonly string[]
   readonly activityInstanceId: string
+  /** The task's form, expressions resolved at creation (`DefaultTaskFormHandler`). */
+  readonly form: FormModel | null
   assignee: string | null
   owner: string | null
   priority: number

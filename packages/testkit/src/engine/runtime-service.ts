@@ -363,6 +363,22 @@ export class RuntimeService {
         resolveExpression(u, instance.variables),
       ),
       activityInstanceId: `${activity.id}:${newId()}`,
+      form:
+        activity.form === undefined
+          ? null
+          : {
+              formKey:
+                activity.form.formKey === null
+                  ? null
+                  : resolveExpression(activity.form.formKey, instance.variables),
+              formRef:
+                activity.form.formRef === null
+                  ? null
+                  : {
+                      ...activity.form.formRef,
+                      key: resolveExpression(activity.form.formRef.key, instance.variables),
+                    },
+            },
       assignee,
       owner: null,
       priority: activity.priority ?? 50,

@@ -1,0 +1,87 @@
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
+import type { Dispatcher } from 'undici'
+import { downstreamResponseHeaders } from './http-headers.js'
+
+/**
+ * An undici dispatch handler that writes the engine's answer straight onto the client's response:
+ * no response `Readable`, no `pipe`, no `AbortController` — the per-request objects of
+ * `dispatcher.request()` + `pipe()` that made up much of the proxy's own CPU time. Backpressure is
+ * kept (a full socket pauses the upstream read until `drain`). A 401 is not relayed: its body is
+ * discarded and {@link Relay.done} resolves with 401 so the caller can repair credentials and
+ * retry, or refuse, without the engine's Basic challenge ever reaching the client.
+ */
+export class Relay implements Dispatcher.DispatchHandler {
+  /** Resolves with the upstream status once the response has been relayed (or discarded on 401). */
+  readonly done: Promise<number>
+  /** The upstream status, once headers arrived (0 before). */
+  status = 0
+  #resolve!: (status: number) => void
+  #reject!: (err: Error) => void
+  #controller: Dispatcher.DispatchController | undefined
+  #aborted: Error | undefined
+  #discard = false
+  #onDrain: (() => void) | undefined
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly requestId: string,
+    /** Called once with the status when the upstream headers arrive. */
+    private readonly onStatus: (status: number) => void,
+  ) {
+    this.done = new Promise<number>((resolve, reject) => {
+      this.#resolve = resolve
+      this.#reject = reject
+    })
+  }
+
+  /** Stops the exchange (the client went away); {@link done} rejects with `reason`. */
+  abort(reason: Error): void {
+    if (this.#controller) this.#controller.abort(reason)
+    else this.#aborted = reason
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#aborted) controller.abort(this.#aborted)
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    if (statusCode < 200) return
+    this.status = statusCode
+    this.onStatus(statusCode)
+    if (statusCode === 401) {
+      this.#discard = true
+      return
+    }
+    const out = downstreamResponseHeaders(headers)
+    out['x-request-id'] = this.requestId
+    try {
+      this.res.writeHead(statusCode, out)
+    } catch (err) {
+      controller.abort(err as Error)
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#discard) return
+    if (!this.res.write(chunk)) {
+      controller.pause()
+      this.#onDrain ??= () => this.#controller?.resume()
+      this.res.once('drain', this.#onDrain)
+    }
+  }
+
+  onResponseEnd(): void {
+    if (!this.#discard) this.res.end()
+    this.#resolve(this.status)
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.#onDrain) this.res.off('drain', this.#onDrain)
+    this.#reject(err)
+  }
+}
