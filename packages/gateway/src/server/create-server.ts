@@ -84,7 +84,8 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     // The engine plugin fetches this without credentials: outside the authenticated mount.
     jwksPath: config.engine.assertion?.jwksPath,
     // On the gateway's listener unless a listener of its own is configured; the token guards either.
-    metricsAccess: metricsPort === undefined ? { token: metricsConfig.token } : false,
+    metricsHere: metricsPort === undefined,
+    metricsToken: metricsConfig.token,
     logger,
     tracer,
   })

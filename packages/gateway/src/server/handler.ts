@@ -8,8 +8,8 @@ import type { LoggerLike } from '../auth/index.js'
 import { sendJson } from '../engine/render-error.js'
 import type { Gateway, HandleOptions } from '../engine/index.js'
 import { startRequestSpan } from '../observability/tracing.js'
+import { metricsAllowed, refuseMetrics } from './metrics-access.js'
 import type { GatewayMetrics } from './metrics.js'
-import { serveMetrics } from './metrics-access.js'
 
 /** What the standalone server's request handler serves. */
 export interface RequestHandlerOptions {
@@ -19,11 +19,10 @@ export interface RequestHandlerOptions {
   readonly basePath: string
   /** Where the assertion JWKS is served (assertion mode only). */
   readonly jwksPath?: string | undefined
-  /**
-   * `/metrics` on this listener, behind the bearer token when one is set; `false` when a metrics
-   * listener of its own serves them (then `/metrics` here is a 404). Default: served, no token.
-   */
-  readonly metricsAccess?: { readonly token?: string | undefined } | false
+  /** Serve `/metrics` here (default); false when it has a listener of its own. */
+  readonly metricsHere?: boolean | undefined
+  /** When set, `/metrics` needs `Authorization: Bearer <token>`. */
+  readonly metricsToken?: string | undefined
   readonly logger?: LoggerLike | undefined
   /** OpenTelemetry tracer; engine-rest requests get a server span before authentication. */
   readonly tracer?: Tracer | undefined
@@ -46,7 +45,6 @@ export function createRequestHandler(
   const mountSlash = `${mount}/`
   const mountQuery = `${mount}?`
   const jwksPath = options.jwksPath
-  const metricsAccess = options.metricsAccess ?? {}
   const tracer = options.tracer
 
   async function engine(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
@@ -93,9 +91,22 @@ export function createRequestHandler(
         (report) => sendJson(res, report.ready ? 200 : 503, report, requestId),
         (err: unknown) => sendError(res, err, requestId, logger),
       )
-    } else if (path === '/metrics' && metricsAccess !== false) {
-      res.setHeader('x-request-id', requestId)
-      serveMetrics(req, res, metrics.registry, metricsAccess.token)
+    } else if (path === '/metrics' && options.metricsHere !== false) {
+      if (!metricsAllowed(req.headers.authorization, options.metricsToken)) {
+        refuseMetrics(res, requestId)
+        return
+      }
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, {
+            'content-type': metrics.registry.contentType,
+            'content-length': Buffer.byteLength(text),
+            'x-request-id': requestId,
+          })
+          res.end(text)
+        },
+        (err: unknown) => sendError(res, err, requestId, logger),
+      )
     } else if (jwksPath !== undefined && path === jwksPath && gateway.assertionJwks) {
       // The engine plugin fetches this without credentials; short enough that a published next
       // key is seen before the gateway signs with it.

@@ -20,23 +20,34 @@ export function metricsTokenMatches(authorization: string | undefined, token: st
   return timingSafeEqual(digest(match?.[1] ?? ''), digest(token)) && match !== null
 }
 
+/** True when no token is configured, or the request carries it. */
+export function metricsAllowed(authorization: string | undefined, token: string | undefined) {
+  return token === undefined || metricsTokenMatches(authorization, token)
+}
+
+/** The 401 for a `/metrics` request without the metrics token (RFC 6750 challenge). */
+export function refuseMetrics(res: ServerResponse, requestId?: string): void {
+  res.writeHead(401, {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+    'www-authenticate': 'Bearer realm="c7auth-metrics"',
+    ...(requestId === undefined ? {} : { 'x-request-id': requestId }),
+  })
+  res.end(JSON.stringify({ type: 'Unauthorized', message: 'metrics need the metrics token' }))
+}
+
 /**
- * Answers one `/metrics` request: 401 with `WWW-Authenticate` when a token is configured and the
- * request does not carry it, else the registry's text.
+ * Answers one `/metrics` request on the separate listener: 401 with `WWW-Authenticate` when a
+ * token is configured and the request does not carry it, else the registry's text.
  */
-export function serveMetrics(
+function serveMetrics(
   req: IncomingMessage,
   res: ServerResponse,
   source: MetricsSource,
   token: string | undefined,
 ): void {
-  if (token !== undefined && !metricsTokenMatches(req.headers.authorization, token)) {
-    res.writeHead(401, {
-      'content-type': 'application/json',
-      'cache-control': 'no-store',
-      'www-authenticate': 'Bearer realm="c7auth-metrics"',
-    })
-    res.end(JSON.stringify({ type: 'Unauthorized', message: 'metrics need the metrics token' }))
+  if (!metricsAllowed(req.headers.authorization, token)) {
+    refuseMetrics(res)
     return
   }
   source.metrics().then(
