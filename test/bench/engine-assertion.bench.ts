@@ -13,15 +13,14 @@ import { Agent, request } from 'undici'
 import { pino } from 'pino'
 import type { Principal } from '@c7auth/core'
 import {
-  adaptPolicy,
   createAssertionSigner,
   createAuditLog,
   createEngineEndpoint,
   createEngineProxy,
   createPolicy,
-  createUpstreamAuth,
+  createUpstreamCredentials,
 } from '../../packages/gateway/src/internal.js'
-import type { UpstreamAuth } from '../../packages/gateway/src/internal.js'
+import type { UpstreamCredentials } from '../../packages/gateway/src/internal.js'
 
 const principals: Principal[] = Array.from({ length: 50 }, (_, i) => ({
   kind: 'app',
@@ -73,11 +72,11 @@ const signer = createAssertionSigner({
   groupsOf: (p) => p.groupIds,
 })
 
-async function gatewayFor(upstreamAuth: UpstreamAuth): Promise<string> {
+async function gatewayFor(credentials: UpstreamCredentials): Promise<string> {
   const proxy = createEngineProxy({
     endpoint,
-    upstreamAuth,
-    policy: adaptPolicy(createPolicy()),
+    credentials,
+    policy: createPolicy(),
     timeoutMs: 10_000,
     maxLongPollMs: 60_000,
     maxJsonBytes: 1 << 20,
@@ -97,10 +96,15 @@ const servers: Server[] = []
 const common = { userHeader: 'Context-User-ID' }
 const urls = {
   service: await gatewayFor(
-    createUpstreamAuth({ mode: 'service', serviceUser: 'svc', servicePassword: 'pw', ...common }),
+    createUpstreamCredentials({
+      mode: 'service',
+      serviceUser: 'svc',
+      servicePassword: 'pw',
+      ...common,
+    }),
   ),
   assertion: await gatewayFor(
-    createUpstreamAuth({ mode: 'assertion', assertion: signer, ...common }),
+    createUpstreamCredentials({ mode: 'assertion', assertion: signer, ...common }),
   ),
 }
 const agent = new Agent({ connections: 64 })

@@ -10,12 +10,11 @@ import { Agent, request } from 'undici'
 import { pino } from 'pino'
 import type { Principal } from '@c7auth/core'
 import {
-  adaptPolicy,
   createAuditLog,
   createEngineEndpoint,
   createEngineProxy,
   createPolicy,
-  createUpstreamAuth,
+  createUpstreamCredentials,
 } from '../../packages/gateway/src/internal.js'
 
 const principal: Principal = {
@@ -60,13 +59,13 @@ const engineUrl = await listen(engine)
 const endpoint = createEngineEndpoint(`${engineUrl}/engine-rest`)
 const proxy = createEngineProxy({
   endpoint,
-  upstreamAuth: createUpstreamAuth({
+  credentials: createUpstreamCredentials({
     mode: 'service',
     serviceUser: 'svc',
     servicePassword: 'pw',
     userHeader: 'Context-User-ID',
   }),
-  policy: adaptPolicy(createPolicy()),
+  policy: createPolicy(),
   timeoutMs: 10_000,
   maxLongPollMs: 60_000,
   maxJsonBytes: 1 << 20,

@@ -6,12 +6,11 @@ import { pino } from 'pino'
 import { request } from 'undici'
 import type { EngineAuthMode, Principal } from '@c7auth/core'
 import {
-  adaptPolicy,
   createAuditLog,
   createEngineEndpoint,
   createEngineProxy,
   createPolicy,
-  createUpstreamAuth,
+  createUpstreamCredentials,
   engineNotFound,
 } from '../../packages/gateway/src/internal.js'
 import type { EngineProxyOptions } from '../../packages/gateway/src/internal.js'
@@ -80,13 +79,13 @@ async function gatewayFor(
   )
   const proxy = createEngineProxy({
     endpoint,
-    upstreamAuth: createUpstreamAuth({
+    credentials: createUpstreamCredentials({
       mode: mode ?? 'service',
       serviceUser: SERVICE.id,
       servicePassword: password ?? SERVICE.password,
       userHeader: 'Context-User-ID',
     }),
-    policy: adaptPolicy(createPolicy()),
+    policy: createPolicy(),
     timeoutMs: 2_000,
     maxLongPollMs: 1_000,
     maxJsonBytes: 64 * 1024,

@@ -90,6 +90,28 @@ export function sendError(
 }
 
 /**
+ * Writes a JSON answer that is not a refusal (an answer the policy settled, such as the engine's
+ * own 404 for a foreign id or `[]` for a query that cannot match; health and key documents) with
+ * exactly `Content-Type: application/json` like the engine, and `x-request-id` when given. Every
+ * `C7AUTH_*` refusal goes through {@link sendError} instead.
+ */
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  requestId?: string,
+): void {
+  const text = JSON.stringify(value)
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+  }
+  if (requestId) headers['x-request-id'] = requestId
+  res.writeHead(status, headers)
+  res.end(text)
+}
+
+/**
  * Throws 403 `insufficient_scope` (`C7AUTH_SCOPE_INSUFFICIENT`, with `scope="…"`) unless the
  * principal holds every scope; 401 when there is no principal.
  */

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, randomUUID } from 'node:crypto'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
 import { SignJWT } from 'jose'
-import { ConfigError, splitPublicKeyPems } from '@c7auth/core'
+import { C7AuthError, ConfigError, splitPublicKeyPems } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 
 /** The JWS `typ` of every assertion; the engine plugin refuses any other (no JWT confusion). */
@@ -192,4 +192,9 @@ export function createAssertionSigner(options: AssertionSignerOptions): Assertio
       return promise
     },
   }
+}
+
+/** The refusal of a JWKS request when the gateway signs no assertions (any mode but `assertion`). */
+export function noAssertionKeys(): C7AuthError {
+  return new C7AuthError('C7AUTH_NOT_FOUND', { message: 'No assertion keys.' })
 }

@@ -14,13 +14,12 @@ import { createAdminClient, createEngineEndpoint, engineJson } from './engine-cl
 import type { EngineEndpoint } from './engine-client.js'
 import { createIdentityBridge } from './identity-bridge.js'
 import type { CanaryReport, IdentityBridge } from './identity-bridge.js'
-import { adaptPolicy } from './policy-adapter.js'
 import { createEngineProxy } from './proxy.js'
 import type { HandleOptions } from './proxy.js'
 import { bootstrapTenants, configuredAuthorizations } from './tenant-bootstrap.js'
 import type { AuthorizationGrant, TenantBootstrapReport } from './tenant-bootstrap.js'
-import type { GatewayHooks, ProxyPolicy } from './types.js'
-import { createUpstreamAuth } from './upstream-auth.js'
+import type { GatewayHooks } from './types.js'
+import { createUpstreamCredentials } from './upstream-credentials.js'
 import { createAssertionSigner } from './assertion-signer.js'
 import type { AssertionJwks, AssertionSigner } from './assertion-signer.js'
 import { engineGroupsOf, engineIdCheck } from './engine-groups.js'
@@ -44,8 +43,11 @@ export interface CreateGatewayOptions {
   readonly tracer?: Tracer
   /** Default: `createAuthenticator(authenticatorOptionsFromConfig(config))`. */
   readonly authenticator?: Authenticator
-  /** The route-table policy (`createPolicy`) or a ready proxy policy. Default: `createPolicy(config)`. */
-  readonly policy?: Policy | ProxyPolicy
+  /**
+   * The policy (`createPolicy(…)`, or one of your own): its options, `adminBypassesTenantScope`
+   * among them, hold for every check of a request. Default: `createPolicy` from `config`.
+   */
+  readonly policy?: Policy
   /**
    * Group authorizations the bootstrap makes sure exist (engines with authorization checks).
    * Default: what `config.engine.authorizations` (`C7AUTH_ENGINE_AUTHORIZATIONS`) stands for, see
@@ -145,10 +147,6 @@ function tenantDefaultGroupsOf(config: C7AuthConfig): Record<string, readonly st
   return out
 }
 
-function isRoutePolicy(p: Policy | ProxyPolicy): p is Policy {
-  return typeof (p as Policy).match === 'function'
-}
-
 /**
  * Composes authenticator, policy, upstream identity mode, identity bridge, audit log and the
  * undici proxy from one configuration.
@@ -245,7 +243,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     })
   }
 
-  const upstreamAuth = createUpstreamAuth({
+  const credentials = createUpstreamCredentials({
     mode: engine.auth,
     assertion,
     bridge,
@@ -253,7 +251,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     servicePassword: engine.servicePassword,
     userHeader: engine.userHeader,
   })
-  const rawPolicy =
+  const policy =
     options.policy ??
     createPolicy({
       actingUserVariable: config.gateway.actingUserVariable,
@@ -263,23 +261,16 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
         ? {}
         : { queryMaxResults: config.gateway.queryMaxResults }),
     })
-  const policy = isRoutePolicy(rawPolicy)
-    ? adaptPolicy(rawPolicy, {
-        // bridge users and assertions carry the caller's tenants into the engine's own check
-        engineChecksTenants: engine.auth === 'bridge' || engine.auth === 'assertion',
-      })
-    : rawPolicy
   const sharedSignalSubscriptions = createSharedSignalProbe({
     endpoint,
     admin,
     mode: engine.auth,
-    probeHeaders: () => upstreamAuth.probeHeaders(),
+    probeHeaders: () => credentials.probeHeaders(),
     timeoutMs: adminTimeout,
   })
   const proxy = createEngineProxy({
     endpoint,
-    upstreamAuth,
-    bridge,
+    credentials,
     policy,
     timeoutMs: engine.timeoutMs,
     maxLongPollMs: engine.maxLongPollMs,
@@ -385,7 +376,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
 
   async function checkReady(): Promise<ReadyReport> {
     const engineOk = await engineJson(endpoint, 'GET', '/version', {
-      headers: await upstreamAuth.probeHeaders(),
+      headers: await credentials.probeHeaders(),
       timeoutMs: Math.min(engine.timeoutMs, 5_000),
     }).then(
       (r) => r.status === 200,

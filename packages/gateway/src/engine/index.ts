@@ -5,12 +5,13 @@ export type { EngineProxy, EngineProxyOptions, HandleOptions } from './proxy.js'
 export { createIdentityBridge } from './identity-bridge.js'
 export type { CanaryReport, IdentityBridge, IdentityBridgeOptions } from './identity-bridge.js'
 export { deriveBridgePassword, passesDefaultPasswordPolicy } from './bridge-password.js'
-export { createUpstreamAuth } from './upstream-auth.js'
-export type { UpstreamAuth, UpstreamAuthOptions } from './upstream-auth.js'
+export { createUpstreamCredentials } from './upstream-credentials.js'
+export type { UpstreamCredentials, UpstreamCredentialsOptions } from './upstream-credentials.js'
 export {
   ASSERTION_LIFETIME_SECONDS,
   ASSERTION_TYPE,
   createAssertionSigner,
+  noAssertionKeys,
 } from './assertion-signer.js'
 export type {
   AssertionJwk,
@@ -33,8 +34,6 @@ export type {
   EngineEndpointOptions,
   JsonResult,
 } from './engine-client.js'
-export { adaptPolicy } from './policy-adapter.js'
-export type { PolicyAdapterOptions } from './policy-adapter.js'
 export {
   appAuthorizations,
   bootstrapTenants,
@@ -46,19 +45,15 @@ export { createAuditLog } from './audit.js'
 export type { AuditEvent, AuditLog } from './audit.js'
 export { MultipartTenantStamper, multipartBoundary } from './multipart-tenant.js'
 export { rewriteLinks } from './links.js'
-export { sendError, toC7AuthError } from '../auth/http-error.js'
-export { sendJson } from './render-error.js'
+export { sendError, sendJson, toC7AuthError } from '../auth/http-error.js'
 export { requestIdOf } from '../auth/request-id.js'
-export type {
-  AuditOutcome,
-  BodyMode,
-  EngineLookup,
-  GatewayHooks,
-  JsonOutcome,
-  PolicyInput,
-  ProxyDecision,
-  ProxyPolicy,
-} from './types.js'
+export type { AuditOutcome, GatewayHooks } from './types.js'
+export { planBody, StreamedBody } from './request-body.js'
+export type { BodyLimits, PlannedBody } from './request-body.js'
+export { relayUpstream, requestUpstream, withCredentials } from './upstream-call.js'
+export type { ClientState, UpstreamCall } from './upstream-call.js'
+export { publicBaseOf, writeResponse } from './response.js'
+export type { LinkRewrite } from './response.js'
 export {
   TYPE_VALIDATION_PROBE,
   classifyTypeValidation,

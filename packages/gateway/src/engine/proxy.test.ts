@@ -12,11 +12,19 @@ import type { EngineAuthMode, Principal } from '@c7auth/core'
 import { createAuditLog } from './audit.js'
 import { createEngineEndpoint } from './engine-client.js'
 import type { EngineEndpoint } from './engine-client.js'
-import { LINKED_POST_OPERATIONS, createEngineProxy } from './proxy.js'
+import { createEngineProxy } from './proxy.js'
 import { openApiDocumentPath } from '../policy/__tests__/support.js'
+import { ROUTES } from '../policy/routes.js'
+import type {
+  BodyPlan,
+  ForwardDecision,
+  Policy,
+  PolicyRequest,
+  RouteMethod,
+  RouteRule,
+} from '../policy/index.js'
 import type { EngineProxyOptions } from './proxy.js'
-import type { BodyMode, ProxyPolicy } from './types.js'
-import { createUpstreamAuth } from './upstream-auth.js'
+import { createUpstreamCredentials } from './upstream-credentials.js'
 
 const principal: Principal = {
   kind: 'app',
@@ -81,29 +89,49 @@ async function upstream(
   return { url: `${url}/engine-rest`, seen, server }
 }
 
-/** Forward-everything policy: the proxy's mechanics, not the route table, are under test here. */
-function passPolicy(
-  body: BodyMode,
-  extra: Partial<{ operationId: string; mutating: boolean }> = {},
-): ProxyPolicy {
-  return {
-    async decide(input) {
-      return {
-        action: 'forward',
-        operationId: extra.operationId ?? 'op',
-        tenantId: 'tenantA',
-        mutating: extra.mutating ?? input.method !== 'GET',
-        path: input.path,
-        query: input.query,
-        body,
-      }
-    },
+type TestPolicy = Pick<Policy, 'settle'>
+
+/** A JSON body plan that forwards the body as it is. */
+const JSON_AS_IS: BodyPlan = { kind: 'json', rewrite: (json) => ({ kind: 'forward', json }) }
+const STREAM: BodyPlan = { kind: 'stream' }
+
+/** The forward decision a route row with these flags gives for `request` (tenant `tenantA`). */
+function forwardOf(
+  request: PolicyRequest,
+  body: BodyPlan,
+  extra: Partial<Pick<RouteRule, 'operationId' | 'longPoll' | 'links'>> = {},
+): ForwardDecision {
+  const route: RouteRule = {
+    method: request.method as RouteMethod,
+    path: request.path,
+    operationId: extra.operationId ?? 'op',
+    rule: { kind: 'public' },
+    ...(extra.longPoll ? { longPoll: true } : {}),
+    ...(extra.links ? { links: true } : {}),
   }
+  return {
+    action: 'forward',
+    operationId: route.operationId,
+    route,
+    rule: route.rule,
+    engine: undefined,
+    path: request.path,
+    query: request.query,
+    body,
+    ownerCheck: undefined,
+    mutating: request.method !== 'GET',
+    tenant: 'tenantA',
+  }
+}
+
+/** Forward-everything policy: the proxy's mechanics, not the route table, are under test here. */
+function passPolicy(body: BodyPlan, extra: Parameters<typeof forwardOf>[2] = {}): TestPolicy {
+  return { settle: (request) => forwardOf(request, body, extra) }
 }
 
 async function gatewayFor(
   engineUrl: string,
-  policy: ProxyPolicy,
+  policy: TestPolicy,
   overrides: Partial<EngineProxyOptions> & { mode?: EngineAuthMode } = {},
 ) {
   const endpoint: EngineEndpoint = createEngineEndpoint(engineUrl)
@@ -120,7 +148,7 @@ async function gatewayFor(
   )
   const proxy = createEngineProxy({
     endpoint,
-    upstreamAuth: createUpstreamAuth({
+    credentials: createUpstreamCredentials({
       mode: overrides.mode ?? 'service',
       serviceUser: 'svc',
       servicePassword: 'svc-pw',
@@ -148,7 +176,7 @@ async function gatewayFor(
 describe('engine proxy: body limits', () => {
   it('answers 413 for JSON and streamed bodies over the limits', async () => {
     const up = await upstream((_req, res) => res.end())
-    const gwJson = await gatewayFor(up.url, passPolicy({ kind: 'json' }), { maxJsonBytes: 100 })
+    const gwJson = await gatewayFor(up.url, passPolicy(JSON_AS_IS), { maxJsonBytes: 100 })
     const a = await undiciRequest(`${gwJson.url}/task`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -156,7 +184,7 @@ describe('engine proxy: body limits', () => {
     })
     expect(a.statusCode).toBe(413)
     expect(await a.body.json()).toMatchObject({ code: 'C7AUTH_BODY_TOO_LARGE' })
-    const gwStream = await gatewayFor(up.url, passPolicy({ kind: 'stream' }), {
+    const gwStream = await gatewayFor(up.url, passPolicy(STREAM), {
       maxStreamBytes: 1000,
     })
     const b = await undiciRequest(`${gwStream.url}/deployment/create`, {
@@ -195,7 +223,7 @@ describe('engine proxy: long polling', () => {
     })
     const gw = await gatewayFor(
       up.url,
-      passPolicy({ kind: 'json' }, { operationId: 'fetchAndLock' }),
+      passPolicy(JSON_AS_IS, { operationId: 'fetchAndLock', longPoll: true }),
       {
         maxLongPollMs: 600,
         timeoutMs: 300, // shorter than the poll: the proxy must add the poll time
@@ -231,7 +259,7 @@ describe('engine proxy: long polling', () => {
     })
     const gw = await gatewayFor(
       up.url,
-      passPolicy({ kind: 'json' }, { operationId: 'fetchAndLock' }),
+      passPolicy(JSON_AS_IS, { operationId: 'fetchAndLock', longPoll: true }),
       {
         maxLongPollMs: 30_000,
       },
@@ -282,23 +310,19 @@ describe('engine proxy: multipart deployments', () => {
     const gw = await gatewayFor(
       up.url,
       {
-        async decide(input) {
-          return {
-            action: 'forward',
-            operationId: 'createDeployment',
-            tenantId: 'tenantA',
-            mutating: true,
-            path: input.path,
-            query: input.query,
-            body: {
+        settle: (request) =>
+          forwardOf(
+            request,
+            {
               kind: 'multipart',
+              field: 'tenant-id',
               resolveTenant: (values) => {
                 expect(values).toEqual(['tenantB', 'tenantA'])
                 return 'tenantA'
               },
             },
-          }
-        },
+            { operationId: 'createDeployment' },
+          ),
       },
       { maxStreamBytes: 64 * 1024 * 1024 },
     )
@@ -367,22 +391,18 @@ describe('engine proxy: multipart deployments', () => {
       { readBody: false },
     )
     const gw = await gatewayFor(up.url, {
-      async decide(input) {
-        return {
-          action: 'forward',
-          operationId: 'createDeployment',
-          tenantId: undefined,
-          mutating: true,
-          path: input.path,
-          query: input.query,
-          body: {
+      settle: (request) =>
+        forwardOf(
+          request,
+          {
             kind: 'multipart',
+            field: 'tenant-id',
             resolveTenant: () => {
               throw new C7AuthError('C7AUTH_TENANT_FORBIDDEN')
             },
           },
-        }
-      },
+          { operationId: 'createDeployment' },
+        ),
     })
     const b = 'bnd'
     const r = await undiciRequest(`${gw.url}/deployment/create`, {
@@ -397,18 +417,13 @@ describe('engine proxy: multipart deployments', () => {
 })
 
 describe('engine proxy: security review fixes', () => {
-  const multipartPolicy = (resolve: () => string = () => 'tenantA'): ProxyPolicy => ({
-    async decide(input) {
-      return {
-        action: 'forward',
-        operationId: 'createDeployment',
-        tenantId: 'tenantA',
-        mutating: true,
-        path: input.path,
-        query: input.query,
-        body: { kind: 'multipart', resolveTenant: resolve },
-      }
-    },
+  const multipartPolicy = (resolve: () => string = () => 'tenantA'): TestPolicy => ({
+    settle: (request) =>
+      forwardOf(
+        request,
+        { kind: 'multipart', field: 'tenant-id', resolveTenant: resolve },
+        { operationId: 'createDeployment' },
+      ),
   })
 
   it('refuses the duplicate-boundary attack with 400 before the engine sees anything', async () => {
@@ -473,7 +488,7 @@ describe('engine proxy: security review fixes', () => {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end('{"id":"d"}')
     })
-    const service = createUpstreamAuth({
+    const service = createUpstreamCredentials({
       mode: 'service',
       serviceUser: 'svc',
       servicePassword: 'svc-pw',
@@ -490,7 +505,7 @@ describe('engine proxy: security review fixes', () => {
       },
     }
     const gw = await gatewayFor(up.url, multipartPolicy(), {
-      upstreamAuth: slow,
+      credentials: slow,
       maxStreamBytes: 4096,
     })
     const b = 'XB'
@@ -534,7 +549,7 @@ describe('engine proxy: security review fixes', () => {
     })
     const gw = await gatewayFor(
       up.url,
-      passPolicy({ kind: 'json' }, { operationId: 'fetchAndLock' }),
+      passPolicy(JSON_AS_IS, { operationId: 'fetchAndLock', longPoll: true }),
       { maxLongPollMs: 600 },
     )
     for (const asyncResponseTimeout of ['1800000', null, true, { n: 1 }, [1]]) {
@@ -571,13 +586,9 @@ describe('engine proxy: security review fixes', () => {
     })
     const maxJsonBytes = 16 * 1024
     expect(big.length).toBeGreaterThan(4 * maxJsonBytes)
-    const query = await gatewayFor(
-      up.url,
-      passPolicy({ kind: 'json' }, { operationId: 'queryTasks' }),
-      {
-        maxJsonBytes,
-      },
-    )
+    const query = await gatewayFor(up.url, passPolicy(JSON_AS_IS, { operationId: 'queryTasks' }), {
+      maxJsonBytes,
+    })
     const r = await undiciRequest(`${query.url}/task`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -589,7 +600,7 @@ describe('engine proxy: security review fixes', () => {
     // a start answer still has its links rewritten, so it is read (and capped)
     const start = await gatewayFor(
       up.url,
-      passPolicy({ kind: 'json' }, { operationId: 'startProcessInstance' }),
+      passPolicy(JSON_AS_IS, { operationId: 'startProcessInstance', links: true }),
       { maxJsonBytes },
     )
     const s = await undiciRequest(`${start.url}/process-definition/x/start`, {
@@ -646,7 +657,9 @@ describe('engine proxy: security review fixes', () => {
       }
     }
     expect(derived.size).toBeGreaterThan(5)
-    expect([...LINKED_POST_OPERATIONS].sort()).toEqual([...derived].sort())
+    const linked = ROUTES.filter((r) => r.links === true)
+    expect(linked.every((r) => r.method === 'POST')).toBe(true)
+    expect(linked.map((r) => r.operationId).sort()).toEqual([...derived].sort())
   })
 })
 
@@ -656,7 +669,7 @@ describe('engine proxy: input hardening (issue 15 item 6)', () => {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end('{}')
     })
-    const gw = await gatewayFor(up.url, passPolicy({ kind: 'json' }))
+    const gw = await gatewayFor(up.url, passPolicy(JSON_AS_IS))
     const { gzipSync } = await import('node:zlib')
     for (const [encoding, body] of [
       ['gzip', gzipSync('{"a":1}')],
@@ -687,17 +700,12 @@ describe('engine proxy: input hardening (issue 15 item 6)', () => {
   it('refuses an encoded multipart body (the tenant stamper cannot read it)', async () => {
     const up = await upstream((_req, res) => res.end('{}'))
     const gw = await gatewayFor(up.url, {
-      async decide(input) {
-        return {
-          action: 'forward',
-          operationId: 'createDeployment',
-          tenantId: 'tenantA',
-          mutating: true,
-          path: input.path,
-          query: input.query,
-          body: { kind: 'multipart', resolveTenant: () => 'tenantA' },
-        }
-      },
+      settle: (request) =>
+        forwardOf(
+          request,
+          { kind: 'multipart', field: 'tenant-id', resolveTenant: () => 'tenantA' },
+          { operationId: 'createDeployment' },
+        ),
     })
     const r = await undiciRequest(`${gw.url}/deployment/create`, {
       method: 'POST',
@@ -714,7 +722,7 @@ describe('engine proxy: input hardening (issue 15 item 6)', () => {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end('{}')
     })
-    const gw = await gatewayFor(up.url, passPolicy({ kind: 'json' }), {
+    const gw = await gatewayFor(up.url, passPolicy(JSON_AS_IS), {
       maxJsonBytes: 1024 * 1024,
     })
     for (const body of [
@@ -751,7 +759,7 @@ describe('engine proxy: relay (answers written straight from the upstream handle
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-engine': 'yes' })
       res.end(payload)
     })
-    const gw = await gatewayFor(up.url, passPolicy({ kind: 'none' }))
+    const gw = await gatewayFor(up.url, passPolicy(STREAM))
     const r = await undiciRequest(`${gw.url}/resource`, { headers: { 'x-request-id': 'relay-1' } })
     expect(r.statusCode).toBe(200)
     expect(r.headers['x-engine']).toBe('yes')
@@ -773,7 +781,7 @@ describe('engine proxy: relay (answers written straight from the upstream handle
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end('[]')
     })
-    const gw = await gatewayFor(up.url, passPolicy({ kind: 'none' }))
+    const gw = await gatewayFor(up.url, passPolicy(STREAM))
     for (let i = 0; i < 5; i++) {
       const r = await undiciRequest(`${gw.url}/task`)
       expect(r.statusCode).toBe(200)
@@ -792,7 +800,7 @@ describe('engine proxy: relay (answers written straight from the upstream handle
       // Half an answer, then silence: only the client's departure can end this exchange.
       res.write(Buffer.alloc(64 * 1024, 1))
     })
-    const gw = await gatewayFor(up.url, passPolicy({ kind: 'none' }), { timeoutMs: 30_000 })
+    const gw = await gatewayFor(up.url, passPolicy(STREAM), { timeoutMs: 30_000 })
     const r = await undiciRequest(`${gw.url}/resource`)
     expect(r.statusCode).toBe(200)
     for await (const chunk of r.body) {
@@ -809,18 +817,10 @@ describe('engine proxy: request ids upstream', () => {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end('{}')
     })
-    const lookupThenForward: ProxyPolicy = {
-      async decide(input, lookup) {
-        if (input.path === '/owned') await lookup('/task/t1')
-        return {
-          action: 'forward',
-          operationId: 'op',
-          tenantId: 'tenantA',
-          mutating: false,
-          path: input.path,
-          query: input.query,
-          body: { kind: 'none' },
-        }
+    const lookupThenForward: TestPolicy = {
+      async settle(request, engine) {
+        if (request.path === '/owned') await engine.lookup('/task/t1')
+        return forwardOf(request, STREAM)
       },
     }
     const gw = await gatewayFor(up.url, lookupThenForward, { mode: 'service' })

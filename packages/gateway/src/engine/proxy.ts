@@ -1,65 +1,41 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Transform } from 'node:stream'
-import type { Readable, TransformCallback } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { Logger } from 'pino'
 import { context as otelContext } from '@opentelemetry/api'
 import type { Tracer } from '@opentelemetry/api'
-import { C7AuthError, isC7AuthError, UpstreamError } from '@c7auth/core'
+import { C7AuthError, isC7AuthError } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
+import type {
+  Decision,
+  EngineAccess,
+  EngineLookup,
+  ForwardDecision,
+  Policy,
+} from '../policy/index.js'
+import { sendError, sendJson, toC7AuthError } from '../auth/http-error.js'
+import { requestIdOf } from '../auth/request-id.js'
+import { annotateRequest, startRequestSpan } from '../observability/tracing.js'
 import type { AuditLog } from './audit.js'
 import { engineJson, upstreamFailure } from './engine-client.js'
 import type { EngineEndpoint } from './engine-client.js'
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './http-headers.js'
-import type { IdentityBridge } from './identity-bridge.js'
-import { rewriteLinks } from './links.js'
-import { Relay } from './relay.js'
-import {
-  MultipartTenantStamper,
-  multipartBoundary,
-  multipartContentType,
-} from './multipart-tenant.js'
-import { createDeploymentInspection } from '../deploy/inspection.js'
-import { sendError, toC7AuthError } from '../auth/http-error.js'
-import { sendJson } from './render-error.js'
-import { requestIdOf } from '../auth/request-id.js'
-import {
-  annotateRequest,
-  endUpstreamSpan,
-  startRequestSpan,
-  startUpstreamSpan,
-} from '../observability/tracing.js'
-import { assertJsonDepth, assertValueDepth } from './json-limits.js'
-import type {
-  AuditOutcome,
-  EngineLookup,
-  GatewayHooks,
-  ProxyDecision,
-  ProxyPolicy,
-} from './types.js'
-import type { UpstreamAuth } from './upstream-auth.js'
+import { upstreamRequestHeaders } from './http-headers.js'
+import { StreamedBody, hasBody, planBody } from './request-body.js'
+import type { BodyLimits, PlannedBody } from './request-body.js'
+import { writeResponse } from './response.js'
+import { relayUpstream, requestUpstream, withCredentials } from './upstream-call.js'
+import type { ClientState, UpstreamCall } from './upstream-call.js'
+import type { AuditOutcome, GatewayHooks } from './types.js'
+import type { UpstreamCredentials } from './upstream-credentials.js'
 
 /** Options of {@link createEngineProxy}. */
-export interface EngineProxyOptions {
+export interface EngineProxyOptions extends BodyLimits {
   readonly endpoint: EngineEndpoint
-  readonly upstreamAuth: UpstreamAuth
-  readonly bridge?: IdentityBridge | undefined
-  readonly policy: ProxyPolicy
-  /** Upstream timeout (headers, and between body chunks), ms. */
-  readonly timeoutMs: number
-  /** Cap for fetchAndLock's `asyncResponseTimeout`, ms. */
-  readonly maxLongPollMs: number
-  /** Cap for JSON bodies the gateway reads (request rewrite, response link rewrite). */
-  readonly maxJsonBytes: number
-  /** Cap for streamed request bodies (deployments). */
-  readonly maxStreamBytes: number
+  /** The upstream mode's credentials and their recovery (see `createUpstreamCredentials`). */
+  readonly credentials: UpstreamCredentials
+  /** Gives the decision the proxy executes (`createPolicy()` or a policy of your own). */
+  readonly policy: Pick<Policy, 'settle'>
   /** Public base URL of the gateway (origin and optional prefix) for `links[].href`. */
   readonly publicUrl?: string | undefined
-  /**
-   * True when the engine holds signal subscriptions without a tenant; a `trusted` deployment
-   * with a signal throw is refused then (and when this is absent or fails).
-   */
-  readonly sharedSignalSubscriptions?: (() => Promise<boolean>) | undefined
   readonly audit?: AuditLog | undefined
   readonly logger?: Logger | undefined
   readonly hooks?: GatewayHooks | undefined
@@ -90,82 +66,11 @@ export interface EngineProxy {
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /**
- * POST operations whose 2xx JSON DTO carries `links` (Camunda 7.23 OpenAPI; a unit test derives
- * the set from the document). Only their answers are buffered for the link rewrite: every other
- * response (large POST queries such as `/task` or `/history/...`) streams through untouched.
- */
-export const LINKED_POST_OPERATIONS: ReadonlySet<string> = new Set([
-  'addAttachment',
-  'createComment',
-  'createDeployment',
-  'redeploy',
-  'startProcessInstance',
-  'startProcessInstanceByKey',
-  'startProcessInstanceByKeyAndTenantId',
-  'submitForm',
-  'submitFormByKey',
-  'submitFormByKeyAndTenantId',
-])
-
-class ByteLimit extends Transform {
-  private seen = 0
-  constructor(private readonly limit: number) {
-    super()
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.seen += chunk.length
-    if (this.seen > this.limit) cb(new C7AuthError('C7AUTH_BODY_TOO_LARGE'))
-    else cb(null, chunk)
-  }
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  if (req.headers['transfer-encoding'] !== undefined) return true
-  const len = declaredLength(req)
-  return len !== undefined && len > 0
-}
-
-/**
  * Answering before the request body was read: close the connection instead of letting Node drain
  * (possibly many megabytes of) an upload nobody will use.
  */
 function closeIfUnread(req: IncomingMessage, res: ServerResponse): void {
   if (!res.headersSent && hasBody(req) && !req.readableEnded) res.setHeader('connection', 'close')
-}
-
-/**
- * A body the gateway parses and rebuilds must arrive unencoded: it cannot be read while
- * compressed, and the rebuilt bytes are plain, so the client's `Content-Encoding` never applies
- * to them (forwarding it would label plain JSON as gzip).
- */
-function refuseContentEncoding(req: IncomingMessage): void {
-  const ce = req.headers['content-encoding']
-  if (ce === undefined) return
-  if (ce.split(',').every((t) => /^\s*(identity)?\s*$/i.test(t))) return
-  throw new C7AuthError('C7AUTH_BODY_INVALID', {
-    message: 'Content-Encoding is not accepted on this request; send the body uncompressed.',
-  })
-}
-
-function declaredLength(req: IncomingMessage): number | undefined {
-  const v = req.headers['content-length']
-  if (typeof v !== 'string' || !/^\d+$/.test(v)) return undefined
-  return Number(v)
-}
-
-async function readCapped(
-  stream: Readable,
-  limit: number,
-  onTooLarge: () => Error,
-): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length
-    if (size > limit) throw onTooLarge()
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
 }
 
 function findCause(err: unknown): C7AuthError | undefined {
@@ -177,28 +82,66 @@ function findCause(err: unknown): C7AuthError | undefined {
   return undefined
 }
 
-function publicBaseOf(req: IncomingMessage, mountPath: string, publicUrl: string | undefined) {
-  const mount = mountPath.replace(/\/+$/, '')
-  if (publicUrl) {
-    const base = publicUrl.replace(/\/+$/, '')
-    return base.endsWith(mount) ? base : base + mount
+/** A refusal of the caller (4xx) is `denied`; anything else an `error`. */
+function outcomeOf(err: unknown): AuditOutcome {
+  return isC7AuthError(err) && err.status < 500 ? 'denied' : 'error'
+}
+
+/**
+ * The engine as the policy's `settle` sees it for one request: calls as the caller, with the
+ * credentials' recovery (the bridge repairs once) like every forwarded call.
+ */
+class CallerEngine implements EngineAccess {
+  readonly checksTenants: boolean
+  constructor(
+    private readonly options: EngineProxyOptions,
+    private readonly principal: Principal,
+    private readonly requestId: string,
+  ) {
+    this.checksTenants = options.credentials.engineChecksTenants
   }
-  const tls = (req.socket as { encrypted?: boolean }).encrypted === true
-  return `${tls ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}${mount}`
+
+  lookup(...[path, init]: Parameters<EngineLookup>): ReturnType<EngineLookup> {
+    const { endpoint, credentials, timeoutMs } = this.options
+    const send = async () => {
+      // A copy: an upstream mode may hand out one shared object (service mode does), and a
+      // request id written into it would leak into every later request.
+      const auth = await credentials.headersFor(this.principal)
+      const headers = { ...auth, 'x-request-id': this.requestId }
+      return engineJson(endpoint, init?.method ?? 'GET', path, {
+        headers,
+        timeoutMs,
+        ...(init?.body === undefined ? {} : { body: init.body }),
+      })
+    }
+    return withCredentials(credentials, this.principal, true, send, (r) => r.status)
+  }
+}
+
+/** What the request's audit line, hook event and span report, as the steps settle it. */
+interface Report {
+  decision: Decision | undefined
+  outcome: AuditOutcome
+  code: string | undefined
+  /** Renders a refusal or failure (the one error renderer) and records it. */
+  fail(err: unknown, how: AuditOutcome): void
 }
 
 /**
  * Creates the engine proxy. Framework-neutral: give it Node's `req`/`res` and a verified principal.
+ * A request runs in three steps once the policy settled its decision: {@link planBody} (the
+ * request body as the decision plans it), {@link relayUpstream} or {@link requestUpstream} (the
+ * call with the mode's credentials and their recovery), {@link writeResponse} (the answer back).
  *
  * @example
  * ```ts
- * const proxy = createEngineProxy({ endpoint, upstreamAuth, policy, timeoutMs: 30_000,
- *   maxLongPollMs: 60_000, maxJsonBytes: 1 << 20, maxStreamBytes: 100 << 20 })
+ * const proxy = createEngineProxy({ endpoint, credentials, policy: createPolicy(),
+ *   timeoutMs: 30_000, maxLongPollMs: 60_000, maxJsonBytes: 1 << 20, maxStreamBytes: 100 << 20 })
  * await proxy.handle(req, res, principal, { mountPath: '/engine-rest' })
  * ```
  */
 export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
-  const { endpoint, upstreamAuth, policy, hooks, tracer } = options
+  const { endpoint, credentials, policy, hooks, tracer } = options
 
   async function handle(
     req: IncomingMessage,
@@ -215,34 +158,48 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
     const path = q < 0 ? raw : raw.slice(0, q)
     const query = q < 0 ? '' : raw.slice(q + 1)
 
-    let decision: ProxyDecision | undefined
-    let outcome: AuditOutcome = 'success'
-    let code: string | undefined
+    const report: Report = {
+      decision: undefined,
+      outcome: 'success',
+      code: undefined,
+      fail(err, how) {
+        const e = toC7AuthError(err)
+        report.outcome = how
+        report.code = e.code
+        if (e.code === 'C7AUTH_INTERNAL' || e.status >= 500) {
+          options.logger?.warn(
+            {
+              requestId,
+              code: e.code,
+              detail: e.detail,
+              err: e.cause instanceof Error ? e.cause.message : undefined,
+            },
+            'engine proxy error',
+          )
+        }
+        closeIfUnread(req, res)
+        sendError(res, e, requestId)
+      },
+    }
     const finish = () => {
       const durationMs = Math.round((performance.now() - started) * 1000) / 1000
       const status = res.statusCode
+      const { decision, outcome, code } = report
       const operationId = decision?.operationId
-      hooks?.onRequest?.({
-        operationId,
-        method,
-        status,
-        durationMs,
-        outcome,
-        code,
-        tenantId: decision?.tenantId,
-      })
+      const tenantId = decision?.tenant
+      hooks?.onRequest?.({ operationId, method, status, durationMs, outcome, code, tenantId })
       if (tracer !== undefined)
         annotateRequest(req, {
           'c7auth.operation': operationId ?? 'unmatched',
           'c7auth.outcome': code ?? outcome,
-          ...(decision?.tenantId === undefined ? {} : { 'c7auth.tenant': decision.tenantId }),
+          ...(tenantId === undefined ? {} : { 'c7auth.tenant': tenantId }),
         })
-      const mutating = decision ? decision.mutating : !SAFE.has(method)
+      const mutating = decision ? decision.mutating === true : !SAFE.has(method)
       if (options.audit && (mutating || outcome === 'denied')) {
         options.audit.write({
           requestId,
           principal,
-          tenantId: decision?.tenantId,
+          tenantId,
           operationId,
           method,
           status,
@@ -252,468 +209,113 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
         })
       }
     }
-    const fail = (err: unknown, how: AuditOutcome) => {
-      const e = toC7AuthError(err)
-      outcome = how
-      code = e.code
-      if (e.code === 'C7AUTH_INTERNAL' || e.status >= 500) {
-        options.logger?.warn(
-          {
-            requestId,
-            code: e.code,
-            detail: e.detail,
-            err: e.cause instanceof Error ? e.cause.message : undefined,
-          },
-          'engine proxy error',
-        )
-      }
-      closeIfUnread(req, res)
-      sendError(res, e, requestId)
-    }
-
-    const lookup: EngineLookup = async (lookupPath, init) => {
-      const get = async () => {
-        // A copy: an upstream mode may hand out one shared object (service mode does), and a
-        // request id written into it would leak into every later request.
-        const headers = { ...(await upstreamAuth.headersFor(principal)), 'x-request-id': requestId }
-        return engineJson(endpoint, init?.method ?? 'GET', lookupPath, {
-          headers,
-          timeoutMs: options.timeoutMs,
-          ...(init?.body === undefined ? {} : { body: init.body }),
-        })
-      }
-      const r = await get()
-      if (r.status !== 401) return r
-      if (upstreamAuth.mode === 'bridge' && options.bridge) {
-        if (await options.bridge.repair(principal.userId)) {
-          const again = await get()
-          if (again.status !== 401) return again
-        }
-        throw new C7AuthError('C7AUTH_BRIDGE_FAILED', { detail: 'engine 401 on an owner lookup' })
-      }
-      throw new UpstreamError('C7AUTH_UPSTREAM_UNAVAILABLE', {
-        detail: 'engine answered 401 to the gateway credentials',
-      })
-    }
 
     try {
+      let decision: Decision
       try {
-        decision = await policy.decide(
-          { method, path, query, headers: req.headers, principal },
-          lookup,
+        const settled = policy.settle(
+          { method, path, query: new URLSearchParams(query), principal },
+          new CallerEngine(options, principal, requestId),
         )
+        decision = settled instanceof Promise ? await settled : settled
+        report.decision = decision
+        // fail closed: a policy of one's own must settle its checks, the proxy runs none
+        if (decision.action === 'forward' && (decision.ownerCheck || decision.guard)) {
+          throw new C7AuthError('C7AUTH_INTERNAL', { detail: 'decision with unsettled checks' })
+        }
       } catch (err) {
-        fail(err, isC7AuthError(err) && err.status < 500 ? 'denied' : 'error')
+        report.fail(err, outcomeOf(err))
         return
       }
       if (decision.action === 'respond') {
-        outcome = decision.status < 400 ? 'success' : 'denied'
+        report.outcome = decision.status < 400 ? 'success' : 'denied'
         closeIfUnread(req, res)
-        sendJson(res, decision.status, decision.body, requestId)
+        sendJson(res, decision.status, decision.json, requestId)
         return
       }
-      await forward(
-        req,
-        res,
-        principal,
-        decision,
-        requestId,
-        opts,
-        (o, c) => {
-          outcome = o
-          code = c
-        },
-        fail,
-      )
+      await forward(req, res, principal, decision, requestId, opts, report)
     } finally {
       if (res.writableFinished || res.destroyed) finish()
       else res.once('close', finish)
     }
   }
 
+  /** Executes a forward decision: plan the body, send upstream, write the response. */
   async function forward(
     req: IncomingMessage,
     res: ServerResponse,
     principal: Principal,
-    decision: Extract<ProxyDecision, { action: 'forward' }>,
+    decision: ForwardDecision,
     requestId: string,
     opts: HandleOptions,
-    setOutcome: (o: AuditOutcome, code?: string) => void,
-    fail: (err: unknown, how: AuditOutcome) => void,
+    report: Report,
   ): Promise<void> {
-    const method = (req.method ?? 'GET').toUpperCase() as Dispatcher.HttpMethod
-    const headers = upstreamRequestHeaders(req.headers, upstreamAuth.identityHeaders)
+    const headers = upstreamRequestHeaders(req.headers, credentials.identityHeaders)
     headers['x-request-id'] = requestId
-    let headersTimeout = options.timeoutMs
-    // Only the streamed-body path needs an AbortController; the relay aborts through its handler.
-    let abort: AbortController | undefined = undefined
-    let relay: Relay | undefined
-    let clientGone = false
-    // A streamed body: its transforms, and the first error of the body (req or a transform).
-    let streamChain: Readable[] = []
-    let bodyError: Error | undefined
-    let rejectBody: (err: Error) => void = () => undefined
-    let bodyFailed: Promise<never> | undefined
-    const onBodyError = (err: Error) => {
-      if (bodyError) return
-      bodyError = err
-      for (const s of streamChain) if (!s.destroyed) s.destroy(err)
-      rejectBody(err)
-      abort?.abort(err)
-    }
-    let body: Buffer | Readable | null = null
-    let bodyKind = decision.body.kind
-    const isFetchAndLock = decision.operationId === 'fetchAndLock'
-    if (isFetchAndLock && bodyKind === 'stream') bodyKind = 'json'
-    if (bodyKind === 'stream' && !hasBody(req)) bodyKind = 'none'
-
-    // ---- request body
+    let planned: PlannedBody
     try {
-      if (bodyKind !== 'stream') delete headers['content-encoding']
-      if (bodyKind === 'none') {
-        delete headers['content-type']
-        req.resume()
-      } else if (bodyKind === 'json') {
-        const len = declaredLength(req)
-        if (len !== undefined && len > options.maxJsonBytes)
-          throw new C7AuthError('C7AUTH_BODY_TOO_LARGE')
-        const pre = (req as { body?: unknown }).body
-        let parsed: unknown
-        if (req.readableEnded && pre !== undefined) {
-          parsed = pre // a body parser upstream of us already read it
-          assertValueDepth(parsed)
-        } else {
-          refuseContentEncoding(req)
-          const buf = await readCapped(
-            req,
-            options.maxJsonBytes,
-            () => new C7AuthError('C7AUTH_BODY_TOO_LARGE'),
-          )
-          if (buf.length > 0) {
-            const text = buf.toString('utf8')
-            assertJsonDepth(text)
-            try {
-              parsed = JSON.parse(text)
-            } catch {
-              throw new C7AuthError('C7AUTH_BODY_INVALID', {
-                message: 'The request body is not valid JSON.',
-              })
-            }
-          }
-        }
-        const rewrite = decision.body.kind === 'json' ? decision.body.rewrite : undefined
-        if (rewrite) {
-          const outcome = await rewrite(parsed)
-          if (outcome.kind === 'respond') {
-            setOutcome(outcome.status < 400 ? 'success' : 'denied')
-            sendJson(res, outcome.status, outcome.body, requestId)
-            return
-          }
-          parsed = outcome.json
-        }
-        if (isFetchAndLock && typeof parsed === 'object' && parsed !== null) {
-          const f = parsed as { asyncResponseTimeout?: unknown }
-          const asked = f.asyncResponseTimeout
-          // Jackson coerces "60000" (and other non-numbers) to a long: only a number is capped
-          if (asked !== undefined && (typeof asked !== 'number' || !Number.isFinite(asked)))
-            throw new C7AuthError('C7AUTH_BODY_INVALID', {
-              message: 'asyncResponseTimeout must be a number.',
-            })
-          const capped = Math.max(0, Math.min(asked ?? 0, options.maxLongPollMs))
-          if (asked !== undefined) parsed = { ...f, asyncResponseTimeout: capped }
-          headersTimeout = capped + options.timeoutMs
-        }
-        if (parsed !== undefined) {
-          body = Buffer.from(JSON.stringify(parsed), 'utf8')
-          headers['content-type'] = 'application/json'
-          headers['content-length'] = String(body.length)
-        } else {
-          delete headers['content-type']
-        }
-      } else {
-        const len = declaredLength(req)
-        if (len !== undefined && len > options.maxStreamBytes)
-          throw new C7AuthError('C7AUTH_BODY_TOO_LARGE')
-        if (req.readableEnded)
-          throw new C7AuthError('C7AUTH_INTERNAL', {
-            detail: 'request body was already consumed by a body parser',
-          })
-        // Every stream gets its error listener the moment it exists: a refusal may come while
-        // nobody reads the body yet (bridge provisioning, a busy pool), and an unhandled 'error'
-        // would end the process.
-        bodyFailed = new Promise<never>((_resolve, reject) => {
-          rejectBody = reject
-        })
-        bodyFailed.catch(() => undefined)
-        const limited = new ByteLimit(options.maxStreamBytes)
-        streamChain = [limited]
-        req.on('error', onBodyError)
-        limited.on('error', onBodyError)
-        let stream: Readable = limited
-        if (bodyKind === 'multipart') {
-          refuseContentEncoding(req)
-          // Parsed strictly and rebuilt: the engine must never see a header it could read
-          // differently (e.g. a second `boundary` parameter, last one wins there).
-          const boundary = multipartBoundary(req.headers['content-type'])
-          headers['content-type'] = multipartContentType(boundary)
-          const plan = decision.body.kind === 'multipart' ? decision.body : undefined
-          const inspection = plan?.profileOf
-            ? createDeploymentInspection({
-                profileOf: plan.profileOf,
-                sharedSignalSubscriptions: options.sharedSignalSubscriptions,
-              })
-            : undefined
-          const stamper = new MultipartTenantStamper(
-            boundary,
-            plan ? plan.resolveTenant : () => undefined,
-            inspection,
-            { field: plan?.field ?? 'tenant-id', scanReferences: plan?.scanReferences ?? true },
-          )
-          stamper.on('error', onBodyError)
-          streamChain.push(stamper)
-          stream = limited.pipe(stamper)
-        } else if (len !== undefined) {
-          headers['content-length'] = String(len)
-        }
-        req.pipe(limited)
-        body = stream
-      }
+      const p = planBody(req, decision, headers, options)
+      planned = p instanceof Promise ? await p : p
     } catch (err) {
-      fail(err, isC7AuthError(err) && err.status < 500 ? 'denied' : 'error')
+      report.fail(err, outcomeOf(err))
+      return
+    }
+    if (planned.kind === 'respond') {
+      report.outcome = planned.status < 400 ? 'success' : 'denied'
+      sendJson(res, planned.status, planned.json, requestId)
       return
     }
 
-    // ---- upstream
+    const query = decision.query.toString()
+    const call: UpstreamCall = {
+      endpoint,
+      credentials,
+      principal,
+      requestId,
+      method: (req.method ?? 'GET').toUpperCase() as Dispatcher.HttpMethod,
+      operationId: decision.operationId,
+      target: endpoint.basePath + decision.path + (query ? `?${query}` : ''),
+      headers,
+      headersTimeout: planned.headersTimeout ?? options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      tracer,
+      hooks,
+    }
+    const body = planned.body
+    const streamed = body instanceof StreamedBody ? body : undefined
+    const client: ClientState = { gone: false, relay: undefined }
+    // Only the request path needs an AbortController; a relay aborts through its handler.
+    let abort: AbortController | undefined
     const onClose = () => {
       if (res.writableFinished) return
-      clientGone = true
+      client.gone = true
       abort?.abort()
-      relay?.abort(new Error('client closed the connection'))
+      client.relay?.abort(new Error('client closed the connection'))
     }
     res.once('close', onClose)
-    const target = endpoint.basePath + decision.path + (decision.query ? `?${decision.query}` : '')
-
-    // ---- fast path: a replayable body whose answer is relayed unchanged (every GET)
-    if (
-      (body === null || Buffer.isBuffer(body)) &&
-      !(method === 'POST' && LINKED_POST_OPERATIONS.has(decision.operationId))
-    ) {
-      const replayable: Buffer | null = body
-      const relayOnce = async (): Promise<number> => {
-        // `headers` is this request's own object: the credentials go in, the request id stays last.
-        const sent = Object.assign(headers, await upstreamAuth.headersFor(principal))
-        sent['x-request-id'] = requestId
-        const t0 = performance.now()
-        const span =
-          tracer === undefined
-            ? undefined
-            : startUpstreamSpan(tracer, decision.operationId, method, sent)
-        const r = new Relay(res, requestId, (status) => {
-          if (span !== undefined) endUpstreamSpan(span, status)
-          hooks?.onUpstream?.({
-            operationId: decision.operationId,
-            method,
-            status,
-            durationMs: performance.now() - t0,
-          })
-        })
-        relay = r
-        if (clientGone) r.abort(new Error('client closed the connection'))
-        endpoint.dispatcher.dispatch(
-          {
-            path: target,
-            method,
-            headers: sent,
-            body: replayable,
-            headersTimeout,
-            bodyTimeout: options.timeoutMs,
-          },
-          r,
-        )
-        try {
-          return await r.done
-        } catch (err) {
-          if (r.status === 0) {
-            if (span !== undefined) endUpstreamSpan(span, undefined, err)
-            hooks?.onUpstream?.({
-              operationId: decision.operationId,
-              method,
-              status: undefined,
-              durationMs: performance.now() - t0,
-              error: err instanceof Error ? err.name : 'error',
-            })
-          }
-          throw err
-        }
-      }
-      try {
-        if ((await relayOnce()) === 401) {
-          if (upstreamAuth.mode === 'bridge' && options.bridge) {
-            if (!(await options.bridge.repair(principal.userId)))
-              throw new C7AuthError('C7AUTH_BRIDGE_FAILED', {
-                detail: 'engine 401; repair rate-limited',
-              })
-            if ((await relayOnce()) === 401)
-              throw new C7AuthError('C7AUTH_BRIDGE_FAILED', { detail: 'engine 401 after repair' })
-          } else {
-            // The engine rejected the gateway's own credentials: never show its Basic challenge.
-            throw new UpstreamError('C7AUTH_UPSTREAM_UNAVAILABLE', {
-              detail: 'engine answered 401 to the gateway credentials',
-            })
-          }
-        }
-      } catch (err) {
-        const own = findCause(err)
-        if (clientGone || res.destroyed) setOutcome('aborted')
-        else if (!res.headersSent)
-          fail(own ?? upstreamFailure(err), own && own.status < 500 ? 'denied' : 'error')
-        else res.destroy()
-      } finally {
-        res.off('close', onClose)
-      }
-      return
-    }
-    abort = new AbortController()
-    const signal = abort.signal
-
-    const send = async (): Promise<Dispatcher.ResponseData> => {
-      const auth = await upstreamAuth.headersFor(principal)
-      if (bodyError) throw bodyError
-      const t0 = performance.now()
-      const sent = { ...headers, ...auth, 'x-request-id': requestId }
-      const span =
-        tracer === undefined
-          ? undefined
-          : startUpstreamSpan(tracer, decision.operationId, method, sent)
-      try {
-        const pending = endpoint.dispatcher.request({
-          path: target,
-          method,
-          headers: sent,
-          body,
-          signal,
-          headersTimeout,
-          bodyTimeout: options.timeoutMs,
-        })
-        // A queued request learns of its body's failure only once a connection is free: answer now.
-        if (bodyFailed) {
-          pending.then(
-            (late) => {
-              if (bodyError) late.body.destroy()
-            },
-            () => undefined,
-          )
-        }
-        const r = await (bodyFailed ? Promise.race([pending, bodyFailed]) : pending)
-        if (span !== undefined) endUpstreamSpan(span, r.statusCode)
-        hooks?.onUpstream?.({
-          operationId: decision.operationId,
-          method,
-          status: r.statusCode,
-          durationMs: performance.now() - t0,
-        })
-        return r
-      } catch (err) {
-        if (span !== undefined) endUpstreamSpan(span, undefined, err)
-        hooks?.onUpstream?.({
-          operationId: decision.operationId,
-          method,
-          status: undefined,
-          durationMs: performance.now() - t0,
-          error: err instanceof Error ? err.name : 'error',
-        })
-        throw err
-      }
-    }
-
-    let upstream: Dispatcher.ResponseData
     try {
-      upstream = await send()
-      if (upstream.statusCode === 401) {
-        await upstream.body.dump()
-        const replayable = body === null || Buffer.isBuffer(body)
-        if (upstreamAuth.mode === 'bridge' && options.bridge) {
-          const repaired = await options.bridge.repair(principal.userId)
-          if (!repaired)
-            throw new C7AuthError('C7AUTH_BRIDGE_FAILED', {
-              detail: 'engine 401; repair rate-limited',
-            })
-          if (!replayable) {
-            throw new C7AuthError('C7AUTH_BRIDGE_FAILED', {
-              message: 'The caller\u2019s engine credentials were repaired; retry the request.',
-              detail: 'engine 401 on a streamed body',
-            })
-          }
-          upstream = await send()
-          if (upstream.statusCode === 401) {
-            await upstream.body.dump()
-            throw new C7AuthError('C7AUTH_BRIDGE_FAILED', { detail: 'engine 401 after repair' })
-          }
-        } else {
-          // The engine rejected the gateway's own credentials: never show its Basic challenge.
-          throw new UpstreamError('C7AUTH_UPSTREAM_UNAVAILABLE', {
-            detail: 'engine answered 401 to the gateway credentials',
-          })
-        }
-      }
-    } catch (err) {
-      res.off('close', onClose)
-      if (clientGone) {
-        setOutcome('aborted')
-        return
-      }
-      const own = findCause(bodyError) ?? findCause(err)
-      if (own) fail(own, own.status < 500 ? 'denied' : 'error')
-      else fail(upstreamFailure(err), 'error')
-      return
-    }
-
-    // ---- response
-    const out = downstreamResponseHeaders(upstream.headers)
-    out['x-request-id'] = requestId
-    const ct = upstream.headers['content-type']
-    const mayHaveLinks =
-      method === 'POST' &&
-      LINKED_POST_OPERATIONS.has(decision.operationId) &&
-      upstream.statusCode >= 200 &&
-      upstream.statusCode < 300 &&
-      typeof ct === 'string' &&
-      /^application\/json\b/i.test(ct)
-    try {
-      if (mayHaveLinks) {
-        const buf = await readCapped(
-          upstream.body,
-          options.maxJsonBytes,
-          () =>
-            new UpstreamError('C7AUTH_UPSTREAM_UNAVAILABLE', {
-              detail: 'engine JSON response too large to rewrite',
-            }),
-        )
-        let payload = buf
-        if (buf.includes('"links"')) {
-          try {
-            const rewritten = rewriteLinks(
-              JSON.parse(buf.toString('utf8')),
-              endpoint.basePath,
-              publicBaseOf(req, opts.mountPath, options.publicUrl),
-            )
-            if (rewritten !== undefined) payload = Buffer.from(JSON.stringify(rewritten), 'utf8')
-          } catch {
-            // not JSON after all: pass the bytes on unchanged
-          }
-        }
-        out['content-length'] = String(payload.length)
-        res.writeHead(upstream.statusCode, out)
-        res.end(payload)
+      if (streamed === undefined && decision.route.links !== true) {
+        // the fast path: a replayable body whose answer passes unchanged (every GET)
+        await relayUpstream(call, body as Buffer | null, res, client)
       } else {
-        res.writeHead(upstream.statusCode, out)
-        await pipeToResponse(upstream.body, res)
+        const controller = (abort = new AbortController())
+        if (streamed !== undefined) streamed.onFail = (err) => controller.abort(err)
+        const upstream = await requestUpstream(call, body, controller.signal)
+        const links =
+          decision.route.links === true
+            ? {
+                enginePath: endpoint.basePath,
+                mountPath: opts.mountPath,
+                publicUrl: options.publicUrl,
+                maxJsonBytes: options.maxJsonBytes,
+              }
+            : undefined
+        await writeResponse(upstream, req, res, requestId, links)
       }
     } catch (err) {
-      const own = findCause(bodyError) ?? findCause(err)
-      if (clientGone || res.destroyed) setOutcome('aborted')
-      else if (!res.headersSent)
-        fail(own ?? upstreamFailure(err), own && own.status < 500 ? 'denied' : 'error')
+      const own = findCause(streamed?.error) ?? findCause(err)
+      if (client.gone || res.destroyed) report.outcome = 'aborted'
+      else if (!res.headersSent) report.fail(own ?? upstreamFailure(err), outcomeOf(own))
       else res.destroy()
     } finally {
       res.off('close', onClose)
@@ -735,41 +337,6 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
         opts,
       ),
   }
-}
-
-/**
- * `src.pipe(res)` resolved on finish. Not `stream.pipeline`: it allocates an AbortController per
- * call and aborts it (building a DOMException) on every successful finish — a third of the proxy's
- * CPU time in the benchmark.
- */
-function pipeToResponse(src: Readable, res: ServerResponse): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const cleanup = () => {
-      src.off('error', onError)
-      res.off('finish', onFinish)
-      res.off('close', onClose)
-    }
-    const onError = (err: Error) => {
-      cleanup()
-      reject(err)
-    }
-    const onFinish = () => {
-      cleanup()
-      resolve()
-    }
-    const onClose = () => {
-      cleanup()
-      if (res.writableFinished) resolve()
-      else {
-        src.destroy()
-        reject(new Error('client closed the connection'))
-      }
-    }
-    src.on('error', onError)
-    res.on('finish', onFinish)
-    res.on('close', onClose)
-    src.pipe(res)
-  })
 }
 
 function stripMount(url: string, mountPath: string): string {

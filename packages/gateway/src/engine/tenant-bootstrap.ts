@@ -1,4 +1,5 @@
-import type { EngineAuthorizationsMode } from '@c7auth/core'
+import { ConfigError, UpstreamError } from '@c7auth/core'
+import type { C7AuthError, EngineAuthorizationsMode } from '@c7auth/core'
 import type { AdminClient } from './engine-client.js'
 import type { IdentityBridge } from './identity-bridge.js'
 
@@ -136,7 +137,7 @@ export async function bootstrapTenants(input: {
       )
       report.tenants.created.push(t.id)
     } else {
-      throw new Error(`read tenant ${t.id}: engine answered ${got.status}`)
+      throw bootstrapFailure(`read tenant ${t.id}`, got)
     }
   }
   for (const g of new Set(input.groups)) {
@@ -199,11 +200,20 @@ export async function bootstrapTenants(input: {
 
 async function expectOk(p: Promise<{ status: number; body: unknown }>, what: string) {
   const r = await p
-  if (r.status >= 300) {
-    const msg = (r.body as { message?: unknown } | undefined)?.message
-    throw new Error(
-      `${what}: engine answered ${r.status}${typeof msg === 'string' ? ` ${msg.slice(0, 200)}` : ''}`,
-    )
-  }
+  if (r.status >= 300) throw bootstrapFailure(what, r)
   return r
+}
+
+/**
+ * A bootstrap call the engine refused: an engine (or its proxy) not ready yet is an upstream
+ * failure worth retrying at startup; any other answer is what the configuration asks of this
+ * engine (tenant ids, the admin account's rights), named with the engine's message.
+ */
+function bootstrapFailure(what: string, r: { status: number; body: unknown }): C7AuthError {
+  const msg = (r.body as { message?: unknown } | undefined)?.message
+  const text = `${what}: engine answered ${r.status}${typeof msg === 'string' ? ` ${msg.slice(0, 200)}` : ''}`
+  if (r.status === 502 || r.status === 503 || r.status === 504) {
+    return new UpstreamError('C7AUTH_UPSTREAM_UNAVAILABLE', { message: text })
+  }
+  return new ConfigError([text])
 }

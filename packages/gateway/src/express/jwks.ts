@@ -1,4 +1,6 @@
 import type { RequestHandler } from 'express'
+import { writeError } from '../auth/write-error.js'
+import { noAssertionKeys } from '../engine/assertion-signer.js'
 import type { Gateway } from '../engine/index.js'
 
 /**
@@ -12,12 +14,10 @@ import type { Gateway } from '../engine/index.js'
  * ```
  */
 export function engineJwks(gateway: Pick<Gateway, 'assertionJwks'>): RequestHandler {
-  return (_req, res) => {
+  return (req, res) => {
     const jwks = gateway.assertionJwks
     if (!jwks) {
-      res
-        .status(404)
-        .json({ type: 'NotFound', message: 'No assertion keys.', code: 'C7AUTH_NOT_FOUND' })
+      writeError(req, res, noAssertionKeys())
       return
     }
     // Short enough that a published next key is seen before the gateway signs with it.

@@ -1,3 +1,5 @@
+import { writeError } from '../auth/write-error.js'
+import { noAssertionKeys } from '../engine/assertion-signer.js'
 import type { Gateway } from '../engine/index.js'
 import type { NeutralMiddleware } from './auth.js'
 
@@ -30,8 +32,9 @@ export function engineJwks(
     }
     const jwks = gateway.assertionJwks
     if (!jwks) {
-      ctx.status = 404
-      ctx.body = { type: 'NotFound', message: 'No assertion keys.', code: 'C7AUTH_NOT_FOUND' }
+      // the one error renderer, on the bare response (Koa would add a charset)
+      ctx.respond = false
+      writeError(ctx.req, ctx.res, noAssertionKeys())
       return
     }
     ctx.set('cache-control', 'public, max-age=60')

@@ -9,7 +9,12 @@ import {
 } from './object-variables.js'
 import { ROUTES } from './routes.js'
 import type { Decision } from './types.js'
-import { OPENAPI_VERSIONS, openApiDocumentPath, principalOf } from './__tests__/support.js'
+import {
+  OPENAPI_VERSIONS,
+  openApiDocumentPath,
+  principalOf,
+  syncRewrite,
+} from './__tests__/support.js'
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -138,8 +143,8 @@ describe('object variables (T31)', () => {
   const decide = (method: string, path: string, tenants: string[]): Decision =>
     policy.decide({ method, path, query: new URLSearchParams(), principal: principalOf(tenants) })
   const rewrite = (d: Decision, json: unknown) => {
-    if (d.action !== 'forward' || d.body.kind !== 'json') throw new Error('expected a json plan')
-    return d.body.rewrite(json)
+    if (d.action !== 'forward') throw new Error('expected a forward')
+    return syncRewrite(d.body, json)
   }
 
   it('checks every forwarded variable write of the route table, with the tenant allowlist', () => {

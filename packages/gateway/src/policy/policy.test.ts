@@ -3,8 +3,8 @@ import { DEFAULT_ACTING_USER_VARIABLE, isC7AuthError, parseActingUser } from '@c
 import type { Principal } from '@c7auth/core'
 import { createPolicy } from './policy.js'
 import { MISSING_ID_SENTINEL } from './types.js'
-import type { BodyPlan, Decision, ForwardDecision, JsonRewrite } from './types.js'
-import { principalOf } from './__tests__/support.js'
+import type { BodyPlan, Decision, ForwardDecision } from './types.js'
+import { principalOf, syncRewrite } from './__tests__/support.js'
 
 const deployers = ['client:web-app']
 const policy = createPolicy({
@@ -30,10 +30,7 @@ function codeOf(fn: () => unknown): string | undefined {
   }
   return undefined
 }
-function rewrite(body: BodyPlan, json: unknown): JsonRewrite {
-  if (body.kind !== 'json') throw new Error(`expected a json body plan, got ${body.kind}`)
-  return body.rewrite(json)
-}
+const rewrite = syncRewrite
 function forwardedJson(body: BodyPlan, json: unknown): Record<string, unknown> {
   const out = rewrite(body, json)
   if (out.kind !== 'forward') throw new Error('expected forward')

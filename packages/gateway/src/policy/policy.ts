@@ -7,6 +7,8 @@ import { encodePath, normalizePath } from './normalize-path.js'
 import { ROUTES } from './routes.js'
 import { emptyResult, scopeJsonBody, scopeSearchParams } from './scope.js'
 import { namespaceWorkerIds } from './worker-id.js'
+import { OwnerCache } from './owner.js'
+import { createSettle } from './settle.js'
 import { MISSING_ID_SENTINEL } from './types.js'
 import {
   BINARY_VARIABLE_OPERATIONS,
@@ -18,6 +20,7 @@ import type {
   ActingUserMode,
   BodyPlan,
   Decision,
+  EngineAccess,
   ForwardDecision,
   GuardPlan,
   JsonRewrite,
@@ -35,8 +38,13 @@ export interface PolicyOptions {
   actingUserVariable?: string
   /** Engine names accepted in an `/engine/{name}/…` prefix. Default `['default']`. */
   engineNames?: readonly string[]
-  /** Let admin principals skip tenant scoping (they still pass the table). Default `false`. */
+  /**
+   * Let admin principals skip tenant scoping (they still pass the table): query scoping, tenant
+   * stamps, owner checks and answer guards alike, however the policy is mounted. Default `false`.
+   */
   adminBypassesTenantScope?: boolean
+  /** Owner resolutions cache of {@link Policy.settle}. Default: a new `OwnerCache()`. */
+  owners?: OwnerCache
   /**
    * Cap for list queries (T1), like the engine's `queryMaxResultsLimit` for authenticated users:
    * a scoped list without `maxResults`, or with more, is refused with 400 `C7AUTH_REQUEST_INVALID`
@@ -61,8 +69,17 @@ export interface PolicyOptions {
 export interface Policy {
   /** Finds the route of a method and normalised path (`HEAD` is matched as `GET`). */
   match(method: string, path: string): MatchedRoute | undefined
-  /** Decides one request: forward (rewritten) or answer; throws a `C7AuthError` to refuse. */
+  /**
+   * Decides one request from the route table alone: forward (rewritten) or answer; throws a
+   * `C7AuthError` to refuse. A forward may still name an owner check or a guard ({@link settle}).
+   */
   decide(request: PolicyRequest): Decision
+  /**
+   * The decision the proxy executes: {@link decide}, then its owner check, guard and any owner
+   * check a JSON body reveals run against the engine as the caller. Synchronous when nothing needs
+   * the engine (every scoped query); a foreign or missing id settles to the engine's own answer.
+   */
+  settle(request: PolicyRequest, engine: EngineAccess): Decision | Promise<Decision>
   /** Name of the acting-user variable in force. */
   readonly actingUserVariable: string
 }
@@ -181,6 +198,10 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
   const variable = options.actingUserVariable ?? DEFAULT_ACTING_USER_VARIABLE
   const engineNames = options.engineNames ?? ['default']
   const bypass = options.adminBypassesTenantScope ?? false
+  const settleDecision = createSettle({
+    owners: options.owners ?? new OwnerCache(),
+    adminBypassesTenantScope: bypass,
+  })
   const root = buildTrie(options.routes ?? ROUTES)
   const maxResults = options.queryMaxResults
   const { traceVariable } = options
@@ -469,7 +490,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
     if (before.kind === 'multipart') return decision
     const body: BodyPlan = {
       kind: 'json',
-      rewrite: (json): JsonRewrite => {
+      rewrite: (json) => {
         assertTypedValuesAllowed(json, allowed)
         return before.kind === 'json' ? before.rewrite(json) : { kind: 'forward', json }
       },
@@ -499,6 +520,7 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
     ): ForwardDecision => ({
       action: 'forward',
       operationId: route.operationId,
+      route,
       rule,
       engine: norm.engine,
       path: upstreamPath,
@@ -578,5 +600,9 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
     }
   }
 
-  return { match, decide, actingUserVariable: variable }
+  function settle(request: PolicyRequest, engine: EngineAccess): Decision | Promise<Decision> {
+    return settleDecision(decide(request), request.principal, engine)
+  }
+
+  return { match, decide, settle, actingUserVariable: variable }
 }

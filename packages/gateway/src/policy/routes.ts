@@ -68,6 +68,9 @@ const r = (
     ? { method, path, operationId, rule }
     : { method, path, operationId, rule, actingUser }
 
+/** A row whose 2xx JSON answer carries `links` to rewrite (see {@link RouteRule.links}). */
+const linked = (row: RouteRule): RouteRule => ({ ...row, links: true })
+
 /** A row with a {@link RouteGuard} on the engine's answer. */
 const g = (
   method: RouteMethod,
@@ -322,14 +325,16 @@ export const ROUTES: readonly RouteRule[] = [
       empty: 'count',
     }),
   ),
-  r('POST', '/deployment/create', 'createDeployment', {
-    kind: 'stampTenant',
-    multipartField: 'tenant-id',
-  }),
+  linked(
+    r('POST', '/deployment/create', 'createDeployment', {
+      kind: 'stampTenant',
+      multipartField: 'tenant-id',
+    }),
+  ),
   r('GET', '/deployment/registered', 'getRegisteredDeployments', deny(T21)),
   r('GET', '/deployment/{id}', 'getDeployment', own('deployment', 'allow')),
   r('DELETE', '/deployment/{id}', 'deleteDeployment', own('deployment', 'forbid')),
-  r('POST', '/deployment/{id}/redeploy', 'redeploy', own('deployment', 'forbid')),
+  linked(r('POST', '/deployment/{id}/redeploy', 'redeploy', own('deployment', 'forbid'))),
   r('GET', '/deployment/{id}/resources', 'getDeploymentResources', own('deployment', 'allow')),
   r(
     'GET',
@@ -475,12 +480,15 @@ export const ROUTES: readonly RouteRule[] = [
     'queryExternalTasksCount',
     scope({ in: 'body', shared: false, withoutParam: false, empty: 'count' }),
   ),
-  r(
-    'POST',
-    '/external-task/fetchAndLock',
-    'fetchAndLock',
-    scope({ in: 'topics', shared: false, withoutParam: true, empty: 'list' }),
-  ),
+  {
+    ...r(
+      'POST',
+      '/external-task/fetchAndLock',
+      'fetchAndLock',
+      scope({ in: 'topics', shared: false, withoutParam: true, empty: 'list' }),
+    ),
+    longPoll: true,
+  },
   r('PUT', '/external-task/retries', 'setExternalTaskRetries', deny(T12)),
   r('POST', '/external-task/retries-async', 'setExternalTaskRetriesAsyncOperation', deny(T12)),
   r('GET', '/external-task/topic-names', 'getTopicNames', deny(T21)),
@@ -1113,12 +1121,17 @@ export const ROUTES: readonly RouteRule[] = [
     kind: 'stampTenant',
     rewriteTo: '/process-definition/key/{key}/tenant-id/{tenant-id}/rendered-form',
   }),
-  r(
-    'POST',
-    '/process-definition/key/{key}/start',
-    'startProcessInstanceByKey',
-    { kind: 'stampTenant', rewriteTo: '/process-definition/key/{key}/tenant-id/{tenant-id}/start' },
-    'inject',
+  linked(
+    r(
+      'POST',
+      '/process-definition/key/{key}/start',
+      'startProcessInstanceByKey',
+      {
+        kind: 'stampTenant',
+        rewriteTo: '/process-definition/key/{key}/tenant-id/{tenant-id}/start',
+      },
+      'inject',
+    ),
   ),
   r('GET', '/process-definition/key/{key}/startForm', 'getStartFormByKey', {
     kind: 'stampTenant',
@@ -1133,15 +1146,17 @@ export const ROUTES: readonly RouteRule[] = [
       rewriteTo: '/process-definition/key/{key}/tenant-id/{tenant-id}/statistics',
     },
   ),
-  r(
-    'POST',
-    '/process-definition/key/{key}/submit-form',
-    'submitFormByKey',
-    {
-      kind: 'stampTenant',
-      rewriteTo: '/process-definition/key/{key}/tenant-id/{tenant-id}/submit-form',
-    },
-    'inject',
+  linked(
+    r(
+      'POST',
+      '/process-definition/key/{key}/submit-form',
+      'submitFormByKey',
+      {
+        kind: 'stampTenant',
+        rewriteTo: '/process-definition/key/{key}/tenant-id/{tenant-id}/submit-form',
+      },
+      'inject',
+    ),
   ),
   r(
     'PUT',
@@ -1192,12 +1207,14 @@ export const ROUTES: readonly RouteRule[] = [
     'getRenderedStartFormByKeyAndTenantId',
     { kind: 'stampTenant', pathParam: 'tenant-id' },
   ),
-  r(
-    'POST',
-    '/process-definition/key/{key}/tenant-id/{tenant-id}/start',
-    'startProcessInstanceByKeyAndTenantId',
-    { kind: 'stampTenant', pathParam: 'tenant-id' },
-    'inject',
+  linked(
+    r(
+      'POST',
+      '/process-definition/key/{key}/tenant-id/{tenant-id}/start',
+      'startProcessInstanceByKeyAndTenantId',
+      { kind: 'stampTenant', pathParam: 'tenant-id' },
+      'inject',
+    ),
   ),
   r(
     'GET',
@@ -1211,12 +1228,14 @@ export const ROUTES: readonly RouteRule[] = [
     'getActivityStatisticsByProcessDefinitionKeyAndTenantId',
     { kind: 'stampTenant', pathParam: 'tenant-id' },
   ),
-  r(
-    'POST',
-    '/process-definition/key/{key}/tenant-id/{tenant-id}/submit-form',
-    'submitFormByKeyAndTenantId',
-    { kind: 'stampTenant', pathParam: 'tenant-id' },
-    'inject',
+  linked(
+    r(
+      'POST',
+      '/process-definition/key/{key}/tenant-id/{tenant-id}/submit-form',
+      'submitFormByKeyAndTenantId',
+      { kind: 'stampTenant', pathParam: 'tenant-id' },
+      'inject',
+    ),
   ),
   r(
     'PUT',
@@ -1281,12 +1300,14 @@ export const ROUTES: readonly RouteRule[] = [
     'restartProcessInstanceAsyncOperation',
     deny(T12),
   ),
-  r(
-    'POST',
-    '/process-definition/{id}/start',
-    'startProcessInstance',
-    own('processDefinition', 'forbid'),
-    'inject',
+  linked(
+    r(
+      'POST',
+      '/process-definition/{id}/start',
+      'startProcessInstance',
+      own('processDefinition', 'forbid'),
+      'inject',
+    ),
   ),
   r('GET', '/process-definition/{id}/startForm', 'getStartForm', own('processDefinition', 'allow')),
   // Lists the definitions the model's call activities name, possibly in another tenant (T13).
@@ -1303,12 +1324,14 @@ export const ROUTES: readonly RouteRule[] = [
     'getActivityStatistics',
     own('processDefinition', 'forbid'),
   ),
-  r(
-    'POST',
-    '/process-definition/{id}/submit-form',
-    'submitForm',
-    own('processDefinition', 'forbid'),
-    'inject',
+  linked(
+    r(
+      'POST',
+      '/process-definition/{id}/submit-form',
+      'submitForm',
+      own('processDefinition', 'forbid'),
+      'inject',
+    ),
   ),
   r(
     'PUT',
@@ -1492,7 +1515,7 @@ export const ROUTES: readonly RouteRule[] = [
   r('DELETE', '/task/{id}', 'deleteTask', own('task', 'hide')),
   r('POST', '/task/{id}/assignee', 'setAssignee', own('task', 'hide')),
   r('GET', '/task/{id}/attachment', 'getAttachments', own('task', 'hide')),
-  r('POST', '/task/{id}/attachment/create', 'addAttachment', own('task', 'hide')),
+  linked(r('POST', '/task/{id}/attachment/create', 'addAttachment', own('task', 'hide'))),
   r('GET', '/task/{id}/attachment/{attachmentId}', 'getAttachment', own('task', 'hide')),
   r('DELETE', '/task/{id}/attachment/{attachmentId}', 'deleteAttachment', own('task', 'hide')),
   r('GET', '/task/{id}/attachment/{attachmentId}/data', 'getAttachmentData', own('task', 'hide')),
@@ -1502,9 +1525,11 @@ export const ROUTES: readonly RouteRule[] = [
   r('GET', '/task/{id}/comment', 'getComments', own('task', 'hide')),
   r('PUT', '/task/{id}/comment', 'updateTaskComment', own('task', 'hide')),
   r('DELETE', '/task/{id}/comment', 'deleteTaskComments', own('task', 'hide')),
-  g('POST', '/task/{id}/comment/create', 'createComment', ownRoute('task', 'hide'), {
-    kind: 'commentInstance',
-  }),
+  linked(
+    g('POST', '/task/{id}/comment/create', 'createComment', ownRoute('task', 'hide'), {
+      kind: 'commentInstance',
+    }),
+  ),
   r('GET', '/task/{id}/comment/{commentId}', 'getComment', own('task', 'hide')),
   r('DELETE', '/task/{id}/comment/{commentId}', 'deleteTaskComment', own('task', 'hide')),
   r('POST', '/task/{id}/complete', 'complete', own('task', 'hide'), 'inject'),

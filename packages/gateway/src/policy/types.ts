@@ -145,6 +145,16 @@ export interface RouteRule {
   readonly rule: Rule
   readonly actingUser?: ActingUserMode
   readonly guard?: RouteGuard
+  /**
+   * A long poll (`fetchAndLock`): the JSON body is always read, its `asyncResponseTimeout` capped
+   * (`C7AUTH_ENGINE_MAX_LONG_POLL_MS`), and the upstream headers timeout extended by it.
+   */
+  readonly longPoll?: true
+  /**
+   * The 2xx JSON answer carries `links[].href` with the engine's own URL: buffered and rewritten
+   * to the gateway's public URL. Every other answer streams through untouched.
+   */
+  readonly links?: true
 }
 
 /** Result of {@link normalizePath}. */
@@ -198,7 +208,7 @@ export type JsonRewrite =
        */
       readonly orElse?: unknown
     }
-  | { readonly kind: 'respond'; readonly status: 200; readonly json: unknown }
+  | { readonly kind: 'respond'; readonly status: number; readonly json: unknown }
 
 /** What to do with the request body. */
 export type BodyPlan =
@@ -207,8 +217,13 @@ export type BodyPlan =
   /**
    * Read the JSON body (bounded), call `rewrite` (`undefined` for an empty body) and forward the
    * result, or answer with it. `rewrite` throws `C7AUTH_BODY_INVALID` for a body it cannot police.
+   * `decide` gives synchronous rewrites; `settle` wraps one that reveals an owner check in an
+   * asynchronous one that has run it (the proxy executes no owner check itself).
    */
-  | { readonly kind: 'json'; readonly rewrite: (json: unknown) => JsonRewrite }
+  | {
+      readonly kind: 'json'
+      readonly rewrite: (json: unknown) => JsonRewrite | Promise<JsonRewrite>
+    }
   /**
    * Rebuild the multipart body: drop every part whose name equals `field` (ASCII case-insensitive)
    * and add one text part `field` = `resolveTenant(values of the dropped parts)` (none when it
@@ -230,30 +245,50 @@ export type BodyPlan =
 export interface ForwardDecision {
   readonly action: 'forward'
   readonly operationId: string
+  /** The route-table row (its `longPoll` and `links` flags tell the proxy how to carry it). */
+  readonly route: RouteRule
   readonly rule: Rule
   readonly engine: string | undefined
   /** Path to request upstream below the mount, percent-encoded, `/engine/{name}` kept. */
   readonly path: string
   readonly query: URLSearchParams
   readonly body: BodyPlan
-  /** Resolve this owner (see `checkOwner`) before forwarding; `undefined` when none is needed. */
+  /**
+   * Resolve this owner (see `checkOwner`) before forwarding; `undefined` when none is needed, and
+   * always after `settle` (which runs it).
+   */
   readonly ownerCheck: OwnerCheck | undefined
   /** True when the operation changes engine state. */
   readonly mutating: boolean
   /** The tenant the request was pinned to, when there is exactly one. */
   readonly tenant: string | undefined
-  /** A check of the engine's answer (see {@link RouteGuard}); `undefined` when none is needed. */
+  /**
+   * A check of the engine's answer (see {@link RouteGuard}); `undefined` when none is needed, and
+   * always after `settle` (which runs it).
+   */
   readonly guard?: GuardPlan | undefined
 }
 
-/** Answer without calling the engine (a scoped query that cannot match anything). */
+/**
+ * Answer without calling the engine: a scoped query that cannot match anything (`[]`, a zero
+ * count), or, after `settle`, the engine's own answer for a foreign or missing id.
+ */
 export interface RespondDecision {
   readonly action: 'respond'
   readonly operationId: string
-  readonly status: 200
+  readonly status: number
   readonly json: unknown
+  /** The tenant the request was pinned to, for audit. */
+  readonly tenant?: string | undefined
+  /** True when the operation would have changed engine state (audit logs these). */
+  readonly mutating?: boolean
 }
 
+/**
+ * The one decision from policy to proxy: `decide` gives it from the route table alone (it may
+ * still name an owner check or a guard); `settle` runs those against the engine, and the proxy
+ * executes what `settle` gives.
+ */
 export type Decision = ForwardDecision | RespondDecision
 
 /** Input of `decide`. */
@@ -263,4 +298,25 @@ export interface PolicyRequest {
   readonly path: string
   readonly query: URLSearchParams
   readonly principal: Principal
+}
+
+/**
+ * Calls the engine as the caller (owner checks, form references, missing-id probes); resolves
+ * `{ status, body }`. `GET` unless `init` names another method (a probe of a `POST` route).
+ */
+export type EngineLookup = (
+  path: string,
+  init?: { readonly method: 'GET' | 'POST'; readonly body?: unknown },
+) => Promise<{ status: number; body: unknown }>
+
+/** The engine as `settle` sees it for one request. */
+export interface EngineAccess {
+  /** Calls the engine with the caller's upstream credentials. */
+  readonly lookup: EngineLookup
+  /**
+   * True when the engine applies its own tenant check to the caller (`bridge`, `assertion`): a
+   * Camunda Form bound by `latest` then resolves in the caller's tenants only and is served.
+   * False: such forms are refused (T29).
+   */
+  readonly checksTenants: boolean
 }

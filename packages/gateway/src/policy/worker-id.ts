@@ -84,11 +84,13 @@ export function namespaceWorkerIds(
       rewrite: (json): JsonRewrite => ({ kind: 'forward', json: rewriteBody(json, namespace) }),
     }
   } else if (before.kind === 'json') {
+    const namespaced = (out: JsonRewrite): JsonRewrite =>
+      out.kind === 'forward' ? { ...out, json: rewriteBody(out.json, namespace) } : out
     body = {
       kind: 'json',
-      rewrite: (json): JsonRewrite => {
+      rewrite: (json) => {
         const out = before.rewrite(json)
-        return out.kind === 'forward' ? { ...out, json: rewriteBody(out.json, namespace) } : out
+        return out instanceof Promise ? out.then(namespaced) : namespaced(out)
       },
     }
   } else {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Principal } from '@c7auth/core'
+import type { BodyPlan, JsonRewrite } from '../types.js'
 
 /** One operation of the OpenAPI document. */
 export interface OpenApiOperation {
@@ -65,4 +66,15 @@ export function principalOf(
     expiresAt: 4_102_444_800,
     admin: extra.admin ?? false,
   }
+}
+
+/**
+ * Runs the JSON rewrite of a body plan as `decide` gives it: synchronous (only `settle` makes a
+ * rewrite asynchronous, once it must run an owner check a body reveals).
+ */
+export function syncRewrite(body: BodyPlan, json: unknown): JsonRewrite {
+  if (body.kind !== 'json') throw new Error(`expected a json body plan, got ${body.kind}`)
+  const out = body.rewrite(json)
+  if (out instanceof Promise) throw new Error('decide gave an asynchronous rewrite')
+  return out
 }
