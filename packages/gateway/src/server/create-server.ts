@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import type { C7AuthConfig } from '@c7auth/core'
 import { createGateway } from '../engine/index.js'
 import type { BootstrapReport, Gateway, GatewayHooks } from '../engine/index.js'
+import type { Policy } from '../policy/index.js'
 import { createRequestHandler } from './handler.js'
 import { createGatewayMetrics } from './metrics.js'
 import { startMetricsListener } from './metrics-access.js'
@@ -23,6 +24,8 @@ export interface GatewayServerOptions {
   drainTimeoutMs?: number
   /** OpenTelemetry tracer (the bin builds one from the `OTEL_*` variables). Off when absent. */
   tracer?: Tracer
+  /** The policy (see `CreateGatewayOptions.policy`). Default: `createPolicy` from `config`. */
+  policy?: Policy
 }
 
 /** A running standalone gateway. */
@@ -71,6 +74,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     logger,
     hooks,
     ...(tracer === undefined ? {} : { tracer }),
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
   })
   registerAuthenticatorMetrics(gateway, metrics)
 
