@@ -108,6 +108,29 @@ async function listen(handler: Parameters<typeof createServer>[1]): Promise<stri
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/engine-rest`
 }
 
+/** The engine proxy in service mode with `policy`, serving the admin principal. */
+async function proxyFor(policy: Pick<Policy, 'settle'>): Promise<string> {
+  const endpoint = createEngineEndpoint(sim.url)
+  closers.push(() => endpoint.dispatcher.close())
+  const proxy = createEngineProxy({
+    endpoint,
+    credentials: createUpstreamCredentials({
+      mode: 'service',
+      serviceUser: SERVICE.id,
+      servicePassword: SERVICE.password,
+      userHeader: 'Context-User-ID',
+    }),
+    policy,
+    timeoutMs: 2_000,
+    maxLongPollMs: 1_000,
+    maxJsonBytes: 64 * 1024,
+    maxStreamBytes: 1024 * 1024,
+  })
+  return listen((req, res) => {
+    void proxy.handle(req, res, admin, { mountPath: '/engine-rest' })
+  })
+}
+
 /** What an admin's `GET /task/{taskB}` answers, by entry point. */
 type Answer = { status: number; body: unknown }
 
@@ -141,26 +164,7 @@ const ENTRY_POINTS: Record<string, (policy: Policy) => Promise<Answer>> = {
     return { status: r.status, body: r.body }
   },
   async createEngineProxy(policy) {
-    const endpoint = createEngineEndpoint(sim.url)
-    closers.push(() => endpoint.dispatcher.close())
-    const proxy = createEngineProxy({
-      endpoint,
-      credentials: createUpstreamCredentials({
-        mode: 'service',
-        serviceUser: SERVICE.id,
-        servicePassword: SERVICE.password,
-        userHeader: 'Context-User-ID',
-      }),
-      policy,
-      timeoutMs: 2_000,
-      maxLongPollMs: 1_000,
-      maxJsonBytes: 64 * 1024,
-      maxStreamBytes: 1024 * 1024,
-    })
-    const url = await listen((req, res) => {
-      void proxy.handle(req, res, admin, { mountPath: '/engine-rest' })
-    })
-    return get(`${url}/task/${taskB}`)
+    return get(`${await proxyFor(policy)}/task/${taskB}`)
   },
   async 'createGateway + Express engineProxy'(policy) {
     const gateway = createGateway({ config: configFor(), policy })
@@ -177,8 +181,6 @@ const ENTRY_POINTS: Record<string, (policy: Policy) => Promise<Answer>> = {
     return get(`${server.url}/engine-rest/task/${taskB}`, adminToken)
   },
   async 'a policy of ones own around createPolicy'(policy) {
-    const endpoint = createEngineEndpoint(sim.url)
-    closers.push(() => endpoint.dispatcher.close())
     let settled = 0
     const own: Pick<Policy, 'settle'> = {
       settle(request, engine) {
@@ -186,24 +188,7 @@ const ENTRY_POINTS: Record<string, (policy: Policy) => Promise<Answer>> = {
         return policy.settle(request, engine)
       },
     }
-    const proxy = createEngineProxy({
-      endpoint,
-      credentials: createUpstreamCredentials({
-        mode: 'service',
-        serviceUser: SERVICE.id,
-        servicePassword: SERVICE.password,
-        userHeader: 'Context-User-ID',
-      }),
-      policy: own,
-      timeoutMs: 2_000,
-      maxLongPollMs: 1_000,
-      maxJsonBytes: 64 * 1024,
-      maxStreamBytes: 1024 * 1024,
-    })
-    const url = await listen((req, res) => {
-      void proxy.handle(req, res, admin, { mountPath: '/engine-rest' })
-    })
-    const answer = await get(`${url}/task/${taskB}`)
+    const answer = await get(`${await proxyFor(own)}/task/${taskB}`)
     expect(settled).toBe(1)
     return answer
   },

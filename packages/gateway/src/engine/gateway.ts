@@ -1,9 +1,8 @@
 import type { Tracer } from '@opentelemetry/api'
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
 import { ConfigError, DEFAULT_TRACE_VARIABLE } from '@c7auth/core'
-import type { C7AuthConfig, EngineAuthMode, Principal } from '@c7auth/core'
+import type { C7AuthConfig, EngineAuthMode } from '@c7auth/core'
 import { authenticatorOptionsFromConfig, createAuthenticator } from '../auth/index.js'
 import type { Authenticator } from '../auth/index.js'
 import { createPolicy } from '../policy/index.js'
@@ -15,7 +14,7 @@ import type { EngineEndpoint } from './engine-client.js'
 import { createIdentityBridge } from './identity-bridge.js'
 import type { CanaryReport, IdentityBridge } from './identity-bridge.js'
 import { createEngineProxy } from './proxy.js'
-import type { HandleOptions } from './proxy.js'
+import type { EngineProxy } from './proxy.js'
 import { bootstrapTenants, configuredAuthorizations } from './tenant-bootstrap.js'
 import type { AuthorizationGrant, TenantBootstrapReport } from './tenant-bootstrap.js'
 import type { GatewayHooks } from './types.js'
@@ -103,12 +102,7 @@ export interface Gateway {
    */
   readonly assertionJwks: AssertionJwks | undefined
   /** Proxies one authenticated request (Express/Koa adapters call this). */
-  handle(
-    req: IncomingMessage,
-    res: ServerResponse,
-    principal: Principal,
-    options: HandleOptions,
-  ): Promise<void>
+  handle: EngineProxy['handle']
   /** Tenant bootstrap, bridge canary, read-only identity detection. Call once before serving. */
   start(): Promise<BootstrapReport>
   checkReady(): Promise<ReadyReport>

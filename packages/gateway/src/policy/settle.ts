@@ -1,24 +1,11 @@
 import { C7AuthError, UpstreamError } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 import { formReferenceVerdict } from './form-guard.js'
-import {
-  OwnerCache,
-  checkOwner,
-  engineNotFound,
-  ownerAbsent,
-  ownerForbidden,
-  ownerLookup,
-} from './owner.js'
+import { checkOwner, engineNotFound, ownerAbsent, ownerForbidden, ownerLookup } from './owner.js'
+import type { OwnerCache } from './owner.js'
 import { MISSING_ID_SENTINEL } from './types.js'
-import type {
-  BodyPlan,
-  Decision,
-  EngineAccess,
-  ForwardDecision,
-  GuardPlan,
-  JsonRewrite,
-  OwnerCheck,
-} from './types.js'
+import type { BodyPlan, Decision, EngineAccess, ForwardDecision, GuardPlan } from './types.js'
+import type { JsonRewrite, OwnerCheck } from './types.js'
 
 /** Options of {@link createSettle}. */
 export interface SettleOptions {
