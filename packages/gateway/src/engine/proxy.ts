@@ -114,9 +114,11 @@ class CallerEngine implements EngineAccess {
         ...(init?.body === undefined ? {} : { body: init.body }),
       })
     }
-    return withCredentials(credentials, this.principal, true, send, (r) => r.status)
+    return withCredentials(credentials, this.principal, true, send, statusOf)
   }
 }
+
+const statusOf = (r: { status: number }): number => r.status
 
 /** What the request's audit line, hook event and span report, as the steps settle it. */
 interface Report {

@@ -71,6 +71,10 @@ export async function withCredentials<T>(
   }
 }
 
+const relayedStatus = (status: number): number => status
+const answerStatus = (r: Dispatcher.ResponseData): number => r.statusCode
+const dumpAnswer = (r: Dispatcher.ResponseData): Promise<void> => r.body.dump()
+
 /** The headers of one attempt: the credentials go in, the request id stays last. */
 async function sentHeaders(call: UpstreamCall, copy: boolean) {
   const auth = await call.credentials.headersFor(call.principal)
@@ -121,7 +125,7 @@ export function relayUpstream(
       throw err
     }
   }
-  return withCredentials(call.credentials, call.principal, true, once, (status) => status)
+  return withCredentials(call.credentials, call.principal, true, once, relayedStatus)
 }
 
 /**
@@ -171,7 +175,7 @@ export function requestUpstream(
     call.principal,
     streamed === undefined,
     once,
-    (r) => r.statusCode,
-    (r) => r.body.dump(),
+    answerStatus,
+    dumpAnswer,
   )
 }
