@@ -87,6 +87,8 @@ function outcomeOf(err: unknown): AuditOutcome {
   return isC7AuthError(err) && err.status < 500 ? 'denied' : 'error'
 }
 
+const statusOf = (r: { status: number }): number => r.status
+
 /**
  * The engine as the policy's `settle` sees it for one request: calls as the caller, with the
  * credentials' recovery (the bridge repairs once) like every forwarded call.
@@ -117,8 +119,6 @@ class CallerEngine implements EngineAccess {
     return withCredentials(credentials, this.principal, true, send, statusOf)
   }
 }
-
-const statusOf = (r: { status: number }): number => r.status
 
 /** What the request's audit line, hook event and span report, as the steps settle it. */
 interface Report {
