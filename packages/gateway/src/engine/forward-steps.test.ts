@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { isC7AuthError } from '@c7auth/core'
-import type { Principal } from '@c7auth/core'
 import { createPolicy } from '../policy/index.js'
+import { principalOf } from '../policy/__tests__/support.js'
 import type { ForwardDecision } from '../policy/index.js'
 import { planBody } from './request-body.js'
 import type { PlannedBody } from './request-body.js'
@@ -14,18 +14,7 @@ import { createUpstreamCredentials } from './upstream-credentials.js'
 import type { UpstreamCredentials } from './upstream-credentials.js'
 
 /** The forward path's steps, each on its own: the body step and the credentials' recovery. */
-const principal: Principal = {
-  kind: 'app',
-  userId: 'appA',
-  groupIds: [],
-  tenantIds: ['tenantA'],
-  clientId: 'appA',
-  issuer: 'http://127.0.0.1/idp',
-  subject: 'appA',
-  scopes: [],
-  expiresAt: Math.floor(Date.now() / 1000) + 300,
-  admin: false,
-}
+const principal = principalOf(['tenantA'], { kind: 'app', userId: 'appA', clientId: 'appA' })
 
 const closers: (() => Promise<void>)[] = []
 afterEach(async () => {
