@@ -42,7 +42,11 @@ const MEMORY = flag('--memory')
 const ROUNDS = option('--rounds', SMOKE ? 1 : 3)
 const DURATION = option('--duration', SMOKE ? 2 : 8)
 const MANY = option('--tokens', SMOKE ? 2_000 : 20_000)
-const CONCURRENCY = [32, 128]
+/** `--connections N` (repeatable): only these concurrency levels (profiling); default c32 and c128. */
+const ONLY_C = args.flatMap((a, i) => (a === '--connections' ? [Number(args[i + 1])] : []))
+const CONCURRENCY = ONLY_C.length > 0 ? ONLY_C : [32, 128]
+/** `--scenario single|many`: only one token set (profiling one path); default both. */
+const SCENARIO = flag('--scenario') ? args[args.indexOf('--scenario') + 1] : undefined
 /** `--node-arg X` (repeatable): extra Node flags for the proxies, e.g. `--cpu-prof`. */
 const EXTRA_NODE_ARGS = args.flatMap((a, i) => (a === '--node-arg' ? [args[i + 1] as string] : []))
 /** `--only S` (repeatable): only the stacks whose name contains S (the bare proxy always runs). */
@@ -360,8 +364,8 @@ for (const s of STACKS) {
 
 type Result = Awaited<ReturnType<typeof measure>>
 const scenarios = CONCURRENCY.flatMap((c) => [
-  { c, tokens: single, label: `c${c}, 1 token` },
-  { c, tokens: many, label: `c${c}, ${MANY} tokens` },
+  ...(SCENARIO === 'many' ? [] : [{ c, tokens: single, label: `c${c}, 1 token` }]),
+  ...(SCENARIO === 'single' ? [] : [{ c, tokens: many, label: `c${c}, ${MANY} tokens` }]),
 ])
 const results = new Map<string, Result[]>()
 let failures = 0
