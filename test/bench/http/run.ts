@@ -16,7 +16,9 @@
  *
  * Flags: `--smoke` (CI: 1 round, short runs, fewer tokens; exit 0 unless something failed to
  * run), `--rounds N`, `--duration S`, `--tokens N`, `--memory` (the c7auth bin alone under
- * 1,000,000 distinct tokens, RSS sampled every 100,000 requests), `--no-write` (print only).
+ * 1,000,000 distinct tokens, RSS sampled every 100,000 requests; `--total N` for a shorter
+ * curve), `--tracing` (adds the bin with OpenTelemetry on), `--no-write` (print only); for
+ * profiling one path: `--only S`, `--scenario single|many`, `--connections N`, `--node-arg X`.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -42,7 +44,13 @@ const MEMORY = flag('--memory')
 const ROUNDS = option('--rounds', SMOKE ? 1 : 3)
 const DURATION = option('--duration', SMOKE ? 2 : 8)
 const MANY = option('--tokens', SMOKE ? 2_000 : 20_000)
-const CONCURRENCY = [32, 128]
+/** `--connections N` (repeatable): only these concurrency levels (profiling); default c32 and c128. */
+const ONLY_C = args.flatMap((a, i) => (a === '--connections' ? [Number(args[i + 1])] : []))
+const CONCURRENCY = ONLY_C.length > 0 ? ONLY_C : [32, 128]
+/** `--tracing`: also the bin with OpenTelemetry on (every request traced, OTLP to a local sink). */
+const TRACING = flag('--tracing')
+/** `--scenario single|many`: only one token set (profiling one path); default both. */
+const SCENARIO = flag('--scenario') ? args[args.indexOf('--scenario') + 1] : undefined
 /** `--node-arg X` (repeatable): extra Node flags for the proxies, e.g. `--cpu-prof`. */
 const EXTRA_NODE_ARGS = args.flatMap((a, i) => (a === '--node-arg' ? [args[i + 1] as string] : []))
 /** `--only S` (repeatable): only the stacks whose name contains S (the bare proxy always runs). */
@@ -313,6 +321,20 @@ const c7env: Record<string, string> = {
 const common = { BENCH_UPSTREAM: upstream, BENCH_ISSUER: issuer, BENCH_AUDIENCE: AUDIENCE }
 const gatewayDist = join(ROOT, 'packages/gateway/dist/server/main.js')
 
+/** An OTLP/HTTP endpoint that accepts and drops spans, for the `--tracing` row. */
+async function otlpSink(): Promise<string> {
+  const sink = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'))
+  })
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r))
+  sink.unref()
+  return `http://127.0.0.1:${(sink.address() as AddressInfo).port}`
+}
+const tracingEnv: Record<string, string> = TRACING
+  ? { OTEL_EXPORTER_OTLP_ENDPOINT: await otlpSink(), OTEL_SERVICE_NAME: 'c7auth-bench' }
+  : {}
+
 const STACKS = [
   { name: 'bare node:http + undici Pool (no auth)', script: 'servers/bare.mjs', env: common },
   {
@@ -333,6 +355,15 @@ const STACKS = [
   },
   { name: 'c7auth in Express', script: 'servers/c7auth-express.mjs', env: c7env },
   { name: 'c7auth in Koa', script: 'servers/c7auth-koa.mjs', env: c7env },
+  ...(TRACING
+    ? [
+        {
+          name: 'c7auth standalone bin, tracing on (OTLP to a local sink)',
+          script: gatewayDist,
+          env: { ...c7env, ...tracingEnv, C7AUTH_LOG_LEVEL: 'info' },
+        },
+      ]
+    : []),
 ] as const
 
 if (MEMORY) {
@@ -360,8 +391,8 @@ for (const s of STACKS) {
 
 type Result = Awaited<ReturnType<typeof measure>>
 const scenarios = CONCURRENCY.flatMap((c) => [
-  { c, tokens: single, label: `c${c}, 1 token` },
-  { c, tokens: many, label: `c${c}, ${MANY} tokens` },
+  ...(SCENARIO === 'many' ? [] : [{ c, tokens: single, label: `c${c}, 1 token` }]),
+  ...(SCENARIO === 'single' ? [] : [{ c, tokens: many, label: `c${c}, ${MANY} tokens` }]),
 ])
 const results = new Map<string, Result[]>()
 let failures = 0

@@ -374,16 +374,24 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return notAfter
   }
 
-  async function verifyToken(token: string): Promise<VerifiedToken> {
+  /**
+   * The verified token, synchronously on a cache hit (no async frame, no promise: this is every
+   * request of a caller that reuses its token), else a promise of the full verification.
+   */
+  function lookupToken(token: string): VerifiedToken | Promise<VerifiedToken> {
+    if (cache !== undefined && token.length <= maxTokenLength) {
+      const hit = cache.get(token, now() / 1000)
+      if (hit !== undefined) {
+        verified++
+        return hit
+      }
+    }
+    return verifyMiss(token)
+  }
+
+  async function verifyMiss(token: string): Promise<VerifiedToken> {
     try {
       if (token.length > maxTokenLength) throw invalid('token too large')
-      if (cache !== undefined) {
-        const hit = cache.get(token, now() / 1000)
-        if (hit !== undefined) {
-          verified++
-          return hit
-        }
-      }
       const { verified: result, notAfter } = await verifyUncached(token)
       cache?.set(token, result, now() / 1000, notAfter)
       verified++
@@ -404,28 +412,46 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return new HttpAuthError('C7AUTH_TOKEN_INVALID', { realm, detail: 'unexpected', cause: err })
   }
 
-  async function authenticateRequest(req: AuthRequestLike): Promise<VerifiedToken> {
+  const bearerOptions = { realm, maxTokenLength }
+
+  /** Like {@link lookupToken} for a request; throws (synchronously) when it has no usable token. */
+  function lookupRequest(req: AuthRequestLike): VerifiedToken | Promise<VerifiedToken> {
     let token: string
     try {
-      token = extractBearerToken(req, { realm, maxTokenLength })
+      token = extractBearerToken(req, bearerOptions)
     } catch (err) {
       rejected++
       throw toAuthError(err)
     }
-    return verifyToken(token)
+    return lookupToken(token)
   }
 
   return {
     realm,
     mapsTenants,
-    async authenticate(req) {
-      return (await authenticateRequest(req)).principal
+    // Not `async`: a cache hit costs one resolved promise, not an async frame per layer.
+    authenticate(req) {
+      try {
+        const v = lookupRequest(req)
+        return v instanceof Promise ? v.then(principalOf) : Promise.resolve(v.principal)
+      } catch (err) {
+        return Promise.reject(err as Error)
+      }
     },
-    authenticateRequest,
-    async verify(token) {
-      return (await verifyToken(token)).principal
+    authenticateRequest(req) {
+      try {
+        return Promise.resolve(lookupRequest(req))
+      } catch (err) {
+        return Promise.reject(err as Error)
+      }
     },
-    verifyToken,
+    verify(token) {
+      const v = lookupToken(token)
+      return v instanceof Promise ? v.then(principalOf) : Promise.resolve(v.principal)
+    },
+    verifyToken(token) {
+      return Promise.resolve(lookupToken(token))
+    },
     async warmUp() {
       await Promise.all([...stores.values()].map((s) => s.warmUp()))
     },
@@ -441,6 +467,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       cache?.close()
     },
   }
+}
+
+function principalOf(v: VerifiedToken): Principal {
+  return v.principal
 }
 
 function isAtJwt(typ: unknown): boolean {

@@ -413,15 +413,67 @@ describe('bearer extraction over authenticate()', () => {
 
   it('accepts BEARER and bearer, refuses malformed credentials', async () => {
     const token = await idp.sign(base)
-    for (const h of [`BEARER ${token}`, `bearer ${token}`, `Bearer  ${token}`]) {
+    const accepted = [`BEARER ${token}`, `bearer ${token}`, `Bearer  ${token}`, `bEaReR ${token}  `]
+    for (const h of accepted) {
       await expect(auth.authenticate({ headers: { authorization: h } })).resolves.toMatchObject({
         userId: 'acme',
       })
     }
-    for (const h of ['Bearer', 'Bearer ', `Bearer ${token} extra`, 'Bearer a,b']) {
+    const malformed = ['Bearer', 'Bearer ', 'Bearer   ', `Bearer ${token} extra`, 'Bearer a,b']
+    for (const h of malformed) {
       const err = await rejection(auth.authenticate({ headers: { authorization: h } }))
       expect(err).toMatchObject({ code: 'C7AUTH_REQUEST_INVALID', status: 400 })
     }
+    // Another scheme that merely starts like `bearer`, or `bearer` not followed by a space: no
+    // bearer credentials at all.
+    const otherSchemes = [
+      `Bearerx ${token}`,
+      `Bearer\t${token}`,
+      `Beare ${token}`,
+      ` Bearer ${token}`,
+    ]
+    for (const h of otherSchemes) {
+      const err = await rejection(auth.authenticate({ headers: { authorization: h } }))
+      expect(err).toMatchObject({ code: 'C7AUTH_TOKEN_MISSING', status: 401 })
+    }
+    expect.assertions(accepted.length + malformed.length + otherSchemes.length)
+  })
+
+  it('answers every refusal as a rejected promise, never a synchronous throw', async () => {
+    const token = await idp.sign(base)
+    const cached = make({ cache: {} })
+    const calls = [
+      () => cached.authenticate({ headers: {} }),
+      () => cached.authenticateRequest({ headers: { authorization: 'Bearer a,b' } }),
+      () => cached.verify('not.a.jws'),
+      () => cached.verifyToken('x'.repeat(20_000)),
+      // A cached token stays a promise too (the cache-hit path answers without an async frame).
+      () => cached.authenticate({ headers: { authorization: `Bearer ${token}` } }),
+      () => cached.authenticateRequest({ headers: { authorization: `Bearer ${token}` } }),
+      () => cached.verify(token),
+    ]
+    const settled: string[] = []
+    for (const call of calls) {
+      const p = call()
+      expect(p).toBeInstanceOf(Promise)
+      settled.push(
+        await p.then(
+          () => 'ok',
+          (e: { code?: string }) => e.code ?? 'no code',
+        ),
+      )
+    }
+    expect(settled).toEqual([
+      'C7AUTH_TOKEN_MISSING',
+      'C7AUTH_REQUEST_INVALID',
+      'C7AUTH_TOKEN_INVALID',
+      'C7AUTH_TOKEN_INVALID',
+      'ok',
+      'ok',
+      'ok',
+    ])
+    expect(cached.stats).toMatchObject({ verified: 3, rejected: 4, cache: { size: 1, hits: 2 } })
+    cached.close()
   })
 
   it('uses the configured realm in challenges', async () => {

@@ -60,6 +60,38 @@ describe('TokenCache (Map keyed by the token string)', () => {
     expect(c.get('t4', NOW)).toBeDefined()
   })
 
+  it('keeps oldest-first order through replacements, lookups of ended entries and turnover', () => {
+    const c = new TokenCache({ maxKeys: 3, maxTtlSeconds: 300 })
+    c.set('t1', principal('t1'), NOW)
+    c.set('t2', principal('t2', NOW + 10), NOW)
+    c.set('t3', principal('t3'), NOW)
+    // Replacing t1 makes it the newest: t2 is now the oldest.
+    c.set('t1', principal('t1'), NOW)
+    // t2 ended: dropped by its lookup from the middle of the order; t3 is the oldest now.
+    expect(c.get('t2', NOW + 10)).toBeUndefined()
+    c.set('t4', principal('t4'), NOW)
+    expect(c.stats.size).toBe(3)
+    c.set('t5', principal('t5'), NOW)
+    expect(c.get('t3', NOW)).toBeUndefined()
+    expect(c.get('t1', NOW)).toBeDefined()
+    c.set('t6', principal('t6'), NOW)
+    expect(c.get('t1', NOW)).toBeUndefined()
+    // A cache turning over many times the size of its bound (more distinct tokens than
+    // maxKeys) keeps exactly the newest maxKeys entries.
+    for (let i = 0; i < 1_000; i++) c.set(`x${i}`, principal(`x${i}`), NOW)
+    expect(c.stats.size).toBe(3)
+    const kept = ['x997', 'x998', 'x999'].filter((t) => c.get(t, NOW) !== undefined)
+    expect(kept).toHaveLength(3)
+    expect(c.get('x996', NOW)).toBeUndefined()
+    // Emptied entry by entry, then refilled: the order starts over cleanly.
+    for (const t of ['x997', 'x998', 'x999']) c.set(t, principal(t, NOW + 1), NOW)
+    for (const t of ['x997', 'x998', 'x999']) expect(c.get(t, NOW + 1)).toBeUndefined()
+    expect(c.stats).toMatchObject({ size: 0, bytes: 0 })
+    for (const t of ['y1', 'y2', 'y3', 'y4']) c.set(t, principal(t), NOW)
+    expect(c.get('y1', NOW)).toBeUndefined()
+    expect(c.get('y4', NOW)).toBeDefined()
+  })
+
   it('holds at most maxBytes of token text, its claims and the per-entry charge', () => {
     const big = (i: number) => `${i}`.padEnd(16_000, 'x')
     const c = new TokenCache({ maxKeys: 10_000, maxTtlSeconds: 300, maxBytes: 100_000 })

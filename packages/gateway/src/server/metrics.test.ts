@@ -33,4 +33,20 @@ describe('gateway metrics: cached children per label tuple', () => {
     expect(text).toContain('c7auth_requests_total{outcome="a",code="bc",tenant="d"} 1')
     expect(text).toContain('c7auth_requests_total{outcome="ab",code="c",tenant="d"} 1')
   })
+
+  it('adds counts made between two collections once, whichever way they are read', async () => {
+    const m = createGatewayMetrics()
+    const series = (values: { labels: Record<string, unknown>; value: number }[]) =>
+      values.map((v) => `${String(v.labels.outcome)}/${String(v.labels.tenant)}=${v.value}`)
+    m.countRequest('success', 'ok', 'acme')
+    expect(series((await m.requests.get()).values)).toEqual(['success/acme=1'])
+    // Collected again with nothing new: unchanged, not doubled.
+    expect(series((await m.requests.get()).values)).toEqual(['success/acme=1'])
+    m.countRequest('success', 'ok', 'acme')
+    m.countRequest('denied', 'C7AUTH_FORBIDDEN', 'acme')
+    expect(await m.registry.metrics()).toContain(
+      'c7auth_requests_total{outcome="success",code="ok",tenant="acme"} 2',
+    )
+    expect(series((await m.requests.get()).values)).toEqual(['success/acme=2', 'denied/acme=1'])
+  })
 })

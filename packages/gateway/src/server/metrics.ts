@@ -21,7 +21,10 @@ export interface GatewayMetrics {
   readonly provisioningCalls: Counter<'kind'>
   /** Upstream latency by operation id and status class. */
   readonly upstreamSeconds: Histogram<'operation' | 'status'>
-  /** Counts one request on `requests{outcome, code, tenant}` through a cached child. */
+  /**
+   * Counts one request on `requests{outcome, code, tenant}`: a plain increment, added to
+   * `requests` when it is collected.
+   */
   countRequest(outcome: string, code: string, tenant: string): void
   /** Observes one verification on `verifySeconds{result}` through a cached child. */
   observeVerify(result: string, seconds: number): void
@@ -30,27 +33,43 @@ export interface GatewayMetrics {
 }
 
 /**
- * prom-client hashes the label object on every `inc`/`observe`; a child per label tuple, made once
- * and kept in nested maps, skips that. The tuples are bounded: outcomes and codes are fixed
- * vocabularies, tenants come from configuration, operations are the route table's ids, status is
- * a class (`2xx`…, `error`).
+ * A child per label tuple, made once and kept in nested maps (one to three labels: no rest
+ * array per call). The tuples are bounded: outcomes and codes are fixed vocabularies, tenants
+ * come from configuration, operations are the route table's ids, status is a class (`2xx`…,
+ * `error`).
  */
-function childCache<T>(make: (labels: string[]) => T): (...labels: string[]) => T {
+function childCache<T>(make: (labels: string[]) => T): (a: string, b?: string, c?: string) => T {
   const root = new Map<string, unknown>()
-  return (...labels) => {
+  return (a, b, c) => {
     let node = root
-    const last = labels.length - 1
-    for (let i = 0; i < last; i++) {
-      const label = labels[i] as string
-      let next = node.get(label) as Map<string, unknown> | undefined
-      if (next === undefined) node.set(label, (next = new Map()))
-      node = next
+    let key = a
+    if (b !== undefined) {
+      node = level(node, a)
+      key = b
+      if (c !== undefined) {
+        node = level(node, b)
+        key = c
+      }
     }
-    const key = labels[last] as string
     let child = node.get(key) as T | undefined
-    if (child === undefined) node.set(key, (child = make(labels)))
+    if (child === undefined) {
+      const labels = b === undefined ? [a] : c === undefined ? [a, b] : [a, b, c]
+      node.set(key, (child = make(labels)))
+    }
     return child
   }
+}
+
+function level(node: Map<string, unknown>, key: string): Map<string, unknown> {
+  let next = node.get(key) as Map<string, unknown> | undefined
+  if (next === undefined) node.set(key, (next = new Map()))
+  return next
+}
+
+/** Requests counted for one label tuple since the counter was last collected. */
+interface PendingCount {
+  readonly labels: Record<string, string>
+  n: number
 }
 
 /** Creates the gateway's metrics on a fresh registry (with Node process defaults). */
@@ -58,11 +77,22 @@ export function createGatewayMetrics(): GatewayMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'c7auth_' })
   const registers = [registry]
+  // Every request is counted here: a plain increment, added to the prom-client counter when it
+  // is collected (a scrape, or `get()`), because prom-client builds a label hash string on every
+  // `inc`, even through a child.
+  const pending: PendingCount[] = []
   const requests = new Counter({
     name: 'c7auth_requests_total',
     help: 'Requests handled by the gateway, by outcome, reason code and tenant.',
     labelNames: ['outcome', 'code', 'tenant'],
     registers,
+    collect() {
+      for (const p of pending) {
+        if (p.n === 0) continue
+        this.inc(p.labels, p.n)
+        p.n = 0
+      }
+    },
   })
   const verifySeconds = new Histogram({
     name: 'c7auth_token_verification_seconds',
@@ -78,7 +108,12 @@ export function createGatewayMetrics(): GatewayMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 60],
     registers,
   })
-  const requestChild = childCache((l) => requests.labels(...l))
+  const requestChild = childCache((l): PendingCount => {
+    const [outcome = '', code = '', tenant = ''] = l
+    const p = { labels: { outcome, code, tenant }, n: 0 }
+    pending.push(p)
+    return p
+  })
   const verifyChild = childCache((l) => verifySeconds.labels(...l))
   const upstreamChild = childCache((l) => upstreamSeconds.labels(...l))
   return {
@@ -86,7 +121,9 @@ export function createGatewayMetrics(): GatewayMetrics {
     requests,
     verifySeconds,
     upstreamSeconds,
-    countRequest: (outcome, code, tenant) => requestChild(outcome, code, tenant).inc(),
+    countRequest: (outcome, code, tenant) => {
+      requestChild(outcome, code, tenant).n++
+    },
     observeVerify: (result, seconds) => verifyChild(result).observe(seconds),
     observeUpstream: (operation, status, seconds) =>
       upstreamChild(operation, status).observe(seconds),
