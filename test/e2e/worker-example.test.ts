@@ -114,7 +114,9 @@ describe('examples/worker', () => {
       env[`${p}CLIENT_SECRET`] = t.secret
       env[`${p}TOKEN_SCOPE`] = 'engine:read engine:write'
     }
-    demo.engine.deploy(EXAMPLE_BPMN, { tenantId: acme.id })
+    const simulator = demo.simulator
+    if (simulator === null) throw new Error('the demo stack starts its own simulator by default')
+    simulator.deploy(EXAMPLE_BPMN, { tenantId: acme.id })
     const example = await startExample(env)
     try {
       const token = await demo.idp.issueUserToken({
@@ -137,7 +139,7 @@ describe('examples/worker', () => {
         () => example.output().includes('task completed'),
         'the example to complete a task',
       )
-      expect(demo.engine.inspect.processInstance(id)?.state).toBe('COMPLETED')
+      expect(simulator.inspect.processInstance(id)?.state).toBe('COMPLETED')
       expect(demo.billing.calls).toEqual([
         {
           caller: acme.app,
