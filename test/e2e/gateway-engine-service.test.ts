@@ -287,16 +287,27 @@ describeEngines('isolation over the whole route table', (ctx) => {
       }
     })
 
-    it('forwards with the one technical account (not the admin) and never with the caller’s token', async () => {
-      if (!h.simulator || mode !== 'service') return // the simulator's request log, service mode
-      const before = h.simulator.requests.length
-      expect((await h.call(a, 'GET', '/task')).status).toBe(200)
-      const q = h.simulator.requests.slice(before)
-      expect(q).toHaveLength(1)
-      expect(q[0]!.user).toBe(SERVICE_USER.id)
-      expect(SERVICE_USER.id).not.toBe(h.target.admin.id)
-      expect(q[0]!.query.tenantIdIn).toBe('tenantA')
-      expect(String(q[0]!.headers.authorization)).toMatch(/^Basic /)
+    it('acts as the one technical account (service) or A’s own account (bridge), never the admin', async () => {
+      // the engine's own record of who started an instance: on every engine
+      const expectedUser = mode === 'service' ? SERVICE_USER.id : 'appA'
+      expect(expectedUser).not.toBe(h.target.admin.id)
+      const simBefore = h.simulator?.requests.length ?? 0
+      const started = await h.call(a, 'POST', '/process-definition/key/order/start', {})
+      expect(started.status, started.text).toBe(200)
+      const { id } = started.json as { id: string }
+      const history = await engineAdmin<{ startUserId: string; tenantId: string }>(
+        h.target,
+        'GET',
+        `/history/process-instance/${id}`,
+      )
+      expect(history).toMatchObject({ startUserId: expectedUser, tenantId: 'tenantA' })
+      if (h.simulator) {
+        // the request log shows the credentials themselves: Basic, never the caller's bearer token
+        const q = h.simulator.requests.slice(simBefore).filter((r) => r.path.endsWith('/start'))
+        expect(q).toHaveLength(1)
+        expect(q[0]!.user).toBe(expectedUser)
+        expect(String(q[0]!.headers.authorization)).toMatch(/^Basic /)
+      }
     })
 
     it('denies an unclassified operation', async () => {
