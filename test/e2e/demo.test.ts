@@ -5,32 +5,23 @@
  * simulator also the default, self-contained `pnpm demo`. Afterwards the engine itself (read as its
  * admin, not through the demo) shows the story's end state.
  */
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { expect, it } from 'vitest'
 import { describeEngines, engineAdmin } from './engines.js'
+import { spawnTsx } from './tsx-process.js'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const DEMO = fileURLToPath(new URL('../../examples/demo/demo.ts', import.meta.url))
 
 /** Runs the demo to its end; the test's timeout bounds a demo that hangs. */
 async function runDemo(
   env: Record<string, string>,
 ): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', DEMO], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const proc = spawnTsx(DEMO, env)
   try {
-    const [code] = (await once(child, 'exit')) as [number | null]
-    return { code, output }
+    const [code] = await proc.exited
+    return { code, output: proc.output() }
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    proc.kill()
   }
 }
 

@@ -30,31 +30,10 @@ describeEngines('isolation over the whole route table', (ctx) => {
     let seeded: TenantAObjects
 
     beforeAll(async () => {
-      if (ctx.isSimulator) {
-        h = await startHarness({ mode, framework: 'express' })
-      } else {
-        if (mode === 'service') {
-          // a technical account of its own (admin group member), not the admin the gateway provisions with
-          await engineAdmin(ctx.engine, 'POST', '/user/create', {
-            profile: { id: SERVICE_USER.id, firstName: 'c7auth', lastName: 'service' },
-            credentials: { password: SERVICE_USER.password },
-          })
-          await engineAdmin(
-            ctx.engine,
-            'PUT',
-            `/group/${ctx.engine.adminGroup}/members/${SERVICE_USER.id}`,
-          )
-        }
-        h = await startHarness({
-          mode,
-          framework: 'express',
-          testEngine: ctx.engine,
-          env: {
-            C7AUTH_ENGINE_SERVICE_USER: SERVICE_USER.id,
-            C7AUTH_ENGINE_SERVICE_PASSWORD: SERVICE_USER.password,
-          },
-        })
-      }
+      // service mode: the harness's technical account, never the admin (on every engine)
+      h = ctx.isSimulator
+        ? await startHarness({ mode, framework: 'express' })
+        : await startHarness({ mode, framework: 'express', testEngine: ctx.engine })
       a = await h.appToken('appA')
       b = await h.appToken('appB')
       seeded = await seedTenantA(h, a, b)

@@ -6,11 +6,14 @@
  *
  * Load: `stress-ng --cpu 0` (one busy worker per core) when it is on the PATH (Debian package
  * `stress-ng`), else one busy-looping Node worker thread per core. Engines: the simulator only
- * unless `C7AUTH_TEST_ENGINES` says otherwise. Exit code 1 when any run had a failure.
+ * unless `C7AUTH_TEST_ENGINES` says otherwise. The isolation fuzz runs 500 cases per mode of its
+ * fixed seed unless `C7AUTH_FUZZ_RUNS`/`C7AUTH_FUZZ_SEED` say otherwise (its full 5,000 take
+ * about ten minutes per mode on two loaded cores; `pnpm test:fuzz` is the place for depth).
+ * Exit code 1 when any run had a failure.
  * The JSON report of each run goes to `stress-results/run-<n>.json` (ignored by git).
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -67,6 +70,7 @@ function startLoad() {
 /** One `vitest run` with a JSON report; resolves with the report and the wall time. */
 function runSuite(n, vitestArgs) {
   const outputFile = join(OUT, `run-${n}.json`)
+  rmSync(outputFile, { force: true }) // never read an earlier run's report
   const started = Date.now()
   const child = spawn(
     process.platform === 'win32' ? 'pnpm.cmd' : 'pnpm',
@@ -119,6 +123,8 @@ function outcomes(report) {
 
 const options = parseArgs(process.argv.slice(2))
 process.env.C7AUTH_TEST_ENGINES ??= 'simulator'
+process.env.C7AUTH_FUZZ_RUNS ??= '500'
+process.env.C7AUTH_FUZZ_SEED ??= '20261205'
 mkdirSync(OUT, { recursive: true })
 const load = options.load ? startLoad() : { how: 'none (--no-load)', stop: async () => {} }
 const stopAndExit = async (code) => {
@@ -127,7 +133,7 @@ const stopAndExit = async (code) => {
 }
 process.once('SIGINT', () => void stopAndExit(130))
 console.log(
-  `[stress] ${options.runs} run(s), engines ${process.env.C7AUTH_TEST_ENGINES}, load: ${load.how}`,
+  `[stress] ${options.runs} run(s), engines ${process.env.C7AUTH_TEST_ENGINES}, fuzz ${process.env.C7AUTH_FUZZ_RUNS} cases/mode (seed ${process.env.C7AUTH_FUZZ_SEED}), load: ${load.how}`,
 )
 
 const runs = []
@@ -136,6 +142,7 @@ try {
     const { code, seconds, report } = await runSuite(n, options.vitest)
     const o = outcomes(report)
     if (report === null) o.failed.add(`(run ${n}: vitest exited ${code} without a report)`)
+    else if (code !== 0 && o.failed.size === 0) o.failed.add(`(run ${n}: vitest exited ${code})`)
     runs.push({ n, seconds, ...o })
     console.log(
       `[stress] run ${n}: ${o.passed.size} passed, ${o.failed.size} failed, ${o.skipped} skipped, ${seconds.toFixed(0)} s`,
