@@ -1,11 +1,14 @@
 /**
  * `pnpm demo`: the whole c7auth story on one machine, no setup. `pnpm demo --serve` keeps the stack
- * running and prints ready-made commands.
+ * running and prints ready-made commands. On the engine simulator by default; `DEMO_ENGINE_URL`
+ * (engine-rest URL), `DEMO_ENGINE_ADMIN_USER`, `DEMO_ENGINE_ADMIN_PASSWORD` and
+ * `DEMO_ENGINE_ADMIN_GROUP` (default `camunda-admin`) put a running Camunda 7 or Operaton behind
+ * the gateway instead (a fresh one: the story expects no tasks of its process yet).
  */
 import { readFileSync } from 'node:fs'
 import { userEngineId } from '@c7auth/gateway'
 import { BILLING_AUDIENCE, TENANTS, startDemoStack } from './stack.js'
-import type { DemoStack } from './stack.js'
+import type { DemoStack, ExternalEngine } from './stack.js'
 
 const serve = process.argv.includes('--serve')
 /** The external task topic of bpmn/order-approval.bpmn; the demo's own workers serve it. */
@@ -67,10 +70,14 @@ async function call(
   return { status: res.status, json: text ? JSON.parse(text) : undefined }
 }
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs
   for (;;) {
-    const value = probe()
+    const value = await probe()
     if (value !== undefined && value !== false) return value
     check(Date.now() < end, `timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 50))
@@ -80,7 +87,10 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15
 async function story(stack: DemoStack): Promise<void> {
   console.log('c7auth demo — two tenants share one Camunda 7 engine behind the gateway\n')
   console.log(`  IdP (oidc-provider)   ${stack.idp.issuer}`)
-  console.log(`  engine (simulator)    ${stack.engine.url}   Basic auth on, tenant check on`)
+  console.log(
+    `  engine (${stack.engine.name})`.padEnd(24) +
+      `${stack.engine.url}   Basic auth on, tenant check on`,
+  )
   console.log(`  gateway (bridge mode) ${stack.gateway.url}/engine-rest`)
   console.log(
     `  billing API           ${stack.billing.url}   verifies app tokens for ${BILLING_AUDIENCE}\n`,
@@ -128,9 +138,13 @@ async function story(stack: DemoStack): Promise<void> {
       `200, instance ${short(res.json.id)} in tenant "${tenant}" (gateway pinned the key to the tenant)`,
     )
   }
-  const creators = stack.engine.requests
-    .filter((r) => r.operationId?.startsWith('startProcessInstance'))
-    .map((r) => r.user)
+  const creators = await Promise.all(
+    Object.values(started).map(
+      async (id) =>
+        (await stack.engine.read<{ startUserId: string }>(`/history/process-instance/${id}`))
+          .startUserId,
+    ),
+  )
   step(
     'engine',
     'who started the instances?',
@@ -206,13 +220,11 @@ async function story(stack: DemoStack): Promise<void> {
   )
   await until(
     'the acme instance to end',
-    () =>
-      stack.engine.inspect.processInstance(started.acme as string)?.state === 'COMPLETED' ||
-      undefined,
+    async () => (await instanceState(stack, started.acme as string)) === 'COMPLETED' || undefined,
   )
   step('engine', `process instance ${short(started.acme as string)}`, 'COMPLETED')
 
-  const globexTasks = stack.engine.inspect.externalTasks().filter((t) => t.tenantId === GLOBEX.id)
+  const globexTasks = await stack.engine.read<unknown[]>(`/external-task?tenantIdIn=${GLOBEX.id}`)
   check(
     stack.billing.calls.length === 1 && globexTasks.length === 0,
     'globex should have no external task yet',
@@ -223,8 +235,11 @@ async function story(stack: DemoStack): Promise<void> {
     "nothing: its tenant has no external task, and acme's was never offered",
   )
 
-  const log = stack.engine
-    .userOperationLog()
+  const log = (
+    await stack.engine.read<{ entityType: string; userId: string; operationType: string }[]>(
+      '/history/user-operation?sortBy=timestamp&sortOrder=asc',
+    )
+  )
     .filter((e) => e.entityType === 'Task' || e.entityType === 'ProcessInstance')
     .map((e) => `${e.userId}:${e.operationType}`)
   check(
@@ -236,6 +251,10 @@ async function story(stack: DemoStack): Promise<void> {
   console.log(
     '\nDemo finished: every call authenticated with a real OAuth token, every tenant kept apart.',
   )
+}
+
+async function instanceState(stack: DemoStack, id: string): Promise<string> {
+  return (await stack.engine.read<{ state: string }>(`/history/process-instance/${id}`)).state
 }
 
 function short(id: string): string {
@@ -257,8 +276,13 @@ function watchCompetingWorkers(stack: DemoStack): NodeJS.Timeout {
   const named = new Set<string>()
   let reported = 0
   const say = (text: string) => console.log(`\n${text}`)
-  const timer = setInterval(() => {
-    for (const task of stack.engine.inspect.externalTasks()) {
+  const timer = setInterval(async () => {
+    const locked = await stack.engine
+      .read<{ topicName: string; workerId: string | null; tenantId: string | null }[]>(
+        `/external-task?topicName=${DEMO_TOPIC}&locked=true`,
+      )
+      .catch(() => [])
+    for (const task of locked) {
       const id = task.workerId
       if (task.topicName !== DEMO_TOPIC || id === null || ownIds.has(id) || named.has(id)) continue
       named.add(id)
@@ -278,7 +302,27 @@ function watchCompetingWorkers(stack: DemoStack): NodeJS.Timeout {
   return timer
 }
 
-const stack = await startDemoStack()
+/** The running engine named by `DEMO_ENGINE_*`, or none (the demo starts the simulator). */
+function externalEngine(): ExternalEngine | undefined {
+  const url = process.env.DEMO_ENGINE_URL
+  if (!url) return undefined
+  const id = process.env.DEMO_ENGINE_ADMIN_USER
+  const password = process.env.DEMO_ENGINE_ADMIN_PASSWORD
+  if (!id || !password) {
+    console.error('DEMO_ENGINE_URL needs DEMO_ENGINE_ADMIN_USER and DEMO_ENGINE_ADMIN_PASSWORD')
+    process.exit(2)
+  }
+  const adminGroup = process.env.DEMO_ENGINE_ADMIN_GROUP
+  return {
+    url,
+    admin: { id, password },
+    name: new URL(url).host,
+    ...(adminGroup ? { adminGroup } : {}),
+  }
+}
+
+const external = externalEngine()
+const stack = await startDemoStack(external ? { engine: external } : {})
 stack.workers.subscribe(DEMO_TOPIC, { lockDuration: 10_000 }, async (ctx) => {
   own.charging++
   const res = await ctx

@@ -38,10 +38,35 @@ export interface BillingCall {
   amount: unknown
 }
 
+/**
+ * An engine the demo does not start (a real Camunda 7 or Operaton): its engine-rest URL and an
+ * admin account (member of `adminGroup`, with every authorization).
+ */
+export interface ExternalEngine {
+  /** `http://host:port/engine-rest` */
+  url: string
+  admin: { id: string; password: string }
+  /** Default `camunda-admin` (Operaton: `operaton-admin`). */
+  adminGroup?: string
+  /** How the story names it (default `external engine`). */
+  name?: string
+}
+
+/** The engine behind the gateway, whichever it is: the story reads it over engine-rest as the admin. */
+export interface DemoEngine {
+  readonly url: string
+  /** `simulator` or the external engine's name. */
+  readonly name: string
+  /** `GET <engine-rest><path>` as the engine admin; throws unless 200. */
+  read<T>(path: string): Promise<T>
+}
+
 /** Every process of the demo stack, started in-process on 127.0.0.1. */
 export interface DemoStack {
   idp: TestIdp
-  engine: EngineSimulator
+  engine: DemoEngine
+  /** The started simulator (seeding, inspection); `null` on an external engine. */
+  simulator: EngineSimulator | null
   gateway: GatewayServer
   billing: { url: string; calls: BillingCall[] }
   workers: TenantWorkers
@@ -50,12 +75,20 @@ export interface DemoStack {
   close(): Promise<void>
 }
 
+/** Options of {@link startDemoStack}. */
+export interface DemoStackOptions {
+  gatewayPort?: number
+  /** A running engine to put behind the gateway instead of starting the simulator. */
+  engine?: ExternalEngine
+}
+
 /**
- * Starts the real testkit IdP, the engine simulator (Basic auth on, like Camunda Run), the gateway
+ * Starts the real testkit IdP, the engine simulator (Basic auth on, like Camunda Run) unless
+ * `options.engine` names a running one, the gateway
  * in bridge mode configured from `C7AUTH_*` variables, a downstream billing API that verifies app
  * tokens, and one external-task worker per tenant connected through the gateway.
  */
-export async function startDemoStack(options: { gatewayPort?: number } = {}): Promise<DemoStack> {
+export async function startDemoStack(options: DemoStackOptions = {}): Promise<DemoStack> {
   const idp = await startTestIdp({
     clients: TENANTS.flatMap((t) => [
       { clientId: t.app, clientSecret: t.secret, tenant: t.id },
@@ -63,18 +96,29 @@ export async function startDemoStack(options: { gatewayPort?: number } = {}): Pr
     ]),
     audiences: [{ audience: BILLING_AUDIENCE, scopes: ['billing:charge'] }],
   })
-  const adminPassword = randomBytes(12).toString('base64url')
-  const engine = await startEngineSimulator({
-    adminUser: { id: 'c7admin', password: adminPassword },
-  })
+  const admin = options.engine?.admin ?? {
+    id: 'c7admin',
+    password: randomBytes(12).toString('base64url'),
+  }
+  const simulator = options.engine ? null : await startEngineSimulator({ adminUser: admin })
+  const engine = demoEngine(
+    options.engine?.url ?? (simulator as EngineSimulator).url,
+    options.engine ? (options.engine.name ?? 'external engine') : 'simulator',
+    admin,
+  )
 
   const gatewayEnv: Record<string, string> = {
     C7AUTH_TENANTS: TENANTS.map((t) => t.id).join(','),
     C7AUTH_LOG_LEVEL: 'silent',
     C7AUTH_ENGINE_URL: engine.url,
     C7AUTH_ENGINE_AUTH: 'bridge',
-    C7AUTH_ENGINE_ADMIN_USER: 'c7admin',
-    C7AUTH_ENGINE_ADMIN_PASSWORD: adminPassword,
+    C7AUTH_ENGINE_ADMIN_USER: admin.id,
+    C7AUTH_ENGINE_ADMIN_PASSWORD: admin.password,
+    C7AUTH_ENGINE_ADMIN_GROUP: options.engine?.adminGroup ?? 'camunda-admin',
+    // a real engine checks authorizations: the gateway grants apps and users what the story needs
+    C7AUTH_ENGINE_AUTHORIZATIONS: 'apps+users',
+    C7AUTH_GATEWAY_DEFAULT_APP_GROUPS: 'demoapps',
+    C7AUTH_GATEWAY_DEFAULT_USER_GROUPS: 'demousers',
     C7AUTH_BRIDGE_SECRET: randomBytes(32).toString('base64url'),
     C7AUTH_GATEWAY_HOST: '127.0.0.1',
     C7AUTH_GATEWAY_PORT: String(options.gatewayPort ?? 0),
@@ -110,6 +154,7 @@ export async function startDemoStack(options: { gatewayPort?: number } = {}): Pr
   return {
     idp,
     engine,
+    simulator,
     gateway,
     billing,
     workers,
@@ -119,8 +164,26 @@ export async function startDemoStack(options: { gatewayPort?: number } = {}): Pr
       await gateway.close()
       await new Promise<void>((r) => billing.server.close(() => r()))
       billing.server.closeAllConnections()
-      await engine.close()
+      await simulator?.close()
       await idp.close()
+    },
+  }
+}
+
+function demoEngine(
+  url: string,
+  name: string,
+  admin: { id: string; password: string },
+): DemoEngine {
+  const authorization = `Basic ${Buffer.from(`${admin.id}:${admin.password}`).toString('base64')}`
+  return {
+    url,
+    name,
+    async read<T>(path: string): Promise<T> {
+      const res = await fetch(`${url}${path}`, { headers: { authorization } })
+      const text = await res.text()
+      if (res.status !== 200) throw new Error(`engine: GET ${path} answered ${res.status}`)
+      return JSON.parse(text) as T
     },
   }
 }

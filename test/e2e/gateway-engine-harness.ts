@@ -14,14 +14,15 @@ import * as gwExpress from '@c7auth/gateway/express'
 import * as gwKoa from '@c7auth/gateway/koa'
 import { requestToken, startEngineSimulator, startTestIdp } from '@c7auth/testkit'
 import type { EngineSimulator, EngineSimulatorOptions } from '@c7auth/testkit'
+import { engineAdmin, engineFetch } from './engines.js'
 import type { TestEngine } from './engines.js'
 
 /** The engine admin's password (valid under the engine's password policy). */
 export const ADMIN_PASSWORD = 'Adm1n-Passw0rd!'
 
 /**
- * The technical account of `service` mode on the harness's own simulator: a member of the admin
- * group, but not the admin the gateway provisions with, so a test can tell the two apart.
+ * The technical account of `service` mode on every engine: a member of the admin group, but not
+ * the admin the gateway provisions with, so a test can tell the two apart.
  */
 export const SERVICE_USER = { id: 'c7authservice', password: 'Serv1ce-Passw0rd!' } as const
 
@@ -33,7 +34,8 @@ export interface HarnessOptions {
   engine?: EngineSimulatorOptions
   /**
    * Run against this engine (from `describeEngines`) instead of a simulator of its own; the
-   * harness does not close it; the gateway uses its admin account.
+   * harness does not close it. The gateway provisions with its admin account and, in service
+   * mode, forwards as {@link SERVICE_USER} (created on first use).
    */
   testEngine?: TestEngine
   env?: Record<string, string>
@@ -51,6 +53,17 @@ export interface CallResult {
  * Real IdP (oidc-provider) + engine-rest simulator + c7auth gateway mounted in real Express or Koa,
  * all on 127.0.0.1 port 0. Tenants `tenantA` (app `appA`) and `tenantB` (app `appB`).
  */
+/** Creates {@link SERVICE_USER} in the engine's admin group unless it is there (one per engine). */
+async function ensureServiceUser(engine: TestEngine): Promise<void> {
+  const profile = await engineFetch(engine, 'GET', `/user/${SERVICE_USER.id}/profile`)
+  if (profile.status === 200) return
+  await engineAdmin(engine, 'POST', '/user/create', {
+    profile: { id: SERVICE_USER.id, firstName: 'c7auth', lastName: 'service' },
+    credentials: { password: SERVICE_USER.password },
+  })
+  await engineAdmin(engine, 'PUT', `/group/${engine.adminGroup}/members/${SERVICE_USER.id}`)
+}
+
 export async function startHarness(options: HarnessOptions) {
   const shared = options.testEngine
   const ownSimulator: EngineSimulator | null = shared
@@ -68,6 +81,7 @@ export async function startHarness(options: HarnessOptions) {
       groupId: options.engine?.adminGroup ?? 'camunda-admin',
     })
   }
+  if (shared && options.mode === 'service') await ensureServiceUser(shared)
   /** The engine behind the gateway as a {@link TestEngine} (closing it is the owner's job). */
   const target: TestEngine = {
     name: shared?.name ?? 'simulator',
@@ -106,8 +120,8 @@ export async function startHarness(options: HarnessOptions) {
     C7AUTH_ENGINE_ADMIN_USER: target.admin.id,
     C7AUTH_ENGINE_ADMIN_PASSWORD: target.admin.password,
     C7AUTH_BRIDGE_SECRET: 'bridge-secret-0123456789-abcdefghij',
-    C7AUTH_ENGINE_SERVICE_USER: ownSimulator ? SERVICE_USER.id : target.admin.id,
-    C7AUTH_ENGINE_SERVICE_PASSWORD: ownSimulator ? SERVICE_USER.password : target.admin.password,
+    C7AUTH_ENGINE_SERVICE_USER: SERVICE_USER.id,
+    C7AUTH_ENGINE_SERVICE_PASSWORD: SERVICE_USER.password,
     // a real engine's first calls after start (cold JIT, one busy shared machine) can take seconds
     C7AUTH_ENGINE_TIMEOUT: shared ? '30s' : '2s',
     C7AUTH_ENGINE_MAX_LONG_POLL: '5s',

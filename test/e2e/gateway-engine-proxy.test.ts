@@ -87,7 +87,6 @@ describe('proxy behaviour against the engine (express, bridge)', () => {
 
   it('caps asyncResponseTimeout and cancels the engine’s long poll when the client goes away', async () => {
     const ac = new AbortController()
-    const t0 = Date.now()
     const pending = request(`${h.base}/external-task/fetchAndLock`, {
       method: 'POST',
       headers: { authorization: `Bearer ${a}`, 'content-type': 'application/json' },
@@ -107,8 +106,7 @@ describe('proxy behaviour against the engine (express, bridge)', () => {
     ac.abort()
     await expect(pending).rejects.toThrow()
     await until(() => h.engine.pendingLongPolls === 0)
-    // ended by the client's abort, long before the 60 s cap could end it
-    expect(Date.now() - t0).toBeLessThan(40_000)
+    // ended by the client's abort: the test's timeout (20 s) is far below the 60 s cap
     const poll = h.engine.requests.filter((q) => q.operationId === 'fetchAndLock').at(-1)
     expect((poll?.body as { asyncResponseTimeout: number }).asyncResponseTimeout).toBe(60_000)
   })

@@ -30,31 +30,10 @@ describeEngines('isolation over the whole route table', (ctx) => {
     let seeded: TenantAObjects
 
     beforeAll(async () => {
-      if (ctx.isSimulator) {
-        h = await startHarness({ mode, framework: 'express' })
-      } else {
-        if (mode === 'service') {
-          // a technical account of its own (admin group member), not the admin the gateway provisions with
-          await engineAdmin(ctx.engine, 'POST', '/user/create', {
-            profile: { id: SERVICE_USER.id, firstName: 'c7auth', lastName: 'service' },
-            credentials: { password: SERVICE_USER.password },
-          })
-          await engineAdmin(
-            ctx.engine,
-            'PUT',
-            `/group/${ctx.engine.adminGroup}/members/${SERVICE_USER.id}`,
-          )
-        }
-        h = await startHarness({
-          mode,
-          framework: 'express',
-          testEngine: ctx.engine,
-          env: {
-            C7AUTH_ENGINE_SERVICE_USER: SERVICE_USER.id,
-            C7AUTH_ENGINE_SERVICE_PASSWORD: SERVICE_USER.password,
-          },
-        })
-      }
+      // service mode: the harness's technical account, never the admin (on every engine)
+      h = ctx.isSimulator
+        ? await startHarness({ mode, framework: 'express' })
+        : await startHarness({ mode, framework: 'express', testEngine: ctx.engine })
       a = await h.appToken('appA')
       b = await h.appToken('appB')
       seeded = await seedTenantA(h, a, b)
@@ -287,16 +266,27 @@ describeEngines('isolation over the whole route table', (ctx) => {
       }
     })
 
-    it('forwards with the one technical account (not the admin) and never with the caller’s token', async () => {
-      if (!h.simulator || mode !== 'service') return // the simulator's request log, service mode
-      const before = h.simulator.requests.length
-      expect((await h.call(a, 'GET', '/task')).status).toBe(200)
-      const q = h.simulator.requests.slice(before)
-      expect(q).toHaveLength(1)
-      expect(q[0]!.user).toBe(SERVICE_USER.id)
-      expect(SERVICE_USER.id).not.toBe(h.target.admin.id)
-      expect(q[0]!.query.tenantIdIn).toBe('tenantA')
-      expect(String(q[0]!.headers.authorization)).toMatch(/^Basic /)
+    it('acts as the one technical account (service) or A’s own account (bridge), never the admin', async () => {
+      // the engine's own record of who started an instance: on every engine
+      const expectedUser = mode === 'service' ? SERVICE_USER.id : 'appA'
+      expect(expectedUser).not.toBe(h.target.admin.id)
+      const simBefore = h.simulator?.requests.length ?? 0
+      const started = await h.call(a, 'POST', '/process-definition/key/order/start', {})
+      expect(started.status, started.text).toBe(200)
+      const { id } = started.json as { id: string }
+      const history = await engineAdmin<{ startUserId: string; tenantId: string }>(
+        h.target,
+        'GET',
+        `/history/process-instance/${id}`,
+      )
+      expect(history).toMatchObject({ startUserId: expectedUser, tenantId: 'tenantA' })
+      if (h.simulator) {
+        // the request log shows the credentials themselves: Basic, never the caller's bearer token
+        const q = h.simulator.requests.slice(simBefore).filter((r) => r.path.endsWith('/start'))
+        expect(q).toHaveLength(1)
+        expect(q[0]!.user).toBe(expectedUser)
+        expect(String(q[0]!.headers.authorization)).toMatch(/^Basic /)
+      }
     })
 
     it('denies an unclassified operation', async () => {

@@ -4,8 +4,6 @@ import { linearProcessXml } from '@c7auth/testkit'
  * worker test stack and against the demo stack (`examples/demo/stack.ts`). It handles a task, calls
  * the downstream API with an app token and context headers, and on SIGTERM exits by itself.
  */
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import {
@@ -13,9 +11,9 @@ import {
   TENANTS as DEMO_TENANTS,
   startDemoStack,
 } from '../../examples/demo/stack.js'
+import { spawnTsx } from './tsx-process.js'
 import { DOWNSTREAM_AUDIENCE, TOPIC, startWorkerStack, until } from './worker-stack.js'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const EXAMPLE = fileURLToPath(new URL('../../examples/worker/src/worker.ts', import.meta.url))
 
 interface ExampleRun {
@@ -26,37 +24,28 @@ interface ExampleRun {
 }
 
 async function startExample(env: Record<string, string>): Promise<ExampleRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', EXAMPLE], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
+  const proc = spawnTsx(EXAMPLE, env)
   const run: ExampleRun = {
-    output: () => output,
+    output: proc.output,
     async stop() {
-      child.kill('SIGTERM')
+      proc.child.kill('SIGTERM')
       // A process that does not exit by itself would hang here (and fail on the test timeout).
-      const [code, signal] = await exited
+      const [code, signal] = await proc.exited
       return { code, signal }
     },
-    kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    },
+    kill: proc.kill,
   }
   try {
     await until(
-      () => output.includes('worker started') || child.exitCode !== null,
+      () => proc.output().includes('worker started') || proc.child.exitCode !== null,
       'the example to start',
     )
   } catch (error) {
     run.kill()
     throw error
   }
-  if (!output.includes('worker started')) throw new Error(`the example did not start:\n${output}`)
+  if (!proc.output().includes('worker started'))
+    throw new Error(`the example did not start:\n${proc.output()}`)
   return run
 }
 
@@ -114,7 +103,9 @@ describe('examples/worker', () => {
       env[`${p}CLIENT_SECRET`] = t.secret
       env[`${p}TOKEN_SCOPE`] = 'engine:read engine:write'
     }
-    demo.engine.deploy(EXAMPLE_BPMN, { tenantId: acme.id })
+    const simulator = demo.simulator
+    if (simulator === null) throw new Error('the demo stack starts its own simulator by default')
+    simulator.deploy(EXAMPLE_BPMN, { tenantId: acme.id })
     const example = await startExample(env)
     try {
       const token = await demo.idp.issueUserToken({
@@ -137,7 +128,7 @@ describe('examples/worker', () => {
         () => example.output().includes('task completed'),
         'the example to complete a task',
       )
-      expect(demo.engine.inspect.processInstance(id)?.state).toBe('COMPLETED')
+      expect(simulator.inspect.processInstance(id)?.state).toBe('COMPLETED')
       expect(demo.billing.calls).toEqual([
         {
           caller: acme.app,

@@ -164,9 +164,9 @@ describe('KeyStore through the authenticator', () => {
   it('times out a hanging JWKS endpoint into a 503', async () => {
     idp.setMode('hang')
     const a = make({ jwks: { timeoutMs: 200 } })
-    const started = Date.now()
+    // the endpoint never answers: only the store's own timeout can turn it into a 503 (a missing
+    // timeout ends on the test's timeout instead)
     expect(await rejection(a.verify(await idp.sign(claims)))).toMatchObject({ status: 503 })
-    expect(Date.now() - started).toBeLessThan(5_000)
   })
 
   it('warmUp loads the set, or rejects with 503', async () => {

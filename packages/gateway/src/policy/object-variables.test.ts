@@ -178,10 +178,10 @@ describe('object variables (T31)', () => {
     const start = rewrite(decide('POST', '/process-definition/key/k/start', ['t1']), {
       variables: { l: list },
     })
-    expect(
-      start.kind === 'forward' &&
-        (start.json as { variables: Record<string, unknown> }).variables.c7authActingUser,
-    ).toBeDefined()
+    expect(start.kind).toBe('forward')
+    const acting = (start as { json: { variables: Record<string, { value: string }> } }).json
+      .variables.c7authActingUser
+    expect(JSON.parse(acting?.value ?? 'null')).toMatchObject({ userId: 'alice', kind: 'user' })
   })
 
   it('rebuilds the type part of binary variable uploads, allowlisted only', () => {

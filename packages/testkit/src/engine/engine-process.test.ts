@@ -369,13 +369,12 @@ describe('engine simulator: deployments, processes, tasks and external tasks', (
       asyncResponseTimeout: 10_000,
       topics: [{ topicName: 'poll', lockDuration: 1000 }],
     }
-    const started = Date.now()
     const pending = admin.post('/external-task/fetchAndLock', body)
     await waitFor(() => engine.pendingLongPolls === 1)
     engine.startProcess('lp')
     const res = await pending
+    // the new task answered the poll (a poll that ran out would answer an empty list)
     expect((res.body as Locked[])[0]?.topicName).toBe('poll')
-    expect(Date.now() - started).toBeLessThan(5_000)
     expect(engine.pendingLongPolls).toBe(0)
 
     const t0 = Date.now()

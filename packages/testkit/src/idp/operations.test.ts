@@ -87,9 +87,20 @@ describe('test IdP: faults and counters', () => {
     expect(idp.counts.token).toBe(1)
   })
 
-  it('hang never answers (the client times out) and does not count', async () => {
+  it('hang never answers (only the client ends it) and does not count', async () => {
     idp.setFault({ kind: 'hang' }, { paths: ['discovery'] })
-    await expect(fetch(idp.discoveryUrl, { signal: AbortSignal.timeout(200) })).rejects.toThrow()
+    const before = idp.faultedRequests
+    const ac = new AbortController()
+    let settled = false
+    const held = fetch(idp.discoveryUrl, { signal: ac.signal }).finally(() => (settled = true))
+    held.catch(() => undefined) // asserted below
+    await vi.waitFor(() => expect(idp.faultedRequests).toBe(before + 1), { timeout: 10_000 })
+    // a later request is answered while the held one is not: ordering, not a timer
+    const later = await fetch(idp.jwksUri)
+    expect(later.status).toBe(200)
+    expect(settled).toBe(false)
+    ac.abort()
+    await expect(held).rejects.toThrow()
     expect(idp.counts.discovery).toBe(0)
   })
 })
