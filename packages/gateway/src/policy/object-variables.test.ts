@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { isC7AuthError } from '@c7auth/core'
 import { createPolicy } from './policy.js'
 import {
   BINARY_VARIABLE_OPERATIONS,
@@ -9,16 +8,7 @@ import {
 } from './object-variables.js'
 import { ROUTES } from './routes.js'
 import type { Decision } from './types.js'
-import { OPENAPI_VERSIONS, openApiDocumentPath, principalOf } from './__tests__/support.js'
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (err) {
-    return isC7AuthError(err) ? err.code : 'not-a-c7auth-error'
-  }
-  return undefined
-}
+import { OPENAPI_VERSIONS, openApiDocumentPath, principalOf, codeOf } from './__tests__/support.js'
 
 interface Doc {
   paths: Record<

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { isC7AuthError } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 
 /** One operation of the OpenAPI document. */
@@ -65,4 +66,14 @@ export function principalOf(
     expiresAt: 4_102_444_800,
     admin: extra.admin ?? false,
   }
+}
+
+/** The `C7AUTH_*` code `fn` throws, `'not-a-c7auth-error'` for any other throw, `undefined` if it returns. */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (err) {
+    return isC7AuthError(err) ? err.code : 'not-a-c7auth-error'
+  }
+  return undefined
 }
