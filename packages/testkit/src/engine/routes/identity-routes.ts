@@ -64,7 +64,7 @@ const TENANT_QUERY: CriteriaSpec = {
 }
 
 /** Identity writes a read-only identity service (LDAP and the like) refuses. */
-const IDENTITY_WRITES = new Set([
+export const IDENTITY_WRITES: ReadonlySet<string> = new Set([
   'POST /user/create',
   'PUT /user/{id}/profile',
   'PUT /user/{id}/credentials',
