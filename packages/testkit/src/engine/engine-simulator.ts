@@ -25,6 +25,10 @@ import { registerRepositoryRoutes } from './routes/repository-routes.js'
 import type { EngineServices, Handler } from './routes/route-types.js'
 import { registerRuntimeRoutes } from './routes/runtime-routes.js'
 import { RuntimeService } from './runtime-service.js'
+import { RepositoryService } from './repository-service.js'
+import { TaskService } from './task-service.js'
+import { ExternalTaskService } from './external-task-service.js'
+import { MessageService } from './message-service.js'
 import { SimulatorClock } from './simulator-clock.js'
 import { createFixtures } from './simulator-fixtures.js'
 import type { EngineFault, EngineSimulator, EngineSimulatorOptions } from './simulator-types.js'
@@ -75,7 +79,11 @@ export async function startEngineSimulator(
     now,
     tenantIdProvider: options.tenantIdProvider,
   })
-  const fetchAndLock = new FetchAndLockQueue(state, runtime)
+  const repository = new RepositoryService(state, runtime)
+  const tasks = new TaskService(state, runtime)
+  const externalTasks = new ExternalTaskService(state, runtime)
+  const messages = new MessageService(state, runtime, repository)
+  const fetchAndLock = new FetchAndLockQueue(state, runtime, externalTasks)
   runtime.onExternalTaskAvailable = () => queueMicrotask(() => fetchAndLock.notify())
   const authorizationChecks = options.authorizationChecks ?? false
   const authorization = new AuthorizationService(state, authorizationChecks)
@@ -83,6 +91,10 @@ export async function startEngineSimulator(
     state,
     identity,
     runtime,
+    repository,
+    tasks,
+    externalTasks,
+    messages,
     fetchAndLock,
     authorization,
     authorizationChecks,
@@ -143,7 +155,7 @@ export async function startEngineSimulator(
     stats: log.stats,
     validationErrors: log.validationErrors,
     assertNoValidationErrors: () => log.assertNoValidationErrors(),
-    ...createFixtures({ state, identity, runtime, authorization }),
+    ...createFixtures({ state, identity, runtime, repository, authorization }),
     setFault(f) {
       fault = f
     },

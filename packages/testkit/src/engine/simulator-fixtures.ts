@@ -9,6 +9,7 @@ import { invalidRequest } from './engine-errors.js'
 import { formatEngineDate, newId } from './engine-format.js'
 import type { EngineState } from './engine-state.js'
 import type { IdentityService } from './identity-service.js'
+import type { RepositoryService } from './repository-service.js'
 import type { RuntimeService } from './runtime-service.js'
 import type { EngineSimulator } from './simulator-types.js'
 import { toTypedMap } from './variables.js'
@@ -24,9 +25,10 @@ export function createFixtures(engine: {
   readonly state: EngineState
   readonly identity: IdentityService
   readonly runtime: RuntimeService
+  readonly repository: RepositoryService
   readonly authorization: AuthorizationService
 }): SimulatorFixtures {
-  const { state, identity, runtime, authorization } = engine
+  const { state, identity, runtime, repository, authorization } = engine
   return {
     userOperationLog: () =>
       state.operationLog.map((e) => ({
@@ -106,7 +108,7 @@ export function createFixtures(engine: {
       },
     },
     deploy(xml, opts = {}) {
-      const result = runtime.deploy(UNAUTHENTICATED, {
+      const result = repository.deploy(UNAUTHENTICATED, {
         name: opts.name ?? 'seed',
         tenantId: opts.tenantId ?? null,
         resources: [{ name: opts.resourceName ?? 'process.bpmn', data: Buffer.from(xml, 'utf8') }],
@@ -122,7 +124,7 @@ export function createFixtures(engine: {
       }
     },
     startProcess(key, opts = {}) {
-      const def = runtime.latestDefinition(key, opts.tenantId ?? null)
+      const def = repository.latestDefinition(key, opts.tenantId ?? null)
       if (def === undefined)
         throw invalidRequest(`No process definition ${key} for tenant ${opts.tenantId ?? 'none'}`)
       const instance = runtime.startInstance(UNAUTHENTICATED, def, {

@@ -40,7 +40,7 @@ const EXTERNAL_TASK_QUERY: CriteriaSpec = {
 const num = (v: unknown, fallback: number): number => (typeof v === 'number' ? v : fallback)
 
 export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineServices): void {
-  const { state, runtime, fetchAndLock } = engine
+  const { state, externalTasks, fetchAndLock } = engine
 
   const query = (c: HandlerContext, fromBody: boolean) => {
     const q = fromBody
@@ -64,8 +64,8 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
       if (listOf('externalTaskIdIn')?.includes(t.id) === false) return false
       if (q['topicName'] !== undefined && t.topicName !== q['topicName']) return false
       if (q['workerId'] !== undefined && t.workerId !== q['workerId']) return false
-      if (q['locked'] === true && !runtime.isLocked(t)) return false
-      if (q['notLocked'] === true && runtime.isLocked(t)) return false
+      if (q['locked'] === true && !externalTasks.isLocked(t)) return false
+      if (q['notLocked'] === true && externalTasks.isLocked(t)) return false
       if (q['withRetriesLeft'] === true && t.retries !== null && t.retries <= 0) return false
       if (q['noRetriesLeft'] === true && (t.retries === null || t.retries > 0)) return false
       if (q['activityId'] !== undefined && t.activityId !== q['activityId']) return false
@@ -133,14 +133,14 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
   })
 
   router.add('GET', '/external-task/{id}', (c) => {
-    const t = runtime.findExternalTask(c.auth, c.params['id'] as string)
+    const t = externalTasks.findExternalTask(c.auth, c.params['id'] as string)
     if (t === undefined)
       throw restException(404, `External task with id ${c.params['id']} does not exist`, false)
     return json(externalTaskDto(t))
   })
 
   router.add('GET', '/external-task/{id}/errorDetails', (c) => {
-    const t = runtime.findExternalTask(c.auth, c.params['id'] as string)
+    const t = externalTasks.findExternalTask(c.auth, c.params['id'] as string)
     if (t === undefined)
       throw restException(404, `External task with id ${c.params['id']} does not exist`, false)
     return { status: 200, contentType: 'text/plain', raw: Buffer.from(t.errorDetails ?? '') }
@@ -157,14 +157,19 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
       body['localVariables'],
       (n) => `Cannot complete external task ${id}: Cannot convert value of variable ${n}`,
     )
-    runtime.completeExternalTask(c.auth, id, body['workerId'], new Map([...variables, ...local]))
+    externalTasks.completeExternalTask(
+      c.auth,
+      id,
+      body['workerId'],
+      new Map([...variables, ...local]),
+    )
     return noContent()
   })
 
   router.add('POST', '/external-task/{id}/failure', (c) => {
     const id = c.params['id'] as string
     const body = bodyObject(c.body)
-    runtime.failExternalTask(c.auth, id, {
+    externalTasks.failExternalTask(c.auth, id, {
       workerId: body['workerId'],
       errorMessage: str(body['errorMessage']),
       errorDetails: str(body['errorDetails']),
@@ -181,7 +186,7 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
   router.add('POST', '/external-task/{id}/bpmnError', (c) => {
     const id = c.params['id'] as string
     const body = bodyObject(c.body)
-    runtime.bpmnErrorExternalTask(
+    externalTasks.bpmnErrorExternalTask(
       c.auth,
       id,
       body['workerId'],
@@ -195,7 +200,7 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
 
   router.add('POST', '/external-task/{id}/extendLock', (c) => {
     const body = bodyObject(c.body)
-    runtime.extendLock(
+    externalTasks.extendLock(
       c.auth,
       c.params['id'] as string,
       body['workerId'],
@@ -205,13 +210,13 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
   })
 
   router.add('POST', '/external-task/{id}/unlock', (c) => {
-    runtime.unlockExternalTask(c.auth, c.params['id'] as string)
+    externalTasks.unlockExternalTask(c.auth, c.params['id'] as string)
     return noContent()
   })
 
   router.add('POST', '/external-task/{id}/lock', (c) => {
     const body = bodyObject(c.body)
-    runtime.lockExternalTask(
+    externalTasks.lockExternalTask(
       c.auth,
       c.params['id'] as string,
       body['workerId'],
@@ -221,7 +226,7 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
   })
 
   router.add('PUT', '/external-task/{id}/retries', (c) => {
-    runtime.setExternalTaskRetries(
+    externalTasks.setExternalTaskRetries(
       c.auth,
       c.params['id'] as string,
       num(bodyObject(c.body)['retries'], -1),

@@ -38,7 +38,7 @@ const FORM_KEY_PREFIXES = ['camunda-forms:', 'embedded:'] as const
 const DEPLOYMENT_PREFIX = 'deployment:'
 
 export function registerFormRoutes(router: EngineRouter, engine: EngineServices): void {
-  const { state, runtime, authorization } = engine
+  const { state, repository, tasks, authorization } = engine
 
   /** Every Camunda Form definition, versions counted per key and tenant in deployment order. */
   function formDefinitions(): FormDefinition[] {
@@ -166,7 +166,7 @@ export function registerFormRoutes(router: EngineRouter, engine: EngineServices)
     key: string,
     tenantId: string | null,
   ): ProcessDefinitionRecord {
-    const d = runtime.latestDefinition(key, tenantId)
+    const d = repository.latestDefinition(key, tenantId)
     if (d === undefined || !isAuthenticatedTenant(auth, d.tenantId) || !readable(auth, d)) {
       throw restException(
         404,
@@ -223,7 +223,7 @@ export function registerFormRoutes(router: EngineRouter, engine: EngineServices)
   // ------------------------------------------------------------------ task forms
   router.add('GET', '/task/{id}/form', (c) => {
     const id = c.params['id'] as string
-    const t = runtime.findTask(c.auth, id)
+    const t = tasks.findTask(c.auth, id)
     if (t === undefined) throw restException(400, `Cannot get form for task ${id}`)
     return formDto(t.form)
   })

@@ -145,7 +145,7 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
       .filter((k) => fields[k] !== undefined)
       .map((property) => ({ property, newValue: fields[property] ?? null }))
     const tenantId = op.entityType === 'TenantMembership' ? fields.tenantId : undefined
-    runtime.log(
+    runtime.operationLog.write(
       auth,
       op.operationType,
       op.entityType,

@@ -75,7 +75,7 @@ const lastField = (body: MultipartBody, name: string): string | undefined =>
   body.fields[name]?.at(-1)
 
 export function registerRepositoryRoutes(router: EngineRouter, engine: EngineServices): void {
-  const { state, runtime, authorization } = engine
+  const { state, runtime, repository, authorization } = engine
   /** Definition queries filter on READ (an SQL join in the engine): unreadable rows do not exist. */
   const readable = (auth: AuthContext, d: ProcessDefinitionRecord): boolean =>
     authorization.isAuthorized(auth, 'READ', RESOURCE.PROCESS_DEFINITION, d.key)
@@ -100,7 +100,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
       throw missingAuthorization(c.auth.userId, 'CREATE', 'Deployment')
     }
     const flag = (name: string): boolean => lastField(body, name) === 'true'
-    const result = runtime.deploy(c.auth, {
+    const result = repository.deploy(c.auth, {
       name: lastField(body, 'deployment-name') ?? null,
       source: lastField(body, 'deployment-source') ?? null,
       tenantId: lastField(body, 'tenant-id') ?? null,
@@ -162,7 +162,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
   )
 
   router.add('DELETE', '/deployment/{id}', (c) => {
-    runtime.deleteDeployment(c.auth, c.params['id'] as string, c.query.get('cascade') === 'true')
+    repository.deleteDeployment(c.auth, c.params['id'] as string, c.query.get('cascade') === 'true')
     return noContent()
   })
 
@@ -241,7 +241,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
       if (q['versionTag'] !== undefined && d.versionTag !== q['versionTag']) return false
       if (q['startableInTasklist'] === true && !d.startableInTasklist) return false
       // latestVersion: latest per key and tenant among the rows the query can see
-      if (q['latestVersion'] === true && !runtime.isLatestVersion(d)) return false
+      if (q['latestVersion'] === true && !repository.isLatestVersion(d)) return false
       return true
     })
     return applySorting(rows, sorting, (d, by) => {
@@ -271,7 +271,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     key: string,
     tenantId: string | null,
   ): ProcessDefinitionRecord => {
-    const d = runtime.latestDefinition(key, tenantId)
+    const d = repository.latestDefinition(key, tenantId)
     if (d === undefined || !isAuthenticatedTenant(auth, d.tenantId) || !readable(auth, d)) {
       throw restException(
         404,

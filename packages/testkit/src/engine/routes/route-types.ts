@@ -7,7 +7,11 @@ import type { FetchAndLockQueue } from '../fetch-and-lock.js'
 import type { IdentityService } from '../identity-service.js'
 import type { FirstValueQuery } from '../query-criteria.js'
 import type { Router } from '../router.js'
+import type { ExternalTaskService } from '../external-task-service.js'
+import type { MessageService } from '../message-service.js'
+import type { RepositoryService } from '../repository-service.js'
 import type { RuntimeService } from '../runtime-service.js'
+import type { TaskService } from '../task-service.js'
 
 /** Everything a handler may read about the request. */
 export interface HandlerContext {
@@ -38,6 +42,10 @@ export interface EngineServices {
   readonly state: EngineState
   readonly identity: IdentityService
   readonly runtime: RuntimeService
+  readonly repository: RepositoryService
+  readonly tasks: TaskService
+  readonly externalTasks: ExternalTaskService
+  readonly messages: MessageService
   readonly fetchAndLock: FetchAndLockQueue
   readonly authorization: AuthorizationService
   readonly authorizationChecks: boolean

@@ -166,7 +166,7 @@ function variableRoutes(
 }
 
 export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServices): void {
-  const { state, runtime } = engine
+  const { state, runtime, tasks, messages } = engine
 
   // ------------------------------------------------------------------ process instances
   const queryInstances = (c: HandlerContext, fromBody: boolean) => {
@@ -428,17 +428,17 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
   router.add('POST', '/task/count', (c) => json({ count: queryTasks(c, true).length }))
 
   router.add('GET', '/task/{id}', (c) => {
-    const t = runtime.findTask(c.auth, c.params['id'] as string)
+    const t = tasks.findTask(c.auth, c.params['id'] as string)
     if (t === undefined) throw notFound(`No matching task with id ${c.params['id']}`)
     return json(taskDto(t))
   })
 
   router.add('PUT', '/task/{id}', (c) => {
     // `TaskResourceImpl.updateTask`: the task is looked up with a (tenant-checked) query first
-    const task = runtime.findTask(c.auth, c.params['id'] as string)
+    const task = tasks.findTask(c.auth, c.params['id'] as string)
     if (task === undefined) throw notFound(`No matching task with id ${c.params['id']}`)
     const body = bodyObject(c.body)
-    runtime.updateTask(c.auth, task, {
+    tasks.updateTask(c.auth, task, {
       name: str(body['name']),
       assignee: str(body['assignee']),
       owner: str(body['owner']),
@@ -450,15 +450,15 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
 
   router.add('POST', '/task/{id}/claim', (c) => {
     const userId = str(bodyObject(c.body)['userId'])
-    runtime.claimTask(c.auth, c.params['id'] as string, userId)
+    tasks.claimTask(c.auth, c.params['id'] as string, userId)
     return noContent()
   })
   router.add('POST', '/task/{id}/unclaim', (c) => {
-    runtime.setAssignee(c.auth, c.params['id'] as string, null)
+    tasks.setAssignee(c.auth, c.params['id'] as string, null)
     return noContent()
   })
   router.add('POST', '/task/{id}/assignee', (c) => {
-    runtime.setAssignee(c.auth, c.params['id'] as string, str(bodyObject(c.body)['userId']))
+    tasks.setAssignee(c.auth, c.params['id'] as string, str(bodyObject(c.body)['userId']))
     return noContent()
   })
 
@@ -471,7 +471,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
     )
     let instance
     try {
-      instance = runtime.completeTask(c.auth, id, variables)
+      instance = tasks.completeTask(c.auth, id, variables)
     } catch (err) {
       if (err instanceof EngineError && err.status === 500) {
         throw restException(500, `Cannot complete task ${id}: ${err.message}`)
@@ -484,18 +484,14 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
   })
 
   router.add('GET', '/task/{id}/form-variables', (c) => {
-    const t = runtime.taskForCommand(c.auth, c.params['id'] as string, 'read the task')
+    const t = tasks.taskForCommand(c.auth, c.params['id'] as string, 'read the task')
     const instance = state.instances.get(t.processInstanceId)
     const names = c.query.get('variableNames')?.split(',')
     return json(instance === undefined ? {} : fromTypedMap(instance.variables, names ?? null))
   })
 
   variableRoutes(router, runtime, '/task/{id}', 'task', (auth, id, op) => {
-    const task = runtime.taskForCommand(
-      auth,
-      id,
-      op === 'read' ? 'read the task' : 'update the task',
-    )
+    const task = tasks.taskForCommand(auth, id, op === 'read' ? 'read the task' : 'update the task')
     const instance = state.instances.get(task.processInstanceId)
     if (instance === undefined) throw invalidRequest(`task ${id} has no process instance`)
     return { instance, taskId: task.id }
@@ -525,7 +521,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       )
     }
     const describe = (n: string) => `Cannot deliver message: Cannot convert value of variable ${n}`
-    const results = runtime.correlate(c.auth, {
+    const results = messages.correlate(c.auth, {
       messageName,
       businessKey: str(body['businessKey']),
       tenantId,
