@@ -8,46 +8,35 @@ import {
   tenantViolationMessage,
 } from './engine-errors.js'
 import { newId } from './engine-format.js'
-import type { EngineState, ExternalTaskRecord } from './engine-state.js'
+import type { ExternalTaskRecord } from './engine-state.js'
 import type { TypedValue } from './variables.js'
-import type { OperationLog } from './operation-log.js'
-import type { RuntimeService } from './runtime-service.js'
+import { EngineService } from './engine-service.js'
 
 /** External tasks with the transparent tenant check and the operation log. */
-export class ExternalTaskService {
-  readonly #state: EngineState
-  readonly #runtime: RuntimeService
-  readonly #log: OperationLog
-
-  constructor(state: EngineState, runtime: RuntimeService) {
-    this.#state = state
-    this.#runtime = runtime
-    this.#log = runtime.operationLog
-  }
-
+export class ExternalTaskService extends EngineService {
   findExternalTask(ctx: AuthContext, id: string): ExternalTaskRecord | undefined {
-    const t = this.#state.externalTasks.get(id)
+    const t = this.state.externalTasks.get(id)
     return t !== undefined && isAuthenticatedTenant(ctx, t.tenantId) ? t : undefined
   }
 
   isLocked(t: ExternalTaskRecord): boolean {
-    return t.lockExpirationTime !== null && t.lockExpirationTime > this.#runtime.now()
+    return t.lockExpirationTime !== null && t.lockExpirationTime > this.runtime.now()
   }
 
   /** Whether a task can be fetched now (unlocked, retries left, not in a retry back-off). */
   isFetchable(t: ExternalTaskRecord): boolean {
     if (t.retries !== null && t.retries <= 0) return false
     if (this.isLocked(t)) return false
-    const instance = this.#state.instances.get(t.processInstanceId)
+    const instance = this.state.instances.get(t.processInstanceId)
     return instance === undefined || !instance.suspended
   }
 
   /** Earliest future time at which a currently unfetchable task becomes fetchable, if any. */
   nextAvailability(): number | null {
     let next: number | null = null
-    for (const t of this.#state.externalTasks.values()) {
+    for (const t of this.state.externalTasks.values()) {
       if (t.retries !== null && t.retries <= 0) continue
-      if (t.lockExpirationTime !== null && t.lockExpirationTime > this.#runtime.now()) {
+      if (t.lockExpirationTime !== null && t.lockExpirationTime > this.runtime.now()) {
         next = next === null ? t.lockExpirationTime : Math.min(next, t.lockExpirationTime)
       }
     }
@@ -59,7 +48,7 @@ export class ExternalTaskService {
    * then the tenant check.
    */
   externalTaskForCommand(ctx: AuthContext, id: string): ExternalTaskRecord {
-    const t = this.#state.externalTasks.get(id)
+    const t = this.state.externalTasks.get(id)
     if (t === undefined) throw restException(404, `External task with id ${id} does not exist`)
     if (!isAuthenticatedTenant(ctx, t.tenantId)) {
       throw engineException(
@@ -83,7 +72,7 @@ export class ExternalTaskService {
   ): ExternalTaskRecord {
     if (typeof workerId !== 'string')
       throw engineException('workerId is null', 'NullValueException')
-    const t = this.#state.externalTasks.get(id)
+    const t = this.state.externalTasks.get(id)
     if (t === undefined) throw restException(404, `External task with id ${id} does not exist`)
     if (violates(t, workerId)) {
       throw restException(
@@ -111,11 +100,11 @@ export class ExternalTaskService {
       workerId,
       (w) => `External Task ${id} cannot be completed by worker '${w}`,
     )
-    const instance = this.#state.instances.get(t.processInstanceId)
-    this.#state.externalTasks.delete(id)
+    const instance = this.state.instances.get(t.processInstanceId)
+    this.state.externalTasks.delete(id)
     if (instance === undefined) return
     for (const [k, v] of variables) instance.variables.set(k, v)
-    this.#runtime.advance(instance)
+    this.runtime.advance(instance)
   }
 
   failExternalTask(
@@ -139,17 +128,17 @@ export class ExternalTaskService {
       input.workerId,
       (w) => `Failure of External Task ${id} cannot be reported by worker '${w}`,
     )
-    const instance = this.#state.instances.get(t.processInstanceId)
+    const instance = this.state.instances.get(t.processInstanceId)
     if (instance !== undefined) for (const [k, v] of input.variables) instance.variables.set(k, v)
     t.errorMessage = input.errorMessage
     t.errorDetails = input.errorDetails
     t.retries = input.retries
-    t.lockExpirationTime = this.#runtime.now() + Math.max(0, input.retryTimeout)
+    t.lockExpirationTime = this.runtime.now() + Math.max(0, input.retryTimeout)
     if (input.retries === 0) {
       const incident = {
         id: newId(),
         incidentType: 'failedExternalTask',
-        incidentTimestamp: this.#runtime.now(),
+        incidentTimestamp: this.runtime.now(),
         processInstanceId: t.processInstanceId,
         processDefinitionId: t.processDefinitionId,
         activityId: t.activityId,
@@ -157,9 +146,9 @@ export class ExternalTaskService {
         incidentMessage: input.errorMessage,
         tenantId: t.tenantId,
       }
-      this.#state.incidents.set(incident.id, incident)
+      this.state.incidents.set(incident.id, incident)
     } else {
-      this.#runtime.onExternalTaskAvailable()
+      this.runtime.onExternalTaskAvailable()
     }
   }
 
@@ -176,12 +165,12 @@ export class ExternalTaskService {
       workerId,
       (w) => `Bpmn error of External Task ${id} cannot be reported by worker '${w}`,
     )
-    this.#state.externalTasks.delete(id)
-    const instance = this.#state.instances.get(t.processInstanceId)
+    this.state.externalTasks.delete(id)
+    const instance = this.state.instances.get(t.processInstanceId)
     if (instance === undefined) return
     for (const [k, v] of variables) instance.variables.set(k, v)
     instance.state = 'COMPLETED'
-    instance.endTime = this.#runtime.now()
+    instance.endTime = this.runtime.now()
   }
 
   extendLock(ctx: AuthContext, id: string, workerId: unknown, newDuration: number): void {
@@ -196,21 +185,21 @@ export class ExternalTaskService {
     if (!this.isLocked(t)) {
       throw restException(400, 'Cannot extend a lock that expired: lockExpirationTime is null')
     }
-    t.lockExpirationTime = this.#runtime.now() + newDuration
+    t.lockExpirationTime = this.runtime.now() + newDuration
   }
 
   unlockExternalTask(ctx: AuthContext, id: string): void {
     const t = this.externalTaskForCommand(ctx, id)
     t.workerId = null
     t.lockExpirationTime = null
-    this.#log.write(ctx, 'Unlock', 'ExternalTask', 'Operator', {
+    this.log.write(ctx, 'Unlock', 'ExternalTask', 'Operator', {
       processDefinitionId: t.processDefinitionId,
       processDefinitionKey: t.processDefinitionKey,
       processInstanceId: t.processInstanceId,
       externalTaskId: t.id,
       tenantId: t.tenantId,
     })
-    this.#runtime.onExternalTaskAvailable()
+    this.runtime.onExternalTaskAvailable()
   }
 
   lockExternalTask(ctx: AuthContext, id: string, workerId: unknown, lockDuration: number): void {
@@ -226,7 +215,7 @@ export class ExternalTaskService {
       (task, w) => task.workerId !== null && task.workerId !== w && this.isLocked(task),
     )
     t.workerId = workerId as string
-    t.lockExpirationTime = this.#runtime.now() + lockDuration
+    t.lockExpirationTime = this.runtime.now() + lockDuration
   }
 
   setExternalTaskRetries(ctx: AuthContext, id: string, retries: number): void {
@@ -235,12 +224,12 @@ export class ExternalTaskService {
     const previous = t.retries
     t.retries = retries
     if (retries > 0) {
-      for (const [incidentId, inc] of this.#state.incidents) {
-        if (inc.configuration === id) this.#state.incidents.delete(incidentId)
+      for (const [incidentId, inc] of this.state.incidents) {
+        if (inc.configuration === id) this.state.incidents.delete(incidentId)
       }
-      this.#runtime.onExternalTaskAvailable()
+      this.runtime.onExternalTaskAvailable()
     }
-    this.#log.write(
+    this.log.write(
       ctx,
       'SetExternalTaskRetries',
       'ExternalTask',

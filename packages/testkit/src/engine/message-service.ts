@@ -5,21 +5,16 @@ import type { StartEventModel } from './bpmn-parser.js'
 import { restException } from './engine-errors.js'
 import type { EngineState, ProcessDefinitionRecord, ProcessInstanceRecord } from './engine-state.js'
 import type { TypedValue } from './variables.js'
-import type { OperationLog } from './operation-log.js'
+import { EngineService } from './engine-service.js'
 import type { RuntimeService } from './runtime-service.js'
 import type { RepositoryService } from './repository-service.js'
 
 /** Correlates messages to waiting receive tasks and message start events. */
-export class MessageService {
-  readonly #state: EngineState
-  readonly #runtime: RuntimeService
-  readonly #log: OperationLog
+export class MessageService extends EngineService {
   readonly #repository: RepositoryService
 
   constructor(state: EngineState, runtime: RuntimeService, repository: RepositoryService) {
-    this.#state = state
-    this.#runtime = runtime
-    this.#log = runtime.operationLog
+    super(state, runtime)
     this.#repository = repository
   }
 
@@ -45,9 +40,9 @@ export class MessageService {
       if (input.withoutTenantId) return tenantId === null
       return true
     }
-    const executions = [...this.#state.instances.values()].filter((i) => {
+    const executions = [...this.state.instances.values()].filter((i) => {
       if (i.state !== 'ACTIVE' || i.suspended) return false
-      const a = this.#runtime.currentActivity(i)
+      const a = this.runtime.currentActivity(i)
       if (a?.kind !== 'receiveTask' || a.messageName !== input.messageName) return false
       if (input.processInstanceId !== null && i.id !== input.processInstanceId) return false
       if (input.businessKey !== null && i.businessKey !== input.businessKey) return false
@@ -58,7 +53,7 @@ export class MessageService {
     })
     const starts: { def: ProcessDefinitionRecord; event: StartEventModel }[] = []
     if (input.processInstanceId === null && input.correlationKeys.size === 0) {
-      for (const def of this.#state.definitions.values()) {
+      for (const def of this.state.definitions.values()) {
         if (!this.#repository.isLatestVersion(def) || def.suspended) continue
         if (!tenantOk(def.tenantId) || !isAuthenticatedTenant(ctx, def.tenantId)) continue
         const event = def.model.startEvents.find((s) => s.messageName === input.messageName)
@@ -85,7 +80,7 @@ export class MessageService {
     const chosenExecutions = input.all ? executions : executions.slice(0, 1)
     for (const instance of chosenExecutions) {
       for (const [k, v] of input.processVariables) instance.variables.set(k, v)
-      this.#log.write(
+      this.log.write(
         ctx,
         'CorrelateMessage',
         'ProcessInstance',
@@ -98,12 +93,12 @@ export class MessageService {
         },
         [{ property: 'messageName', newValue: input.messageName }],
       )
-      this.#runtime.advance(instance)
+      this.runtime.advance(instance)
       results.push({ resultType: 'Execution', instance })
     }
     if (input.all || chosenExecutions.length === 0) {
       for (const { def, event } of input.all ? starts : starts.slice(0, 1)) {
-        const instance = this.#runtime.startInstance(ctx, def, {
+        const instance = this.runtime.startInstance(ctx, def, {
           businessKey: input.businessKey,
           variables: input.processVariables,
           startEvent: event,

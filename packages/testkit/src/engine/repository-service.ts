@@ -5,9 +5,9 @@ import type { StartEventModel } from './bpmn-parser.js'
 import { parseBpmn } from './bpmn-parser.js'
 import { engineException, notFound } from './engine-errors.js'
 import { newId } from './engine-format.js'
-import type { DeploymentRecord, EngineState, ProcessDefinitionRecord } from './engine-state.js'
-import type { LogChange, OperationLog } from './operation-log.js'
-import type { RuntimeService } from './runtime-service.js'
+import type { DeploymentRecord, ProcessDefinitionRecord } from './engine-state.js'
+import type { LogChange } from './operation-log.js'
+import { EngineService } from './engine-service.js'
 
 /** One resource of a deployment request. */
 export interface DeploymentInput {
@@ -26,24 +26,14 @@ export interface DeploymentResult {
 }
 
 /** Deploys, deletes and looks up process definitions. */
-export class RepositoryService {
-  readonly #state: EngineState
-  readonly #runtime: RuntimeService
-  readonly #log: OperationLog
-
-  constructor(state: EngineState, runtime: RuntimeService) {
-    this.#state = state
-    this.#runtime = runtime
-    this.#log = runtime.operationLog
-  }
-
+export class RepositoryService extends EngineService {
   deploy(ctx: AuthContext, input: DeploymentInput): DeploymentResult {
     const tenantId = input.tenantId === undefined || input.tenantId === '' ? null : input.tenantId
     const name = input.name ?? null
     const source = input.source ?? null
     const filtering = input.enableDuplicateFiltering === true || input.deployChangedOnly === true
     if (filtering) {
-      const previous = [...this.#state.deployments.values()]
+      const previous = [...this.state.deployments.values()]
         .filter((d) => d.name === name && d.tenantId === tenantId && d.source === source)
         .sort((a, b) => b.deploymentTime - a.deploymentTime)[0]
       if (previous !== undefined && sameResources(previous, input.resources)) {
@@ -60,7 +50,7 @@ export class RepositoryService {
       id: deploymentId,
       name,
       source,
-      deploymentTime: this.#runtime.now(),
+      deploymentTime: this.runtime.now(),
       tenantId,
       resources: input.resources.map((r) => ({ id: newId(), name: r.name, data: r.data })),
     }
@@ -70,7 +60,7 @@ export class RepositoryService {
         1 +
         Math.max(
           0,
-          ...[...this.#state.definitions.values()]
+          ...[...this.state.definitions.values()]
             .filter((d) => d.key === model.key && d.tenantId === tenantId)
             .map((d) => d.version),
         )
@@ -91,9 +81,9 @@ export class RepositoryService {
         suspended: false,
       })
     }
-    this.#state.deployments.set(deploymentId, deployment)
+    this.state.deployments.set(deploymentId, deployment)
     for (const d of definitions) {
-      this.#state.definitions.set(d.id, d)
+      this.state.definitions.set(d.id, d)
       this.#createJobDefinitions(d.id, d.key, d.tenantId, deploymentId, d.model.startEvents)
     }
     const changes: LogChange[] = [
@@ -104,17 +94,17 @@ export class RepositoryService {
         property: 'deployChangedOnly',
         newValue: String(input.deployChangedOnly === true),
       })
-    this.#log.write(ctx, 'Create', 'Deployment', 'Operator', { deploymentId, tenantId }, changes)
+    this.log.write(ctx, 'Create', 'Deployment', 'Operator', { deploymentId, tenantId }, changes)
     return { deployment, definitions }
   }
 
   deleteDeployment(ctx: AuthContext, id: string, cascade: boolean): void {
-    const deployment = this.#state.deployments.get(id)
+    const deployment = this.state.deployments.get(id)
     if (deployment === undefined || !isAuthenticatedTenant(ctx, deployment.tenantId)) {
       throw notFound(`Deployment with id '${id}' do not exist`)
     }
-    const defs = [...this.#state.definitions.values()].filter((d) => d.deploymentId === id)
-    const running = [...this.#state.instances.values()].filter(
+    const defs = [...this.state.definitions.values()].filter((d) => d.deploymentId === id)
+    const running = [...this.state.instances.values()].filter(
       (i) => i.state === 'ACTIVE' && defs.some((d) => d.id === i.definitionId),
     )
     if (running.length > 0 && !cascade) {
@@ -122,13 +112,13 @@ export class RepositoryService {
         `Deletion of process definition without cascading failed. Process definition with id: ${defs[0]?.id ?? ''} can't be deleted, since there exists ${running.length} dependening process instances.`,
       )
     }
-    for (const i of running) this.#runtime.terminate(i, 'deleted deployment')
-    for (const d of defs) this.#state.definitions.delete(d.id)
-    for (const jd of [...this.#state.jobDefinitions.values()]) {
-      if (jd.deploymentId === id) this.#state.jobDefinitions.delete(jd.id)
+    for (const i of running) this.runtime.terminate(i, 'deleted deployment')
+    for (const d of defs) this.state.definitions.delete(d.id)
+    for (const jd of [...this.state.jobDefinitions.values()]) {
+      if (jd.deploymentId === id) this.state.jobDefinitions.delete(jd.id)
     }
-    this.#state.deployments.delete(id)
-    this.#log.write(
+    this.state.deployments.delete(id)
+    this.log.write(
       ctx,
       'Delete',
       'Deployment',
@@ -141,7 +131,7 @@ export class RepositoryService {
   /** Latest definition of a key: `tenantId === null` means the shared (no tenant) one. */
   latestDefinition(key: string, tenantId: string | null): ProcessDefinitionRecord | undefined {
     let best: ProcessDefinitionRecord | undefined
-    for (const d of this.#state.definitions.values()) {
+    for (const d of this.state.definitions.values()) {
       if (d.key !== key || d.tenantId !== tenantId) continue
       if (best === undefined || d.version > best.version) best = d
     }
@@ -165,7 +155,7 @@ export class RepositoryService {
       if (activity.kind !== 'timer' || seen.has(activity.id)) continue
       seen.add(activity.id)
       const id = newId()
-      this.#state.jobDefinitions.set(id, {
+      this.state.jobDefinitions.set(id, {
         id,
         processDefinitionId: definitionId,
         processDefinitionKey: key,

@@ -2,32 +2,22 @@
 import type { AuthContext } from './auth-context.js'
 import { isAuthenticatedTenant } from './auth-context.js'
 import { engineException, nullValue, tenantViolationMessage } from './engine-errors.js'
-import type { EngineState, ProcessInstanceRecord, TaskRecord } from './engine-state.js'
+import type { ProcessInstanceRecord, TaskRecord } from './engine-state.js'
 import type { TypedValue } from './variables.js'
-import type { LogChange, LogFields, OperationLog } from './operation-log.js'
-import type { RuntimeService } from './runtime-service.js'
+import type { LogChange, LogFields } from './operation-log.js'
+import { EngineService } from './engine-service.js'
 
 /** User tasks with the transparent tenant check and the operation log. */
-export class TaskService {
-  readonly #state: EngineState
-  readonly #runtime: RuntimeService
-  readonly #log: OperationLog
-
-  constructor(state: EngineState, runtime: RuntimeService) {
-    this.#state = state
-    this.#runtime = runtime
-    this.#log = runtime.operationLog
-  }
-
+export class TaskService extends EngineService {
   /** A task visible to the caller (query semantics), or `undefined`. */
   findTask(ctx: AuthContext, id: string): TaskRecord | undefined {
-    const t = this.#state.tasks.get(id)
+    const t = this.state.tasks.get(id)
     return t !== undefined && isAuthenticatedTenant(ctx, t.tenantId) ? t : undefined
   }
 
   /** Command-style task access: missing → NullValue 500, foreign → ENGINE-13034 (`operation`). */
   taskForCommand(ctx: AuthContext, id: string, operation: string): TaskRecord {
-    const t = this.#state.tasks.get(id)
+    const t = this.state.tasks.get(id)
     if (t === undefined) throw nullValue(`Cannot find task with id ${id}`, 'task')
     if (!isAuthenticatedTenant(ctx, t.tenantId)) {
       throw engineException(tenantViolationMessage(`${operation} '${id}'`))
@@ -81,9 +71,9 @@ export class TaskService {
     task.assignee = fields.assignee
     task.owner = fields.owner
     task.priority = fields.priority
-    task.lastUpdated = this.#runtime.now()
+    task.lastUpdated = this.runtime.now()
     if (changes.length > 0) {
-      this.#log.write(ctx, 'Update', 'Task', 'TaskWorker', this.#taskLogFields(task), changes)
+      this.log.write(ctx, 'Update', 'Task', 'TaskWorker', this.#taskLogFields(task), changes)
     }
   }
 
@@ -95,13 +85,13 @@ export class TaskService {
   #setAssignee(ctx: AuthContext, task: TaskRecord, userId: string | null, op: string): void {
     const previous = task.assignee
     task.assignee = userId
-    task.lastUpdated = this.#runtime.now()
-    const h = this.#state.historicTasks.get(task.id)
+    task.lastUpdated = this.runtime.now()
+    const h = this.state.historicTasks.get(task.id)
     if (h !== undefined) {
       h.assignee = userId
       h.taskState = 'Updated'
     }
-    this.#log.write(ctx, op, 'Task', 'TaskWorker', this.#taskLogFields(task), [
+    this.log.write(ctx, op, 'Task', 'TaskWorker', this.#taskLogFields(task), [
       { property: 'assignee', orgValue: previous, newValue: userId },
     ])
   }
@@ -124,21 +114,21 @@ export class TaskService {
     variables: ReadonlyMap<string, TypedValue>,
   ): ProcessInstanceRecord {
     const task = this.taskForCommand(ctx, id, 'work on task')
-    const instance = this.#state.instances.get(task.processInstanceId)
+    const instance = this.state.instances.get(task.processInstanceId)
     if (instance === undefined)
       throw nullValue(`execution ${task.processInstanceId} doesn't exist`, 'execution')
     for (const [k, v] of variables) instance.variables.set(k, v)
-    this.#state.tasks.delete(id)
-    const h = this.#state.historicTasks.get(id)
+    this.state.tasks.delete(id)
+    const h = this.state.historicTasks.get(id)
     if (h !== undefined) {
-      h.endTime = this.#runtime.now()
+      h.endTime = this.runtime.now()
       h.deleteReason = 'completed'
       h.taskState = 'Completed'
     }
-    this.#log.write(ctx, 'Complete', 'Task', 'TaskWorker', this.#taskLogFields(task), [
+    this.log.write(ctx, 'Complete', 'Task', 'TaskWorker', this.#taskLogFields(task), [
       { property: 'delete', orgValue: 'false', newValue: 'true' },
     ])
-    this.#runtime.advance(instance)
+    this.runtime.advance(instance)
     return instance
   }
 }
