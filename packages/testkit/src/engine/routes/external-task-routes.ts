@@ -8,14 +8,12 @@ import {
   applySorting,
   criteriaFromBody,
   criteriaFromQuery,
-  paginate,
-  pagination,
   sortingFromBody,
   sortingFromQuery,
 } from '../query-criteria.js'
 import { toTypedMap } from '../variables.js'
 import type { EngineRouter, EngineServices, HandlerContext } from './route-types.js'
-import { bodyObject, json, noContent, str } from './route-types.js'
+import { addQueryRoutes, bodyObject, json, noContent, str } from './route-types.js'
 
 const EXTERNAL_TASK_QUERY: CriteriaSpec = {
   externalTaskId: 'string',
@@ -111,14 +109,7 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
     )
   }
 
-  router.add('GET', '/external-task', (c) =>
-    json(paginate(query(c, false), pagination(c.query)).map(externalTaskDto)),
-  )
-  router.add('POST', '/external-task', (c) =>
-    json(paginate(query(c, true), pagination(c.query)).map(externalTaskDto)),
-  )
-  router.add('GET', '/external-task/count', (c) => json({ count: query(c, false).length }))
-  router.add('POST', '/external-task/count', (c) => json({ count: query(c, true).length }))
+  addQueryRoutes(router, '/external-task', query, externalTaskDto)
 
   router.add('GET', '/external-task/topic-names', (c) => {
     const names = new Set<string>()

@@ -18,7 +18,7 @@ import {
   sortingFromQuery,
 } from '../query-criteria.js'
 import type { EngineRouter, EngineServices, HandlerContext } from './route-types.js'
-import { json } from './route-types.js'
+import { addQueryRoutes, json } from './route-types.js'
 
 const HPI_QUERY: CriteriaSpec = {
   processInstanceId: 'string',
@@ -145,18 +145,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
   const hpiDto = (i: Parameters<typeof historicProcessInstanceDto>[0]) =>
     historicProcessInstanceDto(i, state.definitions.get(i.definitionId))
 
-  router.add('GET', '/history/process-instance', (c) =>
-    json(paginate(queryHpi(c, false), pagination(c.query)).map(hpiDto)),
-  )
-  router.add('POST', '/history/process-instance', (c) =>
-    json(paginate(queryHpi(c, true), pagination(c.query)).map(hpiDto)),
-  )
-  router.add('GET', '/history/process-instance/count', (c) =>
-    json({ count: queryHpi(c, false).length }),
-  )
-  router.add('POST', '/history/process-instance/count', (c) =>
-    json({ count: queryHpi(c, true).length }),
-  )
+  addQueryRoutes(router, '/history/process-instance', queryHpi, hpiDto)
   router.add('GET', '/history/process-instance/{id}', (c) => {
     const i = state.instances.get(c.params['id'] as string)
     if (!enabled() || i === undefined || !isAuthenticatedTenant(c.auth, i.tenantId)) {
@@ -232,14 +221,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
         })[by] ?? null,
     )
   }
-  router.add('GET', '/history/task', (c) =>
-    json(paginate(queryHti(c, false), pagination(c.query)).map(historicTaskDto)),
-  )
-  router.add('POST', '/history/task', (c) =>
-    json(paginate(queryHti(c, true), pagination(c.query)).map(historicTaskDto)),
-  )
-  router.add('GET', '/history/task/count', (c) => json({ count: queryHti(c, false).length }))
-  router.add('POST', '/history/task/count', (c) => json({ count: queryHti(c, true).length }))
+  addQueryRoutes(router, '/history/task', queryHti, historicTaskDto)
 
   const queryOps = (c: HandlerContext) => {
     const q = criteriaFromQuery(OP_QUERY, c.query)

@@ -16,7 +16,7 @@ import {
   sortingFromQuery,
 } from '../query-criteria.js'
 import type { EngineRouter, EngineServices, Handler, HandlerContext } from './route-types.js'
-import { bodyObject, json, noContent, str } from './route-types.js'
+import { addQueryRoutes, bodyObject, json, noContent, str } from './route-types.js'
 
 /** SQL `LIKE` with `%` wildcards (the engine passes the pattern through). */
 export function likeMatcher(pattern: string): (value: string | null) => boolean {
@@ -320,14 +320,7 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
     type: g.type,
   })
 
-  router.add('GET', '/group', (c) =>
-    json(paginate(queryGroups(c, false), pagination(c.query)).map(groupDto)),
-  )
-  router.add('POST', '/group', (c) =>
-    json(paginate(queryGroups(c, true), pagination(c.query)).map(groupDto)),
-  )
-  router.add('GET', '/group/count', (c) => json({ count: queryGroups(c, false).length }))
-  router.add('POST', '/group/count', (c) => json({ count: queryGroups(c, true).length }))
+  addQueryRoutes(router, '/group', queryGroups, groupDto)
 
   router.add('POST', '/group/create', (c) => {
     const body = bodyObject(c.body)

@@ -27,7 +27,7 @@ import {
 import type { RuntimeService } from '../runtime-service.js'
 import { fromTypedMap, fromTypedValue, toTypedMap, toTypedValue } from '../variables.js'
 import type { EngineRouter, EngineServices, HandlerContext, Reply } from './route-types.js'
-import { bodyObject, json, noContent, str } from './route-types.js'
+import { addQueryRoutes, bodyObject, json, noContent, str } from './route-types.js'
 
 const INSTANCE_QUERY: CriteriaSpec = {
   processInstanceIds: 'list',
@@ -419,13 +419,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
         })[by] ?? null,
     )
   }
-  const taskPage = (c: HandlerContext, fromBody: boolean): Reply =>
-    json(paginate(queryTasks(c, fromBody), pagination(c.query)).map(taskDto))
-
-  router.add('GET', '/task', (c) => taskPage(c, false))
-  router.add('POST', '/task', (c) => taskPage(c, true))
-  router.add('GET', '/task/count', (c) => json({ count: queryTasks(c, false).length }))
-  router.add('POST', '/task/count', (c) => json({ count: queryTasks(c, true).length }))
+  addQueryRoutes(router, '/task', queryTasks, taskDto)
 
   router.add('GET', '/task/{id}', (c) => {
     const t = tasks.findTask(c.auth, c.params['id'] as string)
