@@ -6,6 +6,7 @@ import type { Authenticator } from './authenticator.js'
 import type { AuthenticatorOptions } from './options.js'
 import { startLocalIssuer } from './__tests__/local-issuer.js'
 import type { LocalIssuer } from './__tests__/local-issuer.js'
+import { rejection } from './__tests__/rejection.js'
 
 let idp: LocalIssuer
 let auth: Authenticator | undefined
@@ -30,15 +31,6 @@ function make(over: Partial<AuthenticatorOptions> = {}, issuer: Record<string, u
 
 function bearer(token: string) {
   return { headers: { authorization: `Bearer ${token}` }, url: '/engine-rest/task' }
-}
-
-async function rejection(p: Promise<unknown>) {
-  try {
-    await p
-  } catch (err) {
-    return err as { code: string; status: number; headers: Record<string, string> }
-  }
-  throw new Error('expected a rejection')
 }
 
 const app = { azp: 'acme', sub: 'acme', scope: 'engine:read engine:write' }
