@@ -4,13 +4,7 @@ import { externalTaskDto } from '../dto.js'
 import { restException } from '../engine-errors.js'
 import { parseFetchRequest } from '../fetch-and-lock.js'
 import type { CriteriaSpec } from '../query-criteria.js'
-import {
-  applySorting,
-  criteriaFromBody,
-  criteriaFromQuery,
-  sortingFromBody,
-  sortingFromQuery,
-} from '../query-criteria.js'
+import { applySorting, criteriaOf, sortingFromBody, sortingFromQuery } from '../query-criteria.js'
 import { toTypedMap } from '../variables.js'
 import type { EngineRouter, EngineServices, HandlerContext } from './route-types.js'
 import { addQueryRoutes, bodyObject, json, noContent, str } from './route-types.js'
@@ -41,9 +35,7 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
   const { state, externalTasks, fetchAndLock } = engine
 
   const query = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody
-      ? criteriaFromBody(EXTERNAL_TASK_QUERY, c.body)
-      : criteriaFromQuery(EXTERNAL_TASK_QUERY, c.query)
+    const q = criteriaOf(EXTERNAL_TASK_QUERY, c, fromBody)
     const allowed = [
       'id',
       'lockExpirationTime',

@@ -7,10 +7,10 @@ import type { HistoricTaskRecord, ProcessInstanceRecord } from '../engine-state.
 import type { Criteria, CriteriaSpec } from '../query-criteria.js'
 import {
   applySorting,
-  criteriaFromBody,
   criteriaFromQuery,
-  matchesOrQuery,
+  criteriaOf,
   matchesTenantCriteria,
+  matchingRows,
   orQueriesFromBody,
   paginate,
   pagination,
@@ -80,7 +80,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
 
   const queryHpi = (c: HandlerContext, fromBody: boolean) => {
     if (!enabled()) return []
-    const q = fromBody ? criteriaFromBody(HPI_QUERY, c.body) : criteriaFromQuery(HPI_QUERY, c.query)
+    const q = criteriaOf(HPI_QUERY, c, fromBody)
     const allowed = [
       'instanceId',
       'definitionId',
@@ -121,12 +121,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
       if (q['startedBy'] !== undefined && i.startUserId !== q['startedBy']) return false
       return matchesTenantCriteria(i.tenantId, tenants)
     }
-    const rows = [...state.instances.values()].filter(
-      (i) =>
-        isAuthenticatedTenant(c.auth, i.tenantId) &&
-        matchRow(i, q) &&
-        ors.every((o) => matchesOrQuery(o, (single) => matchRow(i, single))),
-    )
+    const rows = matchingRows(state.instances.values(), c.auth, q, ors, matchRow)
     return applySorting(
       rows,
       sorting,
@@ -155,7 +150,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
   })
 
   const queryHti = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody ? criteriaFromBody(HTI_QUERY, c.body) : criteriaFromQuery(HTI_QUERY, c.query)
+    const q = criteriaOf(HTI_QUERY, c, fromBody)
     const allowed = [
       'taskId',
       'activityInstanceID',
@@ -198,12 +193,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
       if (q['unfinished'] === true && t.endTime !== null) return false
       return matchesTenantCriteria(t.tenantId, tenants)
     }
-    const rows = [...state.historicTasks.values()].filter(
-      (t) =>
-        isAuthenticatedTenant(c.auth, t.tenantId) &&
-        matchRow(t, q) &&
-        ors.every((o) => matchesOrQuery(o, (single) => matchRow(t, single))),
-    )
+    const rows = matchingRows(state.historicTasks.values(), c.auth, q, ors, matchRow)
     return applySorting(
       rows,
       sorting,

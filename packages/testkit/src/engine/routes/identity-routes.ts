@@ -8,8 +8,8 @@ import { evaluatePasswordPolicy } from '../identity-service.js'
 import type { CriteriaSpec } from '../query-criteria.js'
 import {
   applySorting,
-  criteriaFromBody,
   criteriaFromQuery,
+  criteriaOf,
   paginate,
   pagination,
   sortingFromBody,
@@ -157,9 +157,7 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
 
   // ------------------------------------------------------------------ users
   const queryUsers = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody
-      ? criteriaFromBody(USER_QUERY, c.body)
-      : criteriaFromQuery(USER_QUERY, c.query)
+    const q = criteriaOf(USER_QUERY, c, fromBody)
     const sorting = fromBody
       ? sortingFromBody(c.body, ['userId', 'firstName', 'lastName', 'email'])
       : sortingFromQuery(c.query, ['userId', 'firstName', 'lastName', 'email'])
@@ -281,9 +279,7 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
 
   // ------------------------------------------------------------------ groups
   const queryGroups = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody
-      ? criteriaFromBody(GROUP_QUERY, c.body)
-      : criteriaFromQuery(GROUP_QUERY, c.query)
+    const q = criteriaOf(GROUP_QUERY, c, fromBody)
     const sorting = fromBody
       ? sortingFromBody(c.body, ['id', 'name', 'type'])
       : sortingFromQuery(c.query, ['id', 'name', 'type'])

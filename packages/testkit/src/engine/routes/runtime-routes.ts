@@ -14,10 +14,9 @@ import type { ProcessInstanceRecord, TaskRecord } from '../engine-state.js'
 import type { Criteria, CriteriaSpec } from '../query-criteria.js'
 import {
   applySorting,
-  criteriaFromBody,
-  criteriaFromQuery,
-  matchesOrQuery,
+  criteriaOf,
   matchesTenantCriteria,
+  matchingRows,
   orQueriesFromBody,
   paginate,
   pagination,
@@ -170,9 +169,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
 
   // ------------------------------------------------------------------ process instances
   const queryInstances = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody
-      ? criteriaFromBody(INSTANCE_QUERY, c.body)
-      : criteriaFromQuery(INSTANCE_QUERY, c.query)
+    const q = criteriaOf(INSTANCE_QUERY, c, fromBody)
     const allowed = ['instanceId', 'definitionKey', 'definitionId', 'tenantId', 'businessKey']
     const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
     const ors = fromBody ? orQueriesFromBody(INSTANCE_QUERY, c.body) : []
@@ -210,12 +207,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       }
       return matchesTenantCriteria(i.tenantId, tenants)
     }
-    const rows = [...state.instances.values()].filter(
-      (i) =>
-        isAuthenticatedTenant(c.auth, i.tenantId) &&
-        matchRow(i, q) &&
-        ors.every((o) => matchesOrQuery(o, (single) => matchRow(i, single))),
-    )
+    const rows = matchingRows(state.instances.values(), c.auth, q, ors, matchRow)
     return applySorting(
       rows,
       sorting,
@@ -306,9 +298,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
 
   // ------------------------------------------------------------------ tasks
   const queryTasks = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody
-      ? criteriaFromBody(TASK_QUERY, c.body)
-      : criteriaFromQuery(TASK_QUERY, c.query)
+    const q = criteriaOf(TASK_QUERY, c, fromBody)
     const allowed = [
       'instanceId',
       'caseInstanceId',
@@ -395,12 +385,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       if (q['name'] !== undefined && t.name !== q['name']) return false
       return matchesTenantCriteria(t.tenantId, tenants)
     }
-    const rows = [...state.tasks.values()].filter(
-      (t) =>
-        isAuthenticatedTenant(c.auth, t.tenantId) &&
-        matchRow(t, q) &&
-        ors.every((o) => matchesOrQuery(o, (single) => matchRow(t, single))),
-    )
+    const rows = matchingRows(state.tasks.values(), c.auth, q, ors, matchRow)
     return applySorting(
       rows,
       sorting,
