@@ -1,14 +1,9 @@
-import {
-  generateKeyPair,
-  exportJWK,
-  createRemoteJWKSet,
-  decodeProtectedHeader,
-  jwtVerify,
-} from 'jose'
+import { generateKeyPair, exportJWK, decodeProtectedHeader } from 'jose'
 import type { CryptoKey } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { basicAuth, clientAssertion, requestToken, startTestIdp } from './index.js'
 import type { TestIdp } from './index.js'
+import { verifyAccessToken } from './test-support.js'
 
 const ODD_ID = 'app:1+2%x@y'
 const ODD_SECRET = 'p@ss:w+rd%20 !~'
@@ -34,13 +29,8 @@ describe('test IdP: client credentials and client authentication', () => {
   })
   afterAll(() => idp.close())
 
-  const verify = (token: string, audience = 'urn:c7auth:engine-rest') =>
-    jwtVerify(token, createRemoteJWKSet(new URL(idp.jwksUri)), {
-      issuer: idp.issuer,
-      audience,
-      typ: 'at+jwt',
-      algorithms: ['RS256'],
-    })
+  const verify = (token: string, audience?: string) =>
+    verifyAccessToken(idp, token, audience, ['RS256'])
 
   it('serves discovery that points at the real endpoints', async () => {
     const res = await fetch(idp.discoveryUrl)

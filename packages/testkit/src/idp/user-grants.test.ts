@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose'
+import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   ACCESS_TOKEN_TYPE,
@@ -8,6 +8,7 @@ import {
   startTestIdp,
 } from './index.js'
 import type { TestIdp } from './index.js'
+import { verifyAccessToken } from './test-support.js'
 
 const USER_CLAIMS = {
   preferred_username: 'alice',
@@ -32,12 +33,7 @@ describe('test IdP: user tokens, refresh and token exchange', () => {
   })
   afterAll(() => idp.close())
 
-  const verify = (token: string, audience = 'urn:c7auth:engine-rest') =>
-    jwtVerify(token, createRemoteJWKSet(new URL(idp.jwksUri)), {
-      issuer: idp.issuer,
-      audience,
-      typ: 'at+jwt',
-    })
+  const verify = (token: string, audience?: string) => verifyAccessToken(idp, token, audience)
 
   it('issueUserToken signs a user token with the current key, verifiable at the JWKS', async () => {
     const token = await idp.issueUserToken({
