@@ -17,6 +17,8 @@ const USER_CLAIMS = {
   realm_access: { roles: ['camunda-user'] },
   tenant: 'tenant-a',
 }
+/** Alice's user token as the `cli` client gets it. */
+const ALICE_AT_CLI = { sub: 'alice', clientId: 'cli', claims: USER_CLAIMS }
 
 describe('test IdP: user tokens, refresh and token exchange', () => {
   let idp: TestIdp
@@ -37,9 +39,7 @@ describe('test IdP: user tokens, refresh and token exchange', () => {
 
   it('issueUserToken signs a user token with the current key, verifiable at the JWKS', async () => {
     const token = await idp.issueUserToken({
-      sub: 'alice',
-      clientId: 'cli',
-      claims: USER_CLAIMS,
+      ...ALICE_AT_CLI,
       scope: 'engine:read',
       ttlSeconds: 90,
     })
@@ -152,9 +152,7 @@ describe('test IdP: user tokens, refresh and token exchange', () => {
 
   it('token exchange keeps sub and tenant, targets the audience and sets act from the actor', async () => {
     const subjectToken = await idp.issueUserToken({
-      sub: 'alice',
-      clientId: 'cli',
-      claims: USER_CLAIMS,
+      ...ALICE_AT_CLI,
       scope: 'engine:read engine:write',
     })
     const gwToken = await requestToken(

@@ -1,4 +1,5 @@
 /** `/external-task`: queries, fetchAndLock with long polling, and the worker commands. */
+import type { AuthContext } from '../auth-context.js'
 import { isAuthenticatedTenant } from '../auth-context.js'
 import { externalTaskDto } from '../dto.js'
 import { restException } from '../engine-errors.js'
@@ -181,32 +182,30 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
     return noContent()
   })
 
-  router.add('POST', '/external-task/{id}/extendLock', (c) => {
-    const body = bodyObject(c.body)
-    externalTasks.extendLock(
-      c.auth,
-      c.params['id'] as string,
-      body['workerId'],
-      num(body['newDuration'], 0),
-    )
-    return noContent()
-  })
+  /** `extendLock` and `lock`: a worker id and a duration (ms) in the body. */
+  const lockRoute = (
+    path: string,
+    durationField: string,
+    command: (auth: AuthContext, id: string, workerId: unknown, duration: number) => void,
+  ): void => {
+    router.add('POST', path, (c) => {
+      const body = bodyObject(c.body)
+      command(c.auth, c.params['id'] as string, body['workerId'], num(body[durationField], 0))
+      return noContent()
+    })
+  }
+  lockRoute('/external-task/{id}/extendLock', 'newDuration', (...a) =>
+    externalTasks.extendLock(...a),
+  )
 
   router.add('POST', '/external-task/{id}/unlock', (c) => {
     externalTasks.unlockExternalTask(c.auth, c.params['id'] as string)
     return noContent()
   })
 
-  router.add('POST', '/external-task/{id}/lock', (c) => {
-    const body = bodyObject(c.body)
-    externalTasks.lockExternalTask(
-      c.auth,
-      c.params['id'] as string,
-      body['workerId'],
-      num(body['lockDuration'], 0),
-    )
-    return noContent()
-  })
+  lockRoute('/external-task/{id}/lock', 'lockDuration', (...a) =>
+    externalTasks.lockExternalTask(...a),
+  )
 
   router.add('PUT', '/external-task/{id}/retries', (c) => {
     externalTasks.setExternalTaskRetries(
