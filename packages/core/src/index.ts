@@ -2,7 +2,8 @@ export * from './errors.js'
 export * from './identity.js'
 export type * from './config/types.js'
 export type * from './token/types.js'
-export { loadConfigFromEnv, isLoopbackUrl, splitPublicKeyPems } from './config/load-config.js'
+export { loadConfigFromEnv, splitPublicKeyPems } from './config/load-config.js'
+export { isLoopbackUrl, refusesPlainHttp } from './config/url-safety.js'
 export type { EnvSource, LoadConfigOptions } from './config/load-config.js'
 export {
   CONFIG_SCHEMA,
@@ -17,14 +18,6 @@ export {
   createTokenClient,
   ACCESS_TOKEN_TYPE,
   TOKEN_EXCHANGE_GRANT_TYPE,
-} from './token/token-client.js'
-export type {
-  TokenClient,
-  TokenClientOptions,
-  TokenEvent,
-  TokenGrant,
-  IssuedToken,
-  TokenExchangeRequest,
 } from './token/token-client.js'
 export { createMemoryTokenStore } from './token/token-store.js'
 export type {

@@ -2,7 +2,7 @@ import type { Task, TaskService } from 'camunda-external-task-client-js'
 import {
   ConfigError,
   DEFAULT_ACTING_USER_VARIABLE,
-  isLoopbackUrl,
+  refusesPlainHttp,
   parseActingUser,
 } from '@c7auth/core'
 import type { ActingUser, TokenRequestParams, TokenSource } from '@c7auth/core'
@@ -152,7 +152,7 @@ export function createDownstreamFetch(options: DownstreamFetchOptions): Downstre
   return async (url, init = {}) => {
     const { audience, scope, resource, ...requestInit } = init
     const target = new URL(url)
-    if (target.protocol === 'http:' && !allowInsecureHttp && !isLoopbackUrl(target.href)) {
+    if (refusesPlainHttp(target, allowInsecureHttp)) {
       throw new ConfigError([
         `ctx.fetch: refusing to send a token over plain http to ${target.origin} (downstream.allowInsecureHttp)`,
       ])

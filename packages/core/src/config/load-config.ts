@@ -22,6 +22,9 @@ import type {
   TokenStoreConfig,
   TokenStoreKey,
 } from './types.js'
+import { CLIENT_AUTH_CREDENTIALS, impliedClientAuthMethod } from './client-auth.js'
+import type { ClientCredentialField } from './client-auth.js'
+import { refusesPlainHttp } from './url-safety.js'
 import { keyRingIssues, parseKeyRing } from '../token/store/key-ring.js'
 import { NAMESPACE_PATTERN } from '../token/store/backend.js'
 import { backendKindOf } from '../token/store/backend-kind.js'
@@ -41,17 +44,7 @@ export interface LoadConfigOptions {
 }
 
 const ASYMMETRIC_ALGS: ReadonlySet<string> = new Set(ASYMMETRIC_JWS_ALGORITHMS)
-const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost'])
 const MIN_BRIDGE_SECRET = 32
-
-/** True for `http:` URLs on loopback hosts, where plain HTTP is acceptable. */
-export function isLoopbackUrl(url: string): boolean {
-  try {
-    return LOOPBACK.has(new URL(url).hostname)
-  } catch {
-    return false
-  }
-}
 
 type Raw = { state: 'unset' } | { state: 'bad' } | { state: 'set'; value: string; key: string }
 
@@ -596,42 +589,31 @@ function readClient(
     return undefined
   }
 
+  const fields: Record<ClientCredentialField, { spec: ConfigKeySpec; value: string | undefined }> =
+    {
+      clientSecret: { spec: T.CLIENT_SECRET, value: secret },
+      privateKeyPem: { spec: T.PRIVATE_KEY, value: privateKey },
+      tlsCertPem: { spec: T.TLS_CERT, value: tlsCert },
+      tlsKeyPem: { spec: T.TLS_KEY, value: tlsKey },
+    }
   // The default method follows the credential present (even if that credential is invalid).
   const authMethod: ClientAuthMethod | undefined =
-    method ??
-    (r.isSet(T.CLIENT_SECRET, envId)
-      ? 'client_secret_basic'
-      : r.isSet(T.PRIVATE_KEY, envId)
-        ? 'private_key_jwt'
-        : r.isSet(T.TLS_CERT, envId)
-          ? 'tls_client_auth'
-          : undefined)
-  const needs = (spec: ConfigKeySpec, value: string | undefined, m: string) => {
-    if (value === undefined && !r.isSet(spec, envId)) {
-      r.issue(`${envKeyOf(spec, envId)} (or ${envKeyOf(spec, envId)}_FILE): required for ${m}`)
+    method ?? impliedClientAuthMethod((field) => r.isSet(fields[field].spec, envId))
+  if (authMethod === undefined) {
+    if (!r.isSet(T.AUTH_METHOD, envId)) {
+      r.issue(
+        `${envKeyOf(T.CLIENT_ID, envId)}: a credential is required (CLIENT_SECRET, PRIVATE_KEY or TLS_CERT + TLS_KEY, or AUTH_METHOD=none)`,
+      )
     }
-  }
-  switch (authMethod) {
-    case undefined:
-      if (!r.isSet(T.AUTH_METHOD, envId)) {
+  } else {
+    for (const field of CLIENT_AUTH_CREDENTIALS[authMethod]) {
+      const { spec, value } = fields[field]
+      if (value === undefined && !r.isSet(spec, envId)) {
         r.issue(
-          `${envKeyOf(T.CLIENT_ID, envId)}: a credential is required (CLIENT_SECRET, PRIVATE_KEY or TLS_CERT + TLS_KEY, or AUTH_METHOD=none)`,
+          `${envKeyOf(spec, envId)} (or ${envKeyOf(spec, envId)}_FILE): required for ${authMethod}`,
         )
       }
-      break
-    case 'client_secret_basic':
-    case 'client_secret_post':
-      needs(T.CLIENT_SECRET, secret, authMethod)
-      break
-    case 'private_key_jwt':
-      needs(T.PRIVATE_KEY, privateKey, authMethod)
-      break
-    case 'tls_client_auth':
-      needs(T.TLS_CERT, tlsCert, authMethod)
-      needs(T.TLS_KEY, tlsKey, authMethod)
-      break
-    case 'none':
-      break
+    }
   }
   const client: OAuthClientConfig = {
     clientId,
@@ -755,8 +737,7 @@ function requireTls(
   url: string | undefined,
   allowInsecureHttp: boolean,
 ): void {
-  if (url === undefined || allowInsecureHttp) return
-  if (new URL(url).protocol === 'http:' && !isLoopbackUrl(url)) {
+  if (url !== undefined && refusesPlainHttp(url, allowInsecureHttp)) {
     r.issue(
       `${envKeyOf(spec, envId)}: must use https (http is accepted only on loopback hosts or with ${envKeyOf(T.ALLOW_INSECURE_HTTP, envId)}=true)`,
     )

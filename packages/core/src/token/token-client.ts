@@ -1,131 +1,39 @@
-import { createHash, createPrivateKey } from 'node:crypto'
-import {
-  ClientSecretBasic,
-  ClientSecretPost,
-  Configuration,
-  None,
-  PrivateKeyJwt,
-  TlsClientAuth,
-  allowInsecureRequests,
-  clientCredentialsGrant,
-  customFetch,
-  discovery,
-  genericGrantRequest,
-  modifyAssertion,
-  refreshTokenGrant,
-} from 'openid-client'
-import type { ClientAuth, ClientMetadata, CustomFetch, TokenEndpointResponse } from 'openid-client'
-import { importPKCS8 } from 'jose'
-import { C7AuthError, ConfigError, TokenEndpointError } from '../errors.js'
-import { isLoopbackUrl } from '../config/load-config.js'
-import type { OAuthClientConfig, TokenRequestParams } from '../config/types.js'
+import type { TokenEndpointResponse } from 'openid-client'
+import { C7AuthError, TokenEndpointError } from '../errors.js'
+import type { TokenRequestParams } from '../config/types.js'
+import { resolveTokenClientOptions } from './client-options.js'
+import type { ResolvedTokenClientOptions } from './client-options.js'
 import { classifyTokenError } from './endpoint-error.js'
-import { createTlsFetch } from './tls-fetch.js'
+import {
+  clientCredentialsRequest,
+  grantOfKey,
+  hasAnyParam,
+  hash,
+  refreshRequest,
+  tokenExchangeRequest,
+} from './grant-requests.js'
+import type { GrantRequest } from './grant-requests.js'
+import { IdpConfiguration } from './idp-configuration.js'
+import { TokenTiming, expiresAtOf, jwtExp } from './token-timing.js'
 import { createMemoryTokenStore } from './token-store.js'
 import type { StoredToken, TokenStore, TokenStoreLease } from './token-store.js'
-import type { TokenSource } from './types.js'
+import type {
+  IssuedToken,
+  TokenClient,
+  TokenClientOptions,
+  TokenEvent,
+  TokenExchangeRequest,
+  TokenGrant,
+} from './types.js'
 
-/** The grant behind a token. */
-export type TokenGrant = 'client_credentials' | 'refresh_token' | 'token_exchange'
+export { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT_TYPE } from './grant-requests.js'
 
-/** RFC 8693 grant type. */
-export const TOKEN_EXCHANGE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange'
-/** RFC 8693 token type of an access token (the default subject/actor token type). */
-export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
-
-/** A lifecycle event for metrics and logs. Never carries a token or secret. */
-export interface TokenEvent {
-  readonly type: 'fetched' | 'refreshed' | 'cache_hit' | 'failed' | 'invalidated'
-  readonly grant: TokenGrant
-  /** Short non-reversible id of the cache key, to correlate events. */
-  readonly key: string
-  /** True for background (refresh-ahead) work nobody waited for. */
-  readonly background?: boolean
-  /** Token endpoint round trip (fetched, refreshed, failed). */
-  readonly durationMs?: number
-  /** Lifetime of the new token (fetched, refreshed). */
-  readonly expiresInSeconds?: number
-  /** The failure (failed). */
-  readonly error?: {
-    readonly code: string
-    readonly oauthError: string | undefined
-    readonly status: number | undefined
-    readonly permanent: boolean
-  }
-  /** When the next attempt may happen, epoch ms (failed). */
-  readonly retryAt?: number
-}
-
-/** A token as the IdP issued it. */
-export interface IssuedToken {
-  readonly accessToken: string
-  readonly tokenType: string
-  /** Epoch ms. */
-  readonly expiresAt: number
-  readonly refreshToken?: string
-  readonly scope?: string
-  readonly issuedTokenType?: string
-}
-
-/** An RFC 8693 token exchange request. */
-export interface TokenExchangeRequest {
-  subjectToken: string
-  /** Default: `urn:ietf:params:oauth:token-type:access_token`. */
-  subjectTokenType?: string
-  actorToken?: string
-  /** Default (with `actorToken`): the access-token type. */
-  actorTokenType?: string
-  audience?: string
-  resource?: string | string[]
-  scope?: string
-  requestedTokenType?: string
-}
-
-/** Options of {@link createTokenClient}. */
-export interface TokenClientOptions extends Omit<OAuthClientConfig, 'params' | 'authMethod'> {
-  /** Default: `client_secret_basic` with a secret, `private_key_jwt` with a key, `tls_client_auth` with a certificate, else `none`. */
-  authMethod?: OAuthClientConfig['authMethod']
-  /** Default request parameters of {@link TokenClient.getToken}. */
-  params?: TokenRequestParams
-  /** JWS algorithm of the client assertion. Default: derived from the key (RS256, PS256, ES256/384/512, Ed25519). */
-  privateKeyAlg?: string
-  /** Refresh at least this long before expiry (10 % of the lifetime if larger, half of it at most). Default: 60. */
-  earlyRefreshSeconds?: number
-  /** A cached token is handed out only while it stays valid this long (at most a quarter of its lifetime). Default: 5. */
-  minValiditySeconds?: number
-  /** Lifetime assumed when the IdP sends no `expires_in` and the token is not a JWT with `exp`; 0 = do not cache. Default: 60. */
-  defaultExpiresInSeconds?: number
-  /** Token endpoint / discovery request timeout. Default: 10,000. */
-  timeoutMs?: number
-  /** Backoff after failures: exponential from `minDelayMs` to `maxDelayMs` with jitter; permanent errors wait `permanentDelayMs`. */
-  retry?: { minDelayMs?: number; maxDelayMs?: number; permanentDelayMs?: number }
-  /** Where tokens are cached. Default: {@link createMemoryTokenStore}. */
-  store?: TokenStore
-  /** Metrics hook; exceptions it throws are ignored. */
-  onEvent?: (event: TokenEvent) => void
-  /** Clock, epoch ms. Default: `Date.now`. */
-  now?: () => number
-  /** Random source in [0, 1) for jitter. Default: `Math.random`. */
-  random?: () => number
-  /** Custom fetch for every IdP request (proxies, instrumentation). */
-  fetch?: CustomFetch
-}
-
-/** An OAuth client with a token lifecycle: cache, refresh-ahead, single-flight, backoff. */
-export interface TokenClient extends TokenSource {
-  /** Like {@link TokenSource.getToken} but returns the whole issued token. */
-  getIssuedToken(params?: TokenRequestParams): Promise<IssuedToken>
-  /** RFC 8693 token exchange; results are cached per subject-token hash, never refreshed in the background. */
-  exchangeToken(request: TokenExchangeRequest): Promise<IssuedToken>
-  /** The refresh-token grant; single-flight and cached per refresh-token hash. A missing `refresh_token` in the answer keeps the old one. */
-  refresh(refreshToken: string, params?: TokenRequestParams): Promise<IssuedToken>
-}
-
+/** The lifecycle state of one cache key. */
 interface Entry {
   readonly key: string
   readonly id: string
   readonly grant: TokenGrant
-  readonly request: (config: Configuration) => Promise<TokenEndpointResponse>
+  readonly send: GrantRequest['send']
   /** Previous refresh token, kept when the answer has none (RFC 6749 §6). */
   readonly refreshToken?: string
   inflight: Promise<StoredToken> | undefined
@@ -180,69 +88,35 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   return new OAuthTokenClient(options)
 }
 
+/** The cache, refresh-ahead scheduler and single-flight of one client; openid-client sits behind {@link IdpConfiguration}. */
 class OAuthTokenClient implements TokenClient {
   readonly #o: TokenClientOptions
-  readonly #authMethod: NonNullable<TokenClientOptions['authMethod']>
+  readonly #settings: ResolvedTokenClientOptions
+  readonly #timing: TokenTiming
+  readonly #idp: IdpConfiguration
   readonly #store: TokenStore
   readonly #ownStore: boolean
   readonly #entries = new Map<string, Entry>()
   readonly #tokenIndex = new Map<string, string>()
   readonly #prefix: string
   readonly #now: () => number
-  readonly #random: () => number
-  readonly #earlyMs: number
-  readonly #minValidityMs: number
-  readonly #defaultTtlMs: number
-  readonly #minDelay: number
-  readonly #maxDelay: number
-  readonly #permanentDelay: number
-  readonly #insecure: boolean
-  /** How long one process may hold the fetch lease of a shared store (discovery + request). */
-  readonly #leaseMs: number
-  readonly #tls: { fetch: CustomFetch; close(): void } | undefined
-  #config: Promise<Configuration> | undefined
-  /** The token endpoint in use (explicit or discovered), for the client assertion's `aud`. */
-  #tokenEndpoint: string | undefined
   #closed = false
 
   constructor(options: TokenClientOptions) {
     this.#o = options
-    this.#authMethod =
-      options.authMethod ??
-      (options.clientSecret !== undefined
-        ? 'client_secret_basic'
-        : options.privateKeyPem !== undefined
-          ? 'private_key_jwt'
-          : options.tlsCertPem !== undefined
-            ? 'tls_client_auth'
-            : 'none')
-    this.#insecure = checkOptions(options, this.#authMethod)
+    this.#settings = resolveTokenClientOptions(options)
+    this.#timing = new TokenTiming(this.#settings, options.random ?? Math.random)
+    this.#idp = new IdpConfiguration(options, this.#settings)
     this.#store = options.store ?? createMemoryTokenStore()
     this.#ownStore = options.store === undefined
     this.#now = options.now ?? Date.now
-    this.#random = options.random ?? Math.random
-    this.#earlyMs = (options.earlyRefreshSeconds ?? 60) * 1000
-    this.#minValidityMs = (options.minValiditySeconds ?? 5) * 1000
-    this.#defaultTtlMs = (options.defaultExpiresInSeconds ?? 60) * 1000
-    this.#minDelay = options.retry?.minDelayMs ?? 1000
-    this.#maxDelay = options.retry?.maxDelayMs ?? 60_000
-    this.#permanentDelay = options.retry?.permanentDelayMs ?? 300_000
-    this.#leaseMs = 2 * (options.timeoutMs ?? 10_000) + 1000
     this.#prefix = hash(
-      JSON.stringify([options.tokenEndpoint ?? options.issuer, options.clientId, this.#authMethod]),
+      JSON.stringify([
+        options.tokenEndpoint ?? options.issuer,
+        options.clientId,
+        this.#settings.authMethod,
+      ]),
     ).slice(0, 16)
-    const needsTls = this.#authMethod === 'tls_client_auth' || options.caPem !== undefined
-    this.#tls = needsTls
-      ? createTlsFetch({
-          ...(this.#authMethod === 'tls_client_auth' && options.tlsCertPem !== undefined
-            ? { certPem: options.tlsCertPem }
-            : {}),
-          ...(this.#authMethod === 'tls_client_auth' && options.tlsKeyPem !== undefined
-            ? { keyPem: options.tlsKeyPem }
-            : {}),
-          ...(options.caPem !== undefined ? { caPem: options.caPem } : {}),
-        })
-      : undefined
   }
 
   getToken(params?: TokenRequestParams): Promise<string> {
@@ -250,90 +124,16 @@ class OAuthTokenClient implements TokenClient {
   }
 
   getIssuedToken(params?: TokenRequestParams): Promise<IssuedToken> {
-    if (this.#closed) return Promise.reject(closedError())
-    const p = params !== undefined && hasAny(params) ? params : (this.#o.params ?? {})
-    const scope = normaliseScope(p.scope)
-    const resource = normaliseResource(p.resource)
-    const key = `${this.#prefix}|cc|${p.audience ?? ''}|${scope ?? ''}|${resource.join(' ')}`
-    const entry =
-      this.#entries.get(key) ??
-      this.#entry(key, 'client_credentials', (config) => {
-        const body = new URLSearchParams()
-        if (scope !== undefined) body.set('scope', scope)
-        if (p.audience !== undefined) body.set('audience', p.audience)
-        for (const r of resource) body.append('resource', r)
-        return clientCredentialsGrant(config, body)
-      })
-    return this.#get(entry)
+    const p = params !== undefined && hasAnyParam(params) ? params : (this.#o.params ?? {})
+    return this.#request(() => clientCredentialsRequest(this.#prefix, p))
   }
 
   exchangeToken(request: TokenExchangeRequest): Promise<IssuedToken> {
-    if (this.#closed) return Promise.reject(closedError())
-    const subjectType = request.subjectTokenType ?? ACCESS_TOKEN_TYPE
-    const actorType =
-      request.actorToken !== undefined ? (request.actorTokenType ?? ACCESS_TOKEN_TYPE) : undefined
-    const scope = normaliseScope(request.scope)
-    const resource = normaliseResource(request.resource)
-    const key = [
-      this.#prefix,
-      'te',
-      hash(request.subjectToken),
-      subjectType,
-      request.actorToken !== undefined ? hash(request.actorToken) : '',
-      actorType ?? '',
-      request.audience ?? '',
-      scope ?? '',
-      resource.join(' '),
-      request.requestedTokenType ?? '',
-    ].join('|')
-    const entry =
-      this.#entries.get(key) ??
-      this.#entry(key, 'token_exchange', (config) => {
-        const body = new URLSearchParams()
-        body.set('subject_token', request.subjectToken)
-        body.set('subject_token_type', subjectType)
-        if (request.actorToken !== undefined && actorType !== undefined) {
-          body.set('actor_token', request.actorToken)
-          body.set('actor_token_type', actorType)
-        }
-        if (request.audience !== undefined) body.set('audience', request.audience)
-        for (const r of resource) body.append('resource', r)
-        if (scope !== undefined) body.set('scope', scope)
-        if (request.requestedTokenType !== undefined) {
-          body.set('requested_token_type', request.requestedTokenType)
-        }
-        return genericGrantRequest(config, TOKEN_EXCHANGE_GRANT_TYPE, body)
-      })
-    return this.#get(entry)
+    return this.#request(() => tokenExchangeRequest(this.#prefix, request))
   }
 
   refresh(refreshToken: string, params: TokenRequestParams = {}): Promise<IssuedToken> {
-    if (this.#closed) return Promise.reject(closedError())
-    const scope = normaliseScope(params.scope)
-    const resource = normaliseResource(params.resource)
-    const key = [
-      this.#prefix,
-      'rt',
-      hash(refreshToken),
-      params.audience ?? '',
-      scope ?? '',
-      resource.join(' '),
-    ].join('|')
-    const entry =
-      this.#entries.get(key) ??
-      this.#entry(
-        key,
-        'refresh_token',
-        (config) => {
-          const body = new URLSearchParams()
-          if (scope !== undefined) body.set('scope', scope)
-          if (params.audience !== undefined) body.set('audience', params.audience)
-          for (const r of resource) body.append('resource', r)
-          return refreshTokenGrant(config, refreshToken, body)
-        },
-        refreshToken,
-      )
-    return this.#get(entry)
+    return this.#request(() => refreshRequest(this.#prefix, refreshToken, params))
   }
 
   invalidate(token: string): void {
@@ -371,16 +171,22 @@ class OAuthTokenClient implements TokenClient {
     }
     this.#entries.clear()
     this.#tokenIndex.clear()
-    this.#tls?.close()
+    this.#idp.close()
     if (this.#ownStore) void Promise.resolve(this.#store.close?.()).catch(() => undefined)
   }
 
-  #entry(key: string, grant: TokenGrant, request: Entry['request'], refreshToken?: string): Entry {
+  #request(describe: () => GrantRequest): Promise<StoredToken> {
+    if (this.#closed) return Promise.reject(closedError())
+    const request = describe()
+    return this.#get(this.#entries.get(request.key) ?? this.#entry(request))
+  }
+
+  #entry({ key, grant, send, refreshToken }: GrantRequest): Entry {
     const entry: Entry = {
       key,
       id: hash(key).slice(0, 12),
       grant,
-      request,
+      send,
       ...(refreshToken !== undefined ? { refreshToken } : {}),
       inflight: undefined,
       timer: undefined,
@@ -398,7 +204,7 @@ class OAuthTokenClient implements TokenClient {
 
   #get(entry: Entry): Promise<StoredToken> {
     const local = entry.local
-    if (local !== undefined && this.#now() < this.#usableUntil(local)) {
+    if (local !== undefined && this.#now() < this.#timing.usableUntil(local)) {
       return this.#serve(entry, local)
     }
     const stored = this.#store.get(entry.key)
@@ -413,7 +219,7 @@ class OAuthTokenClient implements TokenClient {
     const now = this.#now()
     if (
       stored !== undefined &&
-      now < this.#usableUntil(stored) &&
+      now < this.#timing.usableUntil(stored) &&
       stored.accessToken !== entry.invalidated
     ) {
       if (entry.currentToken !== stored.accessToken) this.#track(entry, stored)
@@ -432,7 +238,7 @@ class OAuthTokenClient implements TokenClient {
       if (
         entry.timer === undefined &&
         entry.inflight === undefined &&
-        now >= this.#refreshAt(stored) &&
+        now >= this.#timing.refreshAt(stored) &&
         now >= entry.nextAttemptAt
       ) {
         this.#fetch(entry, true).catch(() => undefined)
@@ -457,8 +263,8 @@ class OAuthTokenClient implements TokenClient {
           lease = shared.lease
           started = this.#now()
         }
-        const config = await this.#configuration()
-        const response = await entry.request(config)
+        const config = await this.#idp.get()
+        const response = await entry.send(config)
         const sameToken = entry.currentToken === response.access_token
         const token = this.#toStored(entry, response, started)
         if (this.#closed) return token
@@ -490,7 +296,7 @@ class OAuthTokenClient implements TokenClient {
             : await classifyTokenError(err, entry.grant)
         entry.failures += 1
         const delay = Math.max(
-          error.permanent ? this.#permanentDelay : this.#backoff(entry.failures),
+          error.permanent ? this.#settings.permanentDelayMs : this.#timing.backoff(entry.failures),
           retryAfterMs ?? 0,
         )
         const now = this.#now()
@@ -532,12 +338,12 @@ class OAuthTokenClient implements TokenClient {
     entry: Entry,
     background: boolean,
   ): Promise<{ token?: StoredToken; lease?: TokenStoreLease }> {
-    const deadline = Date.now() + this.#leaseMs
+    const deadline = Date.now() + this.#settings.leaseMs
     let delay = 20
     for (;;) {
       const found = await this.#sharedToken(entry, background)
       if (found !== undefined) return { token: found }
-      const lease = await this.#store.lease!(entry.key, this.#leaseMs)
+      const lease = await this.#store.lease!(entry.key, this.#settings.leaseMs)
       if (lease !== undefined) {
         // Another process may have stored its token between the read and the lease.
         const again = await this.#sharedToken(entry, background)
@@ -556,9 +362,9 @@ class OAuthTokenClient implements TokenClient {
     const stored = await this.#store.get(entry.key)
     if (stored === undefined || stored.accessToken === entry.invalidated) return undefined
     const now = this.#now()
-    if (now >= this.#usableUntil(stored)) return undefined
+    if (now >= this.#timing.usableUntil(stored)) return undefined
     // A refresh is only saved by a token that is itself not yet due for refresh.
-    if (background && now >= this.#refreshAt(stored)) return undefined
+    if (background && now >= this.#timing.refreshAt(stored)) return undefined
     return stored
   }
 
@@ -582,7 +388,7 @@ class OAuthTokenClient implements TokenClient {
   }
 
   #toStored(entry: Entry, response: TokenEndpointResponse, started: number): StoredToken {
-    let expiresAt = expiresAtOf(response, started, this.#defaultTtlMs)
+    let expiresAt = expiresAtOf(response, started, this.#settings.defaultTtlMs)
     if (entry.currentToken !== undefined && entry.currentToken === response.access_token) {
       // The IdP handed back the token it already gave us: its expiry did not move.
       const exp = jwtExp(response.access_token)
@@ -639,29 +445,15 @@ class OAuthTokenClient implements TokenClient {
 
   #lifetimeLeft(entry: Entry): number {
     const s = this.#store.get(entry.key)
-    if (s instanceof Promise || s === undefined) return this.#defaultTtlMs
+    if (s instanceof Promise || s === undefined) return this.#settings.defaultTtlMs
     return s.expiresAt - this.#now()
-  }
-
-  #lead(token: StoredToken): number {
-    const lifetime = token.expiresAt - token.obtainedAt
-    return Math.min(Math.max(this.#earlyMs, lifetime * 0.1), lifetime / 2)
-  }
-
-  #refreshAt(token: StoredToken): number {
-    return token.expiresAt - this.#lead(token)
-  }
-
-  #usableUntil(token: StoredToken): number {
-    const lifetime = token.expiresAt - token.obtainedAt
-    return token.expiresAt - Math.min(this.#minValidityMs, lifetime / 4)
   }
 
   #schedule(entry: Entry, token: StoredToken, sameToken: boolean): void {
     if (entry.timer) clearTimeout(entry.timer)
     // An IdP that hands back the same token until it expires would be asked again at once;
     // then the next refresh waits until the token is at its end.
-    const at = sameToken ? this.#usableUntil(token) : this.#refreshAt(token)
+    const at = sameToken ? this.#timing.usableUntil(token) : this.#timing.refreshAt(token)
     const delay = Math.min(MAX_TIMER_MS, Math.max(MIN_REFRESH_DELAY_MS, at - this.#now()))
     entry.timer = setTimeout(() => this.#onTimer(entry), delay)
     entry.timer.unref()
@@ -672,7 +464,7 @@ class OAuthTokenClient implements TokenClient {
     entry.timer = undefined
     const current = entry.local
     // Retrying only makes sense while the served token is still usable.
-    if (current === undefined || entry.nextAttemptAt >= this.#usableUntil(current)) return
+    if (current === undefined || entry.nextAttemptAt >= this.#timing.usableUntil(current)) return
     const delay = Math.max(0, entry.nextAttemptAt - this.#now())
     entry.timer = setTimeout(() => this.#onTimer(entry), delay)
     entry.timer.unref()
@@ -688,79 +480,6 @@ class OAuthTokenClient implements TokenClient {
     this.#fetch(entry, true).catch(() => undefined)
   }
 
-  #backoff(failures: number): number {
-    const base = Math.min(this.#maxDelay, this.#minDelay * 2 ** Math.min(failures - 1, 30))
-    return Math.round(base * (0.5 + this.#random() * 0.5))
-  }
-
-  #configuration(): Promise<Configuration> {
-    if (this.#config) return this.#config
-    const promise = this.#createConfiguration()
-    this.#config = promise
-    // A failed discovery is not cached: the next attempt (after backoff) discovers again.
-    promise.catch(() => {
-      if (this.#config === promise) this.#config = undefined
-    })
-    return promise
-  }
-
-  async #createConfiguration(): Promise<Configuration> {
-    const o = this.#o
-    const auth = await this.#clientAuth()
-    const metadata: Partial<ClientMetadata> = {}
-    if (this.#authMethod === 'tls_client_auth') metadata.use_mtls_endpoint_aliases = true
-    const fetchImpl = this.#tls?.fetch ?? o.fetch
-    const timeout = Math.max(1, Math.ceil((o.timeoutMs ?? 10_000) / 1000))
-    let config: Configuration
-    if (o.tokenEndpoint !== undefined) {
-      const issuer = o.issuer ?? new URL(o.tokenEndpoint).origin
-      config = new Configuration(
-        { issuer, token_endpoint: o.tokenEndpoint },
-        o.clientId,
-        metadata,
-        auth,
-      )
-      if (this.#insecure) allowInsecureRequests(config)
-    } else {
-      config = await discovery(new URL(o.issuer!), o.clientId, metadata, auth, {
-        execute: this.#insecure ? [allowInsecureRequests] : [],
-        timeout,
-        ...(fetchImpl !== undefined ? { [customFetch]: fetchImpl } : {}),
-      })
-    }
-    config.timeout = timeout
-    if (fetchImpl !== undefined) config[customFetch] = fetchImpl
-    this.#tokenEndpoint = config.serverMetadata().token_endpoint
-    return config
-  }
-
-  async #clientAuth(): Promise<ClientAuth> {
-    const o = this.#o
-    switch (this.#authMethod) {
-      case 'client_secret_basic':
-        return ClientSecretBasic(o.clientSecret!)
-      case 'client_secret_post':
-        return ClientSecretPost(o.clientSecret!)
-      case 'private_key_jwt': {
-        const keyObject = createPrivateKey(o.privateKeyPem!)
-        const alg = o.privateKeyAlg ?? assertionAlg(keyObject)
-        const pkcs8 = keyObject.export({ type: 'pkcs8', format: 'pem' }).toString()
-        const key = await importPKCS8(pkcs8, alg)
-        const useIssuer = o.assertionAudience === 'issuer' && o.issuer !== undefined
-        return PrivateKeyJwt(o.privateKeyId !== undefined ? { key, kid: o.privateKeyId } : key, {
-          [modifyAssertion]: (_header, payload) => {
-            // RFC 7523 §3: the token endpoint URL identifies the authorization server as audience.
-            if (!useIssuer && this.#tokenEndpoint !== undefined) payload.aud = this.#tokenEndpoint
-          },
-        })
-      }
-      case 'tls_client_auth':
-        return TlsClientAuth()
-      case 'none':
-        return None()
-    }
-  }
-
   #emit(event: TokenEvent): void {
     const hook = this.#o.onEvent
     if (!hook) return
@@ -772,136 +491,14 @@ class OAuthTokenClient implements TokenClient {
   }
 }
 
-/** Validates the options up front; returns whether plain-http requests must be allowed. */
-function checkOptions(
-  o: TokenClientOptions,
-  method: NonNullable<TokenClientOptions['authMethod']>,
-): boolean {
-  const issues: string[] = []
-  if (!o.clientId) issues.push('clientId: required')
-  if (o.issuer === undefined && o.tokenEndpoint === undefined) {
-    issues.push('issuer or tokenEndpoint: one is required')
-  }
-  let insecure = false
-  for (const [name, url] of [
-    ['issuer', o.issuer],
-    ['tokenEndpoint', o.tokenEndpoint],
-  ] as const) {
-    if (url === undefined) continue
-    let parsed: URL
-    try {
-      parsed = new URL(url)
-    } catch {
-      issues.push(`${name}: must be an absolute URL`)
-      continue
-    }
-    if (parsed.protocol === 'http:') {
-      if (isLoopbackUrl(url) || o.allowInsecureHttp === true) insecure = true
-      else issues.push(`${name}: must use https (http only on loopback or with allowInsecureHttp)`)
-    } else if (parsed.protocol !== 'https:') {
-      issues.push(`${name}: must be an http(s) URL`)
-    }
-  }
-  if ((method === 'client_secret_basic' || method === 'client_secret_post') && !o.clientSecret) {
-    issues.push(`clientSecret: required for ${method}`)
-  }
-  if (method === 'private_key_jwt') {
-    if (!o.privateKeyPem) issues.push('privateKeyPem: required for private_key_jwt')
-    else {
-      try {
-        createPrivateKey(o.privateKeyPem)
-      } catch {
-        issues.push('privateKeyPem: must be a PEM private key')
-      }
-    }
-  }
-  if (method === 'tls_client_auth' && (!o.tlsCertPem || !o.tlsKeyPem)) {
-    issues.push('tlsCertPem and tlsKeyPem: required for tls_client_auth')
-  }
-  if (issues.length > 0) throw new ConfigError(issues)
-  return insecure
-}
-
-function assertionAlg(key: ReturnType<typeof createPrivateKey>): string {
-  switch (key.asymmetricKeyType) {
-    case 'rsa':
-      return 'RS256'
-    case 'rsa-pss':
-      return 'PS256'
-    case 'ec': {
-      const curve = key.asymmetricKeyDetails?.namedCurve
-      if (curve === 'secp384r1') return 'ES384'
-      if (curve === 'secp521r1') return 'ES512'
-      return 'ES256'
-    }
-    case 'ed25519':
-      return 'Ed25519'
-    default:
-      throw new ConfigError(['privateKeyPem: unsupported key type for private_key_jwt'])
-  }
-}
-
 function newer(a: StoredToken | undefined, b: StoredToken | undefined): StoredToken | undefined {
   if (a === undefined) return b
   if (b === undefined) return a
   return b.obtainedAt > a.obtainedAt ? b : a
 }
 
-function grantOfKey(key: string): TokenGrant {
-  const tag = key.split('|')[1]
-  return tag === 'te' ? 'token_exchange' : tag === 'rt' ? 'refresh_token' : 'client_credentials'
-}
-
 function accessTokenOf(token: IssuedToken): string {
   return token.accessToken
-}
-
-function hasAny(p: TokenRequestParams): boolean {
-  return p.audience !== undefined || p.scope !== undefined || p.resource !== undefined
-}
-
-function normaliseScope(scope: string | undefined): string | undefined {
-  if (scope === undefined) return undefined
-  const parts = scope.split(/\s+/).filter(Boolean)
-  return parts.length === 0 ? undefined : [...new Set(parts)].sort().join(' ')
-}
-
-function normaliseResource(resource: string | string[] | undefined): string[] {
-  if (resource === undefined) return []
-  return [...new Set(Array.isArray(resource) ? resource : [resource])].sort()
-}
-
-function hash(value: string): string {
-  return createHash('sha256').update(value).digest('base64url')
-}
-
-/**
- * When a token stops being valid (epoch ms): from `expires_in` (opaque tokens work), else the JWT
- * `exp` read without verification, else `started + defaultTtlMs` (0 = not cacheable).
- */
-export function expiresAtOf(
-  response: Pick<TokenEndpointResponse, 'access_token' | 'expires_in'>,
-  started: number,
-  defaultTtlMs: number,
-): number {
-  if (typeof response.expires_in === 'number' && response.expires_in > 0) {
-    return started + response.expires_in * 1000
-  }
-  const exp = jwtExp(response.access_token)
-  return exp !== undefined ? exp * 1000 : started + defaultTtlMs
-}
-
-/** `exp` of a JWT-shaped token, read without verification (only to time the cache). */
-function jwtExp(token: string): number | undefined {
-  const parts = token.split('.')
-  if (parts.length !== 3) return undefined
-  try {
-    const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as unknown
-    const exp = (payload as { exp?: unknown } | null)?.exp
-    return typeof exp === 'number' && Number.isFinite(exp) ? exp : undefined
-  } catch {
-    return undefined
-  }
 }
 
 function closedError(): TokenEndpointError {

@@ -6,6 +6,7 @@ import type { Authenticator } from './authenticator.js'
 import type { AuthenticatorOptions } from './options.js'
 import { startLocalIssuer } from './__tests__/local-issuer.js'
 import type { LocalIssuer } from './__tests__/local-issuer.js'
+import { rejection } from './__tests__/rejection.js'
 
 let idp: LocalIssuer
 let auth: Authenticator | undefined
@@ -30,15 +31,6 @@ function make(over: Partial<AuthenticatorOptions> = {}, issuer: Record<string, u
 
 function bearer(token: string) {
   return { headers: { authorization: `Bearer ${token}` }, url: '/engine-rest/task' }
-}
-
-async function rejection(p: Promise<unknown>) {
-  try {
-    await p
-  } catch (err) {
-    return err as { code: string; status: number; headers: Record<string, string> }
-  }
-  throw new Error('expected a rejection')
 }
 
 const app = { azp: 'acme', sub: 'acme', scope: 'engine:read engine:write' }
@@ -184,20 +176,19 @@ describe('admin is opt-in per issuer with several issuers', () => {
     { id: 'acme', clientIds: ['acme-web'], issuer: idp.issuer },
     { id: 'globex', clientIds: ['globex-web'], issuer: other.issuer },
   ]
+  /** An issuer of `engine` tokens, with the claim paths that may carry admin groups, if given. */
+  const issuerOf = (i: { issuer: string; jwksUri: string }, adminGroupClaims?: string[]) => ({
+    issuer: i.issuer,
+    audience: 'engine',
+    jwksUri: i.jwksUri,
+    ...(adminGroupClaims !== undefined ? { claims: { adminGroupClaims } } : {}),
+  })
 
   it('refuses adminGroups when an issuer does not set claims.adminGroupClaims', () => {
     let caught: unknown
     try {
       createAuthenticator({
-        issuers: [
-          { issuer: idp.issuer, audience: 'engine', jwksUri: idp.jwksUri },
-          {
-            issuer: other.issuer,
-            audience: 'engine',
-            jwksUri: other.jwksUri,
-            claims: { adminGroupClaims: [] },
-          },
-        ],
+        issuers: [issuerOf(idp), issuerOf(other, [])],
         tenants: tenants(),
         adminGroups: ['ops'],
       }).close()
@@ -210,10 +201,7 @@ describe('admin is opt-in per issuer with several issuers', () => {
     ])
     // Without adminGroups, or with one issuer, the default (realm-level group claims) stays.
     createAuthenticator({
-      issuers: [
-        { issuer: idp.issuer, audience: 'engine', jwksUri: idp.jwksUri },
-        { issuer: other.issuer, audience: 'engine', jwksUri: other.jwksUri },
-      ],
+      issuers: [issuerOf(idp), issuerOf(other)],
       tenants: tenants(),
     }).close()
     make({ adminGroups: ['ops'] })
@@ -221,20 +209,7 @@ describe('admin is opt-in per issuer with several issuers', () => {
 
   it('makes an admin only from the issuer that opted in; the other still maps to its tenant', async () => {
     auth = createAuthenticator({
-      issuers: [
-        {
-          issuer: idp.issuer,
-          audience: 'engine',
-          jwksUri: idp.jwksUri,
-          claims: { adminGroupClaims: ['groups'] },
-        },
-        {
-          issuer: other.issuer,
-          audience: 'engine',
-          jwksUri: other.jwksUri,
-          claims: { adminGroupClaims: [] },
-        },
-      ],
+      issuers: [issuerOf(idp, ['groups']), issuerOf(other, [])],
       tenants: tenants(),
       adminGroups: ['ops'],
     })

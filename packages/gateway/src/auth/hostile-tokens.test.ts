@@ -6,6 +6,7 @@ import type { Authenticator } from './authenticator.js'
 import type { AuthenticatorOptions } from './options.js'
 import { startLocalIssuer } from './__tests__/local-issuer.js'
 import type { LocalIssuer } from './__tests__/local-issuer.js'
+import { rejection } from './__tests__/rejection.js'
 
 let idp: LocalIssuer
 let auth: Authenticator
@@ -28,15 +29,6 @@ function make(over: Partial<AuthenticatorOptions> = {}, issuer: Record<string, u
     cache: false,
     ...over,
   })
-}
-
-async function rejection(p: Promise<unknown>) {
-  try {
-    await p
-  } catch (err) {
-    return err as { code: string; status: number; headers: Record<string, string>; message: string }
-  }
-  throw new Error('expected a rejection')
 }
 
 const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')

@@ -6,6 +6,7 @@ import { importJwks } from './key-store.js'
 import type { AuthenticatorOptions } from './options.js'
 import { startLocalIssuer } from './__tests__/local-issuer.js'
 import type { LocalIssuer } from './__tests__/local-issuer.js'
+import { rejection } from './__tests__/rejection.js'
 
 let idp: LocalIssuer
 const open: Authenticator[] = []
@@ -30,15 +31,6 @@ function make(over: Partial<AuthenticatorOptions> = {}) {
   })
   open.push(a)
   return a
-}
-
-async function rejection(p: Promise<unknown>) {
-  try {
-    await p
-  } catch (err) {
-    return err as { code: string; status: number; message: string }
-  }
-  throw new Error('expected a rejection')
 }
 
 const claims = { azp: 'acme', sub: 'acme' }

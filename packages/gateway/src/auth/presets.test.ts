@@ -5,6 +5,7 @@ import { toEngineId, userEngineId } from './engine-id.js'
 import type { AuthenticatorOptions, IssuerOptions } from './options.js'
 import { startLocalIssuer } from './__tests__/local-issuer.js'
 import type { LocalIssuer } from './__tests__/local-issuer.js'
+import { rejection } from './__tests__/rejection.js'
 
 let idp: LocalIssuer
 const open: Authenticator[] = []
@@ -25,15 +26,6 @@ function make(issuer: Omit<IssuerOptions, 'jwksUri'>, over: Partial<Authenticato
   })
   open.push(a)
   return a
-}
-
-async function rejection(p: Promise<unknown>) {
-  try {
-    await p
-  } catch (err) {
-    return err as { code: string; status: number }
-  }
-  throw new Error('expected a rejection')
 }
 
 const KC = 'https://kc.example.com/realms/acme'
@@ -334,6 +326,12 @@ describe('auth0 preset', () => {
 })
 
 describe('entra preset', () => {
+  /** The claims every v2 token of the acme directory carries. */
+  const V2_TOKEN = {
+    iss: `https://login.microsoftonline.com/${TID}/v2.0`,
+    aud: 'api://engine',
+    tid: TID,
+  }
   const entra = (extra: Partial<IssuerOptions> = {}) =>
     make({
       issuer: ENTRA_V2,
@@ -348,9 +346,7 @@ describe('entra preset', () => {
 
   it('maps a v2 app-only token (idtyp=app, azp, roles) with a templated multi-tenant issuer', async () => {
     const token = await idp.sign({
-      iss: `https://login.microsoftonline.com/${TID}/v2.0`,
-      aud: 'api://engine',
-      tid: TID,
+      ...V2_TOKEN,
       azp: '1b7c6a4e-0000-4000-8000-00000000aaaa',
       azpacr: '1',
       oid: '9d2e0c4e-1111-4111-8111-111111111111',
@@ -371,9 +367,7 @@ describe('entra preset', () => {
 
   it('maps a v2 user token by oid, with scp scopes', async () => {
     const token = await idp.sign({
-      iss: `https://login.microsoftonline.com/${TID}/v2.0`,
-      aud: 'api://engine',
-      tid: TID,
+      ...V2_TOKEN,
       azp: 'spa-client',
       oid: '0f0e0d0c-2222-4222-8222-222222222222',
       sub: 'AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ',
@@ -434,9 +428,7 @@ describe('entra preset', () => {
 
   it('honours allowedTenantIds for templated issuers', async () => {
     const token = await idp.sign({
-      iss: `https://login.microsoftonline.com/${TID}/v2.0`,
-      aud: 'api://engine',
-      tid: TID,
+      ...V2_TOKEN,
       azp: 'x',
       idtyp: 'app',
     })

@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { isC7AuthError, parseActingUser } from '@c7auth/core'
+import { parseActingUser } from '@c7auth/core'
 import { actingUserPatch, actingUserValue } from './acting-user.js'
-import { principalOf } from './__tests__/support.js'
+import { principalOf, codeOf } from './__tests__/support.js'
 
 const V = 'actingUser'
 const alice = principalOf(['t1'], { userId: 'alice', clientId: 'web' })
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (err) {
-    return isC7AuthError(err) ? err.code : 'not-a-c7auth-error'
-  }
-  return undefined
-}
 
 describe('actingUserPatch', () => {
   it('injects a String variable holding the caller as JSON, readable by parseActingUser', () => {

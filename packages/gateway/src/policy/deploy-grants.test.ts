@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { isC7AuthError } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 import { createPolicy } from './policy.js'
 import type { Decision } from './types.js'
-import { principalOf } from './__tests__/support.js'
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (err) {
-    return isC7AuthError(err) ? err.code : 'not-a-c7auth-error'
-  }
-  return undefined
-}
+import { principalOf, codeOf } from './__tests__/support.js'
 
 const withScopes = (p: Principal, scopes: string[], groupIds: string[] = []): Principal => ({
   ...p,

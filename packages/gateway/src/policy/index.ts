@@ -9,14 +9,5 @@ export { formReferenceVerdict } from './form-guard.js'
 export { computeScope, scopeSearchParams, scopeJsonBody, emptyResult } from './scope.js'
 export type { TenantScope } from './scope.js'
 export { actingUserPatch, actingUserValue, actingUserOf } from './acting-user.js'
-export {
-  OWNER_RESOURCES,
-  OwnerCache,
-  checkOwner,
-  engineNotFound,
-  ownerAbsent,
-  ownerForbidden,
-  ownerLookup,
-} from './owner.js'
-export type { OwnerResolver, OwnerVerdict, OwnerCacheOptions } from './owner.js'
+export * from './owner.js'
 export { routeCounts } from './counts.js'

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { isC7AuthError } from '@c7auth/core'
 import { encodePath, normalizePath } from './normalize-path.js'
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (err) {
-    return isC7AuthError(err) ? err.code : 'not-a-c7auth-error'
-  }
-  return undefined
-}
+import { codeOf } from './__tests__/support.js'
 
 describe('normalizePath', () => {
   it('decodes each segment once', () => {

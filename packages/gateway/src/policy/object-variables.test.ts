@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { isC7AuthError } from '@c7auth/core'
 import { createPolicy } from './policy.js'
 import {
   BINARY_VARIABLE_OPERATIONS,
@@ -11,19 +10,11 @@ import { ROUTES } from './routes.js'
 import type { Decision } from './types.js'
 import {
   OPENAPI_VERSIONS,
+  codeOf,
   openApiDocumentPath,
   principalOf,
   syncRewrite,
 } from './__tests__/support.js'
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (err) {
-    return isC7AuthError(err) ? err.code : 'not-a-c7auth-error'
-  }
-  return undefined
-}
 
 interface Doc {
   paths: Record<

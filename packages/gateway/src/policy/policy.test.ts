@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_ACTING_USER_VARIABLE, isC7AuthError, parseActingUser } from '@c7auth/core'
+import { DEFAULT_ACTING_USER_VARIABLE, parseActingUser } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 import { createPolicy } from './policy.js'
 import { MISSING_ID_SENTINEL } from './types.js'
 import type { BodyPlan, Decision, ForwardDecision } from './types.js'
-import { principalOf, syncRewrite } from './__tests__/support.js'
+import { codeOf, principalOf, syncRewrite } from './__tests__/support.js'
 
 const deployers = ['client:web-app']
 const policy = createPolicy({
@@ -21,14 +21,6 @@ function forward(method: string, path: string, principal: Principal, query = '')
   const d = decide(method, path, principal, query)
   if (d.action !== 'forward') throw new Error(`expected forward, got ${JSON.stringify(d)}`)
   return d
-}
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (err) {
-    return isC7AuthError(err) ? err.code : 'not-a-c7auth-error'
-  }
-  return undefined
 }
 const rewrite = syncRewrite
 function forwardedJson(body: BodyPlan, json: unknown): Record<string, unknown> {

@@ -365,52 +365,56 @@ export function createPolicy(options: PolicyOptions = {}): Policy {
     params: Readonly<Record<string, string>>,
     principal: Principal,
   ): { segments?: string[]; body: BodyPlan; tenant: string | undefined } {
-    if (rule.pathParam !== undefined) {
-      const tenant = params[rule.pathParam] as string
-      ensureTenant(principal, tenant)
-      return { body: actingPlan(route.actingUser, principal), tenant }
-    }
-    if (rule.rewriteTo !== undefined) {
-      const tenant = onlyTenant(principal, 'use the …/tenant-id/{tenant-id}/… path')
-      const segments = rule.rewriteTo
-        .slice(1)
-        .split('/')
-        .map((s) => {
-          const m = PARAM.exec(s)
-          if (!m) return s
-          return m[1] === 'tenant-id' ? tenant : (params[m[1] as string] as string)
-        })
-      return { segments, body: actingPlan(route.actingUser, principal), tenant }
-    }
-    if (rule.multipartField !== undefined) {
-      const resolveTenant = (values: readonly string[]): string => {
-        if (values.length > 1) {
-          throw new C7AuthError('C7AUTH_BODY_INVALID', {
-            message: `Exactly one ${rule.multipartField} part is allowed.`,
+    switch (rule.at) {
+      case 'path': {
+        const tenant = params[rule.pathParam] as string
+        ensureTenant(principal, tenant)
+        return { body: actingPlan(route.actingUser, principal), tenant }
+      }
+      case 'keyPath': {
+        const tenant = onlyTenant(principal, 'use the …/tenant-id/{tenant-id}/… path')
+        const segments = rule.rewriteTo
+          .slice(1)
+          .split('/')
+          .map((s) => {
+            const m = PARAM.exec(s)
+            if (!m) return s
+            return m[1] === 'tenant-id' ? tenant : (params[m[1] as string] as string)
           })
+        return { segments, body: actingPlan(route.actingUser, principal), tenant }
+      }
+      case 'multipart': {
+        const resolveTenant = (values: readonly string[]): string => {
+          if (values.length > 1) {
+            throw new C7AuthError('C7AUTH_BODY_INVALID', {
+              message: `Exactly one ${rule.multipartField} part is allowed.`,
+            })
+          }
+          const [value] = values
+          if (value === undefined || value === '') {
+            return onlyTenant(
+              principal,
+              `send a ${rule.multipartField} part`,
+              'C7AUTH_BODY_INVALID',
+            )
+          }
+          ensureTenant(principal, value)
+          ensureDeployer(principal, value)
+          return value
         }
-        const [value] = values
-        if (value === undefined || value === '') {
-          return onlyTenant(principal, `send a ${rule.multipartField} part`, 'C7AUTH_BODY_INVALID')
+        // refuse before reading the body when the tenant is known already
+        if (principal.tenantIds.length === 1) ensureDeployer(principal, principal.tenantIds[0]!)
+        return {
+          body: { kind: 'multipart', field: rule.multipartField, resolveTenant, profileOf },
+          tenant: principal.tenantIds.length === 1 ? principal.tenantIds[0] : undefined,
         }
-        ensureTenant(principal, value)
-        ensureDeployer(principal, value)
-        return value
       }
-      // refuse before reading the body when the tenant is known already
-      if (principal.tenantIds.length === 1) ensureDeployer(principal, principal.tenantIds[0]!)
-      return {
-        body: { kind: 'multipart', field: rule.multipartField, resolveTenant, profileOf },
-        tenant: principal.tenantIds.length === 1 ? principal.tenantIds[0] : undefined,
-      }
+      case 'body':
+        return {
+          body: messagePlan(principal, route.actingUser),
+          tenant: principal.tenantIds.length === 1 ? principal.tenantIds[0] : undefined,
+        }
     }
-    if (rule.body === 'tenantId') {
-      return {
-        body: messagePlan(principal, route.actingUser),
-        tenant: principal.tenantIds.length === 1 ? principal.tenantIds[0] : undefined,
-      }
-    }
-    throw denied('stampTenant rule without a location')
   }
 
   /**

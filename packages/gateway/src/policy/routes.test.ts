@@ -89,10 +89,10 @@ describe('route table', () => {
         expect(row.path).toContain(`{${r.idParam}}`)
         if (r.varNameParam !== undefined) expect(row.path).toContain(`{${r.varNameParam}}`)
       }
-      if (r.kind === 'stampTenant' && r.pathParam !== undefined) {
+      if (r.kind === 'stampTenant' && r.at === 'path') {
         expect(row.path).toContain(`{${r.pathParam}}`)
       }
-      if (r.kind === 'stampTenant' && r.rewriteTo !== undefined) {
+      if (r.kind === 'stampTenant' && r.at === 'keyPath') {
         expect(row.path).not.toContain('{tenant-id}')
         const target = ROUTES.find((x) => x.method === row.method && x.path === r.rewriteTo)
         expect(target?.rule.kind, r.rewriteTo).toBe('stampTenant')

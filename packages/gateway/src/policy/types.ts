@@ -47,21 +47,22 @@ export interface ScopeQueryRule {
   readonly empty: 'list' | 'count'
 }
 
-/** Pin the request to one of the principal's tenants. */
-export interface StampTenantRule {
-  readonly kind: 'stampTenant'
+/**
+ * Pin the request to one of the principal's tenants. Where the tenant is named decides the check,
+ * one variant each, so a rule without a location cannot be written.
+ */
+export type StampTenantRule =
   /** Path parameter holding the tenant (`tenant-id`): must be one of the principal's tenants. */
-  readonly pathParam?: 'tenant-id'
+  | { readonly kind: 'stampTenant'; readonly at: 'path'; readonly pathParam: 'tenant-id' }
   /**
    * Key-only path (the engine reads it as "shared definition"): rewritten to this tenant template
    * for a single-tenant principal; a multi-tenant principal must name the tenant.
    */
-  readonly rewriteTo?: string
+  | { readonly kind: 'stampTenant'; readonly at: 'keyPath'; readonly rewriteTo: string }
   /** JSON body field holding the tenant (`/message`): checked, or stamped for a single tenant. */
-  readonly body?: 'tenantId'
+  | { readonly kind: 'stampTenant'; readonly at: 'body'; readonly body: 'tenantId' }
   /** Multipart text field holding the tenant (`/deployment/create`). */
-  readonly multipartField?: 'tenant-id'
-}
+  | { readonly kind: 'stampTenant'; readonly at: 'multipart'; readonly multipartField: 'tenant-id' }
 
 /** Resolve the tenant of the id in the path first; a foreign id gets the engine's own 404. */
 export interface OwnerCheckRule {

@@ -7,6 +7,19 @@ import type { AuthContext } from './auth-context.js'
 import { badUserRequest, engineException, nullValue } from './engine-errors.js'
 import type { AuthorizationRecord, EngineState } from './engine-state.js'
 
+/** A row as `GET /authorization` shows it (a copy: callers cannot change the stored row). */
+export function authorizationView(a: AuthorizationRecord): AuthorizationRecord {
+  return {
+    id: a.id,
+    type: a.type,
+    permissions: [...a.permissions],
+    userId: a.userId,
+    groupId: a.groupId,
+    resourceType: a.resourceType,
+    resourceId: a.resourceId,
+  }
+}
+
 /** `Resources.java`: resource type id → resource name (as in the engine's messages). */
 export const RESOURCE_NAMES: Readonly<Record<number, string>> = {
   0: 'Application',

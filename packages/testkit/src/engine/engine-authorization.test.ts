@@ -29,24 +29,18 @@ describe('engine simulator: /authorization', () => {
   it('creates, queries, counts, updates and deletes grants like the engine', async () => {
     const e = await start(true)
     const admin = client(e.url, ADMIN)
-    const created = await admin.post('/authorization/create', {
+    const grant = {
       type: 1,
       permissions: ['READ', 'CREATE_INSTANCE'],
       userId: null,
       groupId: 'apps',
       resourceType: 6,
       resourceId: '*',
-    })
+    }
+    const created = await admin.post('/authorization/create', grant)
     expect(created.status).toBe(200)
     const dto = created.body as Record<string, unknown>
-    expect(dto).toMatchObject({
-      type: 1,
-      permissions: ['READ', 'CREATE_INSTANCE'],
-      userId: null,
-      groupId: 'apps',
-      resourceType: 6,
-      resourceId: '*',
-    })
+    expect(dto).toMatchObject(grant)
     const id = dto['id'] as string
     expect(dto['links']).toEqual([
       { method: 'GET', href: `${e.url}/authorization/${id}`, rel: 'self' },

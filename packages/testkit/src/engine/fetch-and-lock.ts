@@ -8,6 +8,7 @@ import { isAuthenticatedTenant } from './auth-context.js'
 import { lockedExternalTaskDto } from './dto.js'
 import { invalidRequest } from './engine-errors.js'
 import type { EngineState, ExternalTaskRecord } from './engine-state.js'
+import type { ExternalTaskService } from './external-task-service.js'
 import type { RuntimeService } from './runtime-service.js'
 import { fromTypedMap } from './variables.js'
 
@@ -114,12 +115,14 @@ export function parseFetchRequest(body: unknown): FetchRequest {
 export class FetchAndLockQueue {
   readonly #state: EngineState
   readonly #runtime: RuntimeService
+  readonly #externalTasks: ExternalTaskService
   readonly #pending = new Set<Pending>()
   #ticker: NodeJS.Timeout | null = null
 
-  constructor(state: EngineState, runtime: RuntimeService) {
+  constructor(state: EngineState, runtime: RuntimeService, externalTasks: ExternalTaskService) {
     this.#state = state
     this.#runtime = runtime
+    this.#externalTasks = externalTasks
   }
 
   /** Long-poll requests currently waiting whose client is still connected. */
@@ -142,7 +145,7 @@ export class FetchAndLockQueue {
     t: ExternalTaskRecord,
     request: FetchRequest,
   ): TopicRequest | undefined {
-    if (!this.#runtime.isFetchable(t)) return undefined
+    if (!this.#externalTasks.isFetchable(t)) return undefined
     if (!isAuthenticatedTenant(ctx, t.tenantId)) return undefined
     return request.topics.find((topic) => {
       if (topic.topicName !== t.topicName) return false

@@ -9,7 +9,7 @@ export type {
   RecordedRequest,
   UserOperationLogView,
   ValidationIssue,
-} from './engine-simulator.js'
+} from './simulator-types.js'
 export type { HistoryLevel, TenantIdProviderContext } from './runtime-service.js'
 export type { LoginThrottling, NewUser } from './identity-service.js'
 export { evaluatePasswordPolicy } from './identity-service.js'

@@ -2,6 +2,8 @@
  * Reads list/count criteria the way engine-rest does: GET query strings (first value wins,
  * comma-separated lists, `BooleanConverter`) or POST JSON bodies (arrays, unknown keys ignored).
  */
+import type { AuthContext } from './auth-context.js'
+import { isAuthenticatedTenant } from './auth-context.js'
 import { EngineError, invalidRequest } from './engine-errors.js'
 
 export type CriterionType = 'string' | 'list' | 'bool' | 'int' | 'object'
@@ -229,4 +231,32 @@ export function matchesOrQuery(criteria: Criteria, test: (single: Criteria) => b
   const keys = Object.keys(criteria)
   if (keys.length === 0) return true
   return keys.some((k) => test({ [k]: criteria[k] } as Criteria))
+}
+
+/** The criteria of a query: from the JSON body (`POST`) or the URL query (`GET`). */
+export function criteriaOf(
+  spec: CriteriaSpec,
+  request: { readonly body: unknown; readonly query: FirstValueQuery },
+  fromBody: boolean,
+): Criteria {
+  return fromBody ? criteriaFromBody(spec, request.body) : criteriaFromQuery(spec, request.query)
+}
+
+/**
+ * The rows a query returns: visible to the caller (the engine's transparent tenant check), matching
+ * the criteria and every one of the body's `orQueries`.
+ */
+export function matchingRows<T extends { readonly tenantId: string | null }>(
+  rows: Iterable<T>,
+  auth: AuthContext,
+  criteria: Criteria,
+  ors: readonly Criteria[],
+  matchRow: (row: T, criteria: Criteria) => boolean,
+): T[] {
+  return [...rows].filter(
+    (row) =>
+      isAuthenticatedTenant(auth, row.tenantId) &&
+      matchRow(row, criteria) &&
+      ors.every((o) => matchesOrQuery(o, (single) => matchRow(row, single))),
+  )
 }

@@ -1,14 +1,9 @@
-import {
-  generateKeyPair,
-  exportJWK,
-  createRemoteJWKSet,
-  decodeProtectedHeader,
-  jwtVerify,
-} from 'jose'
+import { generateKeyPair, exportJWK, decodeProtectedHeader } from 'jose'
 import type { CryptoKey } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { basicAuth, clientAssertion, requestToken, startTestIdp } from './index.js'
-import type { TestIdp } from './index.js'
+import type { TestIdp, TokenRequestOptions } from './index.js'
+import { verifyAccessToken } from './test-support.js'
 
 const ODD_ID = 'app:1+2%x@y'
 const ODD_SECRET = 'p@ss:w+rd%20 !~'
@@ -34,13 +29,10 @@ describe('test IdP: client credentials and client authentication', () => {
   })
   afterAll(() => idp.close())
 
-  const verify = (token: string, audience = 'urn:c7auth:engine-rest') =>
-    jwtVerify(token, createRemoteJWKSet(new URL(idp.jwksUri)), {
-      issuer: idp.issuer,
-      audience,
-      typ: 'at+jwt',
-      algorithms: ['RS256'],
-    })
+  const verify = (token: string, audience?: string) =>
+    verifyAccessToken(idp, token, audience, ['RS256'])
+  const clientCredentials = (auth: TokenRequestOptions) =>
+    requestToken(idp.tokenEndpoint, { grant_type: 'client_credentials' }, auth)
 
   it('serves discovery that points at the real endpoints', async () => {
     const res = await fetch(idp.discoveryUrl)
@@ -123,33 +115,21 @@ describe('test IdP: client credentials and client authentication', () => {
   })
 
   it('client_secret_basic form-decodes ids and secrets with : + % @ and spaces', async () => {
-    const res = await requestToken(
-      idp.tokenEndpoint,
-      { grant_type: 'client_credentials' },
-      { basic: { clientId: ODD_ID, clientSecret: ODD_SECRET } },
-    )
+    const res = await clientCredentials({ basic: { clientId: ODD_ID, clientSecret: ODD_SECRET } })
     expect(res.status).toBe(200)
     const { payload } = await verify(res.body['access_token'] as string)
     expect(payload['client_id']).toBe(ODD_ID)
     // Without form-encoding the same credentials are refused.
     const raw = `Basic ${Buffer.from(`${ODD_ID}:${ODD_SECRET}`).toString('base64')}`
     expect(raw).not.toBe(basicAuth(ODD_ID, ODD_SECRET))
-    const bad = await requestToken(
-      idp.tokenEndpoint,
-      { grant_type: 'client_credentials' },
-      { headers: { authorization: raw } },
-    )
+    const bad = await clientCredentials({ headers: { authorization: raw } })
     // `%x@` is not a valid percent-escape once the id is decoded as form data.
     expect(bad.status).toBe(400)
     expect(bad.body['error']).toBe('invalid_request')
   })
 
   it('rejects a wrong secret with 401 invalid_client', async () => {
-    const res = await requestToken(
-      idp.tokenEndpoint,
-      { grant_type: 'client_credentials' },
-      { basic: { clientId: 'worker-a', clientSecret: 'wrong' } },
-    )
+    const res = await clientCredentials({ basic: { clientId: 'worker-a', clientSecret: 'wrong' } })
     expect(res.status).toBe(401)
     expect(res.body['error']).toBe('invalid_client')
     expect(res.text).not.toContain('secret-a')
@@ -163,11 +143,9 @@ describe('test IdP: client credentials and client authentication', () => {
     })
     expect(ok.status).toBe(200)
     expect((await verify(ok.body['access_token'] as string)).payload['azp']).toBe('post-app')
-    const viaBasic = await requestToken(
-      idp.tokenEndpoint,
-      { grant_type: 'client_credentials' },
-      { basic: { clientId: 'post-app', clientSecret: 'post-secret' } },
-    )
+    const viaBasic = await clientCredentials({
+      basic: { clientId: 'post-app', clientSecret: 'post-secret' },
+    })
     expect(viaBasic.status).toBe(401)
     expect(viaBasic.body['error']).toBe('invalid_client')
     const postToBasicClient = await requestToken(idp.tokenEndpoint, {

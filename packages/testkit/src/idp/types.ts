@@ -1,8 +1,8 @@
+import type { ClientAuthMethod } from '@c7auth/core'
 import type { JWK } from 'jose'
 
-/** How a test client authenticates at the token endpoint. */
-export type TestClientAuthMethod =
-  'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'tls_client_auth' | 'none'
+/** How a test client authenticates at the token endpoint (the gateway's own vocabulary). */
+export type TestClientAuthMethod = ClientAuthMethod
 
 /** Signing algorithms the test IdP can use for its own keys. */
 export type TestIdpSigningAlg = 'RS256' | 'PS256' | 'ES256'

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose'
+import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   ACCESS_TOKEN_TYPE,
@@ -8,6 +8,7 @@ import {
   startTestIdp,
 } from './index.js'
 import type { TestIdp } from './index.js'
+import { verifyAccessToken } from './test-support.js'
 
 const USER_CLAIMS = {
   preferred_username: 'alice',
@@ -16,6 +17,8 @@ const USER_CLAIMS = {
   realm_access: { roles: ['camunda-user'] },
   tenant: 'tenant-a',
 }
+/** Alice's user token as the `cli` client gets it. */
+const ALICE_AT_CLI = { sub: 'alice', clientId: 'cli', claims: USER_CLAIMS }
 
 describe('test IdP: user tokens, refresh and token exchange', () => {
   let idp: TestIdp
@@ -32,18 +35,11 @@ describe('test IdP: user tokens, refresh and token exchange', () => {
   })
   afterAll(() => idp.close())
 
-  const verify = (token: string, audience = 'urn:c7auth:engine-rest') =>
-    jwtVerify(token, createRemoteJWKSet(new URL(idp.jwksUri)), {
-      issuer: idp.issuer,
-      audience,
-      typ: 'at+jwt',
-    })
+  const verify = (token: string, audience?: string) => verifyAccessToken(idp, token, audience)
 
   it('issueUserToken signs a user token with the current key, verifiable at the JWKS', async () => {
     const token = await idp.issueUserToken({
-      sub: 'alice',
-      clientId: 'cli',
-      claims: USER_CLAIMS,
+      ...ALICE_AT_CLI,
       scope: 'engine:read',
       ttlSeconds: 90,
     })
@@ -156,9 +152,7 @@ describe('test IdP: user tokens, refresh and token exchange', () => {
 
   it('token exchange keeps sub and tenant, targets the audience and sets act from the actor', async () => {
     const subjectToken = await idp.issueUserToken({
-      sub: 'alice',
-      clientId: 'cli',
-      claims: USER_CLAIMS,
+      ...ALICE_AT_CLI,
       scope: 'engine:read engine:write',
     })
     const gwToken = await requestToken(

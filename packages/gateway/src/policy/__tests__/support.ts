@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { isC7AuthError } from '@c7auth/core'
 import type { Principal } from '@c7auth/core'
 import type { BodyPlan, JsonRewrite } from '../types.js'
 
@@ -77,4 +78,14 @@ export function syncRewrite(body: BodyPlan, json: unknown): JsonRewrite {
   const out = body.rewrite(json)
   if (out instanceof Promise) throw new Error('decide gave an asynchronous rewrite')
   return out
+}
+
+/** The `C7AUTH_*` code `fn` throws, `'not-a-c7auth-error'` for any other throw, `undefined` if it returns. */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (err) {
+    return isC7AuthError(err) ? err.code : 'not-a-c7auth-error'
+  }
+  return undefined
 }

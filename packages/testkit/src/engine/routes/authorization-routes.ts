@@ -1,7 +1,7 @@
 /** `/authorization`: the engine's authorization REST resource. */
 import type { AuthContext } from '../auth-context.js'
 import type { AuthorizationInput } from '../authorization-service.js'
-import { RESOURCE, resourceName } from '../authorization-service.js'
+import { RESOURCE, authorizationView, resourceName } from '../authorization-service.js'
 import { invalidRequest, missingAuthorization, notFound } from '../engine-errors.js'
 import type { AuthorizationRecord } from '../engine-state.js'
 import type { CriteriaSpec } from '../query-criteria.js'
@@ -25,13 +25,7 @@ const AUTHORIZATION_QUERY: CriteriaSpec = {
 }
 
 const authorizationDto = (a: AuthorizationRecord) => ({
-  id: a.id,
-  type: a.type,
-  permissions: [...a.permissions],
-  userId: a.userId,
-  groupId: a.groupId,
-  resourceType: a.resourceType,
-  resourceId: a.resourceId,
+  ...authorizationView(a),
   removalTime: null,
   rootProcessInstanceId: null,
 })

@@ -1,21 +1,14 @@
 /** `/external-task`: queries, fetchAndLock with long polling, and the worker commands. */
+import type { AuthContext } from '../auth-context.js'
 import { isAuthenticatedTenant } from '../auth-context.js'
 import { externalTaskDto } from '../dto.js'
 import { restException } from '../engine-errors.js'
 import { parseFetchRequest } from '../fetch-and-lock.js'
 import type { CriteriaSpec } from '../query-criteria.js'
-import {
-  applySorting,
-  criteriaFromBody,
-  criteriaFromQuery,
-  paginate,
-  pagination,
-  sortingFromBody,
-  sortingFromQuery,
-} from '../query-criteria.js'
+import { applySorting, criteriaOf, sortingFromBody, sortingFromQuery } from '../query-criteria.js'
 import { toTypedMap } from '../variables.js'
 import type { EngineRouter, EngineServices, HandlerContext } from './route-types.js'
-import { bodyObject, json, noContent, str } from './route-types.js'
+import { addQueryRoutes, bodyObject, json, noContent, str } from './route-types.js'
 
 const EXTERNAL_TASK_QUERY: CriteriaSpec = {
   externalTaskId: 'string',
@@ -40,12 +33,10 @@ const EXTERNAL_TASK_QUERY: CriteriaSpec = {
 const num = (v: unknown, fallback: number): number => (typeof v === 'number' ? v : fallback)
 
 export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineServices): void {
-  const { state, runtime, fetchAndLock } = engine
+  const { state, externalTasks, fetchAndLock } = engine
 
   const query = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody
-      ? criteriaFromBody(EXTERNAL_TASK_QUERY, c.body)
-      : criteriaFromQuery(EXTERNAL_TASK_QUERY, c.query)
+    const q = criteriaOf(EXTERNAL_TASK_QUERY, c, fromBody)
     const allowed = [
       'id',
       'lockExpirationTime',
@@ -64,8 +55,8 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
       if (listOf('externalTaskIdIn')?.includes(t.id) === false) return false
       if (q['topicName'] !== undefined && t.topicName !== q['topicName']) return false
       if (q['workerId'] !== undefined && t.workerId !== q['workerId']) return false
-      if (q['locked'] === true && !runtime.isLocked(t)) return false
-      if (q['notLocked'] === true && runtime.isLocked(t)) return false
+      if (q['locked'] === true && !externalTasks.isLocked(t)) return false
+      if (q['notLocked'] === true && externalTasks.isLocked(t)) return false
       if (q['withRetriesLeft'] === true && t.retries !== null && t.retries <= 0) return false
       if (q['noRetriesLeft'] === true && (t.retries === null || t.retries > 0)) return false
       if (q['activityId'] !== undefined && t.activityId !== q['activityId']) return false
@@ -111,14 +102,7 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
     )
   }
 
-  router.add('GET', '/external-task', (c) =>
-    json(paginate(query(c, false), pagination(c.query)).map(externalTaskDto)),
-  )
-  router.add('POST', '/external-task', (c) =>
-    json(paginate(query(c, true), pagination(c.query)).map(externalTaskDto)),
-  )
-  router.add('GET', '/external-task/count', (c) => json({ count: query(c, false).length }))
-  router.add('POST', '/external-task/count', (c) => json({ count: query(c, true).length }))
+  addQueryRoutes(router, '/external-task', query, externalTaskDto)
 
   router.add('GET', '/external-task/topic-names', (c) => {
     const names = new Set<string>()
@@ -133,14 +117,14 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
   })
 
   router.add('GET', '/external-task/{id}', (c) => {
-    const t = runtime.findExternalTask(c.auth, c.params['id'] as string)
+    const t = externalTasks.findExternalTask(c.auth, c.params['id'] as string)
     if (t === undefined)
       throw restException(404, `External task with id ${c.params['id']} does not exist`, false)
     return json(externalTaskDto(t))
   })
 
   router.add('GET', '/external-task/{id}/errorDetails', (c) => {
-    const t = runtime.findExternalTask(c.auth, c.params['id'] as string)
+    const t = externalTasks.findExternalTask(c.auth, c.params['id'] as string)
     if (t === undefined)
       throw restException(404, `External task with id ${c.params['id']} does not exist`, false)
     return { status: 200, contentType: 'text/plain', raw: Buffer.from(t.errorDetails ?? '') }
@@ -157,14 +141,19 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
       body['localVariables'],
       (n) => `Cannot complete external task ${id}: Cannot convert value of variable ${n}`,
     )
-    runtime.completeExternalTask(c.auth, id, body['workerId'], new Map([...variables, ...local]))
+    externalTasks.completeExternalTask(
+      c.auth,
+      id,
+      body['workerId'],
+      new Map([...variables, ...local]),
+    )
     return noContent()
   })
 
   router.add('POST', '/external-task/{id}/failure', (c) => {
     const id = c.params['id'] as string
     const body = bodyObject(c.body)
-    runtime.failExternalTask(c.auth, id, {
+    externalTasks.failExternalTask(c.auth, id, {
       workerId: body['workerId'],
       errorMessage: str(body['errorMessage']),
       errorDetails: str(body['errorDetails']),
@@ -181,7 +170,7 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
   router.add('POST', '/external-task/{id}/bpmnError', (c) => {
     const id = c.params['id'] as string
     const body = bodyObject(c.body)
-    runtime.bpmnErrorExternalTask(
+    externalTasks.bpmnErrorExternalTask(
       c.auth,
       id,
       body['workerId'],
@@ -193,35 +182,33 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
     return noContent()
   })
 
-  router.add('POST', '/external-task/{id}/extendLock', (c) => {
-    const body = bodyObject(c.body)
-    runtime.extendLock(
-      c.auth,
-      c.params['id'] as string,
-      body['workerId'],
-      num(body['newDuration'], 0),
-    )
-    return noContent()
-  })
+  /** `extendLock` and `lock`: a worker id and a duration (ms) in the body. */
+  const lockRoute = (
+    path: string,
+    durationField: string,
+    command: (auth: AuthContext, id: string, workerId: unknown, duration: number) => void,
+  ): void => {
+    router.add('POST', path, (c) => {
+      const body = bodyObject(c.body)
+      command(c.auth, c.params['id'] as string, body['workerId'], num(body[durationField], 0))
+      return noContent()
+    })
+  }
+  lockRoute('/external-task/{id}/extendLock', 'newDuration', (...a) =>
+    externalTasks.extendLock(...a),
+  )
 
   router.add('POST', '/external-task/{id}/unlock', (c) => {
-    runtime.unlockExternalTask(c.auth, c.params['id'] as string)
+    externalTasks.unlockExternalTask(c.auth, c.params['id'] as string)
     return noContent()
   })
 
-  router.add('POST', '/external-task/{id}/lock', (c) => {
-    const body = bodyObject(c.body)
-    runtime.lockExternalTask(
-      c.auth,
-      c.params['id'] as string,
-      body['workerId'],
-      num(body['lockDuration'], 0),
-    )
-    return noContent()
-  })
+  lockRoute('/external-task/{id}/lock', 'lockDuration', (...a) =>
+    externalTasks.lockExternalTask(...a),
+  )
 
   router.add('PUT', '/external-task/{id}/retries', (c) => {
-    runtime.setExternalTaskRetries(
+    externalTasks.setExternalTaskRetries(
       c.auth,
       c.params['id'] as string,
       num(bodyObject(c.body)['retries'], -1),

@@ -8,7 +8,6 @@
  */
 import type { AuthContext } from '../auth-context.js'
 import { isAuthenticatedTenant } from '../auth-context.js'
-import { RESOURCE } from '../authorization-service.js'
 import type { FormModel } from '../bpmn-parser.js'
 import {
   EngineError,
@@ -21,6 +20,7 @@ import {
   tenantViolationMessage,
 } from '../engine-errors.js'
 import type { DeploymentRecord, ProcessDefinitionRecord } from '../engine-state.js'
+import { definitionByKey, definitionReadable } from './definition-lookup.js'
 import type { EngineRouter, EngineServices, Reply } from './route-types.js'
 import { json } from './route-types.js'
 
@@ -38,7 +38,7 @@ const FORM_KEY_PREFIXES = ['camunda-forms:', 'embedded:'] as const
 const DEPLOYMENT_PREFIX = 'deployment:'
 
 export function registerFormRoutes(router: EngineRouter, engine: EngineServices): void {
-  const { state, runtime, authorization } = engine
+  const { state, tasks } = engine
 
   /** Every Camunda Form definition, versions counted per key and tenant in deployment order. */
   function formDefinitions(): FormDefinition[] {
@@ -141,7 +141,7 @@ export function registerFormRoutes(router: EngineRouter, engine: EngineServices)
     d.model.startEvents.find((e) => e.messageName === null)?.form ?? null
 
   const readable = (auth: AuthContext, d: ProcessDefinitionRecord) =>
-    authorization.isAuthorized(auth, 'READ', RESOURCE.PROCESS_DEFINITION, d.key)
+    definitionReadable(engine, auth, d)
 
   /** `GetDeployedStartFormCmd`: missing → 404, other tenant → ENGINE-13034, unreadable → 403. */
   function definitionForCommand(auth: AuthContext, id: string): ProcessDefinitionRecord {
@@ -160,25 +160,6 @@ export function registerFormRoutes(router: EngineRouter, engine: EngineServices)
     return d
   }
 
-  /** Definition by key (and tenant) for the key paths, with the resource's own 404. */
-  function definitionByKey(
-    auth: AuthContext,
-    key: string,
-    tenantId: string | null,
-  ): ProcessDefinitionRecord {
-    const d = runtime.latestDefinition(key, tenantId)
-    if (d === undefined || !isAuthenticatedTenant(auth, d.tenantId) || !readable(auth, d)) {
-      throw restException(
-        404,
-        tenantId === null
-          ? `No matching process definition with key: ${key} and no tenant-id`
-          : `No matching process definition with key: ${key} and tenant-id: ${tenantId}`,
-        false,
-      )
-    }
-    return d
-  }
-
   // ------------------------------------------------------------------ start forms
   router.add('GET', '/process-definition/{id}/startForm', (c) => {
     const id = c.params['id'] as string
@@ -192,12 +173,12 @@ export function registerFormRoutes(router: EngineRouter, engine: EngineServices)
     }
   })
   router.add('GET', '/process-definition/key/{key}/startForm', (c) =>
-    formDto(startFormOf(definitionByKey(c.auth, c.params['key'] as string, null))),
+    formDto(startFormOf(definitionByKey(engine, c.auth, c.params['key'] as string, null))),
   )
   router.add('GET', '/process-definition/key/{key}/tenant-id/{tenant-id}/startForm', (c) =>
     formDto(
       startFormOf(
-        definitionByKey(c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
+        definitionByKey(engine, c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
       ),
     ),
   )
@@ -208,7 +189,7 @@ export function registerFormRoutes(router: EngineRouter, engine: EngineServices)
     deployedStartForm(c.auth, definitionForCommand(c.auth, c.params['id'] as string)),
   )
   router.add('GET', '/process-definition/key/{key}/deployed-start-form', (c) =>
-    deployedStartForm(c.auth, definitionByKey(c.auth, c.params['key'] as string, null)),
+    deployedStartForm(c.auth, definitionByKey(engine, c.auth, c.params['key'] as string, null)),
   )
   router.add(
     'GET',
@@ -216,14 +197,14 @@ export function registerFormRoutes(router: EngineRouter, engine: EngineServices)
     (c) =>
       deployedStartForm(
         c.auth,
-        definitionByKey(c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
+        definitionByKey(engine, c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
       ),
   )
 
   // ------------------------------------------------------------------ task forms
   router.add('GET', '/task/{id}/form', (c) => {
     const id = c.params['id'] as string
-    const t = runtime.findTask(c.auth, id)
+    const t = tasks.findTask(c.auth, id)
     if (t === undefined) throw restException(400, `Cannot get form for task ${id}`)
     return formDto(t.form)
   })

@@ -7,10 +7,10 @@ import type { HistoricTaskRecord, ProcessInstanceRecord } from '../engine-state.
 import type { Criteria, CriteriaSpec } from '../query-criteria.js'
 import {
   applySorting,
-  criteriaFromBody,
   criteriaFromQuery,
-  matchesOrQuery,
+  criteriaOf,
   matchesTenantCriteria,
+  matchingRows,
   orQueriesFromBody,
   paginate,
   pagination,
@@ -18,7 +18,7 @@ import {
   sortingFromQuery,
 } from '../query-criteria.js'
 import type { EngineRouter, EngineServices, HandlerContext } from './route-types.js'
-import { json } from './route-types.js'
+import { addQueryRoutes, json } from './route-types.js'
 
 const HPI_QUERY: CriteriaSpec = {
   processInstanceId: 'string',
@@ -80,7 +80,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
 
   const queryHpi = (c: HandlerContext, fromBody: boolean) => {
     if (!enabled()) return []
-    const q = fromBody ? criteriaFromBody(HPI_QUERY, c.body) : criteriaFromQuery(HPI_QUERY, c.query)
+    const q = criteriaOf(HPI_QUERY, c, fromBody)
     const allowed = [
       'instanceId',
       'definitionId',
@@ -121,12 +121,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
       if (q['startedBy'] !== undefined && i.startUserId !== q['startedBy']) return false
       return matchesTenantCriteria(i.tenantId, tenants)
     }
-    const rows = [...state.instances.values()].filter(
-      (i) =>
-        isAuthenticatedTenant(c.auth, i.tenantId) &&
-        matchRow(i, q) &&
-        ors.every((o) => matchesOrQuery(o, (single) => matchRow(i, single))),
-    )
+    const rows = matchingRows(state.instances.values(), c.auth, q, ors, matchRow)
     return applySorting(
       rows,
       sorting,
@@ -145,18 +140,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
   const hpiDto = (i: Parameters<typeof historicProcessInstanceDto>[0]) =>
     historicProcessInstanceDto(i, state.definitions.get(i.definitionId))
 
-  router.add('GET', '/history/process-instance', (c) =>
-    json(paginate(queryHpi(c, false), pagination(c.query)).map(hpiDto)),
-  )
-  router.add('POST', '/history/process-instance', (c) =>
-    json(paginate(queryHpi(c, true), pagination(c.query)).map(hpiDto)),
-  )
-  router.add('GET', '/history/process-instance/count', (c) =>
-    json({ count: queryHpi(c, false).length }),
-  )
-  router.add('POST', '/history/process-instance/count', (c) =>
-    json({ count: queryHpi(c, true).length }),
-  )
+  addQueryRoutes(router, '/history/process-instance', queryHpi, hpiDto)
   router.add('GET', '/history/process-instance/{id}', (c) => {
     const i = state.instances.get(c.params['id'] as string)
     if (!enabled() || i === undefined || !isAuthenticatedTenant(c.auth, i.tenantId)) {
@@ -166,7 +150,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
   })
 
   const queryHti = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody ? criteriaFromBody(HTI_QUERY, c.body) : criteriaFromQuery(HTI_QUERY, c.query)
+    const q = criteriaOf(HTI_QUERY, c, fromBody)
     const allowed = [
       'taskId',
       'activityInstanceID',
@@ -209,12 +193,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
       if (q['unfinished'] === true && t.endTime !== null) return false
       return matchesTenantCriteria(t.tenantId, tenants)
     }
-    const rows = [...state.historicTasks.values()].filter(
-      (t) =>
-        isAuthenticatedTenant(c.auth, t.tenantId) &&
-        matchRow(t, q) &&
-        ors.every((o) => matchesOrQuery(o, (single) => matchRow(t, single))),
-    )
+    const rows = matchingRows(state.historicTasks.values(), c.auth, q, ors, matchRow)
     return applySorting(
       rows,
       sorting,
@@ -232,14 +211,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
         })[by] ?? null,
     )
   }
-  router.add('GET', '/history/task', (c) =>
-    json(paginate(queryHti(c, false), pagination(c.query)).map(historicTaskDto)),
-  )
-  router.add('POST', '/history/task', (c) =>
-    json(paginate(queryHti(c, true), pagination(c.query)).map(historicTaskDto)),
-  )
-  router.add('GET', '/history/task/count', (c) => json({ count: queryHti(c, false).length }))
-  router.add('POST', '/history/task/count', (c) => json({ count: queryHti(c, true).length }))
+  addQueryRoutes(router, '/history/task', queryHti, historicTaskDto)
 
   const queryOps = (c: HandlerContext) => {
     const q = criteriaFromQuery(OP_QUERY, c.query)

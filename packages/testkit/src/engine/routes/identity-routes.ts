@@ -8,15 +8,15 @@ import { evaluatePasswordPolicy } from '../identity-service.js'
 import type { CriteriaSpec } from '../query-criteria.js'
 import {
   applySorting,
-  criteriaFromBody,
   criteriaFromQuery,
+  criteriaOf,
   paginate,
   pagination,
   sortingFromBody,
   sortingFromQuery,
 } from '../query-criteria.js'
 import type { EngineRouter, EngineServices, Handler, HandlerContext } from './route-types.js'
-import { bodyObject, json, noContent, str } from './route-types.js'
+import { addQueryRoutes, bodyObject, json, noContent, str } from './route-types.js'
 
 /** SQL `LIKE` with `%` wildcards (the engine passes the pattern through). */
 export function likeMatcher(pattern: string): (value: string | null) => boolean {
@@ -64,7 +64,7 @@ const TENANT_QUERY: CriteriaSpec = {
 }
 
 /** Identity writes a read-only identity service (LDAP and the like) refuses. */
-const IDENTITY_WRITES = new Set([
+export const IDENTITY_WRITES: ReadonlySet<string> = new Set([
   'POST /user/create',
   'PUT /user/{id}/profile',
   'PUT /user/{id}/credentials',
@@ -145,7 +145,7 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
       .filter((k) => fields[k] !== undefined)
       .map((property) => ({ property, newValue: fields[property] ?? null }))
     const tenantId = op.entityType === 'TenantMembership' ? fields.tenantId : undefined
-    runtime.log(
+    runtime.operationLog.write(
       auth,
       op.operationType,
       op.entityType,
@@ -157,9 +157,7 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
 
   // ------------------------------------------------------------------ users
   const queryUsers = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody
-      ? criteriaFromBody(USER_QUERY, c.body)
-      : criteriaFromQuery(USER_QUERY, c.query)
+    const q = criteriaOf(USER_QUERY, c, fromBody)
     const sorting = fromBody
       ? sortingFromBody(c.body, ['userId', 'firstName', 'lastName', 'email'])
       : sortingFromQuery(c.query, ['userId', 'firstName', 'lastName', 'email'])
@@ -281,9 +279,7 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
 
   // ------------------------------------------------------------------ groups
   const queryGroups = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody
-      ? criteriaFromBody(GROUP_QUERY, c.body)
-      : criteriaFromQuery(GROUP_QUERY, c.query)
+    const q = criteriaOf(GROUP_QUERY, c, fromBody)
     const sorting = fromBody
       ? sortingFromBody(c.body, ['id', 'name', 'type'])
       : sortingFromQuery(c.query, ['id', 'name', 'type'])
@@ -320,14 +316,7 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
     type: g.type,
   })
 
-  router.add('GET', '/group', (c) =>
-    json(paginate(queryGroups(c, false), pagination(c.query)).map(groupDto)),
-  )
-  router.add('POST', '/group', (c) =>
-    json(paginate(queryGroups(c, true), pagination(c.query)).map(groupDto)),
-  )
-  router.add('GET', '/group/count', (c) => json({ count: queryGroups(c, false).length }))
-  router.add('POST', '/group/count', (c) => json({ count: queryGroups(c, true).length }))
+  addQueryRoutes(router, '/group', queryGroups, groupDto)
 
   router.add('POST', '/group/create', (c) => {
     const body = bodyObject(c.body)

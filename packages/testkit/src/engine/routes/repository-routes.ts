@@ -24,6 +24,7 @@ import {
 import type { MultipartBody } from '../request-body.js'
 import { fromTypedMap, toTypedMap } from '../variables.js'
 import { likeMatcher } from './identity-routes.js'
+import { definitionByKey, definitionReadable } from './definition-lookup.js'
 import type { EngineRouter, EngineServices, HandlerContext, Reply } from './route-types.js'
 import { bodyObject, json, noContent, str } from './route-types.js'
 
@@ -75,10 +76,9 @@ const lastField = (body: MultipartBody, name: string): string | undefined =>
   body.fields[name]?.at(-1)
 
 export function registerRepositoryRoutes(router: EngineRouter, engine: EngineServices): void {
-  const { state, runtime, authorization } = engine
-  /** Definition queries filter on READ (an SQL join in the engine): unreadable rows do not exist. */
+  const { state, runtime, repository, authorization } = engine
   const readable = (auth: AuthContext, d: ProcessDefinitionRecord): boolean =>
-    authorization.isAuthorized(auth, 'READ', RESOURCE.PROCESS_DEFINITION, d.key)
+    definitionReadable(engine, auth, d)
 
   // ------------------------------------------------------------------ deployments
   router.add('POST', '/deployment/create', (c) => {
@@ -100,7 +100,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
       throw missingAuthorization(c.auth.userId, 'CREATE', 'Deployment')
     }
     const flag = (name: string): boolean => lastField(body, name) === 'true'
-    const result = runtime.deploy(c.auth, {
+    const result = repository.deploy(c.auth, {
       name: lastField(body, 'deployment-name') ?? null,
       source: lastField(body, 'deployment-source') ?? null,
       tenantId: lastField(body, 'tenant-id') ?? null,
@@ -162,7 +162,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
   )
 
   router.add('DELETE', '/deployment/{id}', (c) => {
-    runtime.deleteDeployment(c.auth, c.params['id'] as string, c.query.get('cascade') === 'true')
+    repository.deleteDeployment(c.auth, c.params['id'] as string, c.query.get('cascade') === 'true')
     return noContent()
   })
 
@@ -241,7 +241,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
       if (q['versionTag'] !== undefined && d.versionTag !== q['versionTag']) return false
       if (q['startableInTasklist'] === true && !d.startableInTasklist) return false
       // latestVersion: latest per key and tenant among the rows the query can see
-      if (q['latestVersion'] === true && !runtime.isLatestVersion(d)) return false
+      if (q['latestVersion'] === true && !repository.isLatestVersion(d)) return false
       return true
     })
     return applySorting(rows, sorting, (d, by) => {
@@ -266,23 +266,6 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     }
     return d
   }
-  const definitionByKey = (
-    auth: AuthContext,
-    key: string,
-    tenantId: string | null,
-  ): ProcessDefinitionRecord => {
-    const d = runtime.latestDefinition(key, tenantId)
-    if (d === undefined || !isAuthenticatedTenant(auth, d.tenantId) || !readable(auth, d)) {
-      throw restException(
-        404,
-        tenantId === null
-          ? `No matching process definition with key: ${key} and no tenant-id`
-          : `No matching process definition with key: ${key} and tenant-id: ${tenantId}`,
-        false,
-      )
-    }
-    return d
-  }
 
   const xmlDto = (d: ProcessDefinitionRecord) => json({ id: d.id, bpmn20Xml: d.xml })
 
@@ -293,20 +276,22 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     xmlDto(definitionById(c.auth, c.params['id'] as string)),
   )
   router.add('GET', '/process-definition/key/{key}', (c) =>
-    json(definitionDto(definitionByKey(c.auth, c.params['key'] as string, null))),
+    json(definitionDto(definitionByKey(engine, c.auth, c.params['key'] as string, null))),
   )
   router.add('GET', '/process-definition/key/{key}/xml', (c) =>
-    xmlDto(definitionByKey(c.auth, c.params['key'] as string, null)),
+    xmlDto(definitionByKey(engine, c.auth, c.params['key'] as string, null)),
   )
   router.add('GET', '/process-definition/key/{key}/tenant-id/{tenant-id}', (c) =>
     json(
       definitionDto(
-        definitionByKey(c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
+        definitionByKey(engine, c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
       ),
     ),
   )
   router.add('GET', '/process-definition/key/{key}/tenant-id/{tenant-id}/xml', (c) =>
-    xmlDto(definitionByKey(c.auth, c.params['key'] as string, c.params['tenant-id'] as string)),
+    xmlDto(
+      definitionByKey(engine, c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
+    ),
   )
 
   // Diagram and form variables of a definition without either: the engine's answers for one
@@ -319,7 +304,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     [
       '/process-definition/key/{key}/tenant-id/{tenant-id}',
       (c: HandlerContext) =>
-        definitionByKey(c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
+        definitionByKey(engine, c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
     ],
   ] as const) {
     router.add('GET', `${prefix}/diagram`, (c) => {
@@ -380,9 +365,12 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     return start(c, d)
   })
   router.add('POST', '/process-definition/key/{key}/start', (c) =>
-    start(c, definitionByKey(c.auth, c.params['key'] as string, null)),
+    start(c, definitionByKey(engine, c.auth, c.params['key'] as string, null)),
   )
   router.add('POST', '/process-definition/key/{key}/tenant-id/{tenant-id}/start', (c) =>
-    start(c, definitionByKey(c.auth, c.params['key'] as string, c.params['tenant-id'] as string)),
+    start(
+      c,
+      definitionByKey(engine, c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
+    ),
   )
 }

@@ -6,8 +6,13 @@ import type { EngineState } from '../engine-state.js'
 import type { FetchAndLockQueue } from '../fetch-and-lock.js'
 import type { IdentityService } from '../identity-service.js'
 import type { FirstValueQuery } from '../query-criteria.js'
+import { paginate, pagination } from '../query-criteria.js'
 import type { Router } from '../router.js'
+import type { ExternalTaskService } from '../external-task-service.js'
+import type { MessageService } from '../message-service.js'
+import type { RepositoryService } from '../repository-service.js'
 import type { RuntimeService } from '../runtime-service.js'
+import type { TaskService } from '../task-service.js'
 
 /** Everything a handler may read about the request. */
 export interface HandlerContext {
@@ -38,6 +43,10 @@ export interface EngineServices {
   readonly state: EngineState
   readonly identity: IdentityService
   readonly runtime: RuntimeService
+  readonly repository: RepositoryService
+  readonly tasks: TaskService
+  readonly externalTasks: ExternalTaskService
+  readonly messages: MessageService
   readonly fetchAndLock: FetchAndLockQueue
   readonly authorization: AuthorizationService
   readonly authorizationChecks: boolean
@@ -63,3 +72,24 @@ export function bodyObject(body: unknown): Record<string, unknown> {
 
 export const str = (v: unknown): string | null =>
   typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : null
+
+/**
+ * A query resource's four routes: `GET`/`POST` `path` (a page of rows, `firstResult`/`maxResults`)
+ * and `path/count`, with the criteria from the URL query (`GET`) or the JSON body (`POST`).
+ */
+export function addQueryRoutes<T>(
+  router: { add(method: string, template: string, handler: Handler): unknown },
+  path: string,
+  query: (c: HandlerContext, fromBody: boolean) => readonly T[],
+  dto: (row: T) => unknown,
+): void {
+  for (const [method, fromBody] of [
+    ['GET', false],
+    ['POST', true],
+  ] as const) {
+    router.add(method, path, (c) =>
+      json(paginate(query(c, fromBody), pagination(c.query)).map(dto)),
+    )
+    router.add(method, `${path}/count`, (c) => json({ count: query(c, fromBody).length }))
+  }
+}

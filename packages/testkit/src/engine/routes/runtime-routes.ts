@@ -14,10 +14,9 @@ import type { ProcessInstanceRecord, TaskRecord } from '../engine-state.js'
 import type { Criteria, CriteriaSpec } from '../query-criteria.js'
 import {
   applySorting,
-  criteriaFromBody,
-  criteriaFromQuery,
-  matchesOrQuery,
+  criteriaOf,
   matchesTenantCriteria,
+  matchingRows,
   orQueriesFromBody,
   paginate,
   pagination,
@@ -27,7 +26,7 @@ import {
 import type { RuntimeService } from '../runtime-service.js'
 import { fromTypedMap, fromTypedValue, toTypedMap, toTypedValue } from '../variables.js'
 import type { EngineRouter, EngineServices, HandlerContext, Reply } from './route-types.js'
-import { bodyObject, json, noContent, str } from './route-types.js'
+import { addQueryRoutes, bodyObject, json, noContent, str } from './route-types.js'
 
 const INSTANCE_QUERY: CriteriaSpec = {
   processInstanceIds: 'list',
@@ -166,13 +165,11 @@ function variableRoutes(
 }
 
 export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServices): void {
-  const { state, runtime } = engine
+  const { state, runtime, tasks, messages } = engine
 
   // ------------------------------------------------------------------ process instances
   const queryInstances = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody
-      ? criteriaFromBody(INSTANCE_QUERY, c.body)
-      : criteriaFromQuery(INSTANCE_QUERY, c.query)
+    const q = criteriaOf(INSTANCE_QUERY, c, fromBody)
     const allowed = ['instanceId', 'definitionKey', 'definitionId', 'tenantId', 'businessKey']
     const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
     const ors = fromBody ? orQueriesFromBody(INSTANCE_QUERY, c.body) : []
@@ -210,12 +207,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       }
       return matchesTenantCriteria(i.tenantId, tenants)
     }
-    const rows = [...state.instances.values()].filter(
-      (i) =>
-        isAuthenticatedTenant(c.auth, i.tenantId) &&
-        matchRow(i, q) &&
-        ors.every((o) => matchesOrQuery(o, (single) => matchRow(i, single))),
-    )
+    const rows = matchingRows(state.instances.values(), c.auth, q, ors, matchRow)
     return applySorting(
       rows,
       sorting,
@@ -306,9 +298,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
 
   // ------------------------------------------------------------------ tasks
   const queryTasks = (c: HandlerContext, fromBody: boolean) => {
-    const q = fromBody
-      ? criteriaFromBody(TASK_QUERY, c.body)
-      : criteriaFromQuery(TASK_QUERY, c.query)
+    const q = criteriaOf(TASK_QUERY, c, fromBody)
     const allowed = [
       'instanceId',
       'caseInstanceId',
@@ -395,12 +385,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       if (q['name'] !== undefined && t.name !== q['name']) return false
       return matchesTenantCriteria(t.tenantId, tenants)
     }
-    const rows = [...state.tasks.values()].filter(
-      (t) =>
-        isAuthenticatedTenant(c.auth, t.tenantId) &&
-        matchRow(t, q) &&
-        ors.every((o) => matchesOrQuery(o, (single) => matchRow(t, single))),
-    )
+    const rows = matchingRows(state.tasks.values(), c.auth, q, ors, matchRow)
     return applySorting(
       rows,
       sorting,
@@ -419,26 +404,20 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
         })[by] ?? null,
     )
   }
-  const taskPage = (c: HandlerContext, fromBody: boolean): Reply =>
-    json(paginate(queryTasks(c, fromBody), pagination(c.query)).map(taskDto))
-
-  router.add('GET', '/task', (c) => taskPage(c, false))
-  router.add('POST', '/task', (c) => taskPage(c, true))
-  router.add('GET', '/task/count', (c) => json({ count: queryTasks(c, false).length }))
-  router.add('POST', '/task/count', (c) => json({ count: queryTasks(c, true).length }))
+  addQueryRoutes(router, '/task', queryTasks, taskDto)
 
   router.add('GET', '/task/{id}', (c) => {
-    const t = runtime.findTask(c.auth, c.params['id'] as string)
+    const t = tasks.findTask(c.auth, c.params['id'] as string)
     if (t === undefined) throw notFound(`No matching task with id ${c.params['id']}`)
     return json(taskDto(t))
   })
 
   router.add('PUT', '/task/{id}', (c) => {
     // `TaskResourceImpl.updateTask`: the task is looked up with a (tenant-checked) query first
-    const task = runtime.findTask(c.auth, c.params['id'] as string)
+    const task = tasks.findTask(c.auth, c.params['id'] as string)
     if (task === undefined) throw notFound(`No matching task with id ${c.params['id']}`)
     const body = bodyObject(c.body)
-    runtime.updateTask(c.auth, task, {
+    tasks.updateTask(c.auth, task, {
       name: str(body['name']),
       assignee: str(body['assignee']),
       owner: str(body['owner']),
@@ -450,15 +429,15 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
 
   router.add('POST', '/task/{id}/claim', (c) => {
     const userId = str(bodyObject(c.body)['userId'])
-    runtime.claimTask(c.auth, c.params['id'] as string, userId)
+    tasks.claimTask(c.auth, c.params['id'] as string, userId)
     return noContent()
   })
   router.add('POST', '/task/{id}/unclaim', (c) => {
-    runtime.setAssignee(c.auth, c.params['id'] as string, null)
+    tasks.setAssignee(c.auth, c.params['id'] as string, null)
     return noContent()
   })
   router.add('POST', '/task/{id}/assignee', (c) => {
-    runtime.setAssignee(c.auth, c.params['id'] as string, str(bodyObject(c.body)['userId']))
+    tasks.setAssignee(c.auth, c.params['id'] as string, str(bodyObject(c.body)['userId']))
     return noContent()
   })
 
@@ -471,7 +450,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
     )
     let instance
     try {
-      instance = runtime.completeTask(c.auth, id, variables)
+      instance = tasks.completeTask(c.auth, id, variables)
     } catch (err) {
       if (err instanceof EngineError && err.status === 500) {
         throw restException(500, `Cannot complete task ${id}: ${err.message}`)
@@ -484,18 +463,14 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
   })
 
   router.add('GET', '/task/{id}/form-variables', (c) => {
-    const t = runtime.taskForCommand(c.auth, c.params['id'] as string, 'read the task')
+    const t = tasks.taskForCommand(c.auth, c.params['id'] as string, 'read the task')
     const instance = state.instances.get(t.processInstanceId)
     const names = c.query.get('variableNames')?.split(',')
     return json(instance === undefined ? {} : fromTypedMap(instance.variables, names ?? null))
   })
 
   variableRoutes(router, runtime, '/task/{id}', 'task', (auth, id, op) => {
-    const task = runtime.taskForCommand(
-      auth,
-      id,
-      op === 'read' ? 'read the task' : 'update the task',
-    )
+    const task = tasks.taskForCommand(auth, id, op === 'read' ? 'read the task' : 'update the task')
     const instance = state.instances.get(task.processInstanceId)
     if (instance === undefined) throw invalidRequest(`task ${id} has no process instance`)
     return { instance, taskId: task.id }
@@ -525,7 +500,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       )
     }
     const describe = (n: string) => `Cannot deliver message: Cannot convert value of variable ${n}`
-    const results = runtime.correlate(c.auth, {
+    const results = messages.correlate(c.auth, {
       messageName,
       businessKey: str(body['businessKey']),
       tenantId,
