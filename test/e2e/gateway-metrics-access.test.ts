@@ -64,6 +64,14 @@ describe('standalone gateway /metrics access', () => {
     ]) {
       const res = await fetch(server.metricsUrl, { headers: { authorization: wrong } })
       expect(res.status, wrong.slice(0, 8)).toBe(401)
+      expect(res.headers.get('content-type')).toBe('application/json')
+      expect(res.headers.get('cache-control')).toBe('no-store')
+      expect(res.headers.get('www-authenticate')).toMatch(
+        /^Bearer realm="c7auth-metrics", error="invalid_token"/,
+      )
+      const body = await res.text()
+      expect(JSON.parse(body)).toMatchObject({ code: 'C7AUTH_TOKEN_INVALID' })
+      expect(body).not.toContain(TOKEN.slice(0, 12))
     }
     const ok = await fetch(server.metricsUrl, { headers: { authorization: `Bearer ${TOKEN}` } })
     expect(ok.status).toBe(200)
@@ -82,12 +90,18 @@ describe('standalone gateway /metrics access', () => {
       headers: { authorization: `Bearer ${TOKEN}` },
     })
     expect(gone.status).toBe(404)
-    expect((await fetch(server.metricsUrl)).status).toBe(401)
+    const missing = await fetch(server.metricsUrl)
+    expect(missing.status).toBe(401)
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="c7auth-metrics"')
+    expect(await missing.json()).toMatchObject({ code: 'C7AUTH_TOKEN_MISSING' })
     const ok = await fetch(server.metricsUrl, { headers: { authorization: `Bearer ${TOKEN}` } })
     expect(ok.status).toBe(200)
     expect(await ok.text()).toContain('c7auth_')
-    // the metrics listener serves nothing else
-    expect((await fetch(server.metricsUrl.replace('/metrics', '/healthz'))).status).toBe(404)
+    // the metrics listener serves nothing else, refused through the one error renderer
+    const other = await fetch(server.metricsUrl.replace('/metrics', '/healthz'))
+    expect(other.status).toBe(404)
+    expect(other.headers.get('content-type')).toBe('application/json')
+    expect(await other.json()).toMatchObject({ code: 'C7AUTH_NOT_FOUND' })
   })
 
   it('refuses a short token, naming the key and never the value', () => {

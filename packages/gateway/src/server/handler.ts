@@ -93,7 +93,7 @@ export function createRequestHandler(
       )
     } else if (path === '/metrics' && options.metricsHere !== false) {
       if (!metricsAllowed(req.headers.authorization, options.metricsToken)) {
-        refuseMetrics(res, requestId)
+        refuseMetrics(res, req.headers.authorization, requestId)
         return
       }
       metrics.registry.metrics().then(

@@ -2,7 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { C7AuthError, HttpAuthError } from '@c7auth/core'
 import type { MetricsConfig } from '@c7auth/core'
+import { sendError } from '../auth/http-error.js'
 
 /** What serving `/metrics` needs from prom-client's registry. */
 export interface MetricsSource {
@@ -25,15 +27,18 @@ export function metricsAllowed(authorization: string | undefined, token: string 
   return token === undefined || metricsTokenMatches(authorization, token)
 }
 
-/** The 401 for a `/metrics` request without the metrics token (RFC 6750 challenge). */
-export function refuseMetrics(res: ServerResponse, requestId?: string): void {
-  res.writeHead(401, {
-    'content-type': 'application/json',
-    'cache-control': 'no-store',
-    'www-authenticate': 'Bearer realm="c7auth-metrics"',
-    ...(requestId === undefined ? {} : { 'x-request-id': requestId }),
-  })
-  res.end(JSON.stringify({ type: 'Unauthorized', message: 'metrics need the metrics token' }))
+/**
+ * The 401 for a `/metrics` request without the metrics token, through the one error renderer: RFC
+ * 6750 challenge for the `c7auth-metrics` realm, `C7AUTH_TOKEN_MISSING` when no credentials came,
+ * `C7AUTH_TOKEN_INVALID` when others did.
+ */
+export function refuseMetrics(
+  res: ServerResponse,
+  authorization: string | undefined,
+  requestId?: string,
+): void {
+  const code = authorization === undefined ? 'C7AUTH_TOKEN_MISSING' : 'C7AUTH_TOKEN_INVALID'
+  sendError(res, new HttpAuthError(code, { realm: 'c7auth-metrics' }), requestId)
 }
 
 /**
@@ -47,7 +52,7 @@ function serveMetrics(
   token: string | undefined,
 ): void {
   if (!metricsAllowed(req.headers.authorization, token)) {
-    refuseMetrics(res)
+    refuseMetrics(res, req.headers.authorization)
     return
   }
   source.metrics().then(
@@ -55,10 +60,7 @@ function serveMetrics(
       res.writeHead(200, { 'content-type': source.contentType, 'cache-control': 'no-store' })
       res.end(text)
     },
-    () => {
-      res.writeHead(500, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ type: 'InternalServerError', message: 'metrics unavailable' }))
-    },
+    (err: unknown) => sendError(res, new C7AuthError('C7AUTH_INTERNAL', { cause: err })),
   )
 }
 
@@ -83,8 +85,10 @@ export async function startMetricsListener(
       serveMetrics(req, res, source, config.token)
       return
     }
-    res.writeHead(404, { 'content-type': 'application/json' })
-    res.end(JSON.stringify({ type: 'NotFound', message: 'only /metrics is served here' }))
+    sendError(
+      res,
+      new C7AuthError('C7AUTH_NOT_FOUND', { message: 'Only /metrics is served here.' }),
+    )
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
