@@ -443,6 +443,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     jwksUri: `${issuer}/jwks`,
     discoveryUrl: `${issuer}/.well-known/openid-configuration`,
     introspectionEndpoint: `${issuer}/token/introspection`,
+    revocationEndpoint: `${issuer}/token/revocation`,
     port,
     defaultAudience,
     mtls,
