@@ -2,8 +2,12 @@ import type { Tracer } from '@opentelemetry/api'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
-import { ConfigError, DEFAULT_TRACE_VARIABLE } from '@c7auth/core'
-import type { C7AuthConfig, EngineAuthMode, Principal } from '@c7auth/core'
+import {
+  ConfigError,
+  DEFAULT_TRACE_VARIABLE,
+  createOnBehalfOfVaultFromConfig,
+} from '@c7auth/core'
+import type { C7AuthConfig, EngineAuthMode, OnBehalfOfVault, Principal } from '@c7auth/core'
 import { authenticatorOptionsFromConfig, createAuthenticator } from '../auth/index.js'
 import type { Authenticator } from '../auth/index.js'
 import { createPolicy } from '../policy/index.js'
@@ -15,7 +19,8 @@ import type { EngineEndpoint } from './engine-client.js'
 import { createIdentityBridge } from './identity-bridge.js'
 import type { CanaryReport, IdentityBridge } from './identity-bridge.js'
 import { adaptPolicy } from './policy-adapter.js'
-import { createEngineProxy } from './proxy.js'
+import { createDelegationCapture } from './delegation-capture.js'
+import { createEngineProxy, stripMount } from './proxy.js'
 import type { HandleOptions } from './proxy.js'
 import { bootstrapTenants, configuredAuthorizations } from './tenant-bootstrap.js'
 import type { AuthorizationGrant, TenantBootstrapReport } from './tenant-bootstrap.js'
@@ -52,6 +57,12 @@ export interface CreateGatewayOptions {
    * `configuredAuthorizations`.
    */
   readonly authorizations?: readonly AuthorizationGrant[]
+  /**
+   * The on-behalf-of vault that tenants with `C7AUTH_TENANT_<ENVID>_ON_BEHALF_OF` store grants in
+   * (the workers must read the same one). Default: opened on the store `C7AUTH_TOKEN_STORE` names
+   * on first use, closed with the gateway.
+   */
+  readonly vault?: OnBehalfOfVault
   /** Streamed request bodies (deployments) above this many bytes get 413. Default 64 MiB. */
   readonly maxStreamBytes?: number
   /** Max keep-alive connections to the engine. Default 64. */
@@ -293,6 +304,42 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     tracer: options.tracer,
   })
 
+  let ownVault: Promise<OnBehalfOfVault> | undefined
+  const vault = (): Promise<OnBehalfOfVault> =>
+    options.vault !== undefined
+      ? Promise.resolve(options.vault)
+      : (ownVault ??= createOnBehalfOfVaultFromConfig(config.tokenStore))
+  // The after-response seam of on-behalf-of calls; undefined (no per-request cost) unless a
+  // tenant opted in.
+  const delegation = createDelegationCapture({
+    tenants: config.tenants,
+    vault,
+    lookupAs: async (principal, path) =>
+      engineJson(endpoint, 'GET', path, {
+        headers: await upstreamAuth.headersFor(principal),
+        timeoutMs: adminTimeout,
+      }),
+    logger,
+    onEvent: hooks?.onDelegation,
+  })
+
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    principal: Principal,
+    opts: HandleOptions,
+  ): Promise<void> {
+    const raw = delegation === undefined ? '' : (opts.url ?? stripMount(req.url ?? '/', opts.mountPath))
+    const pending = delegation?.match(req, res, principal, raw.split('?')[0]!)
+    if (pending === undefined) return proxy.handle(req, res, principal, opts)
+    await pending.before()
+    await proxy.handle(req, res, principal, opts)
+    // The answer is sent: the grant is obtained and stored off the response path.
+    void pending.after(res).catch((err: unknown) =>
+      logger.warn({ err: (err as Error).name }, 'on-behalf-of capture failed'),
+    )
+  }
+
   /**
    * Warns only when the engine shows a level other than FULL: then its user operation log does not
    * record who did what through the gateway. Needs the admin account; silent when the level cannot
@@ -405,11 +452,13 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     endpoint,
     logger,
     assertionJwks: assertion?.jwks(),
-    handle: (req, res, principal, opts) => proxy.handle(req, res, principal, opts),
+    handle,
     start,
     checkReady,
     async close() {
       bridge?.close()
+      delegation?.close()
+      if (ownVault !== undefined) await (await ownVault.catch(() => undefined))?.close()
       if (ownsAuthenticator) authenticator.close()
       await endpoint.dispatcher.close()
     },

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { DeployProfile, Principal } from '@c7auth/core'
+import type { DelegationEvent } from './delegation-capture.js'
 
 /**
  * What the proxy needs from the policy for one request. The policy module's `decide()` result is
@@ -114,6 +115,8 @@ export interface GatewayHooks {
   onProvision?(event: { userId: string; created: boolean; adminCalls: number }): void
   /** A bridged user's credentials were repaired after an engine 401. */
   onRepair?(event: { userId: string; ok: boolean }): void
+  /** An on-behalf-of grant was stored or deleted, or could not be stored (docs/on-behalf-of.md). */
+  onDelegation?(event: DelegationEvent): void
 }
 
 /** Audit outcome of one call. */
