@@ -16,7 +16,8 @@ export type EngineLookupAs = (principal: Principal, path: string) => Promise<Jso
 
 /** What a capture did, for metrics and tests. Never carries a token. */
 export interface DelegationEvent {
-  readonly type: 'stored' | 'deleted' | 'failed'
+  /** `skipped`: the instance's process definition key is not opted in. */
+  readonly type: 'stored' | 'deleted' | 'skipped' | 'failed'
   readonly tenantId: string
   readonly processInstanceId: string
   /** `failed`: what failed (`exchange`, `vault`, `lookup`). */
@@ -58,10 +59,12 @@ export interface DelegationCapture {
   close(): void
 }
 
-const START_BY_KEY = /^\/process-definition\/key\/([^/]+)(?:\/tenant-id\/([^/]+))?\/(?:start|submit-form)$/
+const START_BY_KEY =
+  /^\/process-definition\/key\/([^/]+)(?:\/tenant-id\/([^/]+))?\/(?:start|submit-form)$/
 const START_BY_ID = /^\/process-definition\/([^/]+)\/(?:start|submit-form)$/
 const COMPLETE_TASK = /^\/task\/([^/]+)\/(?:complete|submit-form)$/
 const INSTANCE = /^\/process-instance\/([^/]+)$/
+const END_EXTERNAL_TASK = /^\/external-task\/([^/]+)\/(?:complete|bpmnError)$/
 
 interface Target {
   tenantId: string
@@ -131,7 +134,9 @@ export function createDelegationCapture(
     } catch (err) {
       return warn({ type: 'failed', stage: 'lookup', ...base }, err)
     }
-    if (!keys.includes('*') && (key === undefined || !keys.includes(key))) return
+    if (!keys.includes('*') && (key === undefined || !keys.includes(key))) {
+      return emit({ type: 'skipped', ...base })
+    }
     let grant: { grant: DelegationGrant; expiresAt: number | undefined }
     try {
       grant = grantOf(
@@ -164,6 +169,40 @@ export function createDelegationCapture(
     }
   }
 
+  async function purge(tenantIds: readonly string[], processInstanceId: string): Promise<void> {
+    const vault = await options.vault()
+    for (const tenantId of tenantIds) {
+      const deleted = await vault.purge({ tenant: tenantId, processInstanceId })
+      if (deleted > 0) emit({ type: 'deleted', tenantId, processInstanceId })
+    }
+  }
+
+  /** Purges the instance's grants when the engine no longer runs it (404 as the caller). */
+  async function purgeIfEnded(principal: Principal, tenantId: string, processInstanceId: string) {
+    const found = await options.lookupAs(
+      principal,
+      `/process-instance/${encodeURIComponent(processInstanceId)}`,
+    )
+    if (found.status === 404) await purge([tenantId], processInstanceId)
+  }
+
+  /** The process instance and tenant of a task (`/task/…` or `/external-task/…`), as the caller sees it. */
+  async function taskTarget(principal: Principal, path: string): Promise<Target | undefined> {
+    const found = await options
+      .lookupAs(principal, path)
+      .catch(() => ({ status: 0, body: undefined }))
+    const body = found.body as Record<string, unknown> | undefined
+    if (found.status !== 200 || typeof body?.['processInstanceId'] !== 'string') return undefined
+    if (typeof body['tenantId'] !== 'string' || !optedIn.has(body['tenantId'])) return undefined
+    return {
+      tenantId: body['tenantId'],
+      processInstanceId: body['processInstanceId'],
+      processDefinitionKey: undefined,
+      processDefinitionId:
+        typeof body['processDefinitionId'] === 'string' ? body['processDefinitionId'] : undefined,
+    }
+  }
+
   function match(
     req: IncomingMessage,
     res: ServerResponse,
@@ -181,11 +220,24 @@ export function createDelegationCapture(
         before: () => Promise.resolve(),
         async after(done) {
           if (done.statusCode < 200 || done.statusCode >= 300) return
-          const vault = await options.vault()
-          for (const tenantId of principal.tenantIds.filter((t) => optedIn.has(t))) {
-            const deleted = await vault.purge({ tenant: tenantId, processInstanceId })
-            if (deleted > 0) emit({ type: 'deleted', tenantId, processInstanceId })
-          }
+          await purge(
+            principal.tenantIds.filter((t) => optedIn.has(t)),
+            processInstanceId,
+          )
+        },
+      }
+    }
+    const externalTask = END_EXTERNAL_TASK.exec(path)?.[1]
+    if (externalTask !== undefined) {
+      // A worker's last step may end the instance: its grants go with it.
+      let target: Target | undefined
+      return {
+        async before() {
+          target = await taskTarget(principal, `/external-task/${externalTask}`)
+        },
+        async after(done) {
+          if (target === undefined || done.statusCode < 200 || done.statusCode >= 300) return
+          await purgeIfEnded(principal, target.tenantId, target.processInstanceId)
         },
       }
     }
@@ -198,25 +250,13 @@ export function createDelegationCapture(
       let target: Target | undefined
       return {
         async before() {
-          const found = await options
-            .lookupAs(principal, `/task/${task}`)
-            .catch(() => ({ status: 0, body: undefined }))
-          const body = found.body as Record<string, unknown> | undefined
-          if (found.status !== 200 || typeof body?.['processInstanceId'] !== 'string') return
-          if (typeof body['tenantId'] !== 'string') return
-          target = {
-            tenantId: body['tenantId'],
-            processInstanceId: body['processInstanceId'],
-            processDefinitionKey: undefined,
-            processDefinitionId:
-              typeof body['processDefinitionId'] === 'string'
-                ? body['processDefinitionId']
-                : undefined,
-          }
+          target = await taskTarget(principal, `/task/${task}`)
         },
         async after(done) {
           if (target === undefined || done.statusCode < 200 || done.statusCode >= 300) return
           await store(principal, bearer, target)
+          // The user's task may have been the last step.
+          await purgeIfEnded(principal, target.tenantId, target.processInstanceId)
         },
       }
     }

@@ -2,11 +2,7 @@ import type { Tracer } from '@opentelemetry/api'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
-import {
-  ConfigError,
-  DEFAULT_TRACE_VARIABLE,
-  createOnBehalfOfVaultFromConfig,
-} from '@c7auth/core'
+import { ConfigError, DEFAULT_TRACE_VARIABLE, createOnBehalfOfVaultFromConfig } from '@c7auth/core'
 import type { C7AuthConfig, EngineAuthMode, OnBehalfOfVault, Principal } from '@c7auth/core'
 import { authenticatorOptionsFromConfig, createAuthenticator } from '../auth/index.js'
 import type { Authenticator } from '../auth/index.js'
@@ -329,15 +325,18 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     principal: Principal,
     opts: HandleOptions,
   ): Promise<void> {
-    const raw = delegation === undefined ? '' : (opts.url ?? stripMount(req.url ?? '/', opts.mountPath))
+    const raw =
+      delegation === undefined ? '' : (opts.url ?? stripMount(req.url ?? '/', opts.mountPath))
     const pending = delegation?.match(req, res, principal, raw.split('?')[0]!)
     if (pending === undefined) return proxy.handle(req, res, principal, opts)
     await pending.before()
     await proxy.handle(req, res, principal, opts)
     // The answer is sent: the grant is obtained and stored off the response path.
-    void pending.after(res).catch((err: unknown) =>
-      logger.warn({ err: (err as Error).name }, 'on-behalf-of capture failed'),
-    )
+    void pending
+      .after(res)
+      .catch((err: unknown) =>
+        logger.warn({ err: (err as Error).name }, 'on-behalf-of capture failed'),
+      )
   }
 
   /**
