@@ -16,6 +16,7 @@ import { createIdentityBridge } from './identity-bridge.js'
 import type { CanaryReport, IdentityBridge } from './identity-bridge.js'
 import { adaptPolicy } from './policy-adapter.js'
 import { createDelegationCapture } from './delegation-capture.js'
+import { endedFromHistory, sweepDelegations } from './delegation-sweep.js'
 import { createEngineProxy, stripMount } from './proxy.js'
 import type { HandleOptions } from './proxy.js'
 import { bootstrapTenants, configuredAuthorizations } from './tenant-bootstrap.js'
@@ -59,6 +60,11 @@ export interface CreateGatewayOptions {
    * on first use, closed with the gateway.
    */
   readonly vault?: OnBehalfOfVault
+  /**
+   * How often the running gateway sweeps the vault for grants of ended instances (ms; 0: never,
+   * call {@link Gateway.sweepDelegations} yourself). Default 10 minutes. Only with opted-in tenants.
+   */
+  readonly delegationSweepMs?: number
   /** Streamed request bodies (deployments) above this many bytes get 413. Default 64 MiB. */
   readonly maxStreamBytes?: number
   /** Max keep-alive connections to the engine. Default 64. */
@@ -117,6 +123,12 @@ export interface Gateway {
   /** Tenant bootstrap, bridge canary, read-only identity detection. Call once before serving. */
   start(): Promise<BootstrapReport>
   checkReady(): Promise<ReadyReport>
+  /**
+   * Deletes on-behalf-of grants whose process instance ended, asking the engine's history (as the
+   * admin account, else with the readiness probe's identity). Returns how many; 0 when no tenant
+   * opted in.
+   */
+  sweepDelegations(): Promise<number>
   close(): Promise<void>
 }
 
@@ -319,6 +331,26 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     onEvent: hooks?.onDelegation,
   })
 
+  async function sweep(): Promise<number> {
+    if (delegation === undefined) return 0
+    return sweepDelegations({
+      vault: await vault(),
+      tenantIds: config.tenants.filter((t) => t.onBehalfOf).map((t) => t.id),
+      instanceEnded: async (_tenant, id) => {
+        const path = `/history/process-instance/${encodeURIComponent(id)}`
+        const res = admin
+          ? await admin.call('GET', path)
+          : await engineJson(endpoint, 'GET', path, {
+              headers: await upstreamAuth.probeHeaders(),
+              timeoutMs: adminTimeout,
+            })
+        return endedFromHistory(res.status, res.body)
+      },
+    })
+  }
+  const sweepEvery = options.delegationSweepMs ?? 10 * 60_000
+  let sweepTimer: NodeJS.Timeout | undefined
+
   async function handle(
     req: IncomingMessage,
     res: ServerResponse,
@@ -423,6 +455,14 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
         `C7AUTH_ENGINE_AUTHORIZATIONS=${engine.authorizations} grants nothing: no default groups are configured.`,
       )
     }
+    if (delegation !== undefined && sweepEvery > 0 && sweepTimer === undefined) {
+      sweepTimer = setInterval(() => {
+        sweep().then(
+          (deleted) => deleted > 0 && logger.info({ deleted }, 'on-behalf-of sweep'),
+          (err: unknown) => logger.warn({ err: (err as Error).name }, 'on-behalf-of sweep failed'),
+        )
+      }, sweepEvery).unref()
+    }
     const report: BootstrapReport = { engineAuth: engine.auth, bootstrap, canary, warnings }
     logger.info({ bootstrap, canary, engineAuth: engine.auth }, 'c7auth gateway started')
     for (const w of warnings) logger.warn(w)
@@ -454,7 +494,9 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     handle,
     start,
     checkReady,
+    sweepDelegations: sweep,
     async close() {
+      clearInterval(sweepTimer)
       bridge?.close()
       delegation?.close()
       if (ownVault !== undefined) await (await ownVault.catch(() => undefined))?.close()
