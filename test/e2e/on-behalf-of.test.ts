@@ -213,4 +213,29 @@ describe('on-behalf-of calls through the gateway and a tenant worker', () => {
     )
     expect(await vault.list({ tenant: 'acme', processInstanceId: pid })).toEqual([])
   })
+
+  it('deletes the grants of an instance deleted through the gateway, and sweeps the rest', async () => {
+    const viaGateway = await stack.startAsUser('acme', 'frank')
+    const behindItsBack = await stack.startAsUser('acme', 'grace')
+    const running = await stack.startAsUser('acme', 'heidi')
+    for (const pid of [viaGateway, behindItsBack, running]) {
+      expect((await eventOf(pid)).type).toBe('stored')
+    }
+    const appToken = await acmeApp.getToken()
+    const deleted = await fetch(`${stack.gatewayUrl}/process-instance/${viaGateway}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${appToken}` },
+    })
+    expect(deleted.status).toBe(204)
+    await until(
+      () => events.some((e) => e.processInstanceId === viaGateway && e.type === 'deleted'),
+      'the grant of the deleted instance deleted',
+    )
+    // Deleted in the engine directly: the gateway saw nothing, the sweep asks the history.
+    await engineAdmin(stack.target, 'DELETE', `/process-instance/${behindItsBack}`)
+    expect(await vault.list({ tenant: 'acme', processInstanceId: behindItsBack })).toHaveLength(1)
+    expect(await stack.gateway.sweepDelegations()).toBeGreaterThanOrEqual(1)
+    expect(await vault.list({ tenant: 'acme', processInstanceId: behindItsBack })).toEqual([])
+    expect(await vault.list({ tenant: 'acme', processInstanceId: running })).toHaveLength(1)
+  })
 })
