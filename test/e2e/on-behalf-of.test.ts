@@ -12,7 +12,8 @@ import type { OnBehalfOfVault, TokenClient } from '@c7auth/core'
 import type { DelegationEvent } from '../../packages/gateway/src/internal.js'
 import { createTaskContext, createTenantWorkers } from '@c7auth/worker'
 import type { TenantWorkers } from '@c7auth/worker'
-import { engineAdmin } from './engines.js'
+import { linearProcessXml } from '@c7auth/testkit'
+import { engineAdmin, engineDeploy } from './engines.js'
 import { freshNamespace, randomKey, rawStore, storeUrl } from './token-store-harness.js'
 import { DOWNSTREAM_AUDIENCE, PROCESS_KEY, TOPIC, startWorkerStack, until } from './worker-stack.js'
 import type { TenantId, WorkerStack } from './worker-stack.js'
@@ -33,7 +34,7 @@ beforeAll(async () => {
   })
   stack = await startWorkerStack({
     gatewayEnv: {
-      C7AUTH_TENANT_ACME_ON_BEHALF_OF: PROCESS_KEY,
+      C7AUTH_TENANT_ACME_ON_BEHALF_OF: `${PROCESS_KEY},approval`,
       // globex opted in for another process only
       C7AUTH_TENANT_GLOBEX_ON_BEHALF_OF: 'payout',
     },
@@ -41,6 +42,14 @@ beforeAll(async () => {
   })
   const acme = stack.workerConfig.tenants.find((t) => t.id === 'acme')!.client!
   acmeApp = createTokenClient({ ...acme })
+  const approval = linearProcessXml({
+    key: 'approval',
+    steps: [
+      { type: 'userTask', id: 'approve' },
+      { type: 'externalTask', id: 'pay', topic: 'approved-payment' },
+    ],
+  })
+  await engineDeploy(stack.target, approval, { name: 'approval', tenantId: 'acme' })
 })
 afterAll(async () => {
   acmeApp?.close()
@@ -237,5 +246,35 @@ describe('on-behalf-of calls through the gateway and a tenant worker', () => {
     expect(await stack.gateway.sweepDelegations()).toBeGreaterThanOrEqual(1)
     expect(await vault.list({ tenant: 'acme', processInstanceId: behindItsBack })).toEqual([])
     expect(await vault.list({ tenant: 'acme', processInstanceId: running })).toHaveLength(1)
+  })
+
+  it('stores the grant of the user who completes a user task, nothing for an app start', async () => {
+    const headers = (token: string) => ({
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+    })
+    const started = await fetch(`${stack.gatewayUrl}/process-definition/key/approval/start`, {
+      method: 'POST',
+      headers: headers(await acmeApp.getToken()),
+      body: '{}',
+    })
+    expect(started.status).toBe(200)
+    const pid = ((await started.json()) as { id: string }).id
+    const [task] = await engineAdmin<{ id: string }[]>(
+      stack.target,
+      'GET',
+      `/task?processInstanceId=${pid}`,
+    )
+    const completed = await fetch(`${stack.gatewayUrl}/task/${task!.id}/complete`, {
+      method: 'POST',
+      headers: headers(await stack.userToken('acme', 'ivan')),
+      body: '{}',
+    })
+    expect(completed.status).toBe(204)
+    expect(await eventOf(pid)).toEqual({ type: 'stored', tenantId: 'acme', processInstanceId: pid })
+    const entries = await vault.list({ tenant: 'acme', processInstanceId: pid })
+    expect(entries.map((e) => e.user)).toEqual([await actingUserOf(pid)])
+    expect(entries[0]).toMatchObject({ processDefinitionKey: 'approval' })
+    expect(entries[0]!.user).toMatch(/^ivan/)
   })
 })
