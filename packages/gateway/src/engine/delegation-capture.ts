@@ -249,14 +249,31 @@ export function createDelegationCapture(
     if (task !== undefined) {
       let target: Target | undefined
       return {
+        // Stored before the engine is called: the next step's worker may run the moment the
+        // engine commits, and must find the grant.
         async before() {
           target = await taskTarget(principal, `/task/${task}`)
+          if (target !== undefined) await store(principal, bearer, target)
         },
         async after(done) {
-          if (target === undefined || done.statusCode < 200 || done.statusCode >= 300) return
-          await store(principal, bearer, target)
-          // The user's task may have been the last step.
-          await purgeIfEnded(principal, target.tenantId, target.processInstanceId)
+          if (target === undefined) return
+          if (done.statusCode >= 200 && done.statusCode < 300) {
+            // The user's task may have been the last step.
+            return purgeIfEnded(principal, target.tenantId, target.processInstanceId)
+          }
+          // Refused or failed: the grant was never needed.
+          const binding = {
+            tenant: target.tenantId,
+            processInstanceId: target.processInstanceId,
+            user: principal.userId,
+          }
+          if (await (await options.vault()).delete(binding)) {
+            emit({
+              type: 'deleted',
+              tenantId: target.tenantId,
+              processInstanceId: target.processInstanceId,
+            })
+          }
         },
       }
     }

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import type { Tracer } from '@opentelemetry/api'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
-import type { C7AuthConfig } from '@c7auth/core'
+import type { C7AuthConfig, OnBehalfOfVault } from '@c7auth/core'
 import { createGateway } from '../engine/index.js'
 import type { BootstrapReport, Gateway, GatewayHooks } from '../engine/index.js'
 import { createRequestHandler } from './handler.js'
@@ -23,6 +23,8 @@ export interface GatewayServerOptions {
   drainTimeoutMs?: number
   /** OpenTelemetry tracer (the bin builds one from the `OTEL_*` variables). Off when absent. */
   tracer?: Tracer
+  /** The on-behalf-of vault (see `CreateGatewayOptions.vault`). Default: on `C7AUTH_TOKEN_STORE`. */
+  vault?: OnBehalfOfVault
 }
 
 /** A running standalone gateway. */
@@ -71,6 +73,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     logger,
     hooks,
     ...(tracer === undefined ? {} : { tracer }),
+    ...(options.vault === undefined ? {} : { vault: options.vault }),
   })
   registerAuthenticatorMetrics(gateway, metrics)
 
