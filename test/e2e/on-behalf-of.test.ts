@@ -1,10 +1,10 @@
 /**
- * On-behalf-of calls end to end: the real gateway (bridge mode, simulator) stores a user's
- * delegation grant in a Redis vault when the user starts an opted-in process, a real tenant worker
+ * On-behalf-of calls end to end (simulator; camunda7/operaton via C7AUTH_TEST_ENGINES): the real
+ * gateway (bridge mode) stores a user’s delegation grant in a Redis vault when the user starts an opted-in process, a real tenant worker
  * calls the billing API as that user (`sub` = user, `act` = the tenant app), the grant is gone
  * once the instance ends, and every failure is a clear error without a downstream call.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { Client, Variables } from 'camunda-external-task-client-js'
 import type { Task } from 'camunda-external-task-client-js'
 import { createOnBehalfOfVault, createTokenClient, isC7AuthError } from '@c7auth/core'
@@ -13,90 +13,105 @@ import type { DelegationEvent } from '../../packages/gateway/src/internal.js'
 import { createTaskContext, createTenantWorkers } from '@c7auth/worker'
 import type { TenantWorkers } from '@c7auth/worker'
 import { linearProcessXml } from '@c7auth/testkit'
-import { engineAdmin, engineDeploy } from './engines.js'
+import { describeEngines, engineAdmin, engineDeploy } from './engines.js'
 import { freshNamespace, randomKey, rawStore, storeUrl } from './token-store-harness.js'
 import { DOWNSTREAM_AUDIENCE, PROCESS_KEY, TOPIC, startWorkerStack, until } from './worker-stack.js'
 import type { TenantId, WorkerStack } from './worker-stack.js'
 
-const namespace = freshNamespace()
-const raw = rawStore('redis', namespace, 'vault')
-let vault: OnBehalfOfVault
-let stack: WorkerStack
-let acmeApp: TokenClient
-const events: DelegationEvent[] = []
+describeEngines('on-behalf-of calls through the gateway and a tenant worker', (engineCtx) => {
+  const namespace = freshNamespace()
+  const raw = rawStore('redis', namespace, 'vault')
+  let vault: OnBehalfOfVault
+  let stack: WorkerStack
+  let acmeApp: TokenClient
+  const events: DelegationEvent[] = []
 
-beforeAll(async () => {
-  vault = await createOnBehalfOfVault({
-    url: storeUrl('redis'),
-    keys: [randomKey('k1')],
-    namespace,
-    timeoutMs: 5000,
+  beforeAll(async () => {
+    vault = await createOnBehalfOfVault({
+      url: storeUrl('redis'),
+      keys: [randomKey('k1')],
+      namespace,
+      timeoutMs: 5000,
+    })
+    stack = await startWorkerStack({
+      testEngine: engineCtx.engine,
+      gatewayEnv: {
+        C7AUTH_TENANT_ACME_ON_BEHALF_OF: `${PROCESS_KEY},approval`,
+        // globex opted in for another process only
+        C7AUTH_TENANT_GLOBEX_ON_BEHALF_OF: 'payout',
+      },
+      gatewayOptions: { vault, hooks: { onDelegation: (e) => events.push(e) } },
+    })
+    const acme = stack.workerConfig.tenants.find((t) => t.id === 'acme')!.client!
+    acmeApp = createTokenClient({ ...acme })
+    const approval = linearProcessXml({
+      key: 'approval',
+      steps: [
+        { type: 'userTask', id: 'approve' },
+        { type: 'externalTask', id: 'pay', topic: 'approved-payment' },
+      ],
+    })
+    await engineDeploy(stack.target, approval, { name: 'approval', tenantId: 'acme' })
+    if (!engineCtx.isSimulator) {
+      // engines with authorization checks: the apps may also delete their instances
+      const [grant] = await engineAdmin<{ id: string; permissions: string[] }[]>(
+        stack.target,
+        'GET',
+        '/authorization?groupIdIn=apps&resourceType=8&resourceId=*',
+      )
+      await engineAdmin(stack.target, 'PUT', `/authorization/${grant!.id}`, {
+        permissions: [...grant!.permissions, 'DELETE'],
+        groupId: 'apps',
+        resourceType: 8,
+        resourceId: '*',
+      })
+    }
   })
-  stack = await startWorkerStack({
-    gatewayEnv: {
-      C7AUTH_TENANT_ACME_ON_BEHALF_OF: `${PROCESS_KEY},approval`,
-      // globex opted in for another process only
-      C7AUTH_TENANT_GLOBEX_ON_BEHALF_OF: 'payout',
-    },
-    gatewayOptions: { vault, hooks: { onDelegation: (e) => events.push(e) } },
+  afterAll(async () => {
+    acmeApp?.close()
+    await stack?.close()
+    await vault?.close()
+    await raw.drop()
   })
-  const acme = stack.workerConfig.tenants.find((t) => t.id === 'acme')!.client!
-  acmeApp = createTokenClient({ ...acme })
-  const approval = linearProcessXml({
-    key: 'approval',
-    steps: [
-      { type: 'userTask', id: 'approve' },
-      { type: 'externalTask', id: 'pay', topic: 'approved-payment' },
-    ],
-  })
-  await engineDeploy(stack.target, approval, { name: 'approval', tenantId: 'acme' })
-})
-afterAll(async () => {
-  acmeApp?.close()
-  await stack?.close()
-  await vault?.close()
-  await raw.drop()
-})
 
-const eventOf = async (processInstanceId: string): Promise<DelegationEvent> => {
-  await until(
-    () => events.some((e) => e.processInstanceId === processInstanceId),
-    `a delegation event for ${processInstanceId}`,
-  )
-  return events.find((e) => e.processInstanceId === processInstanceId)!
-}
+  const eventOf = async (processInstanceId: string): Promise<DelegationEvent> => {
+    await until(
+      () => events.some((e) => e.processInstanceId === processInstanceId),
+      `a delegation event for ${processInstanceId}`,
+    )
+    return events.find((e) => e.processInstanceId === processInstanceId)!
+  }
 
-/** A task of `tenant` in `processInstanceId` whose acting user is `userId`. */
-function taskOf(tenant: TenantId, processInstanceId: string, userId: string): Task {
-  const variables = new Variables({
-    c7authActingUser: {
-      type: 'String',
-      value: JSON.stringify({ userId, kind: 'user', clientId: `${tenant}-portal` }),
-    },
-  })
-  return { id: 'task', tenantId: tenant, processInstanceId, variables } as unknown as Task
-}
-/** The engine user id in the instance's acting-user variable. */
-async function actingUserOf(processInstanceId: string): Promise<string> {
-  const variable = await engineAdmin<{ value: string }>(
-    stack.target,
-    'GET',
-    `/process-instance/${processInstanceId}/variables/c7authActingUser`,
-  )
-  return (JSON.parse(variable.value) as { userId: string }).userId
-}
-const { taskService } = new Client({ baseUrl: 'http://127.0.0.1:1/engine-rest', autoPoll: false })
+  /** A task of `tenant` in `processInstanceId` whose acting user is `userId`. */
+  function taskOf(tenant: TenantId, processInstanceId: string, userId: string): Task {
+    const variables = new Variables({
+      c7authActingUser: {
+        type: 'String',
+        value: JSON.stringify({ userId, kind: 'user', clientId: `${tenant}-portal` }),
+      },
+    })
+    return { id: 'task', tenantId: tenant, processInstanceId, variables } as unknown as Task
+  }
+  /** The engine user id in the instance's acting-user variable. */
+  async function actingUserOf(processInstanceId: string): Promise<string> {
+    const variable = await engineAdmin<{ value: string }>(
+      stack.target,
+      'GET',
+      `/process-instance/${processInstanceId}/variables/c7authActingUser`,
+    )
+    return (JSON.parse(variable.value) as { userId: string }).userId
+  }
+  const { taskService } = new Client({ baseUrl: 'http://127.0.0.1:1/engine-rest', autoPoll: false })
 
-async function codeOf(call: Promise<unknown>): Promise<string> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(isC7AuthError(error)).toBe(true)
-  return (error as { code: string }).code
-}
+  async function codeOf(call: Promise<unknown>): Promise<string> {
+    const error = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(isC7AuthError(error)).toBe(true)
+    return (error as { code: string }).code
+  }
 
-describe('on-behalf-of calls through the gateway and a tenant worker', () => {
   it('stores the grant of a user start, never in the engine, encrypted in the vault', async () => {
     const pid = await stack.startAsUser('acme', 'dora')
     expect(await eventOf(pid)).toEqual({
