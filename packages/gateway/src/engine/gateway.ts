@@ -357,18 +357,17 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     principal: Principal,
     opts: HandleOptions,
   ): Promise<void> {
-    const raw =
-      delegation === undefined ? '' : (opts.url ?? stripMount(req.url ?? '/', opts.mountPath))
-    const pending = delegation?.match(req, res, principal, raw.split('?')[0]!)
+    if (delegation === undefined) return proxy.handle(req, res, principal, opts)
+    const path = (opts.url ?? stripMount(req.url ?? '/', opts.mountPath)).split('?')[0]!
+    const pending = delegation.match(req, res, principal, path)
     if (pending === undefined) return proxy.handle(req, res, principal, opts)
-    await pending.before()
+    // A capture problem never fails the caller's request (it is logged and reported instead).
+    const captureFailed = (err: unknown) =>
+      logger.warn({ err: (err as Error).name }, 'on-behalf-of capture failed')
+    await pending.before().catch(captureFailed)
     await proxy.handle(req, res, principal, opts)
-    // The answer is sent: the grant is obtained and stored off the response path.
-    void pending
-      .after(res)
-      .catch((err: unknown) =>
-        logger.warn({ err: (err as Error).name }, 'on-behalf-of capture failed'),
-      )
+    // The answer is sent: what is left runs off the response path.
+    void pending.after(res).catch(captureFailed)
   }
 
   /**
