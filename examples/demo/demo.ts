@@ -206,7 +206,8 @@ async function story(stack: DemoStack): Promise<void> {
     '204, 204 — the gateway records alice as the acting user',
   )
 
-  const charged = await until('the acme worker to charge', () => stack.billing.calls[0])
+  const charges = () => stack.billing.calls.filter((c) => c.path === '/charges')
+  const charged = await until('the acme worker to charge', () => charges()[0])
   check(
     charged.tenant === ACME.id &&
       charged.actingUser === aliceEngineId &&
@@ -222,11 +223,40 @@ async function story(stack: DemoStack): Promise<void> {
     'the acme instance to end',
     async () => (await instanceState(stack, started.acme as string)) === 'COMPLETED' || undefined,
   )
+  const statement = await until('the acme worker to send the statement as alice', () =>
+    stack.billing.calls.find((c) => c.path === '/statements'),
+  )
+  check(
+    statement.subject === 'alice' && statement.actor === ACME.app,
+    `statement sent as ${statement.subject} by ${statement.actor ?? 'nobody'}`,
+  )
+  step(
+    'acme worker',
+    "ctx.fetch(billing/statements, { onBehalfOf: 'actingUser' })",
+    `billing API saw sub "${statement.subject}" with act "${statement.actor}": alice's grant from the vault, exchanged by the acme app (nothing of it in the engine)`,
+  )
   step('engine', `process instance ${short(started.acme as string)}`, 'COMPLETED')
+  const acmeInstance = started.acme as string
+  const grantGone = async () => {
+    for (let i = 0; i < 300; i++) {
+      if (
+        (await stack.vault.list({ tenant: ACME.id, processInstanceId: acmeInstance })).length === 0
+      )
+        return true
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    return false
+  }
+  check(await grantGone(), "alice's grant outlived the instance")
+  step(
+    'gateway',
+    `vault after instance ${short(acmeInstance)} ended`,
+    "alice's delegation grant deleted (the worker's last completion ended the instance)",
+  )
 
   const globexTasks = await stack.engine.read<unknown[]>(`/external-task?tenantIdIn=${GLOBEX.id}`)
   check(
-    stack.billing.calls.length === 1 && globexTasks.length === 0,
+    charges().length === 1 && globexTasks.length === 0,
     'globex should have no external task yet',
   )
   step(
@@ -290,7 +320,8 @@ function watchCompetingWorkers(stack: DemoStack): NodeJS.Timeout {
         `Worker ${id} (tenant ${task.tenantId ?? '-'}) took a "${DEMO_TOPIC}" task: it competes with the demo's own workers; each task goes to whichever fetches it first.`,
       )
     }
-    const foreign = stack.billing.calls.length - own.charged - own.charging
+    const foreign =
+      stack.billing.calls.filter((c) => c.path === '/charges').length - own.charged - own.charging
     if (foreign > reported) {
       reported = foreign
       say(
@@ -335,6 +366,17 @@ stack.workers.subscribe(DEMO_TOPIC, { lockDuration: 10_000 }, async (ctx) => {
     .finally(() => own.charging--)
   if (res.status === 201) own.charged++
   if (res.status !== 201) throw new Error(`billing answered ${res.status}`)
+  if (ctx.tenant === 'acme') {
+    // The statement goes out as the approver: alice's grant, never the app's token instead.
+    const statement = await ctx.fetch(`${stack.billing.url}/statements`, {
+      method: 'POST',
+      onBehalfOf: 'actingUser',
+      audience: BILLING_AUDIENCE,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: ctx.task.variables.get('amount') }),
+    })
+    if (statement.status !== 201) throw new Error(`billing answered ${statement.status}`)
+  }
   await ctx.taskService.complete(ctx.task)
 })
 

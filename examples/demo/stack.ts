@@ -3,7 +3,8 @@ import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
-import { loadConfigFromEnv } from '@c7auth/core'
+import { createOnBehalfOfVault, loadConfigFromEnv } from '@c7auth/core'
+import type { OnBehalfOfVault } from '@c7auth/core'
 import { createGatewayServer } from '@c7auth/gateway'
 import type { GatewayServer } from '@c7auth/gateway'
 import { startEngineSimulator, startTestIdp } from '@c7auth/testkit'
@@ -31,6 +32,12 @@ export const BILLING_AUDIENCE = 'urn:demo:billing'
 
 /** What the downstream billing API saw on one call. */
 export interface BillingCall {
+  /** `/charges` (the app charges) or `/statements` (a statement sent as the acting user). */
+  path: string
+  /** The token's `sub`: the app for app tokens, the user for on-behalf-of tokens. */
+  subject: string
+  /** The token's `act.sub` (RFC 8693 actor), when it acts for someone. */
+  actor: string | undefined
   caller: string
   audience: string
   tenant: string | null
@@ -70,6 +77,8 @@ export interface DemoStack {
   gateway: GatewayServer
   billing: { url: string; calls: BillingCall[] }
   workers: TenantWorkers
+  /** Users' delegation grants for on-behalf-of calls (in memory: gateway and workers share this process). */
+  vault: OnBehalfOfVault
   /** Environment the gateway was configured from (secrets included: demo only). */
   gatewayEnv: Record<string, string>
   close(): Promise<void>
@@ -131,7 +140,12 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     // the app deploys its model (strict profile: user and external tasks only); users do not
     gatewayEnv[`${p}DEPLOYERS`] = `client:${t.app}`
   }
-  const gateway = await createGatewayServer({ config: loadConfigFromEnv(gatewayEnv) })
+  // acme keeps the approver's delegation grant for its workers' on-behalf-of calls
+  gatewayEnv.C7AUTH_TENANT_ACME_CLIENT_ID = TENANTS[0].app
+  gatewayEnv.C7AUTH_TENANT_ACME_CLIENT_SECRET = TENANTS[0].secret
+  gatewayEnv.C7AUTH_TENANT_ACME_ON_BEHALF_OF = 'orderApproval'
+  const vault = await createOnBehalfOfVault({ url: 'memory' })
+  const gateway = await createGatewayServer({ config: loadConfigFromEnv(gatewayEnv), vault })
 
   const billing = await startBillingApi(idp)
 
@@ -149,6 +163,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
   const workers = createTenantWorkers({
     config: loadConfigFromEnv(workerEnv, { role: 'worker' }),
     clientOptions: { asyncResponseTimeout: 2_000, interval: 100, autoPoll: true },
+    vault,
   })
 
   return {
@@ -158,10 +173,12 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     gateway,
     billing,
     workers,
+    vault,
     gatewayEnv,
     async close() {
       await workers.close({ timeoutMs: 5_000 })
       await gateway.close()
+      await vault.close()
       await new Promise<void>((r) => billing.server.close(() => r()))
       billing.server.closeAllConnections()
       await simulator?.close()
@@ -207,7 +224,11 @@ async function startBillingApi(
           const body = chunks.length
             ? (JSON.parse(Buffer.concat(chunks).toString()) as { amount?: unknown })
             : {}
+          const act = payload['act'] as { sub?: unknown } | undefined
           calls.push({
+            path: (req.url ?? '/').split('?')[0]!,
+            subject: String(payload.sub),
+            actor: typeof act?.sub === 'string' ? act.sub : undefined,
             caller: String(payload.azp ?? payload.client_id),
             audience: BILLING_AUDIENCE,
             tenant: header(req.headers['x-c7auth-tenant']),

@@ -43,13 +43,22 @@ export interface RawStore {
   drop(): Promise<void>
 }
 
-export function rawStore(kind: TokenStoreBackendKind, namespace: string): RawStore {
+/**
+ * The token store's entries (`table` token_entry, Redis prefix `tok`) or the on-behalf-of vault's
+ * (`vault_entry`, `vault`).
+ */
+export function rawStore(
+  kind: TokenStoreBackendKind,
+  namespace: string,
+  keyspace: 'token' | 'vault' = 'token',
+): RawStore {
+  const table = keyspace === 'token' ? 'token_entry' : 'vault_entry'
   if (kind === 'redis') {
     const redis = new Redis(storeUrl('redis'), { lazyConnect: false })
-    const prefix = `${namespace}:tok:`
+    const prefix = `${namespace}:${keyspace === 'token' ? 'tok' : 'vault'}:`
     return {
       async entries() {
-        const keys = await scan(redis, `${namespace}:tok:*`)
+        const keys = await scan(redis, `${prefix}*`)
         const values = keys.length > 0 ? await redis.mget(...keys) : []
         return new Map(keys.map((k, i) => [k.slice(prefix.length), values[i] ?? '']))
       },
@@ -68,7 +77,7 @@ export function rawStore(kind: TokenStoreBackendKind, namespace: string): RawSto
     async entries() {
       try {
         const res = await pool.query<{ id: string; value: string }>(
-          `SELECT id, value FROM "${namespace}".token_entry`,
+          `SELECT id, value FROM "${namespace}".${table}`,
         )
         return new Map(res.rows.map((r) => [r.id, r.value]))
       } catch (error) {
@@ -78,9 +87,12 @@ export function rawStore(kind: TokenStoreBackendKind, namespace: string): RawSto
       }
     },
     async put(id, value) {
+      // Overwrites a row's value only: tags and expiry stay the target row's.
       await pool.query(
-        `INSERT INTO "${namespace}".token_entry (id, value, expires_at) VALUES ($1, $2, now() + interval '1 minute')
-         ON CONFLICT (id) DO UPDATE SET value = excluded.value`,
+        keyspace === 'token'
+          ? `INSERT INTO "${namespace}".token_entry (id, value, expires_at) VALUES ($1, $2, now() + interval '1 minute')
+             ON CONFLICT (id) DO UPDATE SET value = excluded.value`
+          : `UPDATE "${namespace}".vault_entry SET value = $2 WHERE id = $1`,
         [id, value],
       )
     },

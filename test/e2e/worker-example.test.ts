@@ -131,6 +131,9 @@ describe('examples/worker', () => {
       expect(simulator.inspect.processInstance(id)?.state).toBe('COMPLETED')
       expect(demo.billing.calls).toEqual([
         {
+          path: '/charges',
+          subject: acme.app,
+          actor: undefined,
           caller: acme.app,
           audience: BILLING_AUDIENCE,
           tenant: acme.id,

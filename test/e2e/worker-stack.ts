@@ -12,7 +12,7 @@ import type { JWTPayload } from 'jose'
 import { loadConfigFromEnv } from '@c7auth/core'
 import type { C7AuthConfig } from '@c7auth/core'
 import { authenticatorOptionsFromConfig, createAuthenticator, createGateway } from '@c7auth/gateway'
-import type { Gateway } from '@c7auth/gateway'
+import type { CreateGatewayOptions, Gateway } from '@c7auth/gateway'
 import { authenticate, engineProxy, errorHandler } from '@c7auth/gateway/express'
 import { startEngineSimulator, startTestIdp, linearProcessXml } from '@c7auth/testkit'
 import type { EngineSimulator, TestIdp, TestIdpOptions } from '@c7auth/testkit'
@@ -77,6 +77,8 @@ export interface WorkerStack {
   workerEnv: Record<string, string>
   /** Starts a process in `tenant` through the gateway as the user `userId` (acting user recorded). */
   startAsUser(tenant: TenantId, userId: string): Promise<string>
+  /** A user token of `tenant`'s portal app, as `startAsUser` presents it. */
+  userToken(tenant: TenantId, userId: string): Promise<string>
   close(): Promise<void>
 }
 
@@ -134,6 +136,10 @@ export interface WorkerStackOptions {
   verifiedTokenCache?: boolean
   /** Run on this engine (from `describeEngines`; not closed here) instead of an own simulator. */
   testEngine?: TestEngine
+  /** Extra gateway environment (e.g. `C7AUTH_TENANT_ACME_ON_BEHALF_OF`). */
+  gatewayEnv?: Record<string, string>
+  /** Passed to `createGateway`. */
+  gatewayOptions?: Pick<CreateGatewayOptions, 'vault' | 'hooks'>
 }
 
 export async function startWorkerStack(options: WorkerStackOptions = {}): Promise<WorkerStack> {
@@ -167,7 +173,10 @@ export async function startWorkerStack(options: WorkerStackOptions = {}): Promis
   const engine: EngineSimulator =
     target.simulator ??
     new Proxy({} as EngineSimulator, { get: (_o, key) => simulatorOnly(String(key))() })
-  const gatewayConfig = loadConfigFromEnv(env(idp, 'gateway', target.url, shared))
+  const gatewayConfig = loadConfigFromEnv({
+    ...env(idp, 'gateway', target.url, shared),
+    ...options.gatewayEnv,
+  })
   const authOptions = authenticatorOptionsFromConfig(gatewayConfig)
   const authenticator =
     options.jwksRefetchCooldownSeconds === undefined && options.verifiedTokenCache !== false
@@ -184,6 +193,7 @@ export async function startWorkerStack(options: WorkerStackOptions = {}): Promis
         })
   const gateway = createGateway({
     config: gatewayConfig,
+    ...options.gatewayOptions,
     ...(authenticator === undefined ? {} : { authenticator }),
   })
   await gateway.start()
@@ -242,6 +252,12 @@ export async function startWorkerStack(options: WorkerStackOptions = {}): Promis
   }
 
   const workerEnv = env(idp, 'worker', gatewayUrl)
+  const userToken = (tenant: TenantId, userId: string) =>
+    idp.issueUserToken({
+      sub: userId,
+      clientId: `${tenant}-portal`,
+      claims: { preferred_username: userId },
+    })
   const workerConfig = loadConfigFromEnv(workerEnv, { role: 'worker' })
 
   return {
@@ -267,12 +283,9 @@ export async function startWorkerStack(options: WorkerStackOptions = {}): Promis
     downstreamCalls,
     workerConfig,
     workerEnv,
+    userToken,
     async startAsUser(tenant, userId) {
-      const token = await idp.issueUserToken({
-        sub: userId,
-        clientId: `${tenant}-portal`,
-        claims: { preferred_username: userId },
-      })
+      const token = await userToken(tenant, userId)
       const res = await fetch(`${gatewayUrl}/process-definition/key/${PROCESS_KEY}/start`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -36,6 +36,9 @@ export type C7AuthErrorCode =
   | 'C7AUTH_UPSTREAM_TIMEOUT'
   | 'C7AUTH_BRIDGE_FAILED'
   | 'C7AUTH_TOKEN_ENDPOINT_FAILED'
+  | 'C7AUTH_DELEGATION_MISSING'
+  | 'C7AUTH_DELEGATION_REVOKED'
+  | 'C7AUTH_DELEGATION_FAILED'
   | 'C7AUTH_INTERNAL'
 
 interface CodeInfo {
@@ -117,6 +120,18 @@ export const ERROR_CODES: Readonly<Record<C7AuthErrorCode, CodeInfo>> = {
     message: 'The caller could not be provisioned in the engine.',
   },
   C7AUTH_TOKEN_ENDPOINT_FAILED: { status: 503, message: 'The token endpoint request failed.' },
+  C7AUTH_DELEGATION_MISSING: {
+    status: 403,
+    message: 'No delegation grant of the acting user is stored for this process instance.',
+  },
+  C7AUTH_DELEGATION_REVOKED: {
+    status: 403,
+    message: 'The acting user’s delegation grant was revoked or has expired.',
+  },
+  C7AUTH_DELEGATION_FAILED: {
+    status: 503,
+    message: 'The acting user’s delegation grant could not be used.',
+  },
   C7AUTH_INTERNAL: { status: 500, message: 'Internal error.' },
 }
 

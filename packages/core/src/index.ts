@@ -36,6 +36,20 @@ export type {
   TokenStoreEvent,
 } from './token/store/shared-token-store.js'
 export type { TokenStoreBackendKind } from './token/store/backend-kind.js'
+export {
+  REFRESH_TOKEN_TYPE,
+  createOnBehalfOfVault,
+  createOnBehalfOfVaultFromConfig,
+} from './vault/vault.js'
+export type {
+  DelegationGrant,
+  OnBehalfOfVault,
+  OnBehalfOfVaultOptions,
+  VaultBinding,
+  VaultEntryInfo,
+  VaultFilter,
+  VaultPutOptions,
+} from './vault/vault.js'
 export { withTokenRetry } from './token/with-token-retry.js'
 export type { WithTokenRetryOptions } from './token/with-token-retry.js'
 export * from './jws-algorithms.js'

@@ -14,6 +14,8 @@ export type {
   ReadyReport,
 } from './engine/gateway.js'
 export type { GatewayHooks } from './engine/types.js'
+// What GatewayHooks.onDelegation receives (docs/on-behalf-of.md).
+export type { DelegationEvent } from './engine/delegation-capture.js'
 
 // The standalone HTTP server the bin runs, embeddable.
 export { createGatewayServer } from './server/create-server.js'

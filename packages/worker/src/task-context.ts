@@ -7,6 +7,8 @@ import {
 } from '@c7auth/core'
 import type { ActingUser, TokenRequestParams, TokenSource } from '@c7auth/core'
 import type { Tracer } from '@opentelemetry/api'
+import { delegatedToken } from './on-behalf-of.js'
+import type { OnBehalfOfSource } from './on-behalf-of.js'
 import { inDownstreamSpan } from './tracing.js'
 import { emitTo } from './worker-events.js'
 import type { WorkerEvent, WorkerEventListener } from './worker-events.js'
@@ -37,6 +39,14 @@ export interface DownstreamRequestInit extends RequestInit {
   scope?: string
   /** RFC 8707 resource indicator(s) of the app token. */
   resource?: string | string[]
+  /**
+   * `'actingUser'`: call as the task's acting user instead of as the app. The user's delegation
+   * grant for this process instance (stored by the gateway, docs/on-behalf-of.md) is exchanged for
+   * a token of `audience`/`scope`/`resource` whose `sub` is the user and whose `act` names the app.
+   * Without a usable grant the call is not made: it rejects with `C7AUTH_DELEGATION_MISSING`,
+   * `_REVOKED` or `_FAILED`, never falling back to the app's token.
+   */
+  onBehalfOf?: 'actingUser'
 }
 
 /** A `fetch` that authenticates as the tenant's app and conveys tenant and acting user. */
@@ -73,6 +83,8 @@ export interface TaskContextOptions {
   onEvent?: WorkerEventListener
   /** Traces each downstream call (a client span; its `traceparent` goes downstream). */
   tracer?: Tracer
+  /** Vault and token exchange for `ctx.fetch(url, { onBehalfOf: 'actingUser' })`. */
+  onBehalfOf?: OnBehalfOfSource
 }
 
 /**
@@ -102,6 +114,8 @@ export function createTaskContext(options: TaskContextOptions): TaskContext {
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
     ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
+    ...(options.onBehalfOf === undefined ? {} : { onBehalfOf: options.onBehalfOf }),
+    processInstanceId: task.processInstanceId,
   })
   return { task, taskService, tenant, actingUser, fetch }
 }
@@ -116,6 +130,10 @@ export interface DownstreamFetchOptions {
   onEvent?: WorkerEventListener
   /** Traces each downstream call (a client span; its `traceparent` goes downstream). */
   tracer?: Tracer
+  /** Vault and token exchange for `onBehalfOf` calls. */
+  onBehalfOf?: OnBehalfOfSource
+  /** The task's process instance: the binding of `onBehalfOf` grants. */
+  processInstanceId?: string
 }
 
 /**
@@ -150,7 +168,7 @@ export function createDownstreamFetch(options: DownstreamFetchOptions): Downstre
   }
 
   return async (url, init = {}) => {
-    const { audience, scope, resource, ...requestInit } = init
+    const { audience, scope, resource, onBehalfOf, ...requestInit } = init
     const target = new URL(url)
     if (refusesPlainHttp(target, allowInsecureHttp)) {
       throw new ConfigError([
@@ -172,6 +190,11 @@ export function createDownstreamFetch(options: DownstreamFetchOptions): Downstre
       )
     }
 
+    if (onBehalfOf === 'actingUser') {
+      // The user's token, once: no retry and no app token after a 401.
+      const binding = { tenant, processInstanceId: options.processInstanceId }
+      return send(await delegatedToken(options.onBehalfOf, binding, actingUser, params))
+    }
     const token = await getToken(params)
     const response = await send(token)
     if (response.status !== 401) return response

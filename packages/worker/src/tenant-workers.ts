@@ -22,7 +22,9 @@ import {
 import type { Tracer } from '@opentelemetry/api'
 import type {
   OAuthClientConfig,
+  OnBehalfOfVault,
   TenantConfig,
+  TokenClient,
   TokenEvent,
   TokenSource,
   TokenStore,
@@ -69,6 +71,12 @@ export interface TenantWorkersOptions {
   tokenSourceFactory?: (tenant: WorkerTenantConfig) => TokenSource
   /** Header names for downstream calls made with `ctx.fetch`. */
   downstream?: DownstreamOptions
+  /**
+   * The on-behalf-of vault (`createOnBehalfOfVaultFromConfig(config.tokenStore)`, the gateway's
+   * store) for `ctx.fetch(url, { onBehalfOf: 'actingUser' })`; grants are exchanged with the
+   * tenant's token source. Without it such calls fail with `C7AUTH_DELEGATION_MISSING`.
+   */
+  vault?: OnBehalfOfVault
   /** Acting-user variable name. Default: `config.gateway.actingUserVariable`, then `c7authActingUser`. */
   actingUserVariable?: string
   /**
@@ -275,6 +283,9 @@ export function createTenantWorkers(options: TenantWorkersOptions): TenantWorker
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       ...(options.onEvent === undefined && logger === undefined ? {} : { onEvent: report }),
       ...(tracer === undefined ? {} : { tracer }),
+      ...(options.vault === undefined || !canExchange(tokenSource)
+        ? {}
+        : { onBehalfOf: { vault: options.vault, exchanger: tokenSource } }),
     })
     if (tracer === undefined) {
       await handler(context)
@@ -413,4 +424,11 @@ function workerIdFactory(
 function asArray<T>(value: T | T[] | undefined): T[] {
   if (value === undefined) return []
   return Array.isArray(value) ? value : [value]
+}
+
+/** Token sources that can exchange a delegation grant (the core token client can). */
+function canExchange(
+  source: TokenSource,
+): source is TokenSource & Pick<TokenClient, 'exchangeToken'> {
+  return typeof (source as Partial<TokenClient>).exchangeToken === 'function'
 }

@@ -432,6 +432,34 @@ describe('loadConfigFromEnv', () => {
     expect(err.message).not.toContain('lenient')
   })
 
+  it('reads the on-behalf-of opt-in per tenant and process definition key', () => {
+    const config = loadConfigFromEnv({
+      ...base(),
+      C7AUTH_TENANT_ACME_ON_BEHALF_OF: 'invoice, payout',
+      C7AUTH_TENANT_ACME_ON_BEHALF_OF_MAX_LIFETIME: '2h',
+    })
+    const [acme, globex] = config.tenants
+    expect(acme?.onBehalfOf).toEqual({
+      processDefinitionKeys: ['invoice', 'payout'],
+      maxLifetimeSeconds: 7200,
+    })
+    expect(globex?.onBehalfOf).toBeUndefined()
+    const defaults = loadConfigFromEnv({ ...base(), C7AUTH_TENANT_ACME_ON_BEHALF_OF: '*' })
+    expect(defaults.tenants[0]?.onBehalfOf?.maxLifetimeSeconds).toBe(86_400)
+    const err = configError(() =>
+      loadConfigFromEnv({
+        ...base(),
+        // globex has no app credentials to obtain grants with; a lifetime alone opts nobody in
+        C7AUTH_TENANT_GLOBEX_ON_BEHALF_OF: 'invoice',
+        C7AUTH_TENANT_ACME_ON_BEHALF_OF_MAX_LIFETIME: '1h',
+      }),
+    )
+    expect(err.issues).toEqual([
+      'C7AUTH_TENANT_ACME_ON_BEHALF_OF_MAX_LIFETIME: only used with C7AUTH_TENANT_ACME_ON_BEHALF_OF',
+      'C7AUTH_TENANT_GLOBEX_ON_BEHALF_OF: requires C7AUTH_TENANT_GLOBEX_CLIENT_ID',
+    ])
+  })
+
   it('reads C7AUTH_GATEWAY_QUERY_MAX_RESULTS as a positive integer, absent by default', () => {
     expect(loadConfigFromEnv(base()).gateway.queryMaxResults).toBeUndefined()
     const config = loadConfigFromEnv({ ...base(), C7AUTH_GATEWAY_QUERY_MAX_RESULTS: '500' })

@@ -195,10 +195,10 @@ class EnvReader {
     )
   }
 
-  duration(spec: ConfigKeySpec, unit: 'ms' | 's'): number | undefined {
+  duration(spec: ConfigKeySpec, unit: 'ms' | 's', envId?: string): number | undefined {
     return this.check(
       spec,
-      undefined,
+      envId,
       undefined,
       (v) => parseDuration(v, unit),
       'must be a duration such as 500ms, 30s, 5m or 1h',
@@ -529,7 +529,41 @@ function readTenant(
   const clientIds = r.list(T.ALLOWED_CLIENTS, envId)
   tenant.clientIds = clientIds.length > 0 ? clientIds : client ? [client.clientId] : []
   readTenantDeployments(r, envId, tenant)
+  readOnBehalfOf(r, role, envId, tenant)
   return tenant
+}
+
+/** Default of `C7AUTH_TENANT_<ENVID>_ON_BEHALF_OF_MAX_LIFETIME`, seconds. */
+const ON_BEHALF_OF_MAX_LIFETIME_S = 24 * 3600
+
+/** On-behalf-of opt-in of one tenant (issue 14): which process definitions, how long. */
+function readOnBehalfOf(
+  r: EnvReader,
+  role: 'gateway' | 'worker',
+  envId: string,
+  tenant: TenantConfig,
+): void {
+  const keys = r.list(T.ON_BEHALF_OF, envId)
+  const maxLifetime = r.duration(T.ON_BEHALF_OF_MAX_LIFETIME, 's', envId)
+  if (keys.length === 0) {
+    if (r.isSet(T.ON_BEHALF_OF_MAX_LIFETIME, envId)) {
+      r.issue(
+        `${envKeyOf(T.ON_BEHALF_OF_MAX_LIFETIME, envId)}: only used with ${envKeyOf(T.ON_BEHALF_OF, envId)}`,
+      )
+    }
+    return
+  }
+  if (maxLifetime !== undefined && maxLifetime <= 0) {
+    r.issue(`${envKeyOf(T.ON_BEHALF_OF_MAX_LIFETIME, envId)}: must be positive`)
+  }
+  // The gateway obtains the grant with the tenant app's credentials: the grant is the app's.
+  if (role === 'gateway' && tenant.client === undefined) {
+    r.issue(`${envKeyOf(T.ON_BEHALF_OF, envId)}: requires ${envKeyOf(T.CLIENT_ID, envId)}`)
+  }
+  tenant.onBehalfOf = {
+    processDefinitionKeys: keys,
+    maxLifetimeSeconds: maxLifetime ?? ON_BEHALF_OF_MAX_LIFETIME_S,
+  }
 }
 
 const DEPLOYER = /^(scope|group|client):\S+$/

@@ -562,6 +562,19 @@ export const TENANT_KEYS = {
     description:
       '`objectTypeName`s (exact Java class names, `java.util.ArrayList`) that `Object`-typed variable writes may name; any other is refused (400 `C7AUTH_VARIABLE_TYPE_FORBIDDEN`). Java serialization is always refused.',
   }),
+  ON_BEHALF_OF: t({
+    name: 'ON_BEHALF_OF',
+    type: 'list',
+    description:
+      'Process definition keys (`*`: every key) whose instances keep the acting user’s delegation grant: when a user starts one or completes one of its user tasks, the gateway exchanges the user’s token (RFC 8693) for a grant of the tenant app (needs `CLIENT_ID`) and stores it encrypted in the vault on `C7AUTH_TOKEN_STORE`, for `ctx.fetch(url, { onBehalfOf })` in workers. Unset: off. See docs/on-behalf-of.md.',
+  }),
+  ON_BEHALF_OF_MAX_LIFETIME: t({
+    name: 'ON_BEHALF_OF_MAX_LIFETIME',
+    type: 'duration-s',
+    default: '24h',
+    description:
+      'Longest a delegation grant stays in the vault (a bare number is seconds); it goes earlier when the instance ends, the grant is revoked or the grant itself expires.',
+  }),
   ALLOW_INSECURE_HTTP: t({
     name: 'ALLOW_INSECURE_HTTP',
     type: 'bool',

@@ -104,6 +104,16 @@ export interface TenantConfig {
   deployProfile?: DeployProfile
   /** `objectTypeName`s allowed in `Object`-typed variable writes (`_OBJECT_TYPES`). Absent: none. */
   objectTypes?: string[]
+  /** On-behalf-of calls (`_ON_BEHALF_OF*`, docs/on-behalf-of.md). Absent: off. */
+  onBehalfOf?: OnBehalfOfConfig
+}
+
+/** Which instances of a tenant keep their acting user's delegation grant, and for how long. */
+export interface OnBehalfOfConfig {
+  /** Process definition keys; `*` stands for every key. */
+  processDefinitionKeys: string[]
+  /** Longest a grant stays in the vault, seconds. Default: 86400. */
+  maxLifetimeSeconds: number
 }
 
 /**

@@ -1,8 +1,9 @@
 import type { Tracer } from '@opentelemetry/api'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
-import { ConfigError, DEFAULT_TRACE_VARIABLE } from '@c7auth/core'
-import type { C7AuthConfig, EngineAuthMode } from '@c7auth/core'
+import { ConfigError, DEFAULT_TRACE_VARIABLE, createOnBehalfOfVaultFromConfig } from '@c7auth/core'
+import type { C7AuthConfig, EngineAuthMode, OnBehalfOfVault, Principal } from '@c7auth/core'
 import { authenticatorOptionsFromConfig, createAuthenticator } from '../auth/index.js'
 import type { Authenticator } from '../auth/index.js'
 import { createPolicy } from '../policy/index.js'
@@ -13,8 +14,10 @@ import { createAdminClient, createEngineEndpoint, engineJson } from './engine-cl
 import type { EngineEndpoint } from './engine-client.js'
 import { createIdentityBridge } from './identity-bridge.js'
 import type { CanaryReport, IdentityBridge } from './identity-bridge.js'
-import { createEngineProxy } from './proxy.js'
-import type { EngineProxy } from './proxy.js'
+import { createDelegationCapture } from './delegation-capture.js'
+import { endedFromHistory, sweepDelegations } from './delegation-sweep.js'
+import { createEngineProxy, stripMount } from './proxy.js'
+import type { EngineProxy, HandleOptions } from './proxy.js'
 import { bootstrapTenants, configuredAuthorizations } from './tenant-bootstrap.js'
 import type { AuthorizationGrant, TenantBootstrapReport } from './tenant-bootstrap.js'
 import type { GatewayHooks } from './types.js'
@@ -53,6 +56,17 @@ export interface CreateGatewayOptions {
    * `configuredAuthorizations`.
    */
   readonly authorizations?: readonly AuthorizationGrant[]
+  /**
+   * The on-behalf-of vault that tenants with `C7AUTH_TENANT_<ENVID>_ON_BEHALF_OF` store grants in
+   * (the workers must read the same one). Default: opened on the store `C7AUTH_TOKEN_STORE` names
+   * on first use, closed with the gateway.
+   */
+  readonly vault?: OnBehalfOfVault
+  /**
+   * How often the running gateway sweeps the vault for grants of ended instances (ms; 0: never,
+   * call {@link Gateway.sweepDelegations} yourself). Default 10 minutes. Only with opted-in tenants.
+   */
+  readonly delegationSweepMs?: number
   /** Streamed request bodies (deployments) above this many bytes get 413. Default 64 MiB. */
   readonly maxStreamBytes?: number
   /** Max keep-alive connections to the engine. Default 64. */
@@ -106,6 +120,12 @@ export interface Gateway {
   /** Tenant bootstrap, bridge canary, read-only identity detection. Call once before serving. */
   start(): Promise<BootstrapReport>
   checkReady(): Promise<ReadyReport>
+  /**
+   * Deletes on-behalf-of grants whose process instance ended, asking the engine's history (as the
+   * admin account, else with the readiness probe's identity). Returns how many; 0 when no tenant
+   * opted in.
+   */
+  sweepDelegations(): Promise<number>
   close(): Promise<void>
 }
 
@@ -278,6 +298,64 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     tracer: options.tracer,
   })
 
+  let ownVault: Promise<OnBehalfOfVault> | undefined
+  const vault = (): Promise<OnBehalfOfVault> =>
+    options.vault !== undefined
+      ? Promise.resolve(options.vault)
+      : (ownVault ??= createOnBehalfOfVaultFromConfig(config.tokenStore))
+  // The after-response seam of on-behalf-of calls; undefined (no per-request cost) unless a
+  // tenant opted in.
+  const delegation = createDelegationCapture({
+    tenants: config.tenants,
+    vault,
+    lookupAs: async (principal, path) =>
+      engineJson(endpoint, 'GET', path, {
+        headers: await credentials.headersFor(principal),
+        timeoutMs: adminTimeout,
+      }),
+    logger,
+    onEvent: hooks?.onDelegation,
+  })
+
+  async function sweep(): Promise<number> {
+    if (delegation === undefined) return 0
+    return sweepDelegations({
+      vault: await vault(),
+      tenantIds: config.tenants.filter((t) => t.onBehalfOf).map((t) => t.id),
+      instanceEnded: async (_tenant, id) => {
+        const path = `/history/process-instance/${encodeURIComponent(id)}`
+        const res = admin
+          ? await admin.call('GET', path)
+          : await engineJson(endpoint, 'GET', path, {
+              headers: await credentials.probeHeaders(),
+              timeoutMs: adminTimeout,
+            })
+        return endedFromHistory(res.status, res.body)
+      },
+    })
+  }
+  const sweepEvery = options.delegationSweepMs ?? 10 * 60_000
+  let sweepTimer: NodeJS.Timeout | undefined
+
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    principal: Principal,
+    opts: HandleOptions,
+  ): Promise<void> {
+    if (delegation === undefined) return proxy.handle(req, res, principal, opts)
+    const path = (opts.url ?? stripMount(req.url ?? '/', opts.mountPath)).split('?')[0]!
+    const pending = delegation.match(req, res, principal, path)
+    if (pending === undefined) return proxy.handle(req, res, principal, opts)
+    // A capture problem never fails the caller's request (it is logged and reported instead).
+    const captureFailed = (err: unknown) =>
+      logger.warn({ err: (err as Error).name }, 'on-behalf-of capture failed')
+    await pending.before().catch(captureFailed)
+    await proxy.handle(req, res, principal, opts)
+    // The answer is sent: what is left runs off the response path.
+    void pending.after(res).catch(captureFailed)
+  }
+
   /**
    * Warns only when the engine shows a level other than FULL: then its user operation log does not
    * record who did what through the gateway. Needs the admin account; silent when the level cannot
@@ -362,6 +440,14 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
         `C7AUTH_ENGINE_AUTHORIZATIONS=${engine.authorizations} grants nothing: no default groups are configured.`,
       )
     }
+    if (delegation !== undefined && sweepEvery > 0 && sweepTimer === undefined) {
+      sweepTimer = setInterval(() => {
+        sweep().then(
+          (deleted) => deleted > 0 && logger.info({ deleted }, 'on-behalf-of sweep'),
+          (err: unknown) => logger.warn({ err: (err as Error).name }, 'on-behalf-of sweep failed'),
+        )
+      }, sweepEvery).unref()
+    }
     const report: BootstrapReport = { engineAuth: engine.auth, bootstrap, canary, warnings }
     logger.info({ bootstrap, canary, engineAuth: engine.auth }, 'c7auth gateway started')
     for (const w of warnings) logger.warn(w)
@@ -390,11 +476,15 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     endpoint,
     logger,
     assertionJwks: assertion?.jwks(),
-    handle: (req, res, principal, opts) => proxy.handle(req, res, principal, opts),
+    handle,
     start,
     checkReady,
+    sweepDelegations: sweep,
     async close() {
+      clearInterval(sweepTimer)
       bridge?.close()
+      delegation?.close()
+      if (ownVault !== undefined) await (await ownVault.catch(() => undefined))?.close()
       if (ownsAuthenticator) authenticator.close()
       await endpoint.dispatcher.close()
     },

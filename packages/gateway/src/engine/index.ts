@@ -1,6 +1,12 @@
 export { createGateway } from './gateway.js'
 export type { BootstrapReport, CreateGatewayOptions, Gateway, ReadyReport } from './gateway.js'
 export { createEngineProxy } from './proxy.js'
+export { createDelegationCapture } from './delegation-capture.js'
+export type {
+  DelegationCapture,
+  DelegationCaptureOptions,
+  DelegationEvent,
+} from './delegation-capture.js'
 export type { EngineProxy, EngineProxyOptions, HandleOptions } from './proxy.js'
 export { createIdentityBridge } from './identity-bridge.js'
 export type { CanaryReport, IdentityBridge, IdentityBridgeOptions } from './identity-bridge.js'

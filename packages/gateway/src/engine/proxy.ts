@@ -341,7 +341,8 @@ export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
   }
 }
 
-function stripMount(url: string, mountPath: string): string {
+/** The engine-relative part of `url` under `mountPath`. */
+export function stripMount(url: string, mountPath: string): string {
   const mount = mountPath.replace(/\/+$/, '')
   if (mount && (url === mount || url.startsWith(`${mount}/`) || url.startsWith(`${mount}?`))) {
     const rest = url.slice(mount.length)

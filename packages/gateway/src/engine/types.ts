@@ -1,3 +1,5 @@
+import type { DelegationEvent } from './delegation-capture.js'
+
 /** Events for metrics (prom-client) and tests; every hook is optional and must not throw. */
 export interface GatewayHooks {
   /** One client request finished (any outcome). */
@@ -26,6 +28,8 @@ export interface GatewayHooks {
   onProvision?(event: { userId: string; created: boolean; adminCalls: number }): void
   /** A bridged user's credentials were repaired after an engine 401. */
   onRepair?(event: { userId: string; ok: boolean }): void
+  /** An on-behalf-of grant was stored or deleted, or could not be stored (docs/on-behalf-of.md). */
+  onDelegation?(event: DelegationEvent): void
 }
 
 /** Audit outcome of one call. */

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import type { Tracer } from '@opentelemetry/api'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
-import type { C7AuthConfig } from '@c7auth/core'
+import type { C7AuthConfig, OnBehalfOfVault } from '@c7auth/core'
 import { createGateway } from '../engine/index.js'
 import type { BootstrapReport, Gateway, GatewayHooks } from '../engine/index.js'
 import type { Policy } from '../policy/index.js'
@@ -26,6 +26,8 @@ export interface GatewayServerOptions {
   tracer?: Tracer
   /** The policy (see `CreateGatewayOptions.policy`). Default: `createPolicy` from `config`. */
   policy?: Policy
+  /** The on-behalf-of vault (see `CreateGatewayOptions.vault`). Default: on `C7AUTH_TOKEN_STORE`. */
+  vault?: OnBehalfOfVault
 }
 
 /** A running standalone gateway. */
@@ -75,6 +77,7 @@ export async function createGatewayServer(options: GatewayServerOptions): Promis
     hooks,
     ...(tracer === undefined ? {} : { tracer }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
+    ...(options.vault === undefined ? {} : { vault: options.vault }),
   })
   registerAuthenticatorMetrics(gateway, metrics)
 

@@ -11,6 +11,7 @@ import type {
 import {
   ACCESS_TOKEN_TYPE,
   JWT_TOKEN_TYPE,
+  REFRESH_TOKEN_TYPE,
   TESTKIT_USER_GRANT,
   TOKEN_EXCHANGE_GRANT,
 } from './types.js'
@@ -123,7 +124,13 @@ function newAccessToken(
   })
 }
 
-/** RFC 8693 token exchange for tokens this IdP issued. */
+/**
+ * RFC 8693 token exchange for tokens this IdP issued, plus delegation grants:
+ * `requested_token_type=…:refresh_token` turns a user's access token into a refresh token of the
+ * calling client (a grant for later use, revocable per RFC 7009), and a refresh token as
+ * `subject_token` is exchanged by that client for an access token with `sub` = the user and
+ * `act` = the client.
+ */
 export function tokenExchangeHandler(g: GrantContext) {
   return async (ctx: Ctx): Promise<void> => {
     const { params } = ctx.oidc
@@ -134,15 +141,24 @@ export function tokenExchangeHandler(g: GrantContext) {
       throw new g.errors.InvalidRequest('missing required parameter subject_token_type')
     }
     const tokenTypes = [ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE]
-    if (!tokenTypes.includes(subjectTokenType)) {
+    if (![...tokenTypes, REFRESH_TOKEN_TYPE].includes(subjectTokenType)) {
       throw new g.errors.InvalidRequest('unsupported subject_token_type')
     }
     const requestedType = single(params['requested_token_type']) ?? ACCESS_TOKEN_TYPE
-    if (!tokenTypes.includes(requestedType)) {
+    if (![...tokenTypes, REFRESH_TOKEN_TYPE].includes(requestedType)) {
       throw new g.errors.InvalidRequest('unsupported requested_token_type')
+    }
+    if (subjectTokenType === REFRESH_TOKEN_TYPE) {
+      if (requestedType === REFRESH_TOKEN_TYPE) {
+        throw new g.errors.InvalidRequest('a delegation grant is exchanged for access tokens only')
+      }
+      return exchangeDelegationGrant(g, ctx, subjectToken, requestedType)
     }
     const subject = await verifyOwnToken(g, subjectToken, 'subject_token')
     if (typeof subject.sub !== 'string') throw new g.errors.InvalidGrant('subject_token has no sub')
+    if (requestedType === REFRESH_TOKEN_TYPE) {
+      return issueDelegationGrant(g, ctx, subject)
+    }
 
     let act: Record<string, unknown> | undefined
     const actorToken = single(params['actor_token'])
@@ -160,45 +176,143 @@ export function tokenExchangeHandler(g: GrantContext) {
     } else if (params['actor_token_type'] !== undefined) {
       throw new g.errors.InvalidRequest('actor_token_type without actor_token')
     }
-
-    const target = resolveTarget(g, ctx)
-    const requestedScope = single(params['scope'])
-    let scopes: string[]
-    if (requestedScope !== undefined) {
-      scopes = requestedScope.split(' ').filter(Boolean)
-      checkClientScopes(g, ctx, scopes)
-      const foreign = scopes.filter((s) => !target.scopes.includes(s))
-      if (foreign.length > 0) {
-        throw new g.errors.InvalidScope('scope not valid for the audience', foreign[0])
-      }
-    } else {
-      const fromSubject = typeof subject['scope'] === 'string' ? subject['scope'].split(' ') : []
-      scopes = fromSubject.filter((s) => target.scopes.includes(s))
-    }
-
-    const carried: Record<string, unknown> = {}
-    for (const [name, value] of Object.entries(subject)) {
-      if (!PROTOCOL_CLAIMS.has(name)) carried[name] = value
-    }
-    const at = newAccessToken(ctx, {
-      accountId: subject.sub,
-      gty: 'token-exchange',
-      grantId: randomUUID(),
-      scope: scopes.join(' ') || undefined,
-      resource: target.audience,
-      info: g.resourceServerInfo(target.audience),
-    })
-    at.extra = { ...carried, ...(act ? { act } : {}) }
-    ctx.oidc.entity('AccessToken', at)
-    const value = await at.save()
-    ctx.body = {
-      access_token: value,
-      issued_token_type: requestedType,
-      token_type: 'Bearer',
-      expires_in: at.expiration,
-      ...(at.scope ? { scope: at.scope } : {}),
-    }
+    const scopes = exchangeScopes(g, ctx, subject)
+    await issueExchangedToken(
+      g,
+      ctx,
+      subject.sub,
+      carriedClaims(subject),
+      scopes,
+      requestedType,
+      act,
+    )
   }
+}
+
+/** The claims of a subject token that describe the subject (copied to exchanged tokens). */
+function carriedClaims(subject: JWTPayload): Record<string, unknown> {
+  const carried: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(subject)) {
+    if (!PROTOCOL_CLAIMS.has(name)) carried[name] = value
+  }
+  return carried
+}
+
+/** The scopes of an exchanged token: the requested ones, or the subject's that fit the target. */
+function exchangeScopes(
+  g: GrantContext,
+  ctx: Ctx,
+  subject: { readonly [claim: string]: unknown },
+): { target: ResolvedAudience; scopes: string[] } {
+  const target = resolveTarget(g, ctx)
+  const requestedScope = single(ctx.oidc.params['scope'])
+  if (requestedScope !== undefined) {
+    const scopes = requestedScope.split(' ').filter(Boolean)
+    checkClientScopes(g, ctx, scopes)
+    const foreign = scopes.filter((s) => !target.scopes.includes(s))
+    if (foreign.length > 0) {
+      throw new g.errors.InvalidScope('scope not valid for the audience', foreign[0])
+    }
+    return { target, scopes }
+  }
+  const subjectScope = subject['scope']
+  const fromSubject = typeof subjectScope === 'string' ? subjectScope.split(' ') : []
+  return { target, scopes: fromSubject.filter((s) => target.scopes.includes(s)) }
+}
+
+async function issueExchangedToken(
+  g: GrantContext,
+  ctx: Ctx,
+  sub: string,
+  carried: Record<string, unknown>,
+  { target, scopes }: { target: ResolvedAudience; scopes: string[] },
+  requestedType: string,
+  act: Record<string, unknown> | undefined,
+): Promise<void> {
+  const at = newAccessToken(ctx, {
+    accountId: sub,
+    gty: 'token-exchange',
+    grantId: randomUUID(),
+    scope: scopes.join(' ') || undefined,
+    resource: target.audience,
+    info: g.resourceServerInfo(target.audience),
+  })
+  at.extra = { ...carried, ...(act ? { act } : {}) }
+  ctx.oidc.entity('AccessToken', at)
+  const value = await at.save()
+  ctx.body = {
+    access_token: value,
+    issued_token_type: requestedType,
+    token_type: 'Bearer',
+    expires_in: at.expiration,
+    ...(at.scope ? { scope: at.scope } : {}),
+  }
+}
+
+/**
+ * A user's access token → a refresh token of the calling client (RFC 8693 §2.2.1: the issued
+ * token is in `access_token`, `token_type` is `N_A`). The user's claims stay with the grant.
+ */
+async function issueDelegationGrant(g: GrantContext, ctx: Ctx, subject: JWTPayload) {
+  const provider: Provider = ctx.oidc.provider
+  const clientId = ctx.oidc.client.clientId
+  const accountId = subject.sub!
+  const grant = new provider.Grant({ clientId, accountId })
+  grant.addOIDCScope('offline_access')
+  const grantId = await grant.save()
+  g.userClaims.set(grantId, carriedClaims(subject))
+  const scope = typeof subject['scope'] === 'string' ? subject['scope'] : ''
+  const rt = new provider.RefreshToken({
+    client: ctx.oidc.client,
+    accountId,
+    grantId,
+    gty: 'token-exchange',
+    scope: ['offline_access', ...scope.split(' ').filter(Boolean)].join(' '),
+  })
+  ctx.oidc.entity('RefreshToken', rt)
+  const value = await rt.save()
+  ctx.body = {
+    access_token: value,
+    issued_token_type: REFRESH_TOKEN_TYPE,
+    token_type: 'N_A',
+    expires_in: rt.expiration,
+  }
+}
+
+/**
+ * A delegation grant → an access token for the requested audience, `sub` = the user, `act` = the
+ * client that holds the grant. Only that client may use it; a revoked or expired grant is
+ * `invalid_grant`.
+ */
+async function exchangeDelegationGrant(
+  g: GrantContext,
+  ctx: Ctx,
+  subjectToken: string,
+  requestedType: string,
+): Promise<void> {
+  const provider: Provider = ctx.oidc.provider
+  const clientId = ctx.oidc.client.clientId
+  const rt = await provider.RefreshToken.find(subjectToken)
+  if (!rt || !rt.isValid || rt.clientId !== clientId || !rt.accountId || !rt.grantId) {
+    throw new g.errors.InvalidGrant('subject_token is invalid')
+  }
+  const grant = await provider.Grant.find(rt.grantId)
+  if (!grant || grant.clientId !== clientId) {
+    throw new g.errors.InvalidGrant('subject_token is invalid')
+  }
+  if (single(ctx.oidc.params['actor_token']) !== undefined) {
+    throw new g.errors.InvalidRequest('the holder of a delegation grant is its actor')
+  }
+  const scope = (rt.scope ?? '').split(' ').filter((s) => !OIDC_SCOPES.includes(s))
+  await issueExchangedToken(
+    g,
+    ctx,
+    rt.accountId,
+    g.userClaims.get(rt.grantId) ?? {},
+    exchangeScopes(g, ctx, { scope: scope.join(' ') }),
+    requestedType,
+    { sub: clientId, client_id: clientId },
+  )
 }
 
 /** Parameters of the token-exchange grant (others are stripped by oidc-provider). */

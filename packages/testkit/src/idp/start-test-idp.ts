@@ -329,7 +329,11 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
-        revocation: { enabled: true },
+        // RFC 7009 §2.1: a client revokes only tokens issued to it.
+        revocation: {
+          enabled: true,
+          allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
+        },
         // Any authenticated client may introspect: this is a test IdP (and it silences the notice).
         introspection: { enabled: true, allowedPolicy: () => true },
         resourceIndicators: {
@@ -443,6 +447,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     jwksUri: `${issuer}/jwks`,
     discoveryUrl: `${issuer}/.well-known/openid-configuration`,
     introspectionEndpoint: `${issuer}/token/introspection`,
+    revocationEndpoint: `${issuer}/token/revocation`,
     port,
     defaultAudience,
     mtls,

@@ -15,6 +15,8 @@ export const TESTKIT_USER_GRANT = 'urn:c7auth:testkit:user'
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
 /** RFC 8693 token type of a JWT. */
 export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt'
+/** RFC 8693 token type of a refresh token: the testkit IdP's delegation grant. */
+export const REFRESH_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:refresh_token'
 /** The audience tokens get when a request names none. */
 export const DEFAULT_AUDIENCE = 'urn:c7auth:engine-rest'
 /** API scopes of the default audience when `scopes` is not given. */
@@ -177,6 +179,8 @@ export interface TestIdp {
   readonly discoveryUrl: string
   /** RFC 7662 introspection (client authentication as registered), e.g. for opaque tokens. */
   readonly introspectionEndpoint: string
+  /** RFC 7009 revocation (client authentication as registered); revoking a refresh token ends its grant. */
+  readonly revocationEndpoint: string
   readonly port: number
   readonly defaultAudience: string
   /** Present when started with `mtls: true`. */

@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   ACCESS_TOKEN_TYPE,
+  REFRESH_TOKEN_TYPE,
   TESTKIT_USER_GRANT,
   TOKEN_EXCHANGE_GRANT,
   requestToken,
@@ -187,6 +188,72 @@ describe('test IdP: user tokens, refresh and token exchange', () => {
       act: { sub: 'gateway', client_id: 'gateway' },
     })
     expect(payload.exp! - payload.iat!).toBe(120)
+  })
+
+  it('a delegation grant: exchanged later for a downstream token acting for the user, revocable', async () => {
+    const userToken = await idp.issueUserToken({
+      sub: 'alice',
+      clientId: 'spa',
+      claims: USER_CLAIMS,
+      scope: 'engine:read',
+    })
+    const grantRes = await requestToken(
+      idp.tokenEndpoint,
+      {
+        grant_type: TOKEN_EXCHANGE_GRANT,
+        subject_token: userToken,
+        subject_token_type: ACCESS_TOKEN_TYPE,
+        requested_token_type: REFRESH_TOKEN_TYPE,
+      },
+      { basic: cli },
+    )
+    expect(grantRes.status).toBe(200)
+    expect(grantRes.body).toMatchObject({
+      issued_token_type: REFRESH_TOKEN_TYPE,
+      token_type: 'N_A',
+    })
+    expect(grantRes.body['expires_in']).toBeGreaterThan(0)
+    const delegation = grantRes.body['access_token'] as string
+    // Opaque: nothing of the user can be read from it.
+    expect(delegation).not.toContain('.')
+
+    const useGrant = (client: { clientId: string; clientSecret: string }) =>
+      requestToken(
+        idp.tokenEndpoint,
+        {
+          grant_type: TOKEN_EXCHANGE_GRANT,
+          subject_token: delegation,
+          subject_token_type: REFRESH_TOKEN_TYPE,
+          audience: 'urn:billing',
+          scope: 'billing:read',
+        },
+        { basic: client },
+      )
+    const downstream = await useGrant(cli)
+    expect(downstream.status).toBe(200)
+    const { payload } = await verify(downstream.body['access_token'] as string, 'urn:billing')
+    expect(payload).toMatchObject({
+      sub: 'alice',
+      tenant: 'tenant-a',
+      client_id: 'cli',
+      act: { sub: 'cli', client_id: 'cli' },
+      scope: 'billing:read',
+    })
+    // Only the client the grant was issued to may use it.
+    expect((await useGrant(gateway)).body['error']).toBe('invalid_grant')
+
+    const revoked = await fetch(idp.revocationEndpoint, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from('cli:cli-secret').toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ token: delegation, token_type_hint: 'refresh_token' }),
+    })
+    expect(revoked.status).toBe(200)
+    const refused = await useGrant(cli)
+    expect(refused.status).toBe(400)
+    expect(refused.body['error']).toBe('invalid_grant')
   })
 
   it('token exchange without an actor and without a target goes to the default audience', async () => {

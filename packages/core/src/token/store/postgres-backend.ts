@@ -1,3 +1,4 @@
+import type { Pool } from 'pg'
 import { ConfigError } from '../../errors.js'
 import type { BackendOptions, TokenStoreBackend } from './backend.js'
 
@@ -5,12 +6,14 @@ import type { BackendOptions, TokenStoreBackend } from './backend.js'
 const SWEEP_EVERY_MS = 60_000
 
 /**
- * PostgreSQL backend on pg (an optional peer dependency, imported only when a `postgres://` store
- * is configured). Tables live in the schema named by the namespace and are created on first
- * connect (under an advisory lock, so replicas starting together do not race). Expiry uses the
- * database clock, so replicas with skewed clocks agree.
+ * A pg pool for a store (pg is an optional peer dependency, imported only when a `postgres://`
+ * store is configured), after running `ddl` (idempotent `CREATE … IF NOT EXISTS` statements) in the
+ * schema named by the namespace, under an advisory lock so replicas starting together do not race.
  */
-export async function connectPostgres(options: BackendOptions): Promise<TokenStoreBackend> {
+export async function openPostgres(
+  options: BackendOptions,
+  ddl: (schema: string) => readonly string[],
+): Promise<Pool> {
   const mod = await import('pg').catch((cause: unknown) => {
     const error = new ConfigError([
       'C7AUTH_TOKEN_STORE: a postgres:// store needs the pg package (npm install pg)',
@@ -18,8 +21,8 @@ export async function connectPostgres(options: BackendOptions): Promise<TokenSto
     ;(error as { cause?: unknown }).cause = cause
     throw error
   })
-  const Pool = mod.default?.Pool ?? (mod as unknown as { Pool: typeof mod.Pool }).Pool
-  const pool = new Pool({
+  const PoolClass = mod.default?.Pool ?? (mod as unknown as { Pool: typeof mod.Pool }).Pool
+  const pool = new PoolClass({
     connectionString: options.url,
     max: 4,
     connectionTimeoutMillis: options.timeoutMs,
@@ -30,8 +33,6 @@ export async function connectPostgres(options: BackendOptions): Promise<TokenSto
   // A pooled connection that dies while idle emits here; without a listener it would crash.
   pool.on('error', () => undefined)
   const schema = `"${options.namespace}"`
-  const entries = `${schema}.token_entry`
-  const leases = `${schema}.token_lease`
   try {
     const client = await pool.connect()
     try {
@@ -40,12 +41,7 @@ export async function connectPostgres(options: BackendOptions): Promise<TokenSto
         `c7auth:${options.namespace}`,
       ])
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS ${entries} (id text PRIMARY KEY, value text NOT NULL, expires_at timestamptz NOT NULL)`,
-      )
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS ${leases} (id text PRIMARY KEY, owner text NOT NULL, expires_at timestamptz NOT NULL)`,
-      )
+      for (const statement of ddl(schema)) await client.query(statement)
       await client.query('COMMIT')
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined)
@@ -57,6 +53,22 @@ export async function connectPostgres(options: BackendOptions): Promise<TokenSto
     await pool.end().catch(() => undefined)
     throw error
   }
+  return pool
+}
+
+/**
+ * PostgreSQL backend of the shared token store: tables `token_entry` and `token_lease` in the
+ * namespace's schema, created on first connect. Expiry uses the database clock, so replicas with
+ * skewed clocks agree.
+ */
+export async function connectPostgres(options: BackendOptions): Promise<TokenStoreBackend> {
+  const schema = `"${options.namespace}"`
+  const entries = `${schema}.token_entry`
+  const leases = `${schema}.token_lease`
+  const pool = await openPostgres(options, () => [
+    `CREATE TABLE IF NOT EXISTS ${entries} (id text PRIMARY KEY, value text NOT NULL, expires_at timestamptz NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${leases} (id text PRIMARY KEY, owner text NOT NULL, expires_at timestamptz NOT NULL)`,
+  ])
   let lastSweep = 0
   const sweep = () => {
     const now = Date.now()

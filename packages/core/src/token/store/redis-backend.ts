@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis'
 import { ConfigError } from '../../errors.js'
 import type { BackendOptions, TokenStoreBackend } from './backend.js'
 
@@ -6,11 +7,12 @@ const RELEASE =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 /**
- * Redis backend on ioredis (an optional peer dependency, imported only when a `redis://` store is
- * configured). Commands fail at once while disconnected (no offline queue, no retries per command),
- * so the caller falls back to memory instead of waiting; the client reconnects on its own.
+ * A connected ioredis client for a store (an optional peer dependency, imported only when a
+ * `redis://` store is configured). Commands fail at once while disconnected (no offline queue, no
+ * retries per command), so callers fall back or fail instead of waiting; the client reconnects on
+ * its own.
  */
-export async function connectRedis(options: BackendOptions): Promise<TokenStoreBackend> {
+export async function openRedis(options: BackendOptions): Promise<Redis> {
   const mod = await import('ioredis').catch((cause: unknown) => {
     const error = new ConfigError([
       'C7AUTH_TOKEN_STORE: a redis:// store needs the ioredis package (npm install ioredis)',
@@ -18,8 +20,7 @@ export async function connectRedis(options: BackendOptions): Promise<TokenStoreB
     ;(error as { cause?: unknown }).cause = cause
     throw error
   })
-  const Redis = mod.Redis
-  const redis = new Redis(options.url, {
+  const redis = new mod.Redis(options.url, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -36,6 +37,24 @@ export async function connectRedis(options: BackendOptions): Promise<TokenStoreB
     redis.disconnect()
     throw error
   }
+  return redis
+}
+
+/** Quits, or drops the connection when quitting fails. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  try {
+    await redis.quit()
+  } catch {
+    redis.disconnect()
+  }
+}
+
+/**
+ * Redis backend of the shared token store: entries under `<namespace>:tok:`, leases under
+ * `<namespace>:lease:`.
+ */
+export async function connectRedis(options: BackendOptions): Promise<TokenStoreBackend> {
+  const redis = await openRedis(options)
   const tok = (id: string) => `${options.namespace}:tok:${id}`
   const lease = (id: string) => `${options.namespace}:lease:${id}`
   return {
@@ -56,12 +75,6 @@ export async function connectRedis(options: BackendOptions): Promise<TokenStoreB
     async release(id, owner) {
       await redis.eval(RELEASE, 1, lease(id), owner)
     },
-    async close() {
-      try {
-        await redis.quit()
-      } catch {
-        redis.disconnect()
-      }
-    },
+    close: () => closeRedis(redis),
   }
 }

@@ -1,0 +1,30 @@
+import { ConfigError, createOnBehalfOfVaultFromConfig, loadConfigFromEnv } from '@c7auth/core'
+import { runVaultCli } from './vault-cli.js'
+
+// The one place of the vault CLI that reads process.env: the bin. It needs the gateway's
+// environment (the vault lives on C7AUTH_TOKEN_STORE with its key ring).
+let config
+try {
+  config = loadConfigFromEnv(process.env)
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`c7auth-vault: ${err.message}\n`)
+    process.exit(2)
+  }
+  throw err
+}
+if (config.tokenStore === undefined || config.tokenStore.kind === 'memory') {
+  process.stderr.write(
+    'c7auth-vault: C7AUTH_TOKEN_STORE is memory; the vault lives in each gateway process\n',
+  )
+  process.exit(2)
+}
+const vault = await createOnBehalfOfVaultFromConfig(config.tokenStore)
+try {
+  const result = await runVaultCli(process.argv.slice(2), vault)
+  process.stdout.write(result.stdout)
+  process.stderr.write(result.stderr)
+  process.exitCode = result.code
+} finally {
+  await vault.close()
+}
