@@ -484,7 +484,7 @@ export const ROUTES: readonly RouteRule[] = [
   r('GET', '/task/{id}/comment', 'getComments', own('task', 'hide')),
   r('PUT', '/task/{id}/comment', 'updateTaskComment', own('task', 'hide')),
   r('DELETE', '/task/{id}/comment', 'deleteTaskComments', own('task', 'hide')),
-  g('POST', '/task/{id}/comment/create', 'createComment', ownRoute('task', 'hide'), { kind: 'commentInstance' }),
+  linked(g('POST', '/task/{id}/comment/create', 'createComment', ownRoute('task', 'hide'), { kind: 'commentInstance' })),
   r('GET', '/task/{id}/comment/{commentId}', 'getComment', own('task', 'hide')),
   r('DELETE', '/task/{id}/comment/{commentId}', 'deleteTaskComment', own('task', 'hide')),
   r('POST', '/task/{id}/complete', 'complete', own('task', 'hide'), 'inject'),
