@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { loadConfigFromEnv } from '@c7auth/core'
+import type { OnBehalfOfVault } from '@c7auth/core'
 import { createGatewayServer } from '@c7auth/gateway'
 import type { GatewayServer } from '@c7auth/gateway'
 import { startCamundaEngine } from '@c7auth/testkit'
@@ -55,6 +56,10 @@ export interface RealStackOptions {
   readonly logLevel?: string
   /** Engine database (default `postgres`). */
   readonly database?: 'postgres' | 'h2'
+  /** Gateway variables on top of the recipe's (e.g. a tenant's `ON_BEHALF_OF`). */
+  readonly gatewayEnv?: Readonly<Record<string, string>>
+  /** The on-behalf-of vault gateway and workers share (they run in this one process). */
+  readonly vault?: OnBehalfOfVault
 }
 
 /**
@@ -98,6 +103,7 @@ export async function startRealStack(options: RealStackOptions = {}): Promise<Re
       C7AUTH_BRIDGE_SECRET: randomBytes(32).toString('base64url'),
       C7AUTH_GATEWAY_HOST: '127.0.0.1',
       C7AUTH_GATEWAY_PORT: String(options.gatewayPort ?? 0),
+      ...options.gatewayEnv,
     }
     delete gatewayEnv.C7AUTH_GATEWAY_PUBLIC_URL
     for (const app of REALM.apps) {
@@ -105,7 +111,10 @@ export async function startRealStack(options: RealStackOptions = {}): Promise<Re
       gatewayEnv[`${p}ISSUER`] = keycloak.issuer
       gatewayEnv[`${p}JWKS_URI`] = keycloak.jwksUri
     }
-    const gateway = await createGatewayServer({ config: loadConfigFromEnv(gatewayEnv) })
+    const gateway = await createGatewayServer({
+      config: loadConfigFromEnv(gatewayEnv),
+      ...(options.vault === undefined ? {} : { vault: options.vault }),
+    })
     started.push(gateway)
     timings.gateway = (Date.now() - t1) / 1000
     const gatewayUrl = `${gateway.url}/engine-rest`
@@ -123,6 +132,7 @@ export async function startRealStack(options: RealStackOptions = {}): Promise<Re
     const workers = createTenantWorkers({
       config: loadConfigFromEnv(workerEnv, { role: 'worker' }),
       clientOptions: { asyncResponseTimeout: 10_000, interval: 200, autoPoll: true },
+      ...(options.vault === undefined ? {} : { vault: options.vault }),
     })
     started.push({ close: async () => void (await workers.close({ timeoutMs: 5_000 })) })
 
