@@ -42,7 +42,7 @@ describe.skipIf(!runnable)('live: on-behalf-of with Keycloak standard token exch
   let billing: Server
   let billingUrl = ''
   const billed: { status: number; claims?: JWTPayload; error?: string }[] = []
-  const outcomes = new Map<string, { status?: number; code?: string }>()
+  const outcomes = new Map<string, { status?: number; code?: string | undefined }>()
   const waiters = new Map<string, () => void>()
 
   beforeAll(async () => {

@@ -99,8 +99,7 @@ async function redeem(
   const isRefreshToken = grant.tokenType === REFRESH_TOKEN_TYPE
   const refreshFirst =
     isRefreshToken &&
-    (strategy === 'refresh-then-exchange' ||
-      (strategy === 'auto' && refreshesFirst.has(exchanger)))
+    (strategy === 'refresh-then-exchange' || (strategy === 'auto' && refreshesFirst.has(exchanger)))
   if (!refreshFirst) {
     try {
       const issued = await exchanger.exchangeToken({
@@ -110,7 +109,8 @@ async function redeem(
       })
       return issued.accessToken
     } catch (cause) {
-      const refused = isRefreshToken && strategy === 'auto' && SUBJECT_TYPE_REFUSED.has(oauthErrorOf(cause) ?? '')
+      const refused =
+        isRefreshToken && strategy === 'auto' && SUBJECT_TYPE_REFUSED.has(oauthErrorOf(cause) ?? '')
       if (!refused) throw cause
       refreshesFirst.add(exchanger)
     }
