@@ -11,23 +11,18 @@
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose'
 import type { JWTPayload } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createOnBehalfOfVault } from '@c7auth/core'
 import type { OnBehalfOfVault } from '@c7auth/core'
 import { userEngineId } from '@c7auth/gateway'
-import { defaultEngineJar } from '@c7auth/testkit'
 import { until } from '../e2e/worker-stack.js'
-import { keycloakAvailable } from './keycloak.js'
-import { REALM, startRealStack } from './real-stack.js'
+import { REALM, callGateway, realStackRunnable, startRealStack } from './real-stack.js'
 import type { RealStack } from './real-stack.js'
 
-const available = keycloakAvailable()
-const jar = existsSync(defaultEngineJar('camunda7'))
-const runnable = available.ok && jar
-const why = !available.ok ? available.reason : 'no camunda7 jar (run `pnpm engines:build`)'
+const { runnable, why } = realStackRunnable()
 
 const bpmn = readFileSync(
   new URL('../../examples/demo/bpmn/order-approval.bpmn', import.meta.url),
@@ -114,18 +109,8 @@ describe.skipIf(!runnable)('live: on-behalf-of with Keycloak standard token exch
     return ((await res.json()) as { access_token: string }).access_token
   }
 
-  async function call(bearer: string, method: string, path: string, body?: unknown) {
-    const init: RequestInit = { method, headers: { authorization: `Bearer ${bearer}` } }
-    if (body instanceof FormData) init.body = body
-    else if (body !== undefined) {
-      init.body = JSON.stringify(body)
-      init.headers = { ...init.headers, 'content-type': 'application/json' }
-    }
-    const res = await fetch(`${stack.gatewayUrl}${path}`, init)
-    const text = await res.text()
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- engine JSON, checked by expect()
-    return { status: res.status, json: text ? (JSON.parse(text) as any) : undefined }
-  }
+  const call = (token: string, method: string, path: string, body?: unknown) =>
+    callGateway(stack.gatewayUrl, token, method, path, body)
 
   it('acme charges the order as alice: sub = alice, azp = acme, grant gone at the end', async () => {
     const [acmeApp] = REALM.apps
