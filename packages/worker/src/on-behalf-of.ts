@@ -14,9 +14,9 @@ import type {
  * - `refresh-then-exchange`: the grant is refreshed (`refresh_token` grant) and the fresh access
  *   token is exchanged, for IdPs that take only access tokens as subjects (Keycloak 26's standard
  *   token exchange).
- * - `auto` (default): `exchange`, and `refresh-then-exchange` from then on for this token client
- *   once the IdP refuses a refresh token as `subject_token` (`invalid_request` or
- *   `unsupported_token_type`; `invalid_grant` means revoked and is never retried).
+ * - `auto` (default): `exchange`; when the IdP refuses a refresh token as `subject_token`
+ *   (`invalid_request` or `unsupported_token_type`; `invalid_grant` means revoked and is never
+ *   retried) `refresh-then-exchange`, and once that worked, only that for this token client.
  */
 export type DelegationStrategy = 'exchange' | 'refresh-then-exchange' | 'auto'
 
@@ -100,6 +100,9 @@ async function redeem(
   const refreshFirst =
     isRefreshToken &&
     (strategy === 'refresh-then-exchange' || (strategy === 'auto' && refreshesFirst.has(exchanger)))
+  // learnt only once refresh-then-exchange worked: another `invalid_request` (a bad audience)
+  // must not switch an IdP that does issue `act` claims to the path that cannot
+  let learnt = false
   if (!refreshFirst) {
     try {
       const issued = await exchanger.exchangeToken({
@@ -112,12 +115,13 @@ async function redeem(
       const refused =
         isRefreshToken && strategy === 'auto' && SUBJECT_TYPE_REFUSED.has(oauthErrorOf(cause) ?? '')
       if (!refused) throw cause
-      refreshesFirst.add(exchanger)
+      learnt = true
     }
   }
   const fresh = await exchanger.refresh(grant.token)
   try {
     const issued = await exchanger.exchangeToken({ subjectToken: fresh.accessToken, ...params })
+    if (learnt) refreshesFirst.add(exchanger)
     return issued.accessToken
   } catch (cause) {
     throw new C7AuthError('C7AUTH_DELEGATION_FAILED', {
