@@ -24,6 +24,9 @@ interface Client {
   defaultClientScopes?: string[]
   protocolMappers?: Mapper[]
   serviceAccountsEnabled?: boolean
+  standardFlowEnabled?: boolean
+  directAccessGrantsEnabled?: boolean
+  attributes?: Record<string, string>
 }
 const realm = JSON.parse(read('keycloak/c7auth-realm.json')) as {
   clientScopes?: unknown
@@ -84,6 +87,16 @@ describe('examples/real-camunda', () => {
     expect(realm.clientScopes).toBeUndefined()
     for (const client of realm.clients) {
       expect(client.defaultClientScopes, client.clientId).toBeUndefined()
+    }
+    // every client that obtains tokens names the engine first (`billing` obtains none)
+    const tokenClients = realm.clients.filter(
+      (c) =>
+        c.serviceAccountsEnabled === true ||
+        c.directAccessGrantsEnabled === true ||
+        c.standardFlowEnabled !== false,
+    )
+    expect(tokenClients.map((c) => c.clientId)).toEqual(['acme', 'globex', 'tasklist'])
+    for (const client of tokenClients) {
       const audience = client.protocolMappers?.find(
         (m) => m.protocolMapper === 'oidc-audience-mapper',
       )
@@ -104,6 +117,26 @@ describe('examples/real-camunda', () => {
         'claim.value': app.clientId,
       })
     }
+  })
+
+  it('lets acme exchange tasklist tokens for later on-behalf-of calls to billing', () => {
+    const byId = new Map(realm.clients.map((c) => [c.clientId, c]))
+    expect(byId.get('acme')?.attributes).toEqual({
+      'standard.token.exchange.enabled': 'true',
+      'standard.token.exchange.enableRefreshRequestedTokenType': 'SAME_SESSION',
+    })
+    expect(byId.get('globex')?.attributes).toBeUndefined()
+    const audiences = (clientId: string) =>
+      (byId.get(clientId)?.protocolMappers ?? [])
+        .filter((m) => m.protocolMapper === 'oidc-audience-mapper')
+        .map((m) => m.config['included.client.audience'] ?? m.config['included.custom.audience'])
+    expect(audiences('tasklist')).toEqual(['engine-rest', 'acme'])
+    expect(audiences('acme')).toEqual(['engine-rest', 'billing'])
+    expect(byId.get('billing')).toMatchObject({
+      serviceAccountsEnabled: false,
+      standardFlowEnabled: false,
+      directAccessGrantsEnabled: false,
+    })
   })
 
   it("declares the users' tenant attribute in the user profile, editable by admins only", () => {

@@ -4,19 +4,13 @@
  * `gateway.env`, and one worker per tenant. Runs when Java and the camunda7 jar are there (Maven
  * fetches Keycloak once); otherwise it reports as skipped with the reason.
  */
-import { existsSync } from 'node:fs'
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { userEngineId } from '@c7auth/gateway'
-import { defaultEngineJar } from '@c7auth/testkit'
-import { keycloakAvailable } from './keycloak.js'
-import { REALM, startRealStack } from './real-stack.js'
+import { REALM, callGateway, realStackRunnable, startRealStack } from './real-stack.js'
 import type { RealStack } from './real-stack.js'
 
-const available = keycloakAvailable()
-const jar = existsSync(defaultEngineJar('camunda7'))
-const runnable = available.ok && jar
-const why = !available.ok ? available.reason : 'no camunda7 jar (run `pnpm engines:build`)'
+const { runnable, why } = realStackRunnable()
 
 const bpmn = readFileSync(
   new URL('../../examples/demo/bpmn/order-approval.bpmn', import.meta.url),
@@ -89,18 +83,8 @@ describe.skipIf(!runnable)('live: Keycloak + Camunda 7.24 + gateway + workers', 
     return ((await res.json()) as { access_token: string }).access_token
   }
 
-  async function call(token: string, method: string, path: string, body?: unknown) {
-    const init: RequestInit = { method, headers: { authorization: `Bearer ${token}` } }
-    if (body instanceof FormData) init.body = body
-    else if (body !== undefined) {
-      init.body = JSON.stringify(body)
-      init.headers = { ...init.headers, 'content-type': 'application/json' }
-    }
-    const res = await fetch(`${stack.gatewayUrl}${path}`, init)
-    const text = await res.text()
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- engine JSON, checked by expect()
-    return { status: res.status, json: text ? (JSON.parse(text) as any) : undefined }
-  }
+  const call = (token: string, method: string, path: string, body?: unknown) =>
+    callGateway(stack.gatewayUrl, token, method, path, body)
 
   async function engineAdmin(path: string): Promise<unknown> {
     const { id, password } = stack.engine.adminUser

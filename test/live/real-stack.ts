@@ -5,16 +5,18 @@
  * live suite and by `pnpm stack:real`.
  */
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { loadConfigFromEnv } from '@c7auth/core'
+import type { OnBehalfOfVault } from '@c7auth/core'
 import { createGatewayServer } from '@c7auth/gateway'
 import type { GatewayServer } from '@c7auth/gateway'
-import { startCamundaEngine } from '@c7auth/testkit'
+import { defaultEngineJar, startCamundaEngine } from '@c7auth/testkit'
 import type { CamundaEngine } from '@c7auth/testkit'
 import { createTenantWorkers } from '@c7auth/worker'
 import type { TenantWorkers } from '@c7auth/worker'
 import { readEnvFile } from './env-file.js'
-import { startKeycloak } from './keycloak.js'
+import { keycloakAvailable, startKeycloak } from './keycloak.js'
 import type { RunningKeycloak } from './keycloak.js'
 
 const RECIPE = new URL('../../examples/real-camunda/', import.meta.url)
@@ -33,6 +35,36 @@ export const REALM = {
   ],
   user: { username: 'alice', password: 'alice-change-me', tenant: 'acme', clientId: 'tasklist' },
 } as const
+
+/** Whether the stack can start here (Java, Keycloak, the camunda7 jar), and else why not. */
+export function realStackRunnable(): { runnable: boolean; why: string } {
+  const keycloak = keycloakAvailable()
+  if (!keycloak.ok) return { runnable: false, why: keycloak.reason ?? 'no Keycloak' }
+  if (!existsSync(defaultEngineJar('camunda7'))) {
+    return { runnable: false, why: 'no camunda7 jar (run `pnpm engines:build`)' }
+  }
+  return { runnable: true, why: '' }
+}
+
+/** One engine-rest call through the gateway as `token`: a JSON or multipart body, the JSON answer. */
+export async function callGateway(
+  gatewayUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- engine JSON, checked by expect()
+): Promise<{ status: number; json: any }> {
+  const init: RequestInit = { method, headers: { authorization: `Bearer ${token}` } }
+  if (body instanceof FormData) init.body = body
+  else if (body !== undefined) {
+    init.body = JSON.stringify(body)
+    init.headers = { ...init.headers, 'content-type': 'application/json' }
+  }
+  const res = await fetch(`${gatewayUrl}${path}`, init)
+  const text = await res.text()
+  return { status: res.status, json: text ? (JSON.parse(text) as unknown) : undefined }
+}
 
 /** Everything `startRealStack` started. */
 export interface RealStack {
@@ -55,6 +87,10 @@ export interface RealStackOptions {
   readonly logLevel?: string
   /** Engine database (default `postgres`). */
   readonly database?: 'postgres' | 'h2'
+  /** Gateway variables on top of the recipe's (e.g. a tenant's `ON_BEHALF_OF`). */
+  readonly gatewayEnv?: Readonly<Record<string, string>>
+  /** The on-behalf-of vault gateway and workers share (they run in this one process). */
+  readonly vault?: OnBehalfOfVault
 }
 
 /**
@@ -98,6 +134,7 @@ export async function startRealStack(options: RealStackOptions = {}): Promise<Re
       C7AUTH_BRIDGE_SECRET: randomBytes(32).toString('base64url'),
       C7AUTH_GATEWAY_HOST: '127.0.0.1',
       C7AUTH_GATEWAY_PORT: String(options.gatewayPort ?? 0),
+      ...options.gatewayEnv,
     }
     delete gatewayEnv.C7AUTH_GATEWAY_PUBLIC_URL
     for (const app of REALM.apps) {
@@ -105,7 +142,10 @@ export async function startRealStack(options: RealStackOptions = {}): Promise<Re
       gatewayEnv[`${p}ISSUER`] = keycloak.issuer
       gatewayEnv[`${p}JWKS_URI`] = keycloak.jwksUri
     }
-    const gateway = await createGatewayServer({ config: loadConfigFromEnv(gatewayEnv) })
+    const gateway = await createGatewayServer({
+      config: loadConfigFromEnv(gatewayEnv),
+      ...(options.vault === undefined ? {} : { vault: options.vault }),
+    })
     started.push(gateway)
     timings.gateway = (Date.now() - t1) / 1000
     const gatewayUrl = `${gateway.url}/engine-rest`
@@ -123,6 +163,7 @@ export async function startRealStack(options: RealStackOptions = {}): Promise<Re
     const workers = createTenantWorkers({
       config: loadConfigFromEnv(workerEnv, { role: 'worker' }),
       clientOptions: { asyncResponseTimeout: 10_000, interval: 200, autoPoll: true },
+      ...(options.vault === undefined ? {} : { vault: options.vault }),
     })
     started.push({ close: async () => void (await workers.close({ timeoutMs: 5_000 })) })
 

@@ -23,7 +23,7 @@ export type {
   DownstreamRequestInit,
   DownstreamOptions,
 } from './task-context.js'
-export type { OnBehalfOfSource } from './on-behalf-of.js'
+export type { DelegationStrategy, OnBehalfOfSource } from './on-behalf-of.js'
 export { createTenantWorkers } from './tenant-workers.js'
 export type {
   TenantWorkers,

@@ -429,6 +429,7 @@ function asArray<T>(value: T | T[] | undefined): T[] {
 /** Token sources that can exchange a delegation grant (the core token client can). */
 function canExchange(
   source: TokenSource,
-): source is TokenSource & Pick<TokenClient, 'exchangeToken'> {
-  return typeof (source as Partial<TokenClient>).exchangeToken === 'function'
+): source is TokenSource & Pick<TokenClient, 'exchangeToken' | 'refresh'> {
+  const client = source as Partial<TokenClient>
+  return typeof client.exchangeToken === 'function' && typeof client.refresh === 'function'
 }

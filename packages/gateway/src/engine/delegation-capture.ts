@@ -332,21 +332,22 @@ function tapJsonAnswer(res: ServerResponse): () => unknown {
 }
 
 /**
- * The delegation grant in a token-exchange answer: RFC 8693 puts the issued refresh token in
- * `access_token` (`issued_token_type` = refresh token); some IdPs (Keycloak) answer an access token
- * with a `refresh_token` beside it.
+ * The delegation grant in a token-exchange answer: a `refresh_token` beside the issued token when
+ * there is one (Keycloak answers `issued_token_type` = refresh token with an access token in
+ * `access_token` and the refresh token beside it); else, as RFC 8693 has it, the refresh token in
+ * `access_token` when `issued_token_type` says so.
  */
 function grantOf(issued: IssuedToken): { grant: DelegationGrant; expiresAt: number | undefined } {
-  if (issued.issuedTokenType === REFRESH_TOKEN_TYPE) {
-    return {
-      grant: { token: issued.accessToken, tokenType: REFRESH_TOKEN_TYPE },
-      expiresAt: issued.expiresAt,
-    }
-  }
   if (issued.refreshToken !== undefined) {
     return {
       grant: { token: issued.refreshToken, tokenType: REFRESH_TOKEN_TYPE },
       expiresAt: undefined,
+    }
+  }
+  if (issued.issuedTokenType === REFRESH_TOKEN_TYPE) {
+    return {
+      grant: { token: issued.accessToken, tokenType: REFRESH_TOKEN_TYPE },
+      expiresAt: issued.expiresAt,
     }
   }
   throw Object.assign(new Error('the IdP issued no refresh-capable grant'), {

@@ -59,6 +59,8 @@ export interface GrantContext {
   clientScopes(clientId: string): ReadonlySet<string> | undefined
   /** User claims by grant id, read back when a refresh token is used. */
   userClaims: Map<string, Record<string, unknown>>
+  /** Whether a refresh token may be a `subject_token` (see `TestIdpOptions`). */
+  refreshTokenSubjects: boolean
   errors: typeof OidcErrors
 }
 
@@ -149,6 +151,9 @@ export function tokenExchangeHandler(g: GrantContext) {
       throw new g.errors.InvalidRequest('unsupported requested_token_type')
     }
     if (subjectTokenType === REFRESH_TOKEN_TYPE) {
+      if (!g.refreshTokenSubjects) {
+        throw new g.errors.InvalidRequest('subject_token_type must be an access token')
+      }
       if (requestedType === REFRESH_TOKEN_TYPE) {
         throw new g.errors.InvalidRequest('a delegation grant is exchanged for access tokens only')
       }
@@ -259,15 +264,19 @@ async function issueDelegationGrant(g: GrantContext, ctx: Ctx, subject: JWTPaylo
   const accountId = subject.sub!
   const grant = new provider.Grant({ clientId, accountId })
   grant.addOIDCScope('offline_access')
+  const scope = typeof subject['scope'] === 'string' ? subject['scope'] : ''
+  // Refreshing the grant (the refresh-then-exchange path) yields a user token of the default
+  // audience with the user's scopes, as an IdP's refresh gives back what the grant covers.
+  grant.addResourceScope(g.defaultAudience, scope)
   const grantId = await grant.save()
   g.userClaims.set(grantId, carriedClaims(subject))
-  const scope = typeof subject['scope'] === 'string' ? subject['scope'] : ''
   const rt = new provider.RefreshToken({
     client: ctx.oidc.client,
     accountId,
     grantId,
     gty: 'token-exchange',
     scope: ['offline_access', ...scope.split(' ').filter(Boolean)].join(' '),
+    resource: g.defaultAudience,
   })
   ctx.oidc.entity('RefreshToken', rt)
   const value = await rt.save()

@@ -203,6 +203,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     publicKeys: () => keys.map((k) => k.publicJwk),
     clientScopes: (clientId) => clientScopeSets.get(clientId),
     userClaims,
+    refreshTokenSubjects: options.refreshTokenSubjects ?? true,
     errors: oidc.errors,
   }
 

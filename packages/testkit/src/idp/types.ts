@@ -85,6 +85,13 @@ export interface TestIdpOptions {
   /** Rotate the refresh token on every use. Default: false. */
   rotateRefreshToken?: boolean
   /**
+   * Accept a delegation grant (refresh token) as `subject_token` of a token exchange. `false`
+   * refuses it with `invalid_request`, as Keycloak 26's standard token exchange does (it takes
+   * access tokens only): the grant then has to be refreshed and its access token exchanged.
+   * Default: true.
+   */
+  refreshTokenSubjects?: boolean
+  /**
    * Serve an additional https listener that requests client certificates, enabling
    * `tls_client_auth` at {@link TestIdp.mtls}. Needs the `openssl` CLI. Default: false.
    */
