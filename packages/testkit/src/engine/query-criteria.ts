@@ -260,3 +260,8 @@ export function matchingRows<T extends { readonly tenantId: string | null }>(
       ors.every((o) => matchesOrQuery(o, (single) => matchRow(row, single))),
   )
 }
+
+/** True when the criterion `name` is not set or equals the row's `value` (one equality filter). */
+export function matches(criteria: Criteria, name: string, value: unknown): boolean {
+  return criteria[name] === undefined || criteria[name] === value
+}

@@ -10,6 +10,7 @@ import {
   applySorting,
   criteriaFromQuery,
   criteriaOf,
+  matches,
   paginate,
   pagination,
   sortingFromBody,
@@ -166,12 +167,12 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
     const lastLike = typeof q['lastNameLike'] === 'string' ? likeMatcher(q['lastNameLike']) : null
     const emailLike = typeof q['emailLike'] === 'string' ? likeMatcher(q['emailLike']) : null
     const users = [...state.users.values()].filter((u) => {
-      if (q['id'] !== undefined && u.id !== q['id']) return false
+      if (!matches(q, 'id', u.id)) return false
       if (Array.isArray(q['idIn']) && q['idIn'].length > 0 && !q['idIn'].includes(u.id))
         return false
-      if (q['firstName'] !== undefined && u.firstName !== q['firstName']) return false
-      if (q['lastName'] !== undefined && u.lastName !== q['lastName']) return false
-      if (q['email'] !== undefined && u.email !== q['email']) return false
+      if (!matches(q, 'firstName', u.firstName)) return false
+      if (!matches(q, 'lastName', u.lastName)) return false
+      if (!matches(q, 'email', u.email)) return false
       if (firstLike !== null && !firstLike(u.firstName)) return false
       if (lastLike !== null && !lastLike(u.lastName)) return false
       if (emailLike !== null && !emailLike(u.email)) return false
@@ -285,12 +286,12 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
       : sortingFromQuery(c.query, ['id', 'name', 'type'])
     const nameLike = typeof q['nameLike'] === 'string' ? likeMatcher(q['nameLike']) : null
     const groups = [...state.groups.values()].filter((g) => {
-      if (q['id'] !== undefined && g.id !== q['id']) return false
+      if (!matches(q, 'id', g.id)) return false
       if (Array.isArray(q['idIn']) && q['idIn'].length > 0 && !q['idIn'].includes(g.id))
         return false
-      if (q['name'] !== undefined && g.name !== q['name']) return false
+      if (!matches(q, 'name', g.name)) return false
       if (nameLike !== null && !nameLike(g.name)) return false
-      if (q['type'] !== undefined && g.type !== q['type']) return false
+      if (!matches(q, 'type', g.type)) return false
       if (
         typeof q['member'] === 'string' &&
         state.groupMembers.get(g.id)?.has(q['member']) !== true
@@ -375,8 +376,8 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
     const sorting = sortingFromQuery(c.query, ['id', 'name'])
     const nameLike = typeof q['nameLike'] === 'string' ? likeMatcher(q['nameLike']) : null
     const tenants = [...state.tenants.values()].filter((t) => {
-      if (q['id'] !== undefined && t.id !== q['id']) return false
-      if (q['name'] !== undefined && t.name !== q['name']) return false
+      if (!matches(q, 'id', t.id)) return false
+      if (!matches(q, 'name', t.name)) return false
       if (nameLike !== null && !nameLike(t.name)) return false
       if (typeof q['userMember'] === 'string') {
         const user = q['userMember']

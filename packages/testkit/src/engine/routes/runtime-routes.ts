@@ -15,6 +15,7 @@ import type { Criteria, CriteriaSpec } from '../query-criteria.js'
 import {
   applySorting,
   criteriaOf,
+  matches,
   matchesTenantCriteria,
   matchingRows,
   orQueriesFromBody,
@@ -182,11 +183,9 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       if (i.state !== 'ACTIVE') return false
       const ids = list(q, 'processInstanceIds')
       if (ids !== undefined && !ids.includes(i.id)) return false
-      if (q['businessKey'] !== undefined && i.businessKey !== q['businessKey']) return false
-      if (q['processDefinitionId'] !== undefined && i.definitionId !== q['processDefinitionId'])
-        return false
-      if (q['processDefinitionKey'] !== undefined && i.definitionKey !== q['processDefinitionKey'])
-        return false
+      if (!matches(q, 'businessKey', i.businessKey)) return false
+      if (!matches(q, 'processDefinitionId', i.definitionId)) return false
+      if (!matches(q, 'processDefinitionKey', i.definitionKey)) return false
       const keyIn = list(q, 'processDefinitionKeyIn')
       if (keyIn !== undefined && !keyIn.includes(i.definitionKey)) return false
       const keyNotIn = list(q, 'processDefinitionKeyNotIn')
@@ -329,11 +328,10 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       const candidateUser = typeof q['candidateUser'] === 'string' ? q['candidateUser'] : null
       const userGroups = candidateUser === null ? [] : engine.identity.groupsOf(candidateUser)
 
-      if (q['taskId'] !== undefined && t.id !== q['taskId']) return false
+      if (!matches(q, 'taskId', t.id)) return false
       const idIn = list(q, 'taskIdIn')
       if (idIn !== undefined && !idIn.includes(t.id)) return false
-      if (q['processInstanceId'] !== undefined && t.processInstanceId !== q['processInstanceId'])
-        return false
+      if (!matches(q, 'processInstanceId', t.processInstanceId)) return false
       const piIn = list(q, 'processInstanceIdIn')
       if (piIn !== undefined && !piIn.includes(t.processInstanceId)) return false
       if (
@@ -342,19 +340,11 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       ) {
         return false
       }
-      if (
-        q['processDefinitionId'] !== undefined &&
-        t.processDefinitionId !== q['processDefinitionId']
-      )
-        return false
-      if (
-        q['processDefinitionKey'] !== undefined &&
-        t.processDefinitionKey !== q['processDefinitionKey']
-      )
-        return false
+      if (!matches(q, 'processDefinitionId', t.processDefinitionId)) return false
+      if (!matches(q, 'processDefinitionKey', t.processDefinitionKey)) return false
       const keyIn = list(q, 'processDefinitionKeyIn')
       if (keyIn !== undefined && !keyIn.includes(t.processDefinitionKey)) return false
-      if (q['assignee'] !== undefined && t.assignee !== q['assignee']) return false
+      if (!matches(q, 'assignee', t.assignee)) return false
       const assigneeIn = list(q, 'assigneeIn')
       if (assigneeIn !== undefined && (t.assignee === null || !assigneeIn.includes(t.assignee)))
         return false
@@ -378,11 +368,10 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
           return false
       }
       if (q['withCandidateGroups'] === true && t.candidateGroups.length === 0) return false
-      if (q['taskDefinitionKey'] !== undefined && t.taskDefinitionKey !== q['taskDefinitionKey'])
-        return false
+      if (!matches(q, 'taskDefinitionKey', t.taskDefinitionKey)) return false
       const defKeyIn = list(q, 'taskDefinitionKeyIn')
       if (defKeyIn !== undefined && !defKeyIn.includes(t.taskDefinitionKey)) return false
-      if (q['name'] !== undefined && t.name !== q['name']) return false
+      if (!matches(q, 'name', t.name)) return false
       return matchesTenantCriteria(t.tenantId, tenants)
     }
     const rows = matchingRows(state.tasks.values(), c.auth, q, ors, matchRow)
