@@ -202,6 +202,18 @@ export interface TenantCriteria {
   readonly includeWithoutTenantId?: boolean | undefined
 }
 
+/** The tenant criteria of a query: `tenantIdIn`, `withoutTenantId` and its `include…` parameter. */
+export function tenantCriteriaOf(criteria: Criteria, includeParam?: string): TenantCriteria {
+  const tenantIdIn = criteria['tenantIdIn']
+  return {
+    tenantIdIn: Array.isArray(tenantIdIn) ? (tenantIdIn as string[]) : undefined,
+    withoutTenantId: criteria['withoutTenantId'] as boolean | undefined,
+    ...(includeParam !== undefined
+      ? { includeWithoutTenantId: criteria[includeParam] as boolean | undefined }
+      : {}),
+  }
+}
+
 /** Explicit tenant filter (before the transparent check). Empty `tenantIdIn` = no filter. */
 export function matchesTenantCriteria(tenantId: string | null, c: TenantCriteria): boolean {
   if (c.withoutTenantId === true) return tenantId === null

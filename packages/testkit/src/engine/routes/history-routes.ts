@@ -17,6 +17,7 @@ import {
   pagination,
   sortingFromBody,
   sortingFromQuery,
+  tenantCriteriaOf,
 } from '../query-criteria.js'
 import type { EngineRouter, EngineServices, HandlerContext } from './route-types.js'
 import { addQueryRoutes, json } from './route-types.js'
@@ -97,10 +98,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
     const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
     const ors = fromBody ? orQueriesFromBody(HPI_QUERY, c.body) : []
     const matchRow = (i: ProcessInstanceRecord, q: Criteria): boolean => {
-      const tenants = {
-        tenantIdIn: nonEmpty(q['tenantIdIn']),
-        withoutTenantId: q['withoutTenantId'] as boolean | undefined,
-      }
+      const tenants = tenantCriteriaOf(q)
 
       if (!matches(q, 'processInstanceId', i.id)) return false
       if (nonEmpty(q['processInstanceIds'])?.includes(i.id) === false) return false
@@ -162,10 +160,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
     const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
     const ors = fromBody ? orQueriesFromBody(HTI_QUERY, c.body) : []
     const matchRow = (t: HistoricTaskRecord, q: Criteria): boolean => {
-      const tenants = {
-        tenantIdIn: nonEmpty(q['tenantIdIn']),
-        withoutTenantId: q['withoutTenantId'] as boolean | undefined,
-      }
+      const tenants = tenantCriteriaOf(q)
 
       if (!matches(q, 'taskId', t.id)) return false
       if (!matches(q, 'processInstanceId', t.processInstanceId)) return false

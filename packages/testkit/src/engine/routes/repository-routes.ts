@@ -21,6 +21,7 @@ import {
   paginate,
   pagination,
   sortingFromQuery,
+  tenantCriteriaOf,
 } from '../query-criteria.js'
 import type { MultipartBody } from '../request-body.js'
 import { fromTypedMap, toTypedMap } from '../variables.js'
@@ -125,11 +126,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     const nameLike = typeof q['nameLike'] === 'string' ? likeMatcher(q['nameLike']) : null
     const after = typeof q['after'] === 'string' ? parseEngineDate(q['after']) : null
     const before = typeof q['before'] === 'string' ? parseEngineDate(q['before']) : null
-    const tenants = {
-      tenantIdIn: q['tenantIdIn'] as string[] | undefined,
-      withoutTenantId: q['withoutTenantId'] as boolean | undefined,
-      includeWithoutTenantId: q['includeDeploymentsWithoutTenantId'] as boolean | undefined,
-    }
+    const tenants = tenantCriteriaOf(q, 'includeDeploymentsWithoutTenantId')
     const rows = [...state.deployments.values()].filter((d) => {
       if (!matches(q, 'id', d.id)) return false
       if (!matches(q, 'name', d.name)) return false
@@ -213,11 +210,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     ])
     const nameLike = typeof q['nameLike'] === 'string' ? likeMatcher(q['nameLike']) : null
     const keyLike = typeof q['keyLike'] === 'string' ? likeMatcher(q['keyLike']) : null
-    const tenants = {
-      tenantIdIn: q['tenantIdIn'] as string[] | undefined,
-      withoutTenantId: q['withoutTenantId'] as boolean | undefined,
-      includeWithoutTenantId: q['includeProcessDefinitionsWithoutTenantId'] as boolean | undefined,
-    }
+    const tenants = tenantCriteriaOf(q, 'includeProcessDefinitionsWithoutTenantId')
     const visible = [...state.definitions.values()].filter(
       (d) =>
         matchesTenantCriteria(d.tenantId, tenants) &&

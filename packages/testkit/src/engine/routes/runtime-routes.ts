@@ -23,6 +23,7 @@ import {
   pagination,
   sortingFromBody,
   sortingFromQuery,
+  tenantCriteriaOf,
 } from '../query-criteria.js'
 import type { RuntimeService } from '../runtime-service.js'
 import { fromTypedMap, fromTypedValue, toTypedMap, toTypedValue } from '../variables.js'
@@ -175,10 +176,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
     const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
     const ors = fromBody ? orQueriesFromBody(INSTANCE_QUERY, c.body) : []
     const matchRow = (i: ProcessInstanceRecord, q: Criteria): boolean => {
-      const tenants = {
-        tenantIdIn: list(q, 'tenantIdIn'),
-        withoutTenantId: q['withoutTenantId'] as boolean | undefined,
-      }
+      const tenants = tenantCriteriaOf(q)
 
       if (i.state !== 'ACTIVE') return false
       const ids = list(q, 'processInstanceIds')
