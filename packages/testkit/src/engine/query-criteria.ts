@@ -254,6 +254,17 @@ export function criteriaOf(
   return fromBody ? criteriaFromBody(spec, request.body) : criteriaFromQuery(spec, request.query)
 }
 
+/** The sorting of a query: the body's `sorting` array (`POST`) or `sortBy`/`sortOrder` (`GET`). */
+export function sortingOf(
+  request: { readonly body: unknown; readonly query: FirstValueQuery },
+  allowed: readonly string[],
+  fromBody: boolean,
+): Sorting[] {
+  return fromBody
+    ? sortingFromBody(request.body, allowed)
+    : sortingFromQuery(request.query, allowed)
+}
+
 /**
  * The rows a query returns: visible to the caller (the engine's transparent tenant check), matching
  * the criteria and every one of the body's `orQueries`.

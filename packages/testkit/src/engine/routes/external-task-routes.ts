@@ -5,13 +5,7 @@ import { externalTaskDto } from '../dto.js'
 import { restException } from '../engine-errors.js'
 import { parseFetchRequest } from '../fetch-and-lock.js'
 import type { CriteriaSpec } from '../query-criteria.js'
-import {
-  applySorting,
-  criteriaOf,
-  matches,
-  sortingFromBody,
-  sortingFromQuery,
-} from '../query-criteria.js'
+import { applySorting, criteriaOf, matches, sortingOf } from '../query-criteria.js'
 import { toTypedMap } from '../variables.js'
 import type { EngineRouter, EngineServices, HandlerContext } from './route-types.js'
 import { addQueryRoutes, bodyObject, json, noContent, str } from './route-types.js'
@@ -53,7 +47,7 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
       'taskPriority',
       'createTime',
     ]
-    const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
+    const sorting = sortingOf(c, allowed, fromBody)
     const listOf = (n: string) =>
       Array.isArray(q[n]) && (q[n] as string[]).length > 0 ? (q[n] as string[]) : undefined
     const rows = [...state.externalTasks.values()].filter((t) => {

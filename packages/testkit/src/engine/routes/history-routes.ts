@@ -15,8 +15,8 @@ import {
   orQueriesFromBody,
   paginate,
   pagination,
-  sortingFromBody,
   sortingFromQuery,
+  sortingOf,
   tenantCriteriaOf,
 } from '../query-criteria.js'
 import type { EngineRouter, EngineServices, HandlerContext } from './route-types.js'
@@ -95,7 +95,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
       'duration',
       'tenantId',
     ]
-    const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
+    const sorting = sortingOf(c, allowed, fromBody)
     const ors = fromBody ? orQueriesFromBody(HPI_QUERY, c.body) : []
     const matchRow = (i: ProcessInstanceRecord, q: Criteria): boolean => {
       const tenants = tenantCriteriaOf(q)
@@ -157,7 +157,7 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
       'assignee',
       'tenantId',
     ]
-    const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
+    const sorting = sortingOf(c, allowed, fromBody)
     const ors = fromBody ? orQueriesFromBody(HTI_QUERY, c.body) : []
     const matchRow = (t: HistoricTaskRecord, q: Criteria): boolean => {
       const tenants = tenantCriteriaOf(q)

@@ -13,8 +13,8 @@ import {
   matches,
   paginate,
   pagination,
-  sortingFromBody,
   sortingFromQuery,
+  sortingOf,
 } from '../query-criteria.js'
 import type { EngineRouter, EngineServices, Handler, HandlerContext } from './route-types.js'
 import { addQueryRoutes, bodyObject, json, noContent, str } from './route-types.js'
@@ -159,9 +159,7 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
   // ------------------------------------------------------------------ users
   const queryUsers = (c: HandlerContext, fromBody: boolean) => {
     const q = criteriaOf(USER_QUERY, c, fromBody)
-    const sorting = fromBody
-      ? sortingFromBody(c.body, ['userId', 'firstName', 'lastName', 'email'])
-      : sortingFromQuery(c.query, ['userId', 'firstName', 'lastName', 'email'])
+    const sorting = sortingOf(c, ['userId', 'firstName', 'lastName', 'email'], fromBody)
     const firstLike =
       typeof q['firstNameLike'] === 'string' ? likeMatcher(q['firstNameLike']) : null
     const lastLike = typeof q['lastNameLike'] === 'string' ? likeMatcher(q['lastNameLike']) : null
@@ -281,9 +279,7 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
   // ------------------------------------------------------------------ groups
   const queryGroups = (c: HandlerContext, fromBody: boolean) => {
     const q = criteriaOf(GROUP_QUERY, c, fromBody)
-    const sorting = fromBody
-      ? sortingFromBody(c.body, ['id', 'name', 'type'])
-      : sortingFromQuery(c.query, ['id', 'name', 'type'])
+    const sorting = sortingOf(c, ['id', 'name', 'type'], fromBody)
     const nameLike = typeof q['nameLike'] === 'string' ? likeMatcher(q['nameLike']) : null
     const groups = [...state.groups.values()].filter((g) => {
       if (!matches(q, 'id', g.id)) return false

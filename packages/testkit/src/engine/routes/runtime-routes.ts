@@ -21,8 +21,7 @@ import {
   orQueriesFromBody,
   paginate,
   pagination,
-  sortingFromBody,
-  sortingFromQuery,
+  sortingOf,
   tenantCriteriaOf,
 } from '../query-criteria.js'
 import type { RuntimeService } from '../runtime-service.js'
@@ -173,7 +172,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
   const queryInstances = (c: HandlerContext, fromBody: boolean) => {
     const q = criteriaOf(INSTANCE_QUERY, c, fromBody)
     const allowed = ['instanceId', 'definitionKey', 'definitionId', 'tenantId', 'businessKey']
-    const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
+    const sorting = sortingOf(c, allowed, fromBody)
     const ors = fromBody ? orQueriesFromBody(INSTANCE_QUERY, c.body) : []
     const matchRow = (i: ProcessInstanceRecord, q: Criteria): boolean => {
       const tenants = tenantCriteriaOf(q)
@@ -313,7 +312,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       'priority',
       'tenantId',
     ]
-    const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
+    const sorting = sortingOf(c, allowed, fromBody)
     if (list(q, 'tenantIdIn') !== undefined && q['withoutTenantId'] === true) {
       throw engineException(
         'Invalid query usage: cannot set both tenantIdIn and withoutTenantId filters.',
