@@ -53,5 +53,10 @@ export type {
 export { withTokenRetry } from './token/with-token-retry.js'
 export type { WithTokenRetryOptions } from './token/with-token-retry.js'
 export * from './jws-algorithms.js'
-export { DEFAULT_TRACE_VARIABLE, contextFromTraceParent, traceParentOf } from './trace-context.js'
+export {
+  DEFAULT_TRACE_VARIABLE,
+  contextFromTraceParent,
+  runInSpan,
+  traceParentOf,
+} from './trace-context.js'
 export * from './config/vocabulary.js'

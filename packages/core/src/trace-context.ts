@@ -1,5 +1,10 @@
-import { ROOT_CONTEXT, context as otelContext, propagation } from '@opentelemetry/api'
-import type { Context } from '@opentelemetry/api'
+import {
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  context as otelContext,
+  propagation,
+} from '@opentelemetry/api'
+import type { Context, Span } from '@opentelemetry/api'
 
 /**
  * Process variable in which the gateway leaves the W3C `traceparent` of the call that started a
@@ -28,4 +33,22 @@ export function traceParentOf(ctx: Context = otelContext.active()): string | und
 export function contextFromTraceParent(value: unknown): Context | undefined {
   if (typeof value !== 'string' || !TRACEPARENT.test(value)) return undefined
   return propagation.extract(ROOT_CONTEXT, { traceparent: value })
+}
+
+/**
+ * Runs `work` inside `span` and ends the span: a thrown error marks it failed with the error's name
+ * only (a message may carry a token, an id or a claim) and is rethrown.
+ */
+export async function runInSpan<T>(span: Span, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: error instanceof Error ? error.name : 'error',
+    })
+    throw error
+  } finally {
+    span.end()
+  }
 }

@@ -9,45 +9,46 @@ export interface WorkerMetricSpec {
   readonly labelNames: readonly string[]
 }
 
+/** A counter spec, keeping its name and label names as literal types. */
+const counter = <const N extends string, const L extends readonly string[]>(
+  name: N,
+  help: string,
+  labelNames: L,
+) => ({ name, type: 'counter' as const, help, labelNames })
+
 /** Every metric {@link createWorkerMetrics} registers. */
 export const WORKER_METRICS = {
-  tokenFetches: {
-    name: 'c7auth_worker_token_fetches_total',
-    type: 'counter',
-    help: 'Tokens obtained by workers (first fetch or refresh), by tenant, target and kind.',
-    labelNames: ['tenant', 'target', 'kind'],
-  },
-  tokenFailures: {
-    name: 'c7auth_worker_token_failures_total',
-    type: 'counter',
-    help: 'Token requests that produced no token, by tenant and target.',
-    labelNames: ['tenant', 'target'],
-  },
-  unauthorized: {
-    name: 'c7auth_worker_unauthorized_total',
-    type: 'counter',
-    help: '401 answers seen by workers, by tenant, target (engine/downstream) and whether the call was retried with a fresh token.',
-    labelNames: ['tenant', 'target', 'retried'],
-  },
-  taskOutcomes: {
-    name: 'c7auth_worker_task_errors_total',
-    type: 'counter',
-    help: 'Task handling that went wrong, by tenant and outcome (handler_error, foreign_tenant, or the failed taskService operation).',
-    labelNames: ['tenant', 'outcome'],
-  },
-  pollErrors: {
-    name: 'c7auth_worker_poll_errors_total',
-    type: 'counter',
-    help: 'fetchAndLock calls that failed, by tenant and HTTP status (none when the engine did not answer).',
-    labelNames: ['tenant', 'status'],
-  },
-  tokenStore: {
-    name: 'c7auth_worker_token_store_events_total',
-    type: 'counter',
-    help: 'Shared token store state changes, by backend and event (down: replicas fall back to their own caches; up: shared again; rejected: an entry failed to decrypt).',
-    labelNames: ['backend', 'event'],
-  },
-} as const satisfies Record<string, WorkerMetricSpec>
+  tokenFetches: counter(
+    'c7auth_worker_token_fetches_total',
+    'Tokens obtained by workers (first fetch or refresh), by tenant, target and kind.',
+    ['tenant', 'target', 'kind'],
+  ),
+  tokenFailures: counter(
+    'c7auth_worker_token_failures_total',
+    'Token requests that produced no token, by tenant and target.',
+    ['tenant', 'target'],
+  ),
+  unauthorized: counter(
+    'c7auth_worker_unauthorized_total',
+    '401 answers seen by workers, by tenant, target (engine/downstream) and whether the call was retried with a fresh token.',
+    ['tenant', 'target', 'retried'],
+  ),
+  taskOutcomes: counter(
+    'c7auth_worker_task_errors_total',
+    'Task handling that went wrong, by tenant and outcome (handler_error, foreign_tenant, or the failed taskService operation).',
+    ['tenant', 'outcome'],
+  ),
+  pollErrors: counter(
+    'c7auth_worker_poll_errors_total',
+    'fetchAndLock calls that failed, by tenant and HTTP status (none when the engine did not answer).',
+    ['tenant', 'status'],
+  ),
+  tokenStore: counter(
+    'c7auth_worker_token_store_events_total',
+    'Shared token store state changes, by backend and event (down: replicas fall back to their own caches; up: shared again; rejected: an entry failed to decrypt).',
+    ['backend', 'event'],
+  ),
+} satisfies Record<string, WorkerMetricSpec>
 
 /** The part of the `prom-client` module {@link createWorkerMetrics} uses. */
 export interface PromClientLike {

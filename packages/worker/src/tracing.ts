@@ -13,6 +13,7 @@ import type {
   EngineResponse,
   Interceptor,
 } from 'camunda-external-task-client-js'
+import { runInSpan } from '@c7auth/core'
 import type { TokenEvent } from '@c7auth/core'
 
 /** Key of the engine call's span in got's per-request `context`. */
@@ -99,19 +100,7 @@ export function inTaskSpan<T>(
     'c7auth.task',
     { kind: SpanKind.CONSUMER, attributes },
     parent ?? otelContext.active(),
-    async (span) => {
-      try {
-        return await run()
-      } catch (error) {
-        span.setStatus({
-          code: SpanStatusCode.ERROR,
-          message: error instanceof Error ? error.name : 'error',
-        })
-        throw error
-      } finally {
-        span.end()
-      }
-    },
+    (span) => runInSpan(span, run),
   )
 }
 

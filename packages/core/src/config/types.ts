@@ -1,29 +1,22 @@
-import type {
-  CLIENT_AUTH_METHODS,
-  DEPLOY_PROFILES,
-  ENGINE_AUTHORIZATIONS_MODES,
-  ENGINE_AUTH_MODES,
-  IDP_PRESETS,
-  TENANT_MODES,
-} from './vocabulary.js'
+import type * as Vocabulary from './vocabulary.js'
 
 /** How an OAuth client authenticates at the token endpoint. */
-export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number]
+export type ClientAuthMethod = (typeof Vocabulary.CLIENT_AUTH_METHODS)[number]
 
 /** Claim-mapping presets for the common IdPs. */
-export type IdpPreset = (typeof IDP_PRESETS)[number]
+export type IdpPreset = (typeof Vocabulary.IDP_PRESETS)[number]
 
 /** How a verified token is mapped to tenants. */
-export type TenantMode = (typeof TENANT_MODES)[number]
+export type TenantMode = (typeof Vocabulary.TENANT_MODES)[number]
 
 /** How the gateway authenticates to engine-rest. */
-export type EngineAuthMode = (typeof ENGINE_AUTH_MODES)[number]
+export type EngineAuthMode = (typeof Vocabulary.ENGINE_AUTH_MODES)[number]
 
 /**
  * Which engine authorizations the gateway bootstrap grants to the default groups
  * (`C7AUTH_ENGINE_AUTHORIZATIONS`): none, the app groups, or the app and the user groups.
  */
-export type EngineAuthorizationsMode = (typeof ENGINE_AUTHORIZATIONS_MODES)[number]
+export type EngineAuthorizationsMode = (typeof Vocabulary.ENGINE_AUTHORIZATIONS_MODES)[number]
 
 /** Default request parameters for a token request (IdP dialects differ here). */
 export interface TokenRequestParams {
@@ -120,7 +113,7 @@ export interface OnBehalfOfConfig {
  * Deployment profile of a tenant: `strict` accepts only models whose code runs outside the engine;
  * `trusted` accepts engine-side code (see docs/security-model.md).
  */
-export type DeployProfile = (typeof DEPLOY_PROFILES)[number]
+export type DeployProfile = (typeof Vocabulary.DEPLOY_PROFILES)[number]
 
 /** Claim paths (dot notation) that override what the tenant's {@link IdpPreset} reads. */
 export interface ClaimMappingOverrides {

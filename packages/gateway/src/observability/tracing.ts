@@ -8,6 +8,7 @@ import {
   trace,
 } from '@opentelemetry/api'
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api'
+import { runInSpan } from '@c7auth/core'
 
 /**
  * OpenTelemetry for the gateway, through `@opentelemetry/api` only (the application owns the SDK;
@@ -98,17 +99,5 @@ export function inSpan<T>(
   attributes: Attributes,
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
-    try {
-      return await work(span)
-    } catch (error) {
-      span.setStatus({
-        code: SpanStatusCode.ERROR,
-        message: error instanceof Error ? error.name : 'error',
-      })
-      throw error
-    } finally {
-      span.end()
-    }
-  })
+  return tracer.startActiveSpan(name, { attributes }, (span) => runInSpan(span, () => work(span)))
 }

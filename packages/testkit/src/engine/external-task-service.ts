@@ -8,7 +8,7 @@ import {
   tenantViolationMessage,
 } from './engine-errors.js'
 import { newId } from './engine-format.js'
-import type { ExternalTaskRecord } from './engine-state.js'
+import type { ExternalTaskRecord, ProcessInstanceRecord } from './engine-state.js'
 import type { TypedValue } from './variables.js'
 import { EngineService } from './engine-service.js'
 
@@ -88,23 +88,35 @@ export class ExternalTaskService extends EngineService {
     return t
   }
 
+  /** Ends the worker's task (complete, BPMN error): the task goes, its variables land on the instance. */
+  #finish(
+    ctx: AuthContext,
+    id: string,
+    workerId: unknown,
+    variables: ReadonlyMap<string, TypedValue>,
+    what: (workerId: string) => string,
+  ): ProcessInstanceRecord | undefined {
+    const t = this.#externalTaskForHandle(ctx, id, workerId, what)
+    this.state.externalTasks.delete(id)
+    const instance = this.state.instances.get(t.processInstanceId)
+    for (const [k, v] of variables) instance?.variables.set(k, v)
+    return instance
+  }
+
   completeExternalTask(
     ctx: AuthContext,
     id: string,
     workerId: unknown,
     variables: ReadonlyMap<string, TypedValue>,
   ): void {
-    const t = this.#externalTaskForHandle(
+    const instance = this.#finish(
       ctx,
       id,
       workerId,
+      variables,
       (w) => `External Task ${id} cannot be completed by worker '${w}`,
     )
-    const instance = this.state.instances.get(t.processInstanceId)
-    this.state.externalTasks.delete(id)
-    if (instance === undefined) return
-    for (const [k, v] of variables) instance.variables.set(k, v)
-    this.runtime.advance(instance)
+    if (instance !== undefined) this.runtime.advance(instance)
   }
 
   failExternalTask(
@@ -159,16 +171,14 @@ export class ExternalTaskService extends EngineService {
     workerId: unknown,
     variables: ReadonlyMap<string, TypedValue>,
   ): void {
-    const t = this.#externalTaskForHandle(
+    const instance = this.#finish(
       ctx,
       id,
       workerId,
+      variables,
       (w) => `Bpmn error of External Task ${id} cannot be reported by worker '${w}`,
     )
-    this.state.externalTasks.delete(id)
-    const instance = this.state.instances.get(t.processInstanceId)
     if (instance === undefined) return
-    for (const [k, v] of variables) instance.variables.set(k, v)
     instance.state = 'COMPLETED'
     instance.endTime = this.runtime.now()
   }

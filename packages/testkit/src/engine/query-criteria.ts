@@ -202,6 +202,18 @@ export interface TenantCriteria {
   readonly includeWithoutTenantId?: boolean | undefined
 }
 
+/** The tenant criteria of a query: `tenantIdIn`, `withoutTenantId` and its `include…` parameter. */
+export function tenantCriteriaOf(criteria: Criteria, includeParam?: string): TenantCriteria {
+  const tenantIdIn = criteria['tenantIdIn']
+  return {
+    tenantIdIn: Array.isArray(tenantIdIn) ? (tenantIdIn as string[]) : undefined,
+    withoutTenantId: criteria['withoutTenantId'] as boolean | undefined,
+    ...(includeParam !== undefined
+      ? { includeWithoutTenantId: criteria[includeParam] as boolean | undefined }
+      : {}),
+  }
+}
+
 /** Explicit tenant filter (before the transparent check). Empty `tenantIdIn` = no filter. */
 export function matchesTenantCriteria(tenantId: string | null, c: TenantCriteria): boolean {
   if (c.withoutTenantId === true) return tenantId === null
@@ -242,6 +254,17 @@ export function criteriaOf(
   return fromBody ? criteriaFromBody(spec, request.body) : criteriaFromQuery(spec, request.query)
 }
 
+/** The sorting of a query: the body's `sorting` array (`POST`) or `sortBy`/`sortOrder` (`GET`). */
+export function sortingOf(
+  request: { readonly body: unknown; readonly query: FirstValueQuery },
+  allowed: readonly string[],
+  fromBody: boolean,
+): Sorting[] {
+  return fromBody
+    ? sortingFromBody(request.body, allowed)
+    : sortingFromQuery(request.query, allowed)
+}
+
 /**
  * The rows a query returns: visible to the caller (the engine's transparent tenant check), matching
  * the criteria and every one of the body's `orQueries`.
@@ -259,4 +282,9 @@ export function matchingRows<T extends { readonly tenantId: string | null }>(
       matchRow(row, criteria) &&
       ors.every((o) => matchesOrQuery(o, (single) => matchRow(row, single))),
   )
+}
+
+/** True when the criterion `name` is not set or equals the row's `value` (one equality filter). */
+export function matches(criteria: Criteria, name: string, value: unknown): boolean {
+  return criteria[name] === undefined || criteria[name] === value
 }

@@ -31,8 +31,8 @@ describe('test IdP: client credentials and client authentication', () => {
 
   const verify = (token: string, audience?: string) =>
     verifyAccessToken(idp, token, audience, ['RS256'])
-  const clientCredentials = (auth: TokenRequestOptions) =>
-    requestToken(idp.tokenEndpoint, { grant_type: 'client_credentials' }, auth)
+  const clientCredentials = (auth: TokenRequestOptions, params: Record<string, string> = {}) =>
+    requestToken(idp.tokenEndpoint, { grant_type: 'client_credentials', ...params }, auth)
 
   it('serves discovery that points at the real endpoints', async () => {
     const res = await fetch(idp.discoveryUrl)
@@ -51,10 +51,9 @@ describe('test IdP: client credentials and client authentication', () => {
   })
 
   it('issues an at+jwt with azp, client_id, sub, aud, scope, exp/iat/jti, tenant and kid (scope only → default audience)', async () => {
-    const res = await requestToken(
-      idp.tokenEndpoint,
-      { grant_type: 'client_credentials', scope: 'engine:read engine:write' },
+    const res = await clientCredentials(
       { basic: { clientId: 'worker-a', clientSecret: 'secret-a' } },
+      { scope: 'engine:read engine:write' },
     )
     expect(res.status).toBe(200)
     expect(res.body['token_type']).toBe('Bearer')
@@ -190,10 +189,9 @@ describe('test IdP: client credentials and client authentication', () => {
   })
 
   it('enforces a client’s allowed scopes', async () => {
-    const res = await requestToken(
-      idp.tokenEndpoint,
-      { grant_type: 'client_credentials', scope: 'engine:write' },
+    const res = await clientCredentials(
       { basic: { clientId: 'narrow', clientSecret: 'n' } },
+      { scope: 'engine:write' },
     )
     expect(res.status).toBe(400)
     expect(res.body['error']).toBe('invalid_scope')

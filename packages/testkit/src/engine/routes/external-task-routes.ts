@@ -5,7 +5,7 @@ import { externalTaskDto } from '../dto.js'
 import { restException } from '../engine-errors.js'
 import { parseFetchRequest } from '../fetch-and-lock.js'
 import type { CriteriaSpec } from '../query-criteria.js'
-import { applySorting, criteriaOf, sortingFromBody, sortingFromQuery } from '../query-criteria.js'
+import { applySorting, criteriaOf, matches, sortingOf } from '../query-criteria.js'
 import { toTypedMap } from '../variables.js'
 import type { EngineRouter, EngineServices, HandlerContext } from './route-types.js'
 import { addQueryRoutes, bodyObject, json, noContent, str } from './route-types.js'
@@ -47,29 +47,24 @@ export function registerExternalTaskRoutes(router: EngineRouter, engine: EngineS
       'taskPriority',
       'createTime',
     ]
-    const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
+    const sorting = sortingOf(c, allowed, fromBody)
     const listOf = (n: string) =>
       Array.isArray(q[n]) && (q[n] as string[]).length > 0 ? (q[n] as string[]) : undefined
     const rows = [...state.externalTasks.values()].filter((t) => {
-      if (q['externalTaskId'] !== undefined && t.id !== q['externalTaskId']) return false
+      if (!matches(q, 'externalTaskId', t.id)) return false
       if (listOf('externalTaskIdIn')?.includes(t.id) === false) return false
-      if (q['topicName'] !== undefined && t.topicName !== q['topicName']) return false
-      if (q['workerId'] !== undefined && t.workerId !== q['workerId']) return false
+      if (!matches(q, 'topicName', t.topicName)) return false
+      if (!matches(q, 'workerId', t.workerId)) return false
       if (q['locked'] === true && !externalTasks.isLocked(t)) return false
       if (q['notLocked'] === true && externalTasks.isLocked(t)) return false
       if (q['withRetriesLeft'] === true && t.retries !== null && t.retries <= 0) return false
       if (q['noRetriesLeft'] === true && (t.retries === null || t.retries > 0)) return false
-      if (q['activityId'] !== undefined && t.activityId !== q['activityId']) return false
+      if (!matches(q, 'activityId', t.activityId)) return false
       if (listOf('activityIdIn')?.includes(t.activityId) === false) return false
-      if (q['executionId'] !== undefined && t.processInstanceId !== q['executionId']) return false
-      if (q['processInstanceId'] !== undefined && t.processInstanceId !== q['processInstanceId'])
-        return false
+      if (!matches(q, 'executionId', t.processInstanceId)) return false
+      if (!matches(q, 'processInstanceId', t.processInstanceId)) return false
       if (listOf('processInstanceIdIn')?.includes(t.processInstanceId) === false) return false
-      if (
-        q['processDefinitionId'] !== undefined &&
-        t.processDefinitionId !== q['processDefinitionId']
-      )
-        return false
+      if (!matches(q, 'processDefinitionId', t.processDefinitionId)) return false
       const tenants = listOf('tenantIdIn')
       if (tenants !== undefined && (t.tenantId === null || !tenants.includes(t.tenantId)))
         return false

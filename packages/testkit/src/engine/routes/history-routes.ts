@@ -9,13 +9,15 @@ import {
   applySorting,
   criteriaFromQuery,
   criteriaOf,
+  matches,
   matchesTenantCriteria,
   matchingRows,
   orQueriesFromBody,
   paginate,
   pagination,
-  sortingFromBody,
   sortingFromQuery,
+  sortingOf,
+  tenantCriteriaOf,
 } from '../query-criteria.js'
 import type { EngineRouter, EngineServices, HandlerContext } from './route-types.js'
 import { addQueryRoutes, json } from './route-types.js'
@@ -93,32 +95,23 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
       'duration',
       'tenantId',
     ]
-    const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
+    const sorting = sortingOf(c, allowed, fromBody)
     const ors = fromBody ? orQueriesFromBody(HPI_QUERY, c.body) : []
     const matchRow = (i: ProcessInstanceRecord, q: Criteria): boolean => {
-      const tenants = {
-        tenantIdIn: nonEmpty(q['tenantIdIn']),
-        withoutTenantId: q['withoutTenantId'] as boolean | undefined,
-      }
+      const tenants = tenantCriteriaOf(q)
 
-      if (q['processInstanceId'] !== undefined && i.id !== q['processInstanceId']) return false
+      if (!matches(q, 'processInstanceId', i.id)) return false
       if (nonEmpty(q['processInstanceIds'])?.includes(i.id) === false) return false
-      if (q['processDefinitionId'] !== undefined && i.definitionId !== q['processDefinitionId'])
-        return false
-      if (q['processDefinitionKey'] !== undefined && i.definitionKey !== q['processDefinitionKey'])
-        return false
+      if (!matches(q, 'processDefinitionId', i.definitionId)) return false
+      if (!matches(q, 'processDefinitionKey', i.definitionKey)) return false
       if (nonEmpty(q['processDefinitionKeyIn'])?.includes(i.definitionKey) === false) return false
-      if (
-        q['processInstanceBusinessKey'] !== undefined &&
-        i.businessKey !== q['processInstanceBusinessKey']
-      )
-        return false
+      if (!matches(q, 'processInstanceBusinessKey', i.businessKey)) return false
       if (q['finished'] === true && i.state === 'ACTIVE') return false
       if (q['unfinished'] === true && i.state !== 'ACTIVE') return false
       if (q['active'] === true && i.state !== 'ACTIVE') return false
       if (q['completed'] === true && i.state !== 'COMPLETED') return false
       if (q['externallyTerminated'] === true && i.state !== 'EXTERNALLY_TERMINATED') return false
-      if (q['startedBy'] !== undefined && i.startUserId !== q['startedBy']) return false
+      if (!matches(q, 'startedBy', i.startUserId)) return false
       return matchesTenantCriteria(i.tenantId, tenants)
     }
     const rows = matchingRows(state.instances.values(), c.auth, q, ors, matchRow)
@@ -164,31 +157,18 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
       'assignee',
       'tenantId',
     ]
-    const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
+    const sorting = sortingOf(c, allowed, fromBody)
     const ors = fromBody ? orQueriesFromBody(HTI_QUERY, c.body) : []
     const matchRow = (t: HistoricTaskRecord, q: Criteria): boolean => {
-      const tenants = {
-        tenantIdIn: nonEmpty(q['tenantIdIn']),
-        withoutTenantId: q['withoutTenantId'] as boolean | undefined,
-      }
+      const tenants = tenantCriteriaOf(q)
 
-      if (q['taskId'] !== undefined && t.id !== q['taskId']) return false
-      if (q['processInstanceId'] !== undefined && t.processInstanceId !== q['processInstanceId'])
-        return false
+      if (!matches(q, 'taskId', t.id)) return false
+      if (!matches(q, 'processInstanceId', t.processInstanceId)) return false
       if (nonEmpty(q['processInstanceIdIn'])?.includes(t.processInstanceId) === false) return false
-      if (
-        q['processDefinitionId'] !== undefined &&
-        t.processDefinitionId !== q['processDefinitionId']
-      )
-        return false
-      if (
-        q['processDefinitionKey'] !== undefined &&
-        t.processDefinitionKey !== q['processDefinitionKey']
-      )
-        return false
-      if (q['taskAssignee'] !== undefined && t.assignee !== q['taskAssignee']) return false
-      if (q['taskDefinitionKey'] !== undefined && t.taskDefinitionKey !== q['taskDefinitionKey'])
-        return false
+      if (!matches(q, 'processDefinitionId', t.processDefinitionId)) return false
+      if (!matches(q, 'processDefinitionKey', t.processDefinitionKey)) return false
+      if (!matches(q, 'taskAssignee', t.assignee)) return false
+      if (!matches(q, 'taskDefinitionKey', t.taskDefinitionKey)) return false
       if (q['finished'] === true && t.endTime === null) return false
       if (q['unfinished'] === true && t.endTime !== null) return false
       return matchesTenantCriteria(t.tenantId, tenants)

@@ -10,10 +10,11 @@ import {
   applySorting,
   criteriaFromQuery,
   criteriaOf,
+  matches,
   paginate,
   pagination,
-  sortingFromBody,
   sortingFromQuery,
+  sortingOf,
 } from '../query-criteria.js'
 import type { EngineRouter, EngineServices, Handler, HandlerContext } from './route-types.js'
 import { addQueryRoutes, bodyObject, json, noContent, str } from './route-types.js'
@@ -158,20 +159,18 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
   // ------------------------------------------------------------------ users
   const queryUsers = (c: HandlerContext, fromBody: boolean) => {
     const q = criteriaOf(USER_QUERY, c, fromBody)
-    const sorting = fromBody
-      ? sortingFromBody(c.body, ['userId', 'firstName', 'lastName', 'email'])
-      : sortingFromQuery(c.query, ['userId', 'firstName', 'lastName', 'email'])
+    const sorting = sortingOf(c, ['userId', 'firstName', 'lastName', 'email'], fromBody)
     const firstLike =
       typeof q['firstNameLike'] === 'string' ? likeMatcher(q['firstNameLike']) : null
     const lastLike = typeof q['lastNameLike'] === 'string' ? likeMatcher(q['lastNameLike']) : null
     const emailLike = typeof q['emailLike'] === 'string' ? likeMatcher(q['emailLike']) : null
     const users = [...state.users.values()].filter((u) => {
-      if (q['id'] !== undefined && u.id !== q['id']) return false
+      if (!matches(q, 'id', u.id)) return false
       if (Array.isArray(q['idIn']) && q['idIn'].length > 0 && !q['idIn'].includes(u.id))
         return false
-      if (q['firstName'] !== undefined && u.firstName !== q['firstName']) return false
-      if (q['lastName'] !== undefined && u.lastName !== q['lastName']) return false
-      if (q['email'] !== undefined && u.email !== q['email']) return false
+      if (!matches(q, 'firstName', u.firstName)) return false
+      if (!matches(q, 'lastName', u.lastName)) return false
+      if (!matches(q, 'email', u.email)) return false
       if (firstLike !== null && !firstLike(u.firstName)) return false
       if (lastLike !== null && !lastLike(u.lastName)) return false
       if (emailLike !== null && !emailLike(u.email)) return false
@@ -280,17 +279,15 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
   // ------------------------------------------------------------------ groups
   const queryGroups = (c: HandlerContext, fromBody: boolean) => {
     const q = criteriaOf(GROUP_QUERY, c, fromBody)
-    const sorting = fromBody
-      ? sortingFromBody(c.body, ['id', 'name', 'type'])
-      : sortingFromQuery(c.query, ['id', 'name', 'type'])
+    const sorting = sortingOf(c, ['id', 'name', 'type'], fromBody)
     const nameLike = typeof q['nameLike'] === 'string' ? likeMatcher(q['nameLike']) : null
     const groups = [...state.groups.values()].filter((g) => {
-      if (q['id'] !== undefined && g.id !== q['id']) return false
+      if (!matches(q, 'id', g.id)) return false
       if (Array.isArray(q['idIn']) && q['idIn'].length > 0 && !q['idIn'].includes(g.id))
         return false
-      if (q['name'] !== undefined && g.name !== q['name']) return false
+      if (!matches(q, 'name', g.name)) return false
       if (nameLike !== null && !nameLike(g.name)) return false
-      if (q['type'] !== undefined && g.type !== q['type']) return false
+      if (!matches(q, 'type', g.type)) return false
       if (
         typeof q['member'] === 'string' &&
         state.groupMembers.get(g.id)?.has(q['member']) !== true
@@ -375,8 +372,8 @@ export function registerIdentityRoutes(engineRouter: EngineRouter, engine: Engin
     const sorting = sortingFromQuery(c.query, ['id', 'name'])
     const nameLike = typeof q['nameLike'] === 'string' ? likeMatcher(q['nameLike']) : null
     const tenants = [...state.tenants.values()].filter((t) => {
-      if (q['id'] !== undefined && t.id !== q['id']) return false
-      if (q['name'] !== undefined && t.name !== q['name']) return false
+      if (!matches(q, 'id', t.id)) return false
+      if (!matches(q, 'name', t.name)) return false
       if (nameLike !== null && !nameLike(t.name)) return false
       if (typeof q['userMember'] === 'string') {
         const user = q['userMember']

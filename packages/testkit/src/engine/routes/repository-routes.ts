@@ -16,10 +16,12 @@ import type { CriteriaSpec } from '../query-criteria.js'
 import {
   applySorting,
   criteriaFromQuery,
+  matches,
   matchesTenantCriteria,
   paginate,
   pagination,
   sortingFromQuery,
+  tenantCriteriaOf,
 } from '../query-criteria.js'
 import type { MultipartBody } from '../request-body.js'
 import { fromTypedMap, toTypedMap } from '../variables.js'
@@ -124,16 +126,12 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     const nameLike = typeof q['nameLike'] === 'string' ? likeMatcher(q['nameLike']) : null
     const after = typeof q['after'] === 'string' ? parseEngineDate(q['after']) : null
     const before = typeof q['before'] === 'string' ? parseEngineDate(q['before']) : null
-    const tenants = {
-      tenantIdIn: q['tenantIdIn'] as string[] | undefined,
-      withoutTenantId: q['withoutTenantId'] as boolean | undefined,
-      includeWithoutTenantId: q['includeDeploymentsWithoutTenantId'] as boolean | undefined,
-    }
+    const tenants = tenantCriteriaOf(q, 'includeDeploymentsWithoutTenantId')
     const rows = [...state.deployments.values()].filter((d) => {
-      if (q['id'] !== undefined && d.id !== q['id']) return false
-      if (q['name'] !== undefined && d.name !== q['name']) return false
+      if (!matches(q, 'id', d.id)) return false
+      if (!matches(q, 'name', d.name)) return false
       if (nameLike !== null && !nameLike(d.name)) return false
-      if (q['source'] !== undefined && d.source !== q['source']) return false
+      if (!matches(q, 'source', d.source)) return false
       if (q['withoutSource'] === true && d.source !== null) return false
       if (after !== null && !(d.deploymentTime > after)) return false
       if (before !== null && !(d.deploymentTime < before)) return false
@@ -212,11 +210,7 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     ])
     const nameLike = typeof q['nameLike'] === 'string' ? likeMatcher(q['nameLike']) : null
     const keyLike = typeof q['keyLike'] === 'string' ? likeMatcher(q['keyLike']) : null
-    const tenants = {
-      tenantIdIn: q['tenantIdIn'] as string[] | undefined,
-      withoutTenantId: q['withoutTenantId'] as boolean | undefined,
-      includeWithoutTenantId: q['includeProcessDefinitionsWithoutTenantId'] as boolean | undefined,
-    }
+    const tenants = tenantCriteriaOf(q, 'includeProcessDefinitionsWithoutTenantId')
     const visible = [...state.definitions.values()].filter(
       (d) =>
         matchesTenantCriteria(d.tenantId, tenants) &&
@@ -224,21 +218,21 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
         readable(c.auth, d),
     )
     const rows = visible.filter((d) => {
-      if (q['processDefinitionId'] !== undefined && d.id !== q['processDefinitionId']) return false
+      if (!matches(q, 'processDefinitionId', d.id)) return false
       const idIn = q['processDefinitionIdIn'] as string[] | undefined
       if (idIn !== undefined && idIn.length > 0 && !idIn.includes(d.id)) return false
-      if (q['name'] !== undefined && d.name !== q['name']) return false
+      if (!matches(q, 'name', d.name)) return false
       if (nameLike !== null && !nameLike(d.name)) return false
-      if (q['deploymentId'] !== undefined && d.deploymentId !== q['deploymentId']) return false
-      if (q['key'] !== undefined && d.key !== q['key']) return false
+      if (!matches(q, 'deploymentId', d.deploymentId)) return false
+      if (!matches(q, 'key', d.key)) return false
       const keysIn = q['keysIn'] as string[] | undefined
       if (keysIn !== undefined && keysIn.length > 0 && !keysIn.includes(d.key)) return false
       if (keyLike !== null && !keyLike(d.key)) return false
-      if (q['version'] !== undefined && d.version !== q['version']) return false
-      if (q['resourceName'] !== undefined && d.resource !== q['resourceName']) return false
+      if (!matches(q, 'version', d.version)) return false
+      if (!matches(q, 'resourceName', d.resource)) return false
       if (q['active'] === true && d.suspended) return false
       if (q['suspended'] === true && !d.suspended) return false
-      if (q['versionTag'] !== undefined && d.versionTag !== q['versionTag']) return false
+      if (!matches(q, 'versionTag', d.versionTag)) return false
       if (q['startableInTasklist'] === true && !d.startableInTasklist) return false
       // latestVersion: latest per key and tenant among the rows the query can see
       if (q['latestVersion'] === true && !repository.isLatestVersion(d)) return false

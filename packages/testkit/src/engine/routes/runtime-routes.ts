@@ -15,13 +15,14 @@ import type { Criteria, CriteriaSpec } from '../query-criteria.js'
 import {
   applySorting,
   criteriaOf,
+  matches,
   matchesTenantCriteria,
   matchingRows,
   orQueriesFromBody,
   paginate,
   pagination,
-  sortingFromBody,
-  sortingFromQuery,
+  sortingOf,
+  tenantCriteriaOf,
 } from '../query-criteria.js'
 import type { RuntimeService } from '../runtime-service.js'
 import { fromTypedMap, fromTypedValue, toTypedMap, toTypedValue } from '../variables.js'
@@ -171,22 +172,17 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
   const queryInstances = (c: HandlerContext, fromBody: boolean) => {
     const q = criteriaOf(INSTANCE_QUERY, c, fromBody)
     const allowed = ['instanceId', 'definitionKey', 'definitionId', 'tenantId', 'businessKey']
-    const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
+    const sorting = sortingOf(c, allowed, fromBody)
     const ors = fromBody ? orQueriesFromBody(INSTANCE_QUERY, c.body) : []
     const matchRow = (i: ProcessInstanceRecord, q: Criteria): boolean => {
-      const tenants = {
-        tenantIdIn: list(q, 'tenantIdIn'),
-        withoutTenantId: q['withoutTenantId'] as boolean | undefined,
-      }
+      const tenants = tenantCriteriaOf(q)
 
       if (i.state !== 'ACTIVE') return false
       const ids = list(q, 'processInstanceIds')
       if (ids !== undefined && !ids.includes(i.id)) return false
-      if (q['businessKey'] !== undefined && i.businessKey !== q['businessKey']) return false
-      if (q['processDefinitionId'] !== undefined && i.definitionId !== q['processDefinitionId'])
-        return false
-      if (q['processDefinitionKey'] !== undefined && i.definitionKey !== q['processDefinitionKey'])
-        return false
+      if (!matches(q, 'businessKey', i.businessKey)) return false
+      if (!matches(q, 'processDefinitionId', i.definitionId)) return false
+      if (!matches(q, 'processDefinitionKey', i.definitionKey)) return false
       const keyIn = list(q, 'processDefinitionKeyIn')
       if (keyIn !== undefined && !keyIn.includes(i.definitionKey)) return false
       const keyNotIn = list(q, 'processDefinitionKeyNotIn')
@@ -316,7 +312,7 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       'priority',
       'tenantId',
     ]
-    const sorting = fromBody ? sortingFromBody(c.body, allowed) : sortingFromQuery(c.query, allowed)
+    const sorting = sortingOf(c, allowed, fromBody)
     if (list(q, 'tenantIdIn') !== undefined && q['withoutTenantId'] === true) {
       throw engineException(
         'Invalid query usage: cannot set both tenantIdIn and withoutTenantId filters.',
@@ -329,11 +325,10 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       const candidateUser = typeof q['candidateUser'] === 'string' ? q['candidateUser'] : null
       const userGroups = candidateUser === null ? [] : engine.identity.groupsOf(candidateUser)
 
-      if (q['taskId'] !== undefined && t.id !== q['taskId']) return false
+      if (!matches(q, 'taskId', t.id)) return false
       const idIn = list(q, 'taskIdIn')
       if (idIn !== undefined && !idIn.includes(t.id)) return false
-      if (q['processInstanceId'] !== undefined && t.processInstanceId !== q['processInstanceId'])
-        return false
+      if (!matches(q, 'processInstanceId', t.processInstanceId)) return false
       const piIn = list(q, 'processInstanceIdIn')
       if (piIn !== undefined && !piIn.includes(t.processInstanceId)) return false
       if (
@@ -342,19 +337,11 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
       ) {
         return false
       }
-      if (
-        q['processDefinitionId'] !== undefined &&
-        t.processDefinitionId !== q['processDefinitionId']
-      )
-        return false
-      if (
-        q['processDefinitionKey'] !== undefined &&
-        t.processDefinitionKey !== q['processDefinitionKey']
-      )
-        return false
+      if (!matches(q, 'processDefinitionId', t.processDefinitionId)) return false
+      if (!matches(q, 'processDefinitionKey', t.processDefinitionKey)) return false
       const keyIn = list(q, 'processDefinitionKeyIn')
       if (keyIn !== undefined && !keyIn.includes(t.processDefinitionKey)) return false
-      if (q['assignee'] !== undefined && t.assignee !== q['assignee']) return false
+      if (!matches(q, 'assignee', t.assignee)) return false
       const assigneeIn = list(q, 'assigneeIn')
       if (assigneeIn !== undefined && (t.assignee === null || !assigneeIn.includes(t.assignee)))
         return false
@@ -378,11 +365,10 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
           return false
       }
       if (q['withCandidateGroups'] === true && t.candidateGroups.length === 0) return false
-      if (q['taskDefinitionKey'] !== undefined && t.taskDefinitionKey !== q['taskDefinitionKey'])
-        return false
+      if (!matches(q, 'taskDefinitionKey', t.taskDefinitionKey)) return false
       const defKeyIn = list(q, 'taskDefinitionKeyIn')
       if (defKeyIn !== undefined && !defKeyIn.includes(t.taskDefinitionKey)) return false
-      if (q['name'] !== undefined && t.name !== q['name']) return false
+      if (!matches(q, 'name', t.name)) return false
       return matchesTenantCriteria(t.tenantId, tenants)
     }
     const rows = matchingRows(state.tasks.values(), c.auth, q, ors, matchRow)
