@@ -1,9 +1,8 @@
 import type { Tracer } from '@opentelemetry/api'
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
 import { ConfigError, DEFAULT_TRACE_VARIABLE, createOnBehalfOfVaultFromConfig } from '@c7auth/core'
-import type { C7AuthConfig, EngineAuthMode, OnBehalfOfVault, Principal } from '@c7auth/core'
+import type { C7AuthConfig, EngineAuthMode, OnBehalfOfVault } from '@c7auth/core'
 import { authenticatorOptionsFromConfig, createAuthenticator } from '../auth/index.js'
 import type { Authenticator } from '../auth/index.js'
 import { createPolicy } from '../policy/index.js'
@@ -17,7 +16,7 @@ import type { CanaryReport, IdentityBridge } from './identity-bridge.js'
 import { createDelegationCapture } from './delegation-capture.js'
 import { endedFromHistory, sweepDelegations } from './delegation-sweep.js'
 import { createEngineProxy, stripMount } from './proxy.js'
-import type { EngineProxy, HandleOptions } from './proxy.js'
+import type { EngineProxy } from './proxy.js'
 import { bootstrapTenants, configuredAuthorizations } from './tenant-bootstrap.js'
 import type { AuthorizationGrant, TenantBootstrapReport } from './tenant-bootstrap.js'
 import type { GatewayHooks } from './types.js'
@@ -337,24 +336,22 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const sweepEvery = options.delegationSweepMs ?? 10 * 60_000
   let sweepTimer: NodeJS.Timeout | undefined
 
-  async function handle(
-    req: IncomingMessage,
-    res: ServerResponse,
-    principal: Principal,
-    opts: HandleOptions,
-  ): Promise<void> {
-    if (delegation === undefined) return proxy.handle(req, res, principal, opts)
-    const path = (opts.url ?? stripMount(req.url ?? '/', opts.mountPath)).split('?')[0]!
-    const pending = delegation.match(req, res, principal, path)
-    if (pending === undefined) return proxy.handle(req, res, principal, opts)
-    // A capture problem never fails the caller's request (it is logged and reported instead).
-    const captureFailed = (err: unknown) =>
-      logger.warn({ err: (err as Error).name }, 'on-behalf-of capture failed')
-    await pending.before().catch(captureFailed)
-    await proxy.handle(req, res, principal, opts)
-    // The answer is sent: what is left runs off the response path.
-    void pending.after(res).catch(captureFailed)
-  }
+  // Without opted-in tenants the proxy's own handle serves: no wrapper frame per request.
+  const handle: EngineProxy['handle'] =
+    delegation === undefined
+      ? proxy.handle
+      : async (req, res, principal, opts) => {
+          const path = (opts.url ?? stripMount(req.url ?? '/', opts.mountPath)).split('?')[0]!
+          const pending = delegation.match(req, res, principal, path)
+          if (pending === undefined) return proxy.handle(req, res, principal, opts)
+          // A capture problem never fails the caller's request (it is logged and reported instead).
+          const captureFailed = (err: unknown) =>
+            logger.warn({ err: (err as Error).name }, 'on-behalf-of capture failed')
+          await pending.before().catch(captureFailed)
+          await proxy.handle(req, res, principal, opts)
+          // The answer is sent: what is left runs off the response path.
+          void pending.after(res).catch(captureFailed)
+        }
 
   /**
    * Warns only when the engine shows a level other than FULL: then its user operation log does not

@@ -1,20 +1,11 @@
 import { pino } from 'pino'
-import { ConfigError, loadConfigFromEnv } from '@c7auth/core'
 import { createGatewayServer } from './create-server.js'
 import { tracingFromEnv } from './otel.js'
 import { startWithRetry } from './startup-retry.js'
+import { configOrExit } from './config-or-exit.js'
 
 // The one place that reads process.env: the bin.
-let config
-try {
-  config = loadConfigFromEnv(process.env)
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`c7auth-gateway: ${err.message}\n`)
-    process.exit(2)
-  }
-  throw err
-}
+const config = configOrExit('c7auth-gateway', process.env)
 
 const logger = pino({ level: config.logLevel })
 const tracing = await tracingFromEnv(process.env).catch((err: unknown) => {

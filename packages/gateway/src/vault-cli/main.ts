@@ -1,18 +1,10 @@
-import { ConfigError, createOnBehalfOfVaultFromConfig, loadConfigFromEnv } from '@c7auth/core'
+import { createOnBehalfOfVaultFromConfig } from '@c7auth/core'
 import { runVaultCli } from './vault-cli.js'
+import { configOrExit } from '../server/config-or-exit.js'
 
 // The one place of the vault CLI that reads process.env: the bin. It needs the gateway's
 // environment (the vault lives on C7AUTH_TOKEN_STORE with its key ring).
-let config
-try {
-  config = loadConfigFromEnv(process.env)
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`c7auth-vault: ${err.message}\n`)
-    process.exit(2)
-  }
-  throw err
-}
+const config = configOrExit('c7auth-vault', process.env)
 if (config.tokenStore === undefined || config.tokenStore.kind === 'memory') {
   process.stderr.write(
     'c7auth-vault: C7AUTH_TOKEN_STORE is memory; the vault lives in each gateway process\n',
