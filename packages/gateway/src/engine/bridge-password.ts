@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto'
+import { C7AuthError } from '@c7auth/core'
 
 const UPPER = 'ABCDEFGHJKLMNPQRSTUVWXYZ'
 const LOWER = 'abcdefghijkmnopqrstuvwxyz'
@@ -54,5 +55,7 @@ export function deriveBridgePassword(secret: string | Buffer, userId: string): s
     if (passesDefaultPasswordPolicy(pw, userId)) return pw
   }
   // Only reachable for pathological ids (e.g. a single character contained in every candidate).
-  throw new Error('no policy-valid bridge password could be derived')
+  throw new C7AuthError('C7AUTH_BRIDGE_FAILED', {
+    message: 'No policy-valid bridge password could be derived for this user id.',
+  })
 }

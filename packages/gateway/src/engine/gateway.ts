@@ -1,7 +1,12 @@
 import type { Tracer } from '@opentelemetry/api'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
-import { ConfigError, DEFAULT_TRACE_VARIABLE, createOnBehalfOfVaultFromConfig } from '@c7auth/core'
+import {
+  ConfigError,
+  DEFAULT_TRACE_VARIABLE,
+  UpstreamError,
+  createOnBehalfOfVaultFromConfig,
+} from '@c7auth/core'
 import type { C7AuthConfig, EngineAuthMode, OnBehalfOfVault } from '@c7auth/core'
 import { authenticatorOptionsFromConfig, createAuthenticator } from '../auth/index.js'
 import type { Authenticator } from '../auth/index.js'
@@ -365,7 +370,9 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
         const res = await admin.call('GET', path)
         const body = res.body as { count?: unknown } | undefined
         if (res.status !== 200 || typeof body?.count !== 'number') {
-          throw new Error(`${path.split('?')[0]} answered HTTP ${res.status ?? 'no response'}`)
+          throw new UpstreamError('C7AUTH_UPSTREAM_UNAVAILABLE', {
+            message: `${path.split('?')[0]} answered HTTP ${res.status ?? 'no response'}`,
+          })
         }
         return body.count
       })
