@@ -18,7 +18,9 @@
  * run), `--rounds N`, `--duration S`, `--tokens N`, `--memory` (the c7auth bin alone under
  * 1,000,000 distinct tokens, RSS sampled every 100,000 requests; `--total N` for a shorter
  * curve), `--tracing` (adds the bin with OpenTelemetry on), `--no-write` (print only); for
- * profiling one path: `--only S`, `--scenario single|many`, `--connections N`, `--node-arg X`.
+ * profiling one path: `--only S`, `--scenario single|many`, `--connections N`, `--node-arg X`;
+ * before/after in one interleaved run: `--baseline DIR` (adds the bin from another build's
+ * `packages/gateway/dist`, copied inside this checkout so its imports resolve).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -28,7 +30,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { availableParallelism, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
@@ -55,6 +57,8 @@ const SCENARIO = flag('--scenario') ? args[args.indexOf('--scenario') + 1] : und
 const EXTRA_NODE_ARGS = args.flatMap((a, i) => (a === '--node-arg' ? [args[i + 1] as string] : []))
 /** `--only S` (repeatable): only the stacks whose name contains S (the bare proxy always runs). */
 const ONLY = args.flatMap((a, i) => (a === '--only' ? [args[i + 1] as string] : []))
+/** `--baseline DIR`: also the bin built into DIR (another commit's gateway `dist`), same env. */
+const BASELINE = flag('--baseline') ? args[args.indexOf('--baseline') + 1] : undefined
 const AUDIENCE = 'engine-rest'
 
 const cpus = availableParallelism()
@@ -353,6 +357,15 @@ const STACKS = [
     // `info` for the one "listening" line that carries the port; GETs log nothing at info.
     env: { ...c7env, C7AUTH_LOG_LEVEL: 'info' },
   },
+  ...(BASELINE === undefined
+    ? []
+    : [
+        {
+          name: 'c7auth standalone bin, baseline build',
+          script: resolve(BASELINE, 'server/main.js'),
+          env: { ...c7env, C7AUTH_LOG_LEVEL: 'info' },
+        },
+      ]),
   { name: 'c7auth in Express', script: 'servers/c7auth-express.mjs', env: c7env },
   { name: 'c7auth in Koa', script: 'servers/c7auth-koa.mjs', env: c7env },
   ...(TRACING

@@ -65,7 +65,11 @@ export function upstreamRequestHeaders(
 ): Record<string, string> {
   const named = connectionTokens(incoming)
   const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(incoming)) {
+  // `for…in` over the own keys: no entries array of pairs per request
+  for (const name in incoming) {
+    // own keys only: an enumerable property on a polluted prototype is never forwarded
+    if (!Object.hasOwn(incoming, name)) continue
+    const value = incoming[name]
     if (value === undefined) continue
     const key = name.toLowerCase()
     if (HOP_BY_HOP.has(key) || STRIPPED_REQUEST.has(key) || named.has(key)) continue
@@ -89,7 +93,9 @@ export function downstreamResponseHeaders(
 ): OutgoingHttpHeaders {
   const named = connectionTokens(upstream as IncomingHttpHeaders)
   const out: OutgoingHttpHeaders = {}
-  for (const [name, value] of Object.entries(upstream)) {
+  for (const name in upstream) {
+    if (!Object.hasOwn(upstream, name)) continue
+    const value = upstream[name]
     if (value === undefined) continue
     const key = name.toLowerCase()
     if (HOP_BY_HOP.has(key) || named.has(key) || key === 'set-cookie') continue

@@ -285,6 +285,61 @@ describe('engine proxy: long polling', () => {
   })
 })
 
+describe('engine proxy: one report per request', () => {
+  it('a GET whose client leaves mid-answer aborts the relay and reports once, as aborted', async () => {
+    let upstreamClosed!: () => void
+    const closed = new Promise<void>((r) => (upstreamClosed = r))
+    const up = await upstream((_req, res) => {
+      res.on('close', () => upstreamClosed())
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.write('[') // and never more: the client leaves while the relay is open
+    })
+    const events: { outcome: string; status: number }[] = []
+    let reported!: () => void
+    const report = new Promise<void>((r) => (reported = r))
+    const gw = await gatewayFor(up.url, passPolicy(JSON_AS_IS, { operationId: 'getTasks' }), {
+      hooks: {
+        onRequest: (e) => {
+          events.push({ outcome: e.outcome, status: e.status })
+          reported()
+        },
+      },
+    })
+    const ac = new AbortController()
+    const r = await undiciRequest(`${gw.url}/task`, { signal: ac.signal })
+    expect(r.statusCode).toBe(200)
+    ac.abort()
+    await closed
+    await report
+    // a second report would come from the same close event or the proxy's own end
+    await new Promise((r) => setImmediate(r))
+    expect(events).toEqual([{ outcome: 'aborted', status: 200 }])
+  })
+
+  it('service credentials answer synchronously and stay unchanged by the requests they serve', async () => {
+    const service = createUpstreamCredentials({
+      mode: 'service',
+      serviceUser: 'svc',
+      servicePassword: 'svc-pw',
+      userHeader: 'Context-User-ID',
+    })
+    const answered = service.headersFor(principal)
+    expect(answered).not.toBeInstanceOf(Promise)
+    const first = answered as Record<string, string>
+    const up = await upstream((_req, res) => res.end('[]'))
+    const gw = await gatewayFor(up.url, passPolicy(JSON_AS_IS, { operationId: 'getTasks' }), {
+      credentials: service,
+    })
+    for (const id of ['req-one', 'req-two']) {
+      const r = await undiciRequest(`${gw.url}/task`, { headers: { 'x-request-id': id } })
+      await r.body.dump()
+    }
+    expect(up.seen.map((s) => s.headers['x-request-id'])).toEqual(['req-one', 'req-two'])
+    expect(up.seen.every((s) => s.headers.authorization === first.authorization)).toBe(true)
+    expect(service.headersFor(principal)).toEqual({ authorization: first.authorization })
+  })
+})
+
 describe('engine proxy: multipart deployments', () => {
   it('streams a 20 MB deployment without buffering it and stamps exactly one tenant-id part', async () => {
     let firstChunkAt = 0

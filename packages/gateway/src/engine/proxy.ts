@@ -24,6 +24,7 @@ import type { BodyLimits, PlannedBody } from './request-body.js'
 import { writeResponse } from './response.js'
 import { relayUpstream, requestUpstream, withCredentials } from './upstream-call.js'
 import type { ClientState, UpstreamCall } from './upstream-call.js'
+import type { Relay } from './relay.js'
 import type { AuditOutcome, GatewayHooks } from './types.js'
 import type { UpstreamCredentials } from './upstream-credentials.js'
 
@@ -89,18 +90,47 @@ function outcomeOf(err: unknown): AuditOutcome {
 
 const statusOf = (r: { status: number }): number => r.status
 
+/** Where a response finds its exchange: the one `close` listener is shared by every request. */
+const EXCHANGE = Symbol('c7auth.exchange')
+type TrackedResponse = ServerResponse & { [EXCHANGE]?: Exchange }
+
+function onResponseClose(this: ServerResponse): void {
+  ;(this as TrackedResponse)[EXCHANGE]?.closed()
+}
+
 /**
- * The engine as the policy's `settle` sees it for one request: calls as the caller, with the
- * credentials' recovery (the bridge repairs once) like every forwarded call.
+ * One client request through the proxy: its state in one object whose methods are made once
+ * (no closures per request), and the engine as the policy's `settle` sees it for this request
+ * (calls as the caller, with the credentials' recovery like every forwarded call). It watches
+ * the client with one `close` listener: while the request runs a close means the client left
+ * (the upstream call is aborted); once it ran, the close ends the request's report.
  */
-class CallerEngine implements EngineAccess {
+class Exchange implements EngineAccess, ClientState {
   readonly checksTenants: boolean
+  readonly started = performance.now()
+  readonly method: string
+  readonly requestId: string
+  decision: Decision | undefined = undefined
+  outcome: AuditOutcome = 'success'
+  code: string | undefined = undefined
+  /** The client left while the request ran. */
+  gone = false
+  relay: Relay | undefined = undefined
+  /** Only the request path needs an AbortController; a relay aborts through its handler. */
+  private abort: AbortController | undefined = undefined
+  private ran = false
+  private reported = false
+
   constructor(
     private readonly options: EngineProxyOptions,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
     private readonly principal: Principal,
-    private readonly requestId: string,
+    private readonly opts: HandleOptions,
   ) {
     this.checksTenants = options.credentials.engineChecksTenants
+    this.method = (req.method ?? 'GET').toUpperCase()
+    this.requestId = opts.requestId ?? requestIdOf(req)
   }
 
   lookup(...[path, init]: Parameters<EngineLookup>): ReturnType<EngineLookup> {
@@ -118,15 +148,180 @@ class CallerEngine implements EngineAccess {
     }
     return withCredentials(credentials, this.principal, true, send, statusOf)
   }
-}
 
-/** What the request's audit line, hook event and span report, as the steps settle it. */
-interface Report {
-  decision: Decision | undefined
-  outcome: AuditOutcome
-  code: string | undefined
+  /** Settles the decision and executes it; never rejects (every failure is rendered). */
+  async run(): Promise<void> {
+    const { req, res, options, requestId } = this
+    res.setHeader('x-request-id', requestId)
+    ;(res as TrackedResponse)[EXCHANGE] = this
+    res.once('close', onResponseClose)
+    try {
+      const raw = this.opts.url ?? stripMount(req.url ?? '/', this.opts.mountPath)
+      const q = raw.indexOf('?')
+      const path = q < 0 ? raw : raw.slice(0, q)
+      const query = q < 0 ? '' : raw.slice(q + 1)
+      let decision: Decision
+      try {
+        const settled = options.policy.settle(
+          {
+            method: this.method,
+            path,
+            query: new URLSearchParams(query),
+            principal: this.principal,
+          },
+          this,
+        )
+        decision = settled instanceof Promise ? await settled : settled
+        this.decision = decision
+        // fail closed: a policy of one's own must settle its checks, the proxy runs none
+        if (decision.action === 'forward' && (decision.ownerCheck || decision.guard)) {
+          throw new C7AuthError('C7AUTH_INTERNAL', { detail: 'decision with unsettled checks' })
+        }
+      } catch (err) {
+        this.fail(err, outcomeOf(err))
+        return
+      }
+      if (decision.action === 'respond') {
+        this.outcome = decision.status < 400 ? 'success' : 'denied'
+        closeIfUnread(req, res)
+        sendJson(res, decision.status, decision.json, requestId)
+        return
+      }
+      await this.forward(decision)
+    } finally {
+      this.ran = true
+      if (res.writableFinished || res.destroyed) this.report()
+    }
+  }
+
+  /** Executes a forward decision: plan the body, send upstream, write the response. */
+  private async forward(decision: ForwardDecision): Promise<void> {
+    const { req, res, options, requestId } = this
+    const { endpoint, credentials } = options
+    const headers = upstreamRequestHeaders(req.headers, credentials.identityHeaders)
+    headers['x-request-id'] = requestId
+    let planned: PlannedBody
+    try {
+      const p = planBody(req, decision, headers, options)
+      planned = p instanceof Promise ? await p : p
+    } catch (err) {
+      this.fail(err, outcomeOf(err))
+      return
+    }
+    if (planned.kind === 'respond') {
+      this.outcome = planned.status < 400 ? 'success' : 'denied'
+      sendJson(res, planned.status, planned.json, requestId)
+      return
+    }
+
+    const query = decision.query.toString()
+    const call: UpstreamCall = {
+      endpoint,
+      credentials,
+      principal: this.principal,
+      requestId,
+      method: this.method as Dispatcher.HttpMethod,
+      operationId: decision.operationId,
+      target: endpoint.basePath + decision.path + (query ? `?${query}` : ''),
+      headers,
+      headersTimeout: planned.headersTimeout ?? options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      tracer: options.tracer,
+      hooks: options.hooks,
+    }
+    const body = planned.body
+    const streamed = body instanceof StreamedBody ? body : undefined
+    try {
+      if (streamed === undefined && decision.route.links !== true) {
+        // the fast path: a replayable body whose answer passes unchanged (every GET)
+        await relayUpstream(call, body as Buffer | null, res, this)
+      } else {
+        const controller = (this.abort = new AbortController())
+        if (this.gone) controller.abort()
+        if (streamed !== undefined) streamed.onFail = (err) => controller.abort(err)
+        const upstream = await requestUpstream(call, body, controller.signal)
+        const links =
+          decision.route.links === true
+            ? {
+                enginePath: endpoint.basePath,
+                mountPath: this.opts.mountPath,
+                publicUrl: options.publicUrl,
+                maxJsonBytes: options.maxJsonBytes,
+              }
+            : undefined
+        await writeResponse(upstream, req, res, requestId, links)
+      }
+    } catch (err) {
+      const own = findCause(streamed?.error) ?? findCause(err)
+      if (this.gone || res.destroyed) this.outcome = 'aborted'
+      else if (!res.headersSent) this.fail(own ?? upstreamFailure(err), outcomeOf(own))
+      else res.destroy()
+    }
+  }
+
   /** Renders a refusal or failure (the one error renderer) and records it. */
-  fail(err: unknown, how: AuditOutcome): void
+  fail(err: unknown, how: AuditOutcome): void {
+    const e = toC7AuthError(err)
+    this.outcome = how
+    this.code = e.code
+    if (e.code === 'C7AUTH_INTERNAL' || e.status >= 500) {
+      this.options.logger?.warn(
+        {
+          requestId: this.requestId,
+          code: e.code,
+          detail: e.detail,
+          err: e.cause instanceof Error ? e.cause.message : undefined,
+        },
+        'engine proxy error',
+      )
+    }
+    closeIfUnread(this.req, this.res)
+    sendError(this.res, e, this.requestId)
+  }
+
+  /** The response closed: the client left (while the request runs) or the report is due. */
+  closed(): void {
+    if (this.ran) {
+      this.report()
+      return
+    }
+    if (this.res.writableFinished) return
+    this.gone = true
+    this.abort?.abort()
+    this.relay?.abort(new Error('client closed the connection'))
+  }
+
+  /** The request's hook event, span attributes and audit line, once. */
+  private report(): void {
+    if (this.reported) return
+    this.reported = true
+    const { options, req, res, method, decision, outcome, code } = this
+    const durationMs = Math.round((performance.now() - this.started) * 1000) / 1000
+    const status = res.statusCode
+    const operationId = decision?.operationId
+    const tenantId = decision?.tenant
+    options.hooks?.onRequest?.({ operationId, method, status, durationMs, outcome, code, tenantId })
+    if (options.tracer !== undefined)
+      annotateRequest(req, {
+        'c7auth.operation': operationId ?? 'unmatched',
+        'c7auth.outcome': code ?? outcome,
+        ...(tenantId === undefined ? {} : { 'c7auth.tenant': tenantId }),
+      })
+    const mutating = decision ? decision.mutating === true : !SAFE.has(method)
+    if (options.audit && (mutating || outcome === 'denied')) {
+      options.audit.write({
+        requestId: this.requestId,
+        principal: this.principal,
+        tenantId,
+        operationId,
+        method,
+        status,
+        outcome: outcome === 'success' && status >= 400 ? 'failure' : outcome,
+        durationMs,
+        code,
+      })
+    }
+  }
 }
 
 /**
@@ -143,186 +338,13 @@ interface Report {
  * ```
  */
 export function createEngineProxy(options: EngineProxyOptions): EngineProxy {
-  const { endpoint, credentials, policy, hooks, tracer } = options
-
-  async function handle(
+  const { tracer } = options
+  const handle = (
     req: IncomingMessage,
     res: ServerResponse,
     principal: Principal,
     opts: HandleOptions,
-  ): Promise<void> {
-    const started = performance.now()
-    const method = (req.method ?? 'GET').toUpperCase()
-    const requestId = opts.requestId ?? requestIdOf(req)
-    res.setHeader('x-request-id', requestId)
-    const raw = opts.url ?? stripMount(req.url ?? '/', opts.mountPath)
-    const q = raw.indexOf('?')
-    const path = q < 0 ? raw : raw.slice(0, q)
-    const query = q < 0 ? '' : raw.slice(q + 1)
-
-    const report: Report = {
-      decision: undefined,
-      outcome: 'success',
-      code: undefined,
-      fail(err, how) {
-        const e = toC7AuthError(err)
-        report.outcome = how
-        report.code = e.code
-        if (e.code === 'C7AUTH_INTERNAL' || e.status >= 500) {
-          options.logger?.warn(
-            {
-              requestId,
-              code: e.code,
-              detail: e.detail,
-              err: e.cause instanceof Error ? e.cause.message : undefined,
-            },
-            'engine proxy error',
-          )
-        }
-        closeIfUnread(req, res)
-        sendError(res, e, requestId)
-      },
-    }
-    const finish = () => {
-      const durationMs = Math.round((performance.now() - started) * 1000) / 1000
-      const status = res.statusCode
-      const { decision, outcome, code } = report
-      const operationId = decision?.operationId
-      const tenantId = decision?.tenant
-      hooks?.onRequest?.({ operationId, method, status, durationMs, outcome, code, tenantId })
-      if (tracer !== undefined)
-        annotateRequest(req, {
-          'c7auth.operation': operationId ?? 'unmatched',
-          'c7auth.outcome': code ?? outcome,
-          ...(tenantId === undefined ? {} : { 'c7auth.tenant': tenantId }),
-        })
-      const mutating = decision ? decision.mutating === true : !SAFE.has(method)
-      if (options.audit && (mutating || outcome === 'denied')) {
-        options.audit.write({
-          requestId,
-          principal,
-          tenantId,
-          operationId,
-          method,
-          status,
-          outcome: outcome === 'success' && status >= 400 ? 'failure' : outcome,
-          durationMs,
-          code,
-        })
-      }
-    }
-
-    try {
-      let decision: Decision
-      try {
-        const settled = policy.settle(
-          { method, path, query: new URLSearchParams(query), principal },
-          new CallerEngine(options, principal, requestId),
-        )
-        decision = settled instanceof Promise ? await settled : settled
-        report.decision = decision
-        // fail closed: a policy of one's own must settle its checks, the proxy runs none
-        if (decision.action === 'forward' && (decision.ownerCheck || decision.guard)) {
-          throw new C7AuthError('C7AUTH_INTERNAL', { detail: 'decision with unsettled checks' })
-        }
-      } catch (err) {
-        report.fail(err, outcomeOf(err))
-        return
-      }
-      if (decision.action === 'respond') {
-        report.outcome = decision.status < 400 ? 'success' : 'denied'
-        closeIfUnread(req, res)
-        sendJson(res, decision.status, decision.json, requestId)
-        return
-      }
-      await forward(req, res, principal, decision, requestId, opts, report)
-    } finally {
-      if (res.writableFinished || res.destroyed) finish()
-      else res.once('close', finish)
-    }
-  }
-
-  /** Executes a forward decision: plan the body, send upstream, write the response. */
-  async function forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    principal: Principal,
-    decision: ForwardDecision,
-    requestId: string,
-    opts: HandleOptions,
-    report: Report,
-  ): Promise<void> {
-    const headers = upstreamRequestHeaders(req.headers, credentials.identityHeaders)
-    headers['x-request-id'] = requestId
-    let planned: PlannedBody
-    try {
-      const p = planBody(req, decision, headers, options)
-      planned = p instanceof Promise ? await p : p
-    } catch (err) {
-      report.fail(err, outcomeOf(err))
-      return
-    }
-    if (planned.kind === 'respond') {
-      report.outcome = planned.status < 400 ? 'success' : 'denied'
-      sendJson(res, planned.status, planned.json, requestId)
-      return
-    }
-
-    const query = decision.query.toString()
-    const call: UpstreamCall = {
-      endpoint,
-      credentials,
-      principal,
-      requestId,
-      method: (req.method ?? 'GET').toUpperCase() as Dispatcher.HttpMethod,
-      operationId: decision.operationId,
-      target: endpoint.basePath + decision.path + (query ? `?${query}` : ''),
-      headers,
-      headersTimeout: planned.headersTimeout ?? options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      tracer,
-      hooks,
-    }
-    const body = planned.body
-    const streamed = body instanceof StreamedBody ? body : undefined
-    const client: ClientState = { gone: false, relay: undefined }
-    // Only the request path needs an AbortController; a relay aborts through its handler.
-    let abort: AbortController | undefined
-    const onClose = () => {
-      if (res.writableFinished) return
-      client.gone = true
-      abort?.abort()
-      client.relay?.abort(new Error('client closed the connection'))
-    }
-    res.once('close', onClose)
-    try {
-      if (streamed === undefined && decision.route.links !== true) {
-        // the fast path: a replayable body whose answer passes unchanged (every GET)
-        await relayUpstream(call, body as Buffer | null, res, client)
-      } else {
-        const controller = (abort = new AbortController())
-        if (streamed !== undefined) streamed.onFail = (err) => controller.abort(err)
-        const upstream = await requestUpstream(call, body, controller.signal)
-        const links =
-          decision.route.links === true
-            ? {
-                enginePath: endpoint.basePath,
-                mountPath: opts.mountPath,
-                publicUrl: options.publicUrl,
-                maxJsonBytes: options.maxJsonBytes,
-              }
-            : undefined
-        await writeResponse(upstream, req, res, requestId, links)
-      }
-    } catch (err) {
-      const own = findCause(streamed?.error) ?? findCause(err)
-      if (client.gone || res.destroyed) report.outcome = 'aborted'
-      else if (!res.headersSent) report.fail(own ?? upstreamFailure(err), outcomeOf(own))
-      else res.destroy()
-    } finally {
-      res.off('close', onClose)
-    }
-  }
+  ): Promise<void> => new Exchange(options, req, res, principal, opts).run()
 
   if (tracer === undefined) return { handle }
   return {

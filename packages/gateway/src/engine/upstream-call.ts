@@ -75,12 +75,23 @@ const relayedStatus = (status: number): number => status
 const answerStatus = (r: Dispatcher.ResponseData): number => r.statusCode
 const dumpAnswer = (r: Dispatcher.ResponseData): Promise<void> => r.body.dump()
 
-/** The headers of one attempt: the credentials go in, the request id stays last. */
-async function sentHeaders(call: UpstreamCall, copy: boolean) {
-  const auth = await call.credentials.headersFor(call.principal)
+type SentHeaders = Record<string, string | string[] | undefined>
+
+function withAuth(call: UpstreamCall, copy: boolean, auth: Record<string, string>): SentHeaders {
   const sent = copy ? { ...call.headers, ...auth } : Object.assign(call.headers, auth)
   sent['x-request-id'] = call.requestId
   return sent
+}
+
+/**
+ * The headers of one attempt: the credentials go in, the request id stays last. Synchronous when
+ * the mode's credentials are (service, none, header): no promise on the hot path.
+ */
+function sentHeaders(call: UpstreamCall, copy: boolean): SentHeaders | Promise<SentHeaders> {
+  const auth = call.credentials.headersFor(call.principal)
+  return auth instanceof Promise
+    ? auth.then((a) => withAuth(call, copy, a))
+    : withAuth(call, copy, auth)
 }
 
 /** Client-side state the send step watches: the client may leave while a call is out. */
@@ -102,7 +113,8 @@ export function relayUpstream(
 ): Promise<number> {
   const once = async (): Promise<number> => {
     // `headers` is this request's own object: the credentials are written into it
-    const sent = await sentHeaders(call, false)
+    const pending = sentHeaders(call, false)
+    const sent = pending instanceof Promise ? await pending : pending
     const end = observe(call, sent)
     const relay = new Relay(res, call.requestId, end)
     client.relay = relay
@@ -140,7 +152,8 @@ export function requestUpstream(
 ): Promise<Dispatcher.ResponseData> {
   const streamed = body !== null && !Buffer.isBuffer(body) ? body : undefined
   const once = async (): Promise<Dispatcher.ResponseData> => {
-    const sent = await sentHeaders(call, true)
+    const planned = sentHeaders(call, true)
+    const sent = planned instanceof Promise ? await planned : planned
     if (streamed?.error) throw streamed.error
     const end = observe(call, sent)
     try {

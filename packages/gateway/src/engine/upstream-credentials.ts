@@ -11,8 +11,13 @@ import type { AssertionSigner } from './assertion-signer.js'
  */
 export interface UpstreamCredentials {
   readonly mode: EngineAuthMode
-  /** Headers to add to a forwarded request (after every client identity header was stripped). */
-  headersFor(principal: Principal): Promise<Record<string, string>>
+  /**
+   * Headers to add to a forwarded request (after every client identity header was stripped). A
+   * mode that never waits (`service`, `none`, `header`) answers synchronously: the proxy's hot
+   * path then has no promise and no async frame for it. The answer may be an object shared
+   * across requests: callers copy it before adding to it.
+   */
+  headersFor(principal: Principal): Record<string, string> | Promise<Record<string, string>>
   /** Headers for the gateway's own non-admin probes (readiness). */
   probeHeaders(): Record<string, string> | Promise<Record<string, string>>
   /** Lower-cased header names that carry identity upstream; always stripped from client input. */
@@ -112,18 +117,20 @@ const serviceCredentials: Implementation = (options, identityHeaders) => {
     identityHeaders,
     engineChecksTenants: false,
     // one shared object: the proxy copies what it gets before adding to it
-    headersFor: async () => header,
+    headersFor: () => header,
     probeHeaders: () => header,
     recover: refuseGatewayCredentials,
   }
 }
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
 /** `none`: no credentials (an engine without authentication). */
 const noCredentials: Implementation = (_options, identityHeaders) => ({
   mode: 'none',
   identityHeaders,
   engineChecksTenants: false,
-  headersFor: async () => ({}),
+  headersFor: () => NO_HEADERS,
   probeHeaders: () => ({}),
   recover: refuseGatewayCredentials,
 })
@@ -135,7 +142,7 @@ const headerCredentials: Implementation = (options, identityHeaders) => {
     mode: 'header',
     identityHeaders,
     engineChecksTenants: false,
-    headersFor: async (p) => ({ [userHeader]: p.userId }),
+    headersFor: (p) => ({ [userHeader]: p.userId }),
     probeHeaders: () => ({}),
     recover: refuseGatewayCredentials,
   }

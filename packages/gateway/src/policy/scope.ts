@@ -89,7 +89,10 @@ export function scopeSearchParams(
   let tenantIdIn: string[] | undefined
   let without = false
   let includeAsked = false
-  const seen = new Set<string>()
+  // first occurrence of each exact-case name (three flags, not a Set per request)
+  let seenIn = false
+  let seenWithout = false
+  let seenInclude = false
   const out = new URLSearchParams()
   for (const [name, value] of query) {
     const lower = name.toLowerCase()
@@ -99,11 +102,16 @@ export function scopeSearchParams(
       continue
     }
     // the engine reads exact-case names only, and the first occurrence (C3, C4); variants are dropped
-    if (seen.has(name)) continue
-    seen.add(name)
-    if (name === 'tenantIdIn') tenantIdIn = value.split(',').filter((v) => v !== '')
-    else if (name === 'withoutTenantId') without = truthy(value)
-    else if (name === rule.includeParam) includeAsked = truthy(value)
+    if (name === 'tenantIdIn') {
+      if (!seenIn) tenantIdIn = value.split(',').filter((v) => v !== '')
+      seenIn = true
+    } else if (name === 'withoutTenantId') {
+      if (!seenWithout) without = truthy(value)
+      seenWithout = true
+    } else if (name === rule.includeParam) {
+      if (!seenInclude) includeAsked = truthy(value)
+      seenInclude = true
+    }
   }
   const scope = computeScope(rule, principalTenants, {
     tenantIdIn: tenantIdIn !== undefined && tenantIdIn.length > 0 ? tenantIdIn : undefined,
