@@ -485,7 +485,10 @@ for (const sc of scenarios) {
         `${fmt(p99, 2)} | ${fmt(p99 / med(bare, (r) => r.p99), 2)} | ${fmt(cpu)} | ` +
         // CPU ratio as "bare's CPU per request / this one's": ≥ 0.7 means within the target.
         `${fmt(med(bare, (r) => r.cpuUs) / cpu, 2)} | ${fmt(med(p.name, (r) => r.allocB))} | ` +
-        `${fmt(med(p.name, (r) => r.gcPause), 1)} | ` +
+        `${fmt(
+          med(p.name, (r) => r.gcPause),
+          1,
+        )} | ` +
         `${fmt(med(p.name, (r) => r.rss))} | ${med(p.name, (r) => r.errors)} |`,
     )
   }
