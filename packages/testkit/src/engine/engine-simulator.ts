@@ -140,6 +140,9 @@ export async function startEngineSimulator(
     }),
   )
   server.keepAliveTimeout = 5_000
+  server.on('connection', () => {
+    log.stats.connections += 1
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => resolve())
