@@ -386,7 +386,17 @@ const STACKS = [
         },
       ]),
   { name: 'c7auth in Express', script: 'servers/c7auth-express.mjs', env: c7env },
+  {
+    name: 'bare proxy in Express (no auth: the framework floor)',
+    script: 'servers/bare-express.mjs',
+    env: common,
+  },
   { name: 'c7auth in Koa', script: 'servers/c7auth-koa.mjs', env: c7env },
+  {
+    name: 'bare proxy in Koa (no auth: the framework floor)',
+    script: 'servers/bare-koa.mjs',
+    env: common,
+  },
   ...(TRACING
     ? [
         {
