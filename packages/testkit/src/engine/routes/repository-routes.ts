@@ -5,11 +5,13 @@ import { RESOURCE } from '../authorization-service.js'
 import { definitionDto, deploymentDto, processInstanceDto } from '../dto.js'
 import {
   EngineError,
+  engineException,
   missingAuthorization,
   invalidRequest,
   notFound,
   nullValue,
   restException,
+  tenantViolationMessage,
 } from '../engine-errors.js'
 import { parseEngineDate } from '../engine-format.js'
 import type { ProcessDefinitionRecord } from '../engine-state.js'
@@ -311,6 +313,28 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
       return json({})
     })
   }
+
+  /**
+   * `GetStaticCalledProcessDefinitionsCmd`: the simulator runs no call activities, so a definition
+   * calls none; missing → 404, another tenant's → ENGINE-13034 (500), unreadable → 403.
+   */
+  router.add('GET', '/process-definition/{id}/static-called-process-definitions', (c) => {
+    const id = c.params['id'] as string
+    const d = state.definitions.get(id)
+    if (d === undefined) {
+      throw invalidRequest(
+        `no deployed process definition found with id '${id}': processDefinition is null`,
+        404,
+      )
+    }
+    if (!isAuthenticatedTenant(c.auth, d.tenantId)) {
+      throw engineException(tenantViolationMessage(`get the process definition '${id}'`))
+    }
+    if (!readable(c.auth, d)) {
+      throw missingAuthorization(c.auth.userId, 'READ', 'ProcessDefinition', d.key)
+    }
+    return json([])
+  })
 
   /**
    * `ProcessDefinitionResourceImpl.startProcessInstance` (and `submitForm`, which starts the same
