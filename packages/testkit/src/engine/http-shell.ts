@@ -99,7 +99,12 @@ async function handle(
     reply(r, headers)
   }
 
-  const fault = o.fault()
+  const anyFault = o.fault()
+  // a fault with a `path` hits only the requests below `/engine-rest<path>`
+  const fault =
+    anyFault?.path === undefined || url.pathname.startsWith(`/engine-rest${anyFault.path}`)
+      ? anyFault
+      : null
   if (fault?.kind === 'down') {
     req.socket.destroy()
     return

@@ -104,11 +104,13 @@ export interface ValidationIssue {
  * `down` resets the connection without an answer, `status` answers `status` (the request body is
  * drained unread), and `stall` sends the status line, headers and the first part of an answer (`body`),
  * then nothing more until the client goes away; the request is recorded then, with `status`.
+ * With `path` (e.g. `/event-subscription`) only the requests whose path below `/engine-rest` starts
+ * with it meet the fault.
  */
 export type EngineFault =
-  | { readonly kind: 'delay'; readonly ms: number }
-  | { readonly kind: 'down' }
-  | { readonly kind: 'status'; readonly status: number }
+  | { readonly kind: 'delay'; readonly ms: number; readonly path?: string }
+  | { readonly kind: 'down'; readonly path?: string }
+  | { readonly kind: 'status'; readonly status: number; readonly path?: string }
   | {
       readonly kind: 'stall'
       /** Default 200. */
@@ -116,6 +118,7 @@ export type EngineFault =
       /** Default `application/json`. */
       readonly contentType?: string
       readonly body: string | Uint8Array
+      readonly path?: string
     }
   | null
 
