@@ -292,7 +292,6 @@ describeEngines('cross-tenant fuzz', (ctx: EngineContext) => {
           const path = concrete(g)
           const method = g.route.method
           const body = method === 'GET' || method === 'OPTIONS' ? undefined : (g.body ?? {})
-          const before = h.simulator?.requests.length ?? 0
           const r = await h.call(await tokenOfB(), method, path, body)
           stats.cases++
           stats.statuses[r.status] = (stats.statuses[r.status] ?? 0) + 1
