@@ -352,7 +352,7 @@ class OAuthTokenClient implements TokenClient {
     entry: Entry,
     background: boolean,
   ): Promise<{ token?: StoredToken; lease?: TokenStoreLease }> {
-    const deadline = Date.now() + this.#settings.leaseMs
+    const deadline = this.#now() + this.#settings.leaseMs
     let delay = 20
     for (;;) {
       const found = await this.#sharedToken(entry, background)
@@ -365,8 +365,8 @@ class OAuthTokenClient implements TokenClient {
         void lease.release().catch(() => undefined)
         return { token: again }
       }
-      if (this.#closed || Date.now() >= deadline) return {}
-      await new Promise((resolve) => setTimeout(resolve, delay).unref())
+      if (this.#closed || this.#now() >= deadline) return {}
+      await new Promise<void>((resolve) => this.#timers.setTimeout(resolve, delay))
       delay = Math.min(delay * 2, 250)
     }
   }
