@@ -109,10 +109,24 @@ describe('deployment profiles through the gateway (express, service mode, simula
   })
 
   it('refuses a signal throw under trusted when the engine cannot tell whether shared signal subscriptions exist', async () => {
-    // the simulator has no /event-subscription: the probe fails, and the gateway fails closed
-    const r = await h.deploy(b, modelWith('trustedSignal', SIGNAL_THROW), 'trustedSignal')
-    expect(r.status, r.text).toBe(400)
-    expect((r.json as { message: string }).message).toContain('rule signal-throw')
+    // the engine fails the subscription probe: the gateway fails closed
+    h.simulator!.setFault({ kind: 'status', status: 500, path: '/event-subscription' })
+    try {
+      const r = await h.deploy(b, modelWith('trustedSignal', SIGNAL_THROW), 'trustedSignal')
+      expect(r.status, r.text).toBe(400)
+      expect((r.json as { message: string }).message).toContain('rule signal-throw')
+    } finally {
+      h.simulator!.setFault(null)
+    }
+  })
+
+  it('accepts a signal throw under trusted when the engine has no shared signal subscription', async () => {
+    const before = h.simulator!.requests.length
+    const r = await h.deploy(b, modelWith('trustedSignalOk', SIGNAL_THROW), 'trustedSignalOk')
+    expect(r.status, r.text).toBe(200)
+    // the gateway asked the engine (as the probe's query), which answered
+    const probes = h.simulator!.requests.slice(before).filter((q) => q.path.endsWith('/count'))
+    expect(probes.map((q) => `${q.path} ${q.status}`)).toContain('/event-subscription/count 200')
   })
 
   it('refuses deploying without a grant (a user of the app’s tenant), and redeploying under strict', async () => {

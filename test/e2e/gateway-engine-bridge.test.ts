@@ -290,16 +290,16 @@ describeEngines('bridge mode', (ctx) => {
       expect((await h.call(dave, 'GET', '/task')).status).toBe(200)
       // someone changes dave's password in the engine behind the gateway's back
       const admin = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`
-      const put = await request(`${h.target.url}/user/${daveId}/credentials`, {
-        method: 'PUT',
-        headers: { authorization: admin, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          password: 'Other-Passw0rd!',
-          authenticatedUserPassword: ADMIN_PASSWORD,
-        }),
-      })
-      expect(put.statusCode).toBe(204)
-      await put.body.dump()
+      const changePassword = async (userId: string, password: string) => {
+        const put = await request(`${h.target.url}/user/${userId}/credentials`, {
+          method: 'PUT',
+          headers: { authorization: admin, 'content-type': 'application/json' },
+          body: JSON.stringify({ password, authenticatedUserPassword: ADMIN_PASSWORD }),
+        })
+        expect(put.statusCode).toBe(204)
+        await put.body.dump()
+      }
+      await changePassword(daveId, 'Other-Passw0rd!')
       const repairs = h.events.repairs
       // A user may not start processes on an engine with authorization checks (grants are for
       // apps): there dave repeats a task query with a body, which must be replayed all the same.
@@ -311,6 +311,16 @@ describeEngines('bridge mode', (ctx) => {
       // dave works again without a second repair
       expect((await h.call(dave, 'GET', '/task?firstResult=0&maxResults=10')).status).toBe(200)
       expect(h.events.repairs).toBe(repairs + 1)
+      // the same for a relayed GET (another user: repairs of one user are rate-limited): the
+      // engine's 401 is discarded, the user repaired, the GET relayed again, and only the
+      // engine's second answer reaches the client
+      const erin = await h.userToken('erin', 'appA', [])
+      expect((await h.call(erin, 'GET', '/task')).status).toBe(200)
+      await changePassword((await h.principalOf(erin)).userId, 'Third-Passw0rd!')
+      const again = await h.call(erin, 'GET', '/task')
+      expect(again.status, again.text).toBe(200)
+      expect(again.json).toEqual(expect.any(Array))
+      expect(h.events.repairs).toBe(repairs + 2)
       if (h.simulator) {
         expect(h.simulator.inspect.user(daveId)?.locked).toBe(false)
         expect(h.simulator.inspect.user('admin')?.attempts).toBe(0)

@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import type { Principal } from '@c7auth/core'
+import { describe, expect, it } from 'vitest'
 import { createEngineEndpoint, createIdentityBridge } from '../../packages/gateway/src/internal.js'
 import type { IdentityBridgeOptions } from '../../packages/gateway/src/internal.js'
+import { testPrincipal, useClosers } from '../../packages/gateway/src/__tests__/fixtures.js'
 import { startEngineSimulator } from '@c7auth/testkit'
 import type { EngineSimulator } from '@c7auth/testkit'
 
@@ -11,24 +11,7 @@ import type { EngineSimulator } from '@c7auth/testkit'
  * the same ones the parity suite checks against Camunda 7.24 and Operaton.
  */
 const ADMIN = { id: 'admin', password: 'adminpw' }
-const closers: (() => Promise<void> | void)[] = []
-afterEach(async () => {
-  while (closers.length) await closers.pop()!()
-})
-
-const principal = (over: Partial<Principal> = {}): Principal => ({
-  kind: 'app',
-  userId: 'appA',
-  groupIds: [],
-  tenantIds: ['tenantA'],
-  clientId: 'app-a',
-  issuer: 'http://127.0.0.1/idp',
-  subject: 'app-a',
-  scopes: [],
-  expiresAt: 0,
-  admin: false,
-  ...over,
-})
+const closers = useClosers()
 
 async function setup(
   over: Partial<IdentityBridgeOptions> = {},
@@ -113,7 +96,9 @@ describe('identity bridge', () => {
   it('provisions a new user once (user, tenant, memberships) and costs nothing afterwards', async () => {
     const { make, asUser, view: v } = await setup()
     const bridge = make()
-    const { authorization } = await bridge.ensure(principal({ groupIds: ['billing', 'unlisted'] }))
+    const { authorization } = await bridge.ensure(
+      testPrincipal({ groupIds: ['billing', 'unlisted'] }),
+    )
     expect(await v.exists('tenant', 'tenantA')).toBe(true)
     expect(v.tenants('appA')).toEqual(['tenantA'])
     expect(v.groups('appA')).toEqual(['apps', 'billing', 'c7authbridged'])
@@ -125,10 +110,10 @@ describe('identity bridge', () => {
     expect(first).toBe(1 + 2 + 1 + 2 + 4 + 3)
     expect(v.calls()).toHaveLength(first)
     for (let i = 0; i < 5; i++)
-      await bridge.ensure(principal({ groupIds: ['billing', 'unlisted'] }))
+      await bridge.ensure(testPrincipal({ groupIds: ['billing', 'unlisted'] }))
     expect(bridge.adminCalls).toBe(first)
     // a second new user in the same tenant and groups: user create + memberships only
-    await bridge.ensure(principal({ userId: 'appB', groupIds: ['billing'] }))
+    await bridge.ensure(testPrincipal({ userId: 'appB', groupIds: ['billing'] }))
     expect(bridge.adminCalls - first).toBe(1 + 1 + 3)
     expect(v.calls()).toHaveLength(bridge.adminCalls)
   })
@@ -136,19 +121,19 @@ describe('identity bridge', () => {
   it('single-flights concurrent first requests of one user', async () => {
     const { make, view: v } = await setup()
     const bridge = make()
-    await Promise.all(Array.from({ length: 10 }, () => bridge.ensure(principal())))
+    await Promise.all(Array.from({ length: 10 }, () => bridge.ensure(testPrincipal())))
     expect(v.calls().filter((c) => c === 'POST /user/create')).toHaveLength(1)
   })
 
   it('reconciles a changed token: removes a dropped group and tenant, adds new ones, keeps unmanaged groups', async () => {
     const { engine, make, view: v } = await setup()
     const bridge = make()
-    await bridge.ensure(principal({ groupIds: ['billing'], tenantIds: ['tenantA', 'tenantB'] }))
+    await bridge.ensure(testPrincipal({ groupIds: ['billing'], tenantIds: ['tenantA', 'tenantB'] }))
     // an admin group a non-admin must not keep, and a group the gateway does not manage
     engine.seed.membership({ userId: 'appA', groupId: 'camunda-admin' })
     engine.seed.group({ id: 'opsManual' })
     engine.seed.membership({ userId: 'appA', groupId: 'opsManual' })
-    await bridge.ensure(principal({ groupIds: [], tenantIds: ['tenantA', 'tenantC'] }))
+    await bridge.ensure(testPrincipal({ groupIds: [], tenantIds: ['tenantA', 'tenantC'] }))
     // camunda-admin appears in the allowlist but is never granted through a token, and is removed
     expect(v.groups('appA')).toEqual(['apps', 'c7authbridged', 'opsManual'])
     expect(v.tenants('appA')).toEqual(['tenantA', 'tenantC'])
@@ -156,9 +141,9 @@ describe('identity bridge', () => {
 
   it('never re-adds an existing membership after a restart (no upsert: read, then diff)', async () => {
     const { engine, make, view: v } = await setup()
-    await make().ensure(principal({ groupIds: ['billing'] }))
+    await make().ensure(testPrincipal({ groupIds: ['billing'] }))
     const restarted = make()
-    await restarted.ensure(principal({ groupIds: ['billing'] }))
+    await restarted.ensure(testPrincipal({ groupIds: ['billing'] }))
     const calls = v.calls()
     expect(calls.filter((c) => c.startsWith('PUT /tenant/tenantA/user-members'))).toHaveLength(1)
     expect(calls.filter((c) => c.startsWith('PUT /group/billing/members'))).toHaveLength(1)
@@ -170,15 +155,15 @@ describe('identity bridge', () => {
 
   it('gives admin principals the engine admin group', async () => {
     const { make, view: v } = await setup()
-    await make().ensure(principal({ userId: 'ops1', kind: 'user', admin: true }))
+    await make().ensure(testPrincipal({ userId: 'ops1', kind: 'user', admin: true }))
     expect(v.groups('ops1')).toContain('camunda-admin')
   })
 
   it('repairs a user whose password no longer matches (rotated secret), unlocking it, rate-limited', async () => {
     const { engine, make, asUser, view: v } = await setup()
-    await make({ secret: 'old'.repeat(12) }).ensure(principal())
+    await make({ secret: 'old'.repeat(12) }).ensure(testPrincipal())
     const bridge = make({ secret: 'new'.repeat(12) })
-    const { authorization } = await bridge.ensure(principal())
+    const { authorization } = await bridge.ensure(testPrincipal())
     expect(await asUser(authorization)).toBe(401)
     expect(v.attempts('appA')).toBe(1)
     expect(engine.inspect.user('appA')?.locked).toBe(true) // locked until the clock moves
@@ -192,8 +177,12 @@ describe('identity bridge', () => {
   it('stops using a rejected admin password at once (never locks the admin)', async () => {
     const { make, view: v } = await setup()
     const bridge = make({ adminPassword: 'wrong' })
-    await expect(bridge.ensure(principal())).rejects.toMatchObject({ code: 'C7AUTH_BRIDGE_FAILED' })
-    await expect(bridge.ensure(principal())).rejects.toMatchObject({ code: 'C7AUTH_BRIDGE_FAILED' })
+    await expect(bridge.ensure(testPrincipal())).rejects.toMatchObject({
+      code: 'C7AUTH_BRIDGE_FAILED',
+    })
+    await expect(bridge.ensure(testPrincipal())).rejects.toMatchObject({
+      code: 'C7AUTH_BRIDGE_FAILED',
+    })
     await expect(bridge.repair('x')).rejects.toMatchObject({ code: 'C7AUTH_BRIDGE_FAILED' })
     expect(bridge.adminCalls).toBe(1)
     expect(v.attempts(ADMIN.id)).toBe(1)
@@ -204,7 +193,7 @@ describe('identity bridge', () => {
     const bridge = make()
     const ids = ['admin', 'ADMIN', 'c7authcanary', 'a-b', 'x'.repeat(65), 'ümlaut']
     for (const userId of ids) {
-      await expect(bridge.ensure(principal({ userId }))).rejects.toMatchObject({
+      await expect(bridge.ensure(testPrincipal({ userId }))).rejects.toMatchObject({
         code: 'C7AUTH_BRIDGE_FAILED',
       })
     }
@@ -263,7 +252,7 @@ describe('identity bridge ownership (marker group)', () => {
     seedOperator(engine)
     const before = snapshot(v, 'ops')
     const bridge = make()
-    const ops = principal({ userId: 'ops', kind: 'user', tenantIds: ['tenantA'], admin: false })
+    const ops = testPrincipal({ userId: 'ops', kind: 'user', tenantIds: ['tenantA'], admin: false })
     const err = await bridge.ensure(ops).then(
       () => undefined,
       (e: unknown) => e,
@@ -310,7 +299,7 @@ describe('identity bridge ownership (marker group)', () => {
     engine.seed.tenant({ id: 'tenantB', name: 'B' })
     engine.seed.membership({ tenantId: 'tenantB', userId: 'legacy' })
     const bridge = make()
-    await bridge.ensure(principal({ userId: 'legacy', groupIds: ['c7authbridged'] }))
+    await bridge.ensure(testPrincipal({ userId: 'legacy', groupIds: ['c7authbridged'] }))
     expect(v.groups('legacy')).toEqual(['apps', 'c7authbridged'])
     expect(v.tenants('legacy')).toEqual(['tenantA'])
     // an engine 401 for it is repaired: it is the bridge's
@@ -332,7 +321,7 @@ describe('identity bridge ownership (marker group)', () => {
   it('uses a configured marker group, created as a SYSTEM group at first use', async () => {
     const { make, view: v } = await setup()
     const bridge = make({ markerGroupId: 'mybridge' })
-    await bridge.ensure(principal())
+    await bridge.ensure(testPrincipal())
     const group = (await v.admin('GET', '/group/mybridge')).json as { type: string }
     expect(group.type).toBe('SYSTEM')
     expect(v.groups('appA')).toContain('mybridge')
@@ -345,10 +334,12 @@ describe('identity bridge ownership (marker group)', () => {
     seedOperator(engine)
     const before = snapshot(v, 'ops')
     const bridge = make({ adoptExistingUsers: true })
-    await bridge.ensure(principal({ userId: 'olduser' }))
+    await bridge.ensure(testPrincipal({ userId: 'olduser' }))
     expect(v.groups('olduser')).toContain('c7authbridged')
     expect(v.tenants('olduser')).toEqual(['tenantA'])
-    await expect(bridge.ensure(principal({ userId: 'ops', kind: 'user' }))).rejects.toMatchObject({
+    await expect(
+      bridge.ensure(testPrincipal({ userId: 'ops', kind: 'user' })),
+    ).rejects.toMatchObject({
       code: 'C7AUTH_BRIDGE_FAILED',
     })
     expect(snapshot(v, 'ops')).toEqual(before)

@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { pino } from 'pino'
 import { request } from 'undici'
-import type { EngineAuthMode, Principal } from '@c7auth/core'
+import type { EngineAuthMode } from '@c7auth/core'
 import {
   createAuditLog,
   createEngineEndpoint,
@@ -14,33 +14,20 @@ import {
   engineNotFound,
 } from '../../packages/gateway/src/internal.js'
 import type { EngineProxyOptions } from '../../packages/gateway/src/internal.js'
+import { testPrincipal, useClosers } from '../../packages/gateway/src/__tests__/fixtures.js'
 import { linearProcessXml, startEngineSimulator } from '@c7auth/testkit'
 import type { EngineSimulator, EngineSimulatorOptions } from '@c7auth/testkit'
 
 /**
  * The engine proxy's forwarding and failure handling with the real route-table policy in front of
  * the engine-rest simulator (its request log shows what reached the engine; its fault API makes
- * it slow, down or failing). Transport details no engine can be made to show (a body arriving in
- * pieces, credentials that resolve late) stay in packages/gateway/src/engine/proxy.test.ts.
+ * it slow, down or failing). The transport mechanics (body limits, long polls, streamed uploads,
+ * relays, clients that leave, credentials that resolve late) are in
+ * packages/gateway/src/engine/proxy.test.ts, on the simulator and the real policy too.
  */
 const SERVICE = { id: 'svc', password: 'Svc-Passw0rd!' }
-const principal: Principal = {
-  kind: 'app',
-  userId: 'appA',
-  groupIds: [],
-  tenantIds: ['tenantA'],
-  clientId: 'app-a',
-  issuer: 'http://127.0.0.1/idp',
-  subject: 'app-a',
-  scopes: [],
-  expiresAt: Math.floor(Date.now() / 1000) + 300,
-  admin: false,
-}
-
-const closers: (() => Promise<void>)[] = []
-afterEach(async () => {
-  while (closers.length) await closers.pop()!()
-})
+const principal = testPrincipal()
+const closers = useClosers()
 
 /** A simulator with the service account and one instance per tenant waiting in a user task. */
 async function engineWithData(options: EngineSimulatorOptions = {}) {

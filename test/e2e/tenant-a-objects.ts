@@ -45,6 +45,8 @@ export interface TenantAObjects {
   readonly withIncident: string
   /** Waits in a one-hour timer: a job. */
   readonly waitingInTimer: string
+  /** Waits in the receive task `wait` for message `sweep-go`: an event subscription. */
+  readonly waitingForMessage: string
   /** Values no answer to tenant B may contain. */
   readonly secrets: readonly string[]
 }
@@ -59,7 +61,8 @@ export async function seedTenantA(h: Harness, a: string, b: string): Promise<Ten
   const order = linearProcessXml({
     key: 'order',
     steps: [
-      { type: 'userTask', id: 'approve' },
+      // a candidate group: the task's identity links are in the history (identity link log)
+      { type: 'userTask', id: 'approve', candidateGroups: ['sweepClerks'] },
       { type: 'externalTask', id: 'charge', topic: 'charge' },
     ],
   })
@@ -79,6 +82,11 @@ export async function seedTenantA(h: Harness, a: string, b: string): Promise<Ten
   })
   const waitingDep = await h.deploy(a, waiting, 'sweepWaiting')
   ok(waitingDep, 'deploy sweepWaiting')
+  const message = linearProcessXml({
+    key: 'sweepMessage',
+    steps: [{ type: 'receiveTask', id: 'wait', message: 'sweep-go' }],
+  })
+  ok(await h.deploy(a, message, 'sweepMessage'), 'deploy sweepMessage')
   const depJson = dep.json as {
     id: string
     deployedProcessDefinitions: Record<string, { id: string }>
@@ -119,6 +127,7 @@ export async function seedTenantA(h: Harness, a: string, b: string): Promise<Ten
     'fail sweep-fail',
   )
   const waitingInTimer = await start('sweepWaiting')
+  const waitingForMessage = await start('sweepMessage')
 
   if (h.simulator) {
     h.simulator.seed.historicDecisionInstance({
@@ -149,6 +158,9 @@ export async function seedTenantA(h: Harness, a: string, b: string): Promise<Ten
     return rows[0]!.id
   }
   const task = await one<{ id: string }>(`/task?processInstanceId=${waitingInTask}`)
+  // the kinds no owner check addresses, but scope-query routes list: real rows of A's
+  await one(`/event-subscription?processInstanceId=${waitingForMessage}`)
+  await one(`/history/identity-link-log?taskId=${task}`)
   const ids: Record<SweptOwnerResource, string> = {
     deployment: depJson.id,
     processDefinition: Object.values(depJson.deployedProcessDefinitions)[0]!.id,
@@ -188,6 +200,15 @@ export async function seedTenantA(h: Harness, a: string, b: string): Promise<Ten
     waitingInExternalTask,
     withIncident,
     waitingInTimer,
-    secrets: ['tenantA', 'secret-of-a', task, waitingInTask, ids.externalTask, ids.job],
+    waitingForMessage,
+    secrets: [
+      'tenantA',
+      'secret-of-a',
+      task,
+      waitingInTask,
+      waitingForMessage,
+      ids.externalTask,
+      ids.job,
+    ],
   }
 }

@@ -26,6 +26,8 @@ export async function snapshotOfA(h: Harness): Promise<string> {
       '/history/job-log?tenantIdIn=tenantA',
       '/history/external-task-log?tenantIdIn=tenantA',
       '/history/decision-instance?tenantIdIn=tenantA',
+      '/event-subscription?tenantIdIn=tenantA',
+      '/history/identity-link-log?tenantIdIn=tenantA',
     ].map((path) => engineAdmin<unknown[]>(h.target, 'GET', path)),
   )
   // variables per instance, as the instance resource renders them

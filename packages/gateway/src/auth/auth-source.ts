@@ -36,9 +36,20 @@ export function toAuthenticator(source: AuthSource): Authenticator {
   return createAuthenticator({ ...source, issuers: [source] })
 }
 
-/** The value an adapter stores for the request. */
+/** One `RequestAuth` per verified token: a cached token's callers share it (it is frozen). */
+const requestAuths = new WeakMap<VerifiedToken, RequestAuth>()
+
+/**
+ * The value an adapter stores for the request (`req.auth`, `ctx.state.auth`): the principal and
+ * the verified claims, frozen. Made once per verified token, so a cache hit allocates nothing here.
+ */
 export function toRequestAuth(verified: VerifiedToken): RequestAuth {
-  return { ...verified.principal, claims: verified.claims }
+  let auth = requestAuths.get(verified)
+  if (auth === undefined) {
+    auth = Object.freeze({ ...verified.principal, claims: verified.claims })
+    requestAuths.set(verified, auth)
+  }
+  return auth
 }
 
 function isAuthenticator(source: AuthSource): source is Authenticator {

@@ -49,6 +49,12 @@ export interface Authenticator {
    * Rejects with `HttpAuthError` (400/401/403) or `UpstreamError` `C7AUTH_JWKS_UNAVAILABLE` (503).
    */
   authenticate(req: AuthRequestLike): Promise<Principal>
+  /**
+   * Like {@link authenticateRequest}, without a promise on a cache hit: the verified token itself
+   * when it was verified before, else a promise of it. Throws (synchronously) when the request has
+   * no usable bearer token. For request handlers on the hot path.
+   */
+  lookup(req: AuthRequestLike): VerifiedToken | Promise<VerifiedToken>
   /** Like {@link authenticate}, also giving the token's verified claims (what `req.auth` carries). */
   authenticateRequest(req: AuthRequestLike): Promise<VerifiedToken>
   /** Verifies a raw access token and maps it to a principal; rejects like {@link authenticate}. */
@@ -438,6 +444,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         return Promise.reject(err as Error)
       }
     },
+    lookup: lookupRequest,
     authenticateRequest(req) {
       try {
         return Promise.resolve(lookupRequest(req))

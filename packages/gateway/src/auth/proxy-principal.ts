@@ -5,15 +5,23 @@ import type { AuthRequestLike } from './bearer.js'
 
 /**
  * The principal the engine proxy acts for: the one an earlier middleware verified, else the
- * request authenticated with the gateway's own authenticator. A non-admin principal with no tenant
- * (a plain JWT check, which maps none) is refused: the proxy scopes every call by tenant.
+ * request authenticated with the gateway's own authenticator (synchronously on a cache hit). A
+ * non-admin principal with no tenant (a plain JWT check, which maps none) is refused: the proxy
+ * scopes every call by tenant. Throws or rejects with the refusal.
  */
-export async function principalForProxy(
+export function principalForProxy(
   authenticator: Authenticator,
   req: AuthRequestLike,
   verified: Principal | undefined,
-): Promise<Principal> {
-  const principal = verified ?? (await authenticator.authenticate(req))
+): Principal | Promise<Principal> {
+  if (verified !== undefined) return admitted(authenticator, verified)
+  const found = authenticator.lookup(req)
+  return found instanceof Promise
+    ? found.then((v) => admitted(authenticator, v.principal))
+    : admitted(authenticator, found.principal)
+}
+
+function admitted(authenticator: Authenticator, principal: Principal): Principal {
   if (principal.tenantIds.length === 0 && !principal.admin) {
     throw new HttpAuthError('C7AUTH_TENANT_UNKNOWN', {
       realm: authenticator.realm,

@@ -116,6 +116,8 @@ class Exchange implements EngineAccess, ClientState {
   /** The client left while the request ran. */
   gone = false
   relay: Relay | undefined = undefined
+  /** The request body, when it streams upstream (its failure is the request's answer). */
+  streamed: StreamedBody | undefined = undefined
   /** Only the request path needs an AbortController; a relay aborts through its handler. */
   private abort: AbortController | undefined = undefined
   private ran = false
@@ -187,33 +189,69 @@ class Exchange implements EngineAccess, ClientState {
         sendJson(res, decision.status, decision.json, requestId)
         return
       }
-      await this.forward(decision)
+      // every GET: the relay's own promise, no async frame of the forward step's own
+      try {
+        const sending = this.forward(decision)
+        if (sending !== undefined) await sending
+      } catch (err) {
+        this.sendFailed(err)
+      }
     } finally {
       this.ran = true
       if (res.writableFinished || res.destroyed) this.report()
     }
   }
 
-  /** Executes a forward decision: plan the body, send upstream, write the response. */
-  private async forward(decision: ForwardDecision): Promise<void> {
-    const { req, res, options, requestId } = this
-    const { endpoint, credentials } = options
-    const headers = upstreamRequestHeaders(req.headers, credentials.identityHeaders)
+  /**
+   * Executes a forward decision: plan the body, send upstream, write the response. Returns the
+   * send step's promise (it rejects with a failure for {@link sendFailed}), or nothing when the
+   * request was answered already.
+   */
+  private forward(decision: ForwardDecision): Promise<unknown> | undefined {
+    const { req, options, requestId } = this
+    const headers = upstreamRequestHeaders(req.headers, options.credentials.identityHeaders)
     headers['x-request-id'] = requestId
-    let planned: PlannedBody
+    let planned: PlannedBody | Promise<PlannedBody>
     try {
-      const p = planBody(req, decision, headers, options)
-      planned = p instanceof Promise ? await p : p
+      planned = planBody(req, decision, headers, options)
     } catch (err) {
       this.fail(err, outcomeOf(err))
-      return
+      return undefined
     }
+    return planned instanceof Promise
+      ? this.sendWhenPlanned(decision, headers, planned)
+      : this.send(decision, headers, planned)
+  }
+
+  /** {@link send} once a body that had to be read (and checked) was. */
+  private async sendWhenPlanned(
+    decision: ForwardDecision,
+    headers: Record<string, string>,
+    pending: Promise<PlannedBody>,
+  ): Promise<unknown> {
+    let planned: PlannedBody
+    try {
+      planned = await pending
+    } catch (err) {
+      this.fail(err, outcomeOf(err))
+      return undefined
+    }
+    return this.send(decision, headers, planned)
+  }
+
+  /** Step 2 and 3: the upstream call, relayed or rewritten, for a planned body. */
+  private send(
+    decision: ForwardDecision,
+    headers: Record<string, string>,
+    planned: PlannedBody,
+  ): Promise<unknown> | undefined {
+    const { res, options, requestId } = this
     if (planned.kind === 'respond') {
       this.outcome = planned.status < 400 ? 'success' : 'denied'
       sendJson(res, planned.status, planned.json, requestId)
-      return
+      return undefined
     }
-
+    const { endpoint, credentials } = options
     const query = decision.query.toString()
     const call: UpstreamCall = {
       endpoint,
@@ -230,33 +268,42 @@ class Exchange implements EngineAccess, ClientState {
       hooks: options.hooks,
     }
     const body = planned.body
-    const streamed = body instanceof StreamedBody ? body : undefined
-    try {
-      if (streamed === undefined && decision.route.links !== true) {
-        // the fast path: a replayable body whose answer passes unchanged (every GET)
-        await relayUpstream(call, body as Buffer | null, res, this)
-      } else {
-        const controller = (this.abort = new AbortController())
-        if (this.gone) controller.abort()
-        if (streamed !== undefined) streamed.onFail = (err) => controller.abort(err)
-        const upstream = await requestUpstream(call, body, controller.signal)
-        const links =
-          decision.route.links === true
-            ? {
-                enginePath: endpoint.basePath,
-                mountPath: this.opts.mountPath,
-                publicUrl: options.publicUrl,
-                maxJsonBytes: options.maxJsonBytes,
-              }
-            : undefined
-        await writeResponse(upstream, req, res, requestId, links)
-      }
-    } catch (err) {
-      const own = findCause(streamed?.error) ?? findCause(err)
-      if (this.gone || res.destroyed) this.outcome = 'aborted'
-      else if (!res.headersSent) this.fail(own ?? upstreamFailure(err), outcomeOf(own))
-      else res.destroy()
-    }
+    if (body instanceof StreamedBody) this.streamed = body
+    // the fast path: a replayable body whose answer passes unchanged (every GET)
+    if (this.streamed === undefined && decision.route.links !== true)
+      return relayUpstream(call, body as Buffer | null, res, this)
+    return this.rewrite(call, body, decision)
+  }
+
+  /** A streamed body, or an answer whose links the gateway rewrites. */
+  private async rewrite(
+    call: UpstreamCall,
+    body: Buffer | StreamedBody | null,
+    decision: ForwardDecision,
+  ): Promise<void> {
+    const { req, res, options, streamed } = this
+    const controller = (this.abort = new AbortController())
+    if (this.gone) controller.abort()
+    if (streamed !== undefined) streamed.onFail = (err) => controller.abort(err)
+    const upstream = await requestUpstream(call, body, controller.signal)
+    const links =
+      decision.route.links === true
+        ? {
+            enginePath: options.endpoint.basePath,
+            mountPath: this.opts.mountPath,
+            publicUrl: options.publicUrl,
+            maxJsonBytes: options.maxJsonBytes,
+          }
+        : undefined
+    await writeResponse(upstream, req, res, this.requestId, links)
+  }
+
+  /** The send step failed: the body's own error first, else the engine's; or the client left. */
+  private sendFailed(err: unknown): void {
+    const own = findCause(this.streamed?.error) ?? findCause(err)
+    if (this.gone || this.res.destroyed) this.outcome = 'aborted'
+    else if (!this.res.headersSent) this.fail(own ?? upstreamFailure(err), outcomeOf(own))
+    else this.res.destroy()
   }
 
   /** Renders a refusal or failure (the one error renderer) and records it. */

@@ -9,13 +9,16 @@ import { downstreamResponseHeaders } from './http-headers.js'
  * kept (a full socket pauses the upstream read until `drain`). A 401 is not relayed: its body is
  * discarded and {@link Relay.done} resolves with 401 so the caller can repair credentials and
  * retry, or refuse, without the engine's Basic challenge ever reaching the client.
+ *
+ * A subclass says what a status means beyond writing it ({@link observed}) and what follows a 401
+ * ({@link unauthorized}): methods on the one object, so a relayed request makes no closures.
  */
-export class Relay implements Dispatcher.DispatchHandler {
-  /** Resolves with the upstream status once the response has been relayed (or discarded on 401). */
+export abstract class Relay implements Dispatcher.DispatchHandler {
+  /** Resolves with the upstream status once the response has been relayed (a 401: see {@link unauthorized}). */
   readonly done: Promise<number>
   /** The upstream status, once headers arrived (0 before). */
   status = 0
-  #resolve!: (status: number) => void
+  #resolve!: (status: number | Promise<number>) => void
   #reject!: (err: Error) => void
   #controller: Dispatcher.DispatchController | undefined
   #aborted: Error | undefined
@@ -23,16 +26,20 @@ export class Relay implements Dispatcher.DispatchHandler {
   #onDrain: (() => void) | undefined
 
   constructor(
-    private readonly res: ServerResponse,
+    protected readonly res: ServerResponse,
     private readonly requestId: string,
-    /** Called once with the status when the upstream headers arrive. */
-    private readonly onStatus: (status: number) => void,
   ) {
     this.done = new Promise<number>((resolve, reject) => {
       this.#resolve = resolve
       this.#reject = reject
     })
   }
+
+  /** Once per attempt: the status when the headers arrive, or `undefined` and the error before. */
+  protected abstract observed(status: number | undefined, error?: unknown): void
+
+  /** After a discarded 401: what {@link done} settles as (a repaired retry, or a refusal). */
+  protected abstract unauthorized(): Promise<number>
 
   /** Stops the exchange (the client went away); {@link done} rejects with `reason`. */
   abort(reason: Error): void {
@@ -52,7 +59,7 @@ export class Relay implements Dispatcher.DispatchHandler {
   ): void {
     if (statusCode < 200) return
     this.status = statusCode
-    this.onStatus(statusCode)
+    this.observed(statusCode)
     if (statusCode === 401) {
       this.#discard = true
       return
@@ -76,12 +83,17 @@ export class Relay implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    if (!this.#discard) this.res.end()
+    if (this.#discard) {
+      this.#resolve(this.unauthorized())
+      return
+    }
+    this.res.end()
     this.#resolve(this.status)
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     if (this.#onDrain) this.res.off('drain', this.#onDrain)
+    if (this.status === 0) this.observed(undefined, err)
     this.#reject(err)
   }
 }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
-import type { Tracer } from '@opentelemetry/api'
+import type { Span, Tracer } from '@opentelemetry/api'
 import type { Principal } from '@c7auth/core'
 import { endUpstreamSpan, startUpstreamSpan } from '../observability/tracing.js'
 import type { EngineEndpoint } from './engine-client.js'
@@ -8,6 +8,8 @@ import { Relay } from './relay.js'
 import type { StreamedBody } from './request-body.js'
 import type { GatewayHooks } from './types.js'
 import type { UpstreamCredentials } from './upstream-credentials.js'
+
+type SentHeaders = Record<string, string | string[] | undefined>
 
 /** One upstream call of a client request: where, as whom, with which headers and timeouts. */
 export interface UpstreamCall {
@@ -27,27 +29,44 @@ export interface UpstreamCall {
   readonly hooks?: GatewayHooks | undefined
 }
 
-/** Ends the observation of one upstream attempt: its status, or the error it failed with. */
-type EndObservation = (status: number | undefined, error?: unknown) => void
-const UNOBSERVED: EndObservation = () => undefined
+/**
+ * The start of one observed upstream attempt: its client span (tracing on) and start time, or
+ * `undefined` when neither tracing nor an `onUpstream` hook watches (nothing is measured then).
+ */
+export interface Observation {
+  readonly t0: number
+  readonly span: Span | undefined
+}
 
-/** The client span and the `onUpstream` hook of one upstream attempt (nothing when both are off). */
-function observe(call: UpstreamCall, sent: Record<string, string | string[] | undefined>) {
-  const { tracer, hooks, operationId, method } = call
-  if (tracer === undefined && hooks?.onUpstream === undefined) return UNOBSERVED
-  const t0 = performance.now()
+/** Starts observing one upstream attempt (one small object; none when nobody watches). */
+export function observeStart(call: UpstreamCall, sent: SentHeaders): Observation | undefined {
+  const { tracer, hooks } = call
+  if (tracer === undefined && hooks?.onUpstream === undefined) return undefined
   const span =
-    tracer === undefined ? undefined : startUpstreamSpan(tracer, operationId, method, sent)
-  const end: EndObservation = (status, error) => {
-    if (span !== undefined) endUpstreamSpan(span, status, error)
-    const durationMs = performance.now() - t0
-    if (error === undefined) hooks?.onUpstream?.({ operationId, method, status, durationMs })
-    else {
-      const name = error instanceof Error ? error.name : 'error'
-      hooks?.onUpstream?.({ operationId, method, status, durationMs, error: name })
-    }
+    tracer === undefined
+      ? undefined
+      : startUpstreamSpan(tracer, call.operationId, call.method, sent)
+  return { t0: performance.now(), span }
+}
+
+/** Ends an {@link observeStart}: the span, and the `onUpstream` hook with status or error. */
+export function observeEnd(
+  call: UpstreamCall,
+  o: Observation | undefined,
+  status: number | undefined,
+  error?: unknown,
+): void {
+  if (o === undefined) return
+  if (o.span !== undefined) endUpstreamSpan(o.span, status, error)
+  const onUpstream = call.hooks?.onUpstream
+  if (onUpstream === undefined) return
+  const { operationId, method } = call
+  const durationMs = performance.now() - o.t0
+  if (error === undefined) onUpstream({ operationId, method, status, durationMs })
+  else {
+    const name = error instanceof Error ? error.name : 'error'
+    onUpstream({ operationId, method, status, durationMs, error: name })
   }
-  return end
 }
 
 /**
@@ -71,11 +90,8 @@ export async function withCredentials<T>(
   }
 }
 
-const relayedStatus = (status: number): number => status
 const answerStatus = (r: Dispatcher.ResponseData): number => r.statusCode
 const dumpAnswer = (r: Dispatcher.ResponseData): Promise<void> => r.body.dump()
-
-type SentHeaders = Record<string, string | string[] | undefined>
 
 function withAuth(call: UpstreamCall, copy: boolean, auth: Record<string, string>): SentHeaders {
   const sent = copy ? { ...call.headers, ...auth } : Object.assign(call.headers, auth)
@@ -103,7 +119,9 @@ export interface ClientState {
 
 /**
  * Step 2 of forwarding, for a replayable body whose answer passes unchanged (every `GET`): the
- * engine's answer is written straight onto `res` by a {@link Relay}; a 401 is never relayed.
+ * engine's answer is written straight onto `res` by a {@link Relay}; a 401 is never relayed. With
+ * synchronous credentials (service, none, header) this is one dispatch and the relay's own
+ * promise: no async frame, no closure; a 401 chains {@link relayAgain} into that promise.
  */
 export function relayUpstream(
   call: UpstreamCall,
@@ -111,33 +129,67 @@ export function relayUpstream(
   res: ServerResponse,
   client: ClientState,
 ): Promise<number> {
-  const once = async (): Promise<number> => {
-    // `headers` is this request's own object: the credentials are written into it
+  const pending = sentHeaders(call, false)
+  return pending instanceof Promise
+    ? pending.then((sent) => dispatchRelay(call, body, res, client, sent, 1))
+    : dispatchRelay(call, body, res, client, pending, 1)
+}
+
+/** One upstream attempt of {@link relayUpstream}; its promise settles when the relay did. */
+function dispatchRelay(
+  call: UpstreamCall,
+  body: Buffer | null,
+  res: ServerResponse,
+  client: ClientState,
+  sent: SentHeaders,
+  attempt: number,
+): Promise<number> {
+  const relay = new UpstreamRelay(res, call, body, client, attempt, observeStart(call, sent))
+  client.relay = relay
+  if (client.gone) relay.abort(new Error('client closed the connection'))
+  call.endpoint.dispatcher.dispatch(
+    {
+      path: call.target,
+      method: call.method,
+      headers: sent,
+      body,
+      headersTimeout: call.headersTimeout,
+      bodyTimeout: call.bodyTimeout,
+    },
+    relay,
+  )
+  return relay.done
+}
+
+/** A relay of one upstream attempt: observed like every call; a 401 recovers and relays again. */
+class UpstreamRelay extends Relay {
+  constructor(
+    res: ServerResponse,
+    private readonly call: UpstreamCall,
+    private readonly body: Buffer | null,
+    private readonly client: ClientState,
+    private readonly attempt: number,
+    private readonly observation: Observation | undefined,
+  ) {
+    super(res, call.requestId)
+  }
+
+  protected observed(status: number | undefined, error?: unknown): void {
+    observeEnd(this.call, this.observation, status, error)
+  }
+
+  /**
+   * The engine refused the attempt's credentials: they {@link UpstreamCredentials.recover} (the
+   * bridge repairs its user once, the others throw) and the request is relayed again with the
+   * headers the credentials give now.
+   */
+  protected async unauthorized(): Promise<number> {
+    const { call, body, client, attempt } = this
+    await call.credentials.recover(call.principal, attempt, true)
     const pending = sentHeaders(call, false)
     const sent = pending instanceof Promise ? await pending : pending
-    const end = observe(call, sent)
-    const relay = new Relay(res, call.requestId, end)
-    client.relay = relay
-    if (client.gone) relay.abort(new Error('client closed the connection'))
-    call.endpoint.dispatcher.dispatch(
-      {
-        path: call.target,
-        method: call.method,
-        headers: sent,
-        body,
-        headersTimeout: call.headersTimeout,
-        bodyTimeout: call.bodyTimeout,
-      },
-      relay,
-    )
-    try {
-      return await relay.done
-    } catch (err) {
-      if (relay.status === 0) end(undefined, err)
-      throw err
-    }
+    return dispatchRelay(call, body, this.res, client, sent, attempt + 1)
   }
-  return withCredentials(call.credentials, call.principal, true, once, relayedStatus)
 }
 
 /**
@@ -155,7 +207,7 @@ export function requestUpstream(
     const planned = sentHeaders(call, true)
     const sent = planned instanceof Promise ? await planned : planned
     if (streamed?.error) throw streamed.error
-    const end = observe(call, sent)
+    const o = observeStart(call, sent)
     try {
       const pending = call.endpoint.dispatcher.request({
         path: call.target,
@@ -176,10 +228,10 @@ export function requestUpstream(
         )
       }
       const r = await (streamed === undefined ? pending : Promise.race([pending, streamed.failed]))
-      end(r.statusCode)
+      observeEnd(call, o, r.statusCode)
       return r
     } catch (err) {
-      end(undefined, err)
+      observeEnd(call, o, undefined, err)
       throw err
     }
   }

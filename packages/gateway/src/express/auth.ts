@@ -1,6 +1,6 @@
-import type { ErrorRequestHandler, Request, RequestHandler } from 'express'
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
 import { assertScopes, assertTenant, toAuthenticator, toRequestAuth } from '../auth/index.js'
-import type { RequestAuth, AuthSource, LoggerLike } from '../auth/index.js'
+import type { RequestAuth, AuthSource, LoggerLike, VerifiedToken } from '../auth/index.js'
 import { writeError } from '../auth/write-error.js'
 
 declare global {
@@ -47,18 +47,32 @@ export function authenticate(
   const authenticator = toAuthenticator(source)
   const realm = authenticator.realm
   const respond = options.onError !== 'next'
+  const refuse = (req: Request, res: Response, next: NextFunction, err: unknown): void => {
+    if (respond) writeError(req, res, err, options.logger)
+    else next(err)
+  }
   return function authenticate(req, res, next) {
     realms.set(req, realm)
-    authenticator.authenticateRequest(req).then(
-      (verified) => {
-        req.auth = toRequestAuth(verified)
-        next()
-      },
-      (err: unknown) => {
-        if (respond) writeError(req, res, err, options.logger)
-        else next(err)
-      },
-    )
+    let found: VerifiedToken | Promise<VerifiedToken>
+    try {
+      found = authenticator.lookup(req)
+    } catch (err) {
+      refuse(req, res, next, err)
+      return
+    }
+    if (found instanceof Promise) {
+      found.then(
+        (verified) => {
+          req.auth = toRequestAuth(verified)
+          next()
+        },
+        (err: unknown) => refuse(req, res, next, err),
+      )
+      return
+    }
+    // a cache hit is the verified token itself: the next handler runs in this same tick
+    req.auth = toRequestAuth(found)
+    next()
   }
 }
 

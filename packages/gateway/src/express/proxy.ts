@@ -35,16 +35,22 @@ export function engineProxy(
 ): RequestHandler {
   const getPrincipal = options.getPrincipal ?? ((req: Request) => req.auth)
   return (req, res, next) => {
-    principalForProxy(gateway.authenticator, req, getPrincipal(req))
-      .then((principal) =>
-        gateway.handle(req, res, principal, {
-          mountPath: options.mountPath ?? req.baseUrl,
-          url: req.url,
-        }),
-      )
-      .catch((err: unknown) => {
-        if (res.headersSent) next(err)
-        else writeError(req, res, err)
-      })
+    const fail = (err: unknown) => {
+      if (res.headersSent) next(err)
+      else writeError(req, res, err)
+    }
+    const opts = { mountPath: options.mountPath ?? req.baseUrl, url: req.url }
+    let principal: Principal | Promise<Principal>
+    try {
+      principal = principalForProxy(gateway.authenticator, req, getPrincipal(req))
+    } catch (err) {
+      fail(err)
+      return
+    }
+    if (principal instanceof Promise) {
+      principal.then((p) => gateway.handle(req, res, p, opts)).catch(fail)
+      return
+    }
+    gateway.handle(req, res, principal, opts).catch(fail)
   }
 }

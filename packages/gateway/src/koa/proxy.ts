@@ -43,7 +43,8 @@ export function engineProxy(
     let principal: Principal
     try {
       const known = options.getPrincipal ? options.getPrincipal(ctx as Context) : getAuth(ctx)
-      principal = await principalForProxy(gateway.authenticator, ctx.req, known)
+      const found = principalForProxy(gateway.authenticator, ctx.req, known)
+      principal = found instanceof Promise ? await found : found
     } catch (err) {
       writeError(ctx.req, ctx.res, err)
       return

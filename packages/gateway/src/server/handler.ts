@@ -52,7 +52,9 @@ export function createRequestHandler(
     const t0 = performance.now()
     let principal: Principal
     try {
-      principal = await authenticator.authenticate(req)
+      // a cache hit is the principal itself: no promise to wait for
+      const known = authenticator.lookup(req)
+      principal = (known instanceof Promise ? await known : known).principal
     } catch (err) {
       const code = isC7AuthError(err) ? err.code : 'error'
       metrics.observeVerify(code, (performance.now() - t0) / 1000)

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { Histogram, Registry } from 'prom-client'
+import { LatencyHistogram } from './latency-histogram.js'
 import { createGatewayMetrics } from './metrics.js'
 
 describe('gateway metrics: cached children per label tuple', () => {
@@ -48,5 +50,42 @@ describe('gateway metrics: cached children per label tuple', () => {
       'c7auth_requests_total{outcome="success",code="ok",tenant="acme"} 2',
     )
     expect(series((await m.requests.get()).values)).toEqual(['success/acme=2', 'denied/acme=1'])
+  })
+})
+
+describe('LatencyHistogram: exposed exactly as a prom-client histogram', () => {
+  it('prints the same buckets, sum and count as prom-client for the same observations', async () => {
+    const buckets = [0.001, 0.01, 0.1, 1]
+    const observations = [0.0005, 0.001, 0.002, 0.05, 0.05, 0.5, 3, 0]
+    const ours = new Registry()
+    const theirs = new Registry()
+    const h = new LatencyHistogram(
+      { name: 'x_seconds', help: 'h', labelNames: ['op', 'status'], buckets },
+      ours,
+    )
+    const reference = new Histogram({
+      name: 'x_seconds',
+      help: 'h',
+      labelNames: ['op', 'status'],
+      buckets,
+      registers: [theirs],
+    })
+    const a = h.series({ op: 'getTasks', status: '2xx' })
+    const b = h.series({ op: 'startProcess', status: '5xx' })
+    h.series({ op: 'never', status: '2xx' }) // unobserved: no lines, as prom-client
+    for (const [i, v] of observations.entries()) {
+      const labels =
+        i % 3 === 0 ? { op: 'startProcess', status: '5xx' } : { op: 'getTasks', status: '2xx' }
+      ;(i % 3 === 0 ? b : a).observe(v)
+      reference.observe(labels, v)
+    }
+    // the same lines; series order aside (prom-client lists a series by its first observation)
+    const lines = async (r: Registry) => (await r.metrics()).split('\n').sort()
+    expect(await lines(ours)).toHaveLength(17)
+    expect(await lines(ours)).toEqual(await lines(theirs))
+    // reset zeroes every series, as prom-client's
+    ours.resetMetrics()
+    theirs.resetMetrics()
+    expect(await ours.metrics()).toBe(await theirs.metrics())
   })
 })

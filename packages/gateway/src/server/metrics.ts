@@ -1,4 +1,6 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client'
+import { LatencyHistogram } from './latency-histogram.js'
+import type { HistogramSeries } from './latency-histogram.js'
 
 /**
  * Prometheus metrics of the standalone gateway. One registry per server, so tests and embedded
@@ -14,21 +16,21 @@ export interface GatewayMetrics {
    */
   readonly requests: Counter<'outcome' | 'code' | 'tenant'>
   /** Token verification latency (cache hits included). */
-  readonly verifySeconds: Histogram<'result'>
+  readonly verifySeconds: LatencyHistogram<'result'>
   /** JWKS fetches by issuer host and result. */
   readonly jwksRefreshes: Counter<'result'>
   /** Engine identity calls made by the bridge, by kind (user, tenant, membership, repair). */
   readonly provisioningCalls: Counter<'kind'>
   /** Upstream latency by operation id and status class. */
-  readonly upstreamSeconds: Histogram<'operation' | 'status'>
+  readonly upstreamSeconds: LatencyHistogram<'operation' | 'status'>
   /**
    * Counts one request on `requests{outcome, code, tenant}`: a plain increment, added to
    * `requests` when it is collected.
    */
   countRequest(outcome: string, code: string, tenant: string): void
-  /** Observes one verification on `verifySeconds{result}` through a cached child. */
+  /** Observes one verification on `verifySeconds{result}` through its series, made once. */
   observeVerify(result: string, seconds: number): void
-  /** Observes one upstream call on `upstreamSeconds{operation, status}` through a cached child. */
+  /** Observes one upstream call on `upstreamSeconds{operation, status}` through its series. */
   observeUpstream(operation: string, status: string, seconds: number): void
 }
 
@@ -94,28 +96,36 @@ export function createGatewayMetrics(): GatewayMetrics {
       }
     },
   })
-  const verifySeconds = new Histogram({
-    name: 'c7auth_token_verification_seconds',
-    help: 'Latency of bearer-token verification and mapping.',
-    labelNames: ['result'],
-    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05, 0.25, 1],
-    registers,
-  })
-  const upstreamSeconds = new Histogram({
-    name: 'c7auth_upstream_seconds',
-    help: 'Engine-rest latency by operation id and status class.',
-    labelNames: ['operation', 'status'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 60],
-    registers,
-  })
+  const verifySeconds = new LatencyHistogram(
+    {
+      name: 'c7auth_token_verification_seconds',
+      help: 'Latency of bearer-token verification and mapping.',
+      labelNames: ['result'],
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05, 0.25, 1],
+    },
+    registry,
+  )
+  const upstreamSeconds = new LatencyHistogram(
+    {
+      name: 'c7auth_upstream_seconds',
+      help: 'Engine-rest latency by operation id and status class.',
+      labelNames: ['operation', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 60],
+    },
+    registry,
+  )
   const requestChild = childCache((l): PendingCount => {
     const [outcome = '', code = '', tenant = ''] = l
     const p = { labels: { outcome, code, tenant }, n: 0 }
     pending.push(p)
     return p
   })
-  const verifyChild = childCache((l) => verifySeconds.labels(...l))
-  const upstreamChild = childCache((l) => upstreamSeconds.labels(...l))
+  const verifyChild = childCache((l): HistogramSeries =>
+    verifySeconds.series({ result: l[0] ?? '' }),
+  )
+  const upstreamChild = childCache((l): HistogramSeries =>
+    upstreamSeconds.series({ operation: l[0] ?? '', status: l[1] ?? '' }),
+  )
   return {
     registry,
     requests,

@@ -38,6 +38,8 @@ export interface StartEventModel {
   readonly id: string
   readonly messageName: string | null
   readonly form?: FormModel
+  /** Generated form fields (`camunda:formData`/`formProperty`): the HTML form engine renders them. */
+  readonly formFields: boolean
   /** The activities reached by following the first outgoing flow from this start event. */
   readonly path: readonly ActivityModel[]
 }
@@ -158,7 +160,7 @@ export function parseBpmn(xml: string, resource: string): ProcessModel[] {
     if (proc.attrs['isExecutable'] === 'false') continue
     const nodes = new Map<
       string,
-      ActivityModel & { isStart: boolean; startMessage: string | null }
+      ActivityModel & { isStart: boolean; startMessage: string | null; formFields: boolean }
     >()
     for (const el of findElements(proc.inner, FLOW_NODES)) {
       const id = el.attrs['id']
@@ -176,9 +178,14 @@ export function parseBpmn(xml: string, resource: string): ProcessModel[] {
         name,
         isStart: el.tag === 'startEvent',
         startMessage: null,
+        formFields: /<(?:[\w-]+:)?(?:formField|formProperty)\b/.test(el.inner),
         ...(form === undefined ? {} : { form }),
       }
-      let node: ActivityModel & { isStart: boolean; startMessage: string | null }
+      let node: ActivityModel & {
+        isStart: boolean
+        startMessage: string | null
+        formFields: boolean
+      }
       switch (el.tag) {
         case 'startEvent':
           node = { ...base, kind: 'passThrough', startMessage: messageName ?? null }
@@ -259,7 +266,7 @@ export function parseBpmn(xml: string, resource: string): ProcessModel[] {
         seen.add(next)
         const target = nodes.get(next)
         if (target === undefined) break
-        const { isStart: _s, startMessage: _m, ...activity } = target
+        const { isStart: _s, startMessage: _m, formFields: _f, ...activity } = target
         if (activity.kind !== 'passThrough') path.push(activity)
         if (activity.kind === 'endEvent') break
         next = outgoing.get(next)
@@ -267,6 +274,7 @@ export function parseBpmn(xml: string, resource: string): ProcessModel[] {
       startEvents.push({
         id: node.id,
         messageName: node.startMessage,
+        formFields: node.formFields,
         path,
         ...(node.form === undefined ? {} : { form: node.form }),
       })

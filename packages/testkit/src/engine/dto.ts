@@ -2,7 +2,9 @@
 import { formatEngineDate } from './engine-format.js'
 import type {
   DeploymentRecord,
+  EventSubscriptionRecord,
   ExternalTaskRecord,
+  HistoricIdentityLinkRecord,
   HistoricTaskRecord,
   ProcessDefinitionRecord,
   ProcessInstanceRecord,
@@ -208,4 +210,33 @@ export const userOperationDto = (e: UserOperationLogEntry) => ({
   jobDefinitionId: null,
   removalTime: null,
   rootProcessInstanceId: e.processInstanceId,
+})
+
+/** `EventSubscriptionDto`. */
+export const eventSubscriptionDto = (e: EventSubscriptionRecord) => ({
+  id: e.id,
+  eventType: e.eventType,
+  eventName: e.eventName,
+  executionId: e.executionId,
+  processInstanceId: e.processInstanceId,
+  activityId: e.activityId,
+  createdDate: formatEngineDate(e.createdDate),
+  tenantId: e.tenantId,
+})
+
+/** `HistoricIdentityLinkLogDto`. */
+export const historicIdentityLinkDto = (l: HistoricIdentityLinkRecord) => ({
+  id: l.id,
+  time: formatEngineDate(l.time),
+  type: l.type,
+  userId: l.userId,
+  groupId: l.groupId,
+  taskId: l.taskId,
+  processDefinitionId: l.processDefinitionId,
+  processDefinitionKey: l.processDefinitionKey,
+  operationType: l.operationType,
+  assignerId: l.assignerId,
+  tenantId: l.tenantId,
+  removalTime: null,
+  rootProcessInstanceId: l.rootProcessInstanceId,
 })

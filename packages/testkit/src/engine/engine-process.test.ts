@@ -1,4 +1,4 @@
-import { request } from 'node:http'
+import { Agent, request } from 'node:http'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { linearProcessXml } from './bpmn-builder.js'
 import type { EngineSimulator } from './engine-simulator.js'
@@ -524,6 +524,68 @@ describe('engine simulator: deployments, processes, tasks and external tasks', (
     expect((await admin.get('/version')).status).toBe(200)
     expect(Date.now() - t0).toBeGreaterThanOrEqual(190)
     engine.setFault(null)
+  })
+
+  it('simulates a stalled answer: half a body, recorded once the client leaves', async () => {
+    engine.setFault({ kind: 'stall', status: 200, body: '[' })
+    const ac = new AbortController()
+    const r = await fetch(`${engine.url}/task`, { signal: ac.signal })
+    expect(r.status).toBe(200)
+    expect(r.headers.get('content-type')).toBe('application/json')
+    const reader = r.body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('[')
+    expect(engine.requests).toHaveLength(0) // still open
+    ac.abort()
+    await waitFor(() => engine.requests.length === 1)
+    expect(engine.requests[0]).toMatchObject({
+      method: 'GET',
+      rawPath: '/engine-rest/task',
+      status: 200,
+    })
+    engine.setFault(null)
+  })
+
+  it('counts connections and request body bytes as they arrive', async () => {
+    const before = engine.stats.connections
+    const agent = new Agent({ keepAlive: true })
+    const post = (body: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          `${engine.url}/message`,
+          {
+            method: 'POST',
+            agent,
+            headers: { authorization: basic('admin', 'admin'), 'content-type': 'application/json' },
+          },
+          (res) => {
+            res.resume()
+            res.on('end', () => resolve(res.statusCode!))
+          },
+        )
+        req.on('error', reject)
+        req.end(body)
+      })
+    const body = JSON.stringify({ messageName: 'none', all: true })
+    for (let i = 0; i < 3; i++) await post(body)
+    agent.destroy()
+    expect(engine.stats.connections - before).toBe(1) // one kept-alive connection
+    expect(engine.stats.bodyBytesReceived).toBe(3 * Buffer.byteLength(body))
+    // an upload is counted while it is still being sent
+    const bytes = engine.stats.bodyBytesReceived
+    const upload = request(`${engine.url}/message`, {
+      method: 'POST',
+      headers: { authorization: basic('admin', 'admin'), 'content-type': 'application/json' },
+    })
+    const answered = new Promise<number>((resolve) =>
+      upload.on('response', (res) => {
+        res.resume()
+        resolve(res.statusCode!)
+      }),
+    )
+    upload.write('{"messageName":"none",')
+    await waitFor(() => engine.stats.bodyBytesReceived > bytes)
+    upload.end('"all":true}')
+    expect(await answered).toBeGreaterThan(0)
   })
 })
 

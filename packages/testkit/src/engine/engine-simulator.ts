@@ -17,6 +17,7 @@ import { RequestLog } from './request-log.js'
 import { Router } from './router.js'
 import { registerAuthorizationRoutes } from './routes/authorization-routes.js'
 import { registerEngineObjectRoutes } from './routes/engine-object-routes.js'
+import { registerEventSubscriptionRoutes } from './routes/event-subscription-routes.js'
 import { registerExternalTaskRoutes } from './routes/external-task-routes.js'
 import { registerFormRoutes } from './routes/form-routes.js'
 import { registerHistoryRoutes } from './routes/history-routes.js'
@@ -107,6 +108,7 @@ export async function startEngineSimulator(
   registerRepositoryRoutes(router, services)
   registerFormRoutes(router, services)
   registerRuntimeRoutes(router, services)
+  registerEventSubscriptionRoutes(router, services)
   registerExternalTaskRoutes(router, services)
   registerHistoryRoutes(router, services)
   registerEngineObjectRoutes(router, services)
@@ -140,6 +142,9 @@ export async function startEngineSimulator(
     }),
   )
   server.keepAliveTimeout = 5_000
+  server.on('connection', () => {
+    log.stats.connections += 1
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => resolve())

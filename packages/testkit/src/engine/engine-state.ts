@@ -233,6 +233,39 @@ export interface UserOperationLogEntry {
   readonly tenantId: string | null
 }
 
+/**
+ * One event subscription (`ACT_RU_EVENT_SUBSCR`): a waiting receive task's message (instance and
+ * execution set), or a message start event of a definition's latest version (both `null`).
+ */
+export interface EventSubscriptionRecord {
+  readonly id: string
+  readonly eventType: 'message'
+  readonly eventName: string
+  readonly executionId: string | null
+  readonly processInstanceId: string | null
+  /** The definition a start event subscription belongs to (not rendered). */
+  readonly processDefinitionId: string
+  readonly activityId: string
+  readonly createdDate: number
+  readonly tenantId: string | null
+}
+
+/** One `ACT_HI_IDENTITYLINK` row: a task's assignee, owner or candidate added or deleted. */
+export interface HistoricIdentityLinkRecord {
+  readonly id: string
+  readonly time: number
+  readonly type: 'assignee' | 'candidate' | 'owner'
+  readonly userId: string | null
+  readonly groupId: string | null
+  readonly taskId: string
+  readonly processDefinitionId: string
+  readonly processDefinitionKey: string
+  readonly operationType: 'add' | 'delete'
+  readonly assignerId: string | null
+  readonly tenantId: string | null
+  readonly rootProcessInstanceId: string
+}
+
 /** Every in-memory table of the simulated engine. */
 export class EngineState {
   readonly users = new Map<string, UserRecord>()
@@ -262,6 +295,8 @@ export class EngineState {
   readonly historicJobLogs = new Map<string, HistoryRow>()
   readonly historicExternalTaskLogs = new Map<string, HistoryRow>()
   readonly historicDecisionInstances = new Map<string, HistoryRow>()
+  readonly eventSubscriptions = new Map<string, EventSubscriptionRecord>()
+  readonly historicIdentityLinks: HistoricIdentityLinkRecord[] = []
   externalTaskSequence = 0
 
   clear(): void {
@@ -287,6 +322,8 @@ export class EngineState {
     this.historicJobLogs.clear()
     this.historicExternalTaskLogs.clear()
     this.historicDecisionInstances.clear()
+    this.eventSubscriptions.clear()
+    this.historicIdentityLinks.length = 0
     this.externalTaskSequence = 0
   }
 }

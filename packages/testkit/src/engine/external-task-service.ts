@@ -116,7 +116,7 @@ export class ExternalTaskService extends EngineService {
       variables,
       (w) => `External Task ${id} cannot be completed by worker '${w}`,
     )
-    if (instance !== undefined) this.runtime.advance(instance)
+    if (instance !== undefined) this.runtime.advance(instance, ctx)
   }
 
   failExternalTask(

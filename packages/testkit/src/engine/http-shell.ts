@@ -70,7 +70,7 @@ async function handle(
   let body: unknown
   let operationId: string | null = null
   let innerPath = url.pathname
-  const reply = (r: Reply, headers?: Record<string, string>): void => {
+  const record = (status: number): void => {
     o.log.record(
       {
         method,
@@ -83,19 +83,38 @@ async function handle(
         body,
         operationId,
       },
-      r.status,
+      status,
     )
+  }
+  const reply = (r: Reply, headers?: Record<string, string>): void => {
+    record(r.status)
     send(res, r, headers)
+  }
+  const onBytes = (bytes: number): void => {
+    o.log.stats.bodyBytesReceived += bytes
   }
   /** Answers without reading the request body. */
   const refuse = async (r: Reply, headers?: Record<string, string>): Promise<void> => {
-    await discardBody(req)
+    await discardBody(req, onBytes)
     reply(r, headers)
   }
 
-  const fault = o.fault()
+  const anyFault = o.fault()
+  // a fault with a `path` hits only the requests below `/engine-rest<path>`
+  const fault =
+    anyFault?.path === undefined || url.pathname.startsWith(`/engine-rest${anyFault.path}`)
+      ? anyFault
+      : null
   if (fault?.kind === 'down') {
     req.socket.destroy()
+    return
+  }
+  if (fault?.kind === 'stall') {
+    // half an answer, then silence: only the client's departure ends this exchange
+    const status = fault.status ?? 200
+    res.on('close', () => record(status))
+    res.writeHead(status, { 'Content-Type': fault.contentType ?? JSON_TYPE })
+    res.write(fault.body)
     return
   }
   if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms))
@@ -152,11 +171,11 @@ async function handle(
 
   try {
     const contentType = (req.headers['content-type'] ?? '').toLowerCase()
-    if (contentType.startsWith('multipart/form-data')) body = await readMultipartBody(req)
+    if (contentType.startsWith('multipart/form-data')) body = await readMultipartBody(req, onBytes)
     else if (contentType === '' || contentType.startsWith('application/json'))
-      body = await readJsonBody(req)
+      body = await readJsonBody(req, onBytes)
     else {
-      await discardBody(req)
+      await discardBody(req, onBytes)
       if (
         Number(req.headers['content-length'] ?? '0') > 0 ||
         req.headers['transfer-encoding'] !== undefined

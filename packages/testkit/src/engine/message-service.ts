@@ -93,7 +93,7 @@ export class MessageService extends EngineService {
         },
         [{ property: 'messageName', newValue: input.messageName }],
       )
-      this.runtime.advance(instance)
+      this.runtime.advance(instance, ctx)
       results.push({ resultType: 'Execution', instance })
     }
     if (input.all || chosenExecutions.length === 0) {

@@ -85,6 +85,7 @@ export class RepositoryService extends EngineService {
     for (const d of definitions) {
       this.state.definitions.set(d.id, d)
       this.#createJobDefinitions(d.id, d.key, d.tenantId, deploymentId, d.model.startEvents)
+      this.#subscribeMessageStartEvents(d.key, d.tenantId)
     }
     const changes: LogChange[] = [
       { property: 'duplicateFilterEnabled', newValue: String(filtering) },
@@ -114,6 +115,7 @@ export class RepositoryService extends EngineService {
     }
     for (const i of running) this.runtime.terminate(i, 'deleted deployment')
     for (const d of defs) this.state.definitions.delete(d.id)
+    for (const d of defs) this.#subscribeMessageStartEvents(d.key, d.tenantId)
     for (const jd of [...this.state.jobDefinitions.values()]) {
       if (jd.deploymentId === id) this.state.jobDefinitions.delete(jd.id)
     }
@@ -140,6 +142,40 @@ export class RepositoryService extends EngineService {
 
   isLatestVersion(def: ProcessDefinitionRecord): boolean {
     return this.latestDefinition(def.key, def.tenantId)?.id === def.id
+  }
+
+  /**
+   * The message start events of a key (and tenant) are subscribed for its latest version only: a
+   * new version replaces the subscriptions of the one before, deleting it restores them.
+   */
+  #subscribeMessageStartEvents(key: string, tenantId: string | null): void {
+    const latest = this.latestDefinition(key, tenantId)
+    for (const s of [...this.state.eventSubscriptions.values()]) {
+      if (s.processInstanceId !== null || s.processDefinitionId === latest?.id) continue
+      const d = this.state.definitions.get(s.processDefinitionId)
+      if (d === undefined || (d.key === key && d.tenantId === tenantId)) {
+        this.state.eventSubscriptions.delete(s.id)
+      }
+    }
+    if (latest === undefined) return
+    const existing = [...this.state.eventSubscriptions.values()].filter(
+      (s) => s.processInstanceId === null && s.processDefinitionId === latest.id,
+    )
+    for (const event of latest.model.startEvents) {
+      if (event.messageName === null || existing.some((s) => s.activityId === event.id)) continue
+      const id = newId()
+      this.state.eventSubscriptions.set(id, {
+        id,
+        eventType: 'message',
+        eventName: event.messageName,
+        executionId: null,
+        processInstanceId: null,
+        processDefinitionId: latest.id,
+        activityId: event.id,
+        createdDate: this.runtime.now(),
+        tenantId,
+      })
+    }
   }
 
   /** One timer job definition per timer catch event reachable from a start event (`ACT_RU_JOBDEF`). */

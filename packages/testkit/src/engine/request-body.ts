@@ -19,11 +19,20 @@ export interface MultipartBody {
 
 const JSON_LIMIT = 16 * 1024 * 1024
 
+/** Told the size of every body chunk as it arrives (the simulator's `bodyBytesReceived`). */
+export type OnBodyBytes = (bytes: number) => void
+
+const ignoreBytes: OnBodyBytes = () => undefined
+
 /** Reads a JSON request body; an empty body yields `undefined`. */
-export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+export async function readJsonBody(
+  req: IncomingMessage,
+  onBytes: OnBodyBytes = ignoreBytes,
+): Promise<unknown> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req as AsyncIterable<Buffer>) {
+    onBytes(chunk.length)
     size += chunk.length
     if (size > JSON_LIMIT) throw invalidRequest('Request body too large', 413)
     chunks.push(chunk)
@@ -39,14 +48,18 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
 }
 
 /** Drains a body we do not interpret. */
-export async function discardBody(req: IncomingMessage): Promise<void> {
-  for await (const _chunk of req as AsyncIterable<Buffer>) {
-    // drain
-  }
+export async function discardBody(
+  req: IncomingMessage,
+  onBytes: OnBodyBytes = ignoreBytes,
+): Promise<void> {
+  for await (const chunk of req as AsyncIterable<Buffer>) onBytes(chunk.length)
 }
 
 /** Streams a `multipart/form-data` body through busboy (multi-MB uploads are fine). */
-export function readMultipartBody(req: IncomingMessage): Promise<MultipartBody> {
+export function readMultipartBody(
+  req: IncomingMessage,
+  onBytes: OnBodyBytes = ignoreBytes,
+): Promise<MultipartBody> {
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy
     try {
@@ -91,6 +104,8 @@ export function readMultipartBody(req: IncomingMessage): Promise<MultipartBody> 
         (err: unknown) => reject(err),
       )
     })
+    // attached in the same tick as the pipe: both see every chunk
+    req.on('data', (chunk: Buffer) => onBytes(chunk.length))
     req.pipe(bb)
   })
 }

@@ -79,6 +79,8 @@ export class RequestLog {
       anonymousCalls: 0,
       provisioningCalls: 0,
       callsPerUser: {},
+      connections: 0,
+      bodyBytesReceived: 0,
     }
   }
 }

@@ -131,15 +131,16 @@ export class RuntimeService {
       processInstanceId: instance.id,
       tenantId,
     })
-    this.advance(instance)
+    this.advance(instance, ctx)
     return instance
   }
 
   /**
    * Moves the token past the current activity to the next wait state or the end (after a task,
-   * an external task or a message).
+   * an external task or a message), as `ctx` (the assigner of the tasks it creates).
    */
-  advance(instance: ProcessInstanceRecord): void {
+  advance(instance: ProcessInstanceRecord, ctx: AuthContext): void {
+    this.#deleteEventSubscriptions(instance)
     for (;;) {
       instance.position += 1
       const activity = instance.path[instance.position]
@@ -148,11 +149,64 @@ export class RuntimeService {
         instance.endTime = this.now()
         return
       }
-      if (activity.kind === 'userTask') return this.#createTask(instance, activity)
+      if (activity.kind === 'userTask') return this.#createTask(instance, activity, ctx)
       if (activity.kind === 'externalTask') return this.#createExternalTask(instance, activity)
-      if (activity.kind === 'receiveTask') return
+      if (activity.kind === 'receiveTask') return this.#subscribe(instance, activity)
       if (activity.kind === 'timer') return this.#createTimerJob(instance, activity)
     }
+  }
+
+  /** The token waits in a receive task: its message subscription (execution = the instance here). */
+  #subscribe(instance: ProcessInstanceRecord, activity: ActivityModel): void {
+    const id = newId()
+    this.#state.eventSubscriptions.set(id, {
+      id,
+      eventType: 'message',
+      eventName: activity.messageName ?? '',
+      executionId: instance.id,
+      processInstanceId: instance.id,
+      processDefinitionId: instance.definitionId,
+      activityId: activity.id,
+      createdDate: this.now(),
+      tenantId: instance.tenantId,
+    })
+  }
+
+  #deleteEventSubscriptions(instance: ProcessInstanceRecord): void {
+    for (const s of [...this.#state.eventSubscriptions.values()]) {
+      if (s.processInstanceId === instance.id) this.#state.eventSubscriptions.delete(s.id)
+    }
+  }
+
+  /**
+   * Writes one historic identity link row (history level `full`): `assignerId` is the user whose
+   * command changed the task (`null` unauthenticated).
+   */
+  logIdentityLink(
+    task: TaskRecord,
+    change: {
+      readonly type: 'assignee' | 'candidate' | 'owner'
+      readonly userId?: string
+      readonly groupId?: string
+      readonly operationType: 'add' | 'delete'
+    },
+    ctx: AuthContext,
+  ): void {
+    if (this.#config.historyLevel !== 'full') return
+    this.#state.historicIdentityLinks.push({
+      id: newId(),
+      time: this.now(),
+      type: change.type,
+      userId: change.userId ?? null,
+      groupId: change.groupId ?? null,
+      taskId: task.id,
+      processDefinitionId: task.processDefinitionId,
+      processDefinitionKey: task.processDefinitionKey,
+      operationType: change.operationType,
+      assignerId: ctx.userId,
+      tenantId: task.tenantId,
+      rootProcessInstanceId: task.processInstanceId,
+    })
   }
 
   /** Parses the `PnDTnHnMnS` durations the builder writes; unknown forms count as one hour. */
@@ -284,7 +338,7 @@ export class RuntimeService {
     return instance.state === 'ACTIVE' ? instance.path[instance.position] : undefined
   }
 
-  #createTask(instance: ProcessInstanceRecord, activity: ActivityModel): void {
+  #createTask(instance: ProcessInstanceRecord, activity: ActivityModel, ctx: AuthContext): void {
     const now = this.now()
     const assignee =
       activity.assignee === undefined
@@ -328,6 +382,16 @@ export class RuntimeService {
       lastUpdated: null,
     }
     this.#state.tasks.set(task.id, task)
+    // `TaskDecorator`: assignee, then candidate users, then candidate groups
+    if (assignee !== null) {
+      this.logIdentityLink(task, { type: 'assignee', userId: assignee, operationType: 'add' }, ctx)
+    }
+    for (const userId of task.candidateUsers) {
+      this.logIdentityLink(task, { type: 'candidate', userId, operationType: 'add' }, ctx)
+    }
+    for (const groupId of task.candidateGroups) {
+      this.logIdentityLink(task, { type: 'candidate', groupId, operationType: 'add' }, ctx)
+    }
     this.#recordActivity(instance, activity, task.activityInstanceId, 'userTask', task.id)
     if (this.#config.historyLevel !== 'none') {
       this.#state.historicTasks.set(task.id, {
@@ -427,6 +491,7 @@ export class RuntimeService {
     for (const job of [...this.#state.jobs.values()]) {
       if (job.processInstanceId === instance.id) this.#state.jobs.delete(job.id)
     }
+    this.#deleteEventSubscriptions(instance)
   }
 
   /** A running instance visible to the caller, or `undefined` (the query filters foreign rows). */

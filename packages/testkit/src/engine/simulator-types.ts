@@ -83,6 +83,13 @@ export interface EngineSimulatorStats {
   anonymousCalls: number
   provisioningCalls: number
   callsPerUser: Record<string, number>
+  /** TCP connections accepted (a client that keeps its connection alive opens one). */
+  connections: number
+  /**
+   * Request body bytes read so far, counted as they arrive (an upload is seen arriving while the
+   * client still sends it).
+   */
+  bodyBytesReceived: number
 }
 
 export interface ValidationIssue {
@@ -92,10 +99,27 @@ export interface ValidationIssue {
   readonly errors: readonly OpenApiValidationError[]
 }
 
+/**
+ * A fault every request meets until it is cleared (`setFault(null)`): `delay` answers `ms` later,
+ * `down` resets the connection without an answer, `status` answers `status` (the request body is
+ * drained unread), and `stall` sends the status line, headers and the first part of an answer (`body`),
+ * then nothing more until the client goes away; the request is recorded then, with `status`.
+ * With `path` (e.g. `/event-subscription`) only the requests whose path below `/engine-rest` starts
+ * with it meet the fault.
+ */
 export type EngineFault =
-  | { readonly kind: 'delay'; readonly ms: number }
-  | { readonly kind: 'down' }
-  | { readonly kind: 'status'; readonly status: number }
+  | { readonly kind: 'delay'; readonly ms: number; readonly path?: string }
+  | { readonly kind: 'down'; readonly path?: string }
+  | { readonly kind: 'status'; readonly status: number; readonly path?: string }
+  | {
+      readonly kind: 'stall'
+      /** Default 200. */
+      readonly status?: number
+      /** Default `application/json`. */
+      readonly contentType?: string
+      readonly body: string | Uint8Array
+      readonly path?: string
+    }
   | null
 
 /** A user operation log row as the engine stores it (including `tenantId`, absent from the REST DTO). */

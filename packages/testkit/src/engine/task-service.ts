@@ -67,6 +67,8 @@ export class TaskService extends EngineService {
         newValue: fields[key] === null ? null : String(fields[key]),
       })
     }
+    this.#logUserChange(ctx, task, 'assignee', task.assignee, fields.assignee)
+    this.#logUserChange(ctx, task, 'owner', task.owner, fields.owner)
     task.name = fields.name
     task.assignee = fields.assignee
     task.owner = fields.owner
@@ -84,6 +86,7 @@ export class TaskService extends EngineService {
 
   #setAssignee(ctx: AuthContext, task: TaskRecord, userId: string | null, op: string): void {
     const previous = task.assignee
+    this.#logUserChange(ctx, task, 'assignee', previous, userId)
     task.assignee = userId
     task.lastUpdated = this.runtime.now()
     const h = this.state.historicTasks.get(task.id)
@@ -94,6 +97,23 @@ export class TaskService extends EngineService {
     this.log.write(ctx, op, 'Task', 'TaskWorker', this.#taskLogFields(task), [
       { property: 'assignee', orgValue: previous, newValue: userId },
     ])
+  }
+
+  /** The identity link history of a changed assignee or owner: the old one deleted, the new one added. */
+  #logUserChange(
+    ctx: AuthContext,
+    task: TaskRecord,
+    type: 'assignee' | 'owner',
+    before: string | null,
+    after: string | null,
+  ): void {
+    if (before === after) return
+    if (before !== null) {
+      this.runtime.logIdentityLink(task, { type, userId: before, operationType: 'delete' }, ctx)
+    }
+    if (after !== null) {
+      this.runtime.logIdentityLink(task, { type, userId: after, operationType: 'add' }, ctx)
+    }
   }
 
   #taskLogFields(task: TaskRecord): LogFields {
@@ -128,7 +148,7 @@ export class TaskService extends EngineService {
     this.log.write(ctx, 'Complete', 'Task', 'TaskWorker', this.#taskLogFields(task), [
       { property: 'delete', orgValue: 'false', newValue: 'true' },
     ])
-    this.runtime.advance(instance)
+    this.runtime.advance(instance, ctx)
     return instance
   }
 }

@@ -955,6 +955,314 @@ export const ENGINE_BEHAVIOURS: readonly EngineBehaviour[] = [
       return { narrowed: all !== other }
     },
   },
+  // ---- scope-query and by-key routes the isolation sweep forwards for a tenant ----
+  {
+    id: 'event-subscriptions-lifecycle',
+    description:
+      'a message start event is subscribed for the latest version only; a waiting receive task has its own subscription (instance and execution), gone once the message is correlated',
+    expected: {
+      keys: [
+        'activityId',
+        'createdDate',
+        'eventName',
+        'eventType',
+        'executionId',
+        'id',
+        'processInstanceId',
+        'tenantId',
+      ],
+      deployed: [['message', 'start', 'messageStart', null, null, 'A']],
+      redeployed: [['message', 'start', 'messageStart', null, null, 'A']],
+      waiting: [['message', 'wait', 'wait', 'set', 'instance', 'A']],
+      correlated: 0,
+    },
+    async run(engine) {
+      const [a] = await twoTenants(engine)
+      const key = freshId('evs')
+      const wait = freshId('wait')
+      const startMessage = freshId('start')
+      const xml = receiveTaskXml(key, wait, startMessage)
+      const rows = async (name: string) =>
+        ok<Record<string, unknown>[]>(
+          engine,
+          'GET',
+          `/event-subscription?eventName=${name}&sortBy=created&sortOrder=asc`,
+        )
+      const shape = (r: Record<string, unknown>, pi: string | null) => [
+        r.eventType,
+        r.eventName === wait ? 'wait' : r.eventName === startMessage ? 'start' : r.eventName,
+        r.activityId,
+        r.executionId === null ? null : 'set',
+        r.processInstanceId === null ? null : r.processInstanceId === pi ? 'instance' : 'other',
+        r.tenantId === a ? 'A' : r.tenantId,
+      ]
+      await deploy(engine, xml, a)
+      const deployed = await rows(startMessage)
+      await deploy(engine, xml, a)
+      const redeployed = await rows(startMessage)
+      const pi = await start(engine, key, a)
+      const waiting = await rows(wait)
+      await ok(engine, 'POST', '/message', { messageName: wait, processInstanceId: pi.id })
+      return {
+        keys: Object.keys(deployed[0] ?? {}).sort(),
+        deployed: deployed.map((r) => shape(r, null)),
+        redeployed: redeployed.map((r) => shape(r, null)),
+        waiting: waiting.map((r) => shape(r, pi.id)),
+        correlated: await count(engine, `/event-subscription/count?eventName=${wait}`),
+      }
+    },
+  },
+  {
+    id: 'event-subscriptions-tenant-criteria',
+    description:
+      '`GET /event-subscription`: `tenantIdIn` narrows to those tenants, `includeEventSubscriptionsWithoutTenantId` adds the shared ones, `withoutTenantId` keeps only those',
+    expected: { all: 2, tenantA: 1, tenantB: 0, tenantBWithShared: 1, withoutTenant: 1 },
+    async run(engine) {
+      const [a, b] = await twoTenants(engine)
+      const key = freshId('evt')
+      const wait = freshId('wait')
+      await deploy(engine, receiveTaskXml(key, wait), a)
+      await deploy(engine, receiveTaskXml(key, wait))
+      await start(engine, key, a)
+      await start(engine, key)
+      const base = `/event-subscription/count?eventName=${wait}`
+      return {
+        all: await count(engine, base),
+        tenantA: await count(engine, `${base}&tenantIdIn=${a}`),
+        tenantB: await count(engine, `${base}&tenantIdIn=${b}`),
+        tenantBWithShared: await count(
+          engine,
+          `${base}&tenantIdIn=${b}&includeEventSubscriptionsWithoutTenantId=true`,
+        ),
+        withoutTenant: await count(engine, `${base}&withoutTenantId=true`),
+      }
+    },
+  },
+  {
+    id: 'identity-link-log-task-assignments',
+    description:
+      'the identity link log records a task’s assignee and candidate groups at creation, each assignee or owner change as delete and add, with the acting user as assigner and the task’s tenant; `tenantIdIn` narrows it',
+    expected: {
+      keys: [
+        'assignerId',
+        'groupId',
+        'id',
+        'operationType',
+        'processDefinitionId',
+        'processDefinitionKey',
+        'removalTime',
+        'rootProcessInstanceId',
+        'taskId',
+        'tenantId',
+        'time',
+        'type',
+        'userId',
+      ],
+      rows: [
+        'assignee carol add admin A',
+        'assignee carol delete admin A',
+        'assignee dave add admin A',
+        'assignee dave delete admin A',
+        'assignee fred add admin A',
+        'candidate g1 add admin A',
+        'candidate g2 add admin A',
+        'owner olga add admin A',
+      ],
+      otherTenant: 0,
+      ownTenant: 8,
+    },
+    async run(engine) {
+      const [a, b] = await twoTenants(engine)
+      const key = freshId('ilog')
+      await deploy(
+        engine,
+        linearProcessXml({
+          key,
+          steps: [
+            { type: 'userTask', id: 'review', assignee: 'carol', candidateGroups: ['g1', 'g2'] },
+          ],
+        }),
+        a,
+      )
+      const pi = await start(engine, key, a)
+      const [task] = await ok<{ id: string }[]>(engine, 'GET', `/task?processInstanceId=${pi.id}`)
+      const id = task?.id as string
+      await ok(engine, 'POST', `/task/${id}/assignee`, { userId: 'dave' })
+      await ok(engine, 'POST', `/task/${id}/unclaim`)
+      await ok(engine, 'PUT', `/task/${id}`, {
+        name: 'Review',
+        assignee: 'fred',
+        owner: 'olga',
+        priority: 50,
+        tenantId: a,
+      })
+      await ok(engine, 'POST', `/task/${id}/complete`, {})
+      const rows = await ok<Record<string, unknown>[]>(
+        engine,
+        'GET',
+        `/history/identity-link-log?taskId=${id}`,
+      )
+      return {
+        keys: Object.keys(rows[0] ?? {}).sort(),
+        rows: rows
+          .map((r) =>
+            [
+              r.type,
+              r.userId ?? r.groupId,
+              r.operationType,
+              r.assignerId === engine.admin.id ? 'admin' : r.assignerId,
+              r.tenantId === a ? 'A' : r.tenantId,
+            ].join(' '),
+          )
+          .sort(),
+        otherTenant: await count(
+          engine,
+          `/history/identity-link-log/count?taskId=${id}&tenantIdIn=${b}`,
+        ),
+        ownTenant: await count(
+          engine,
+          `/history/identity-link-log/count?taskId=${id}&tenantIdIn=${a}`,
+        ),
+      }
+    },
+  },
+  {
+    id: 'statistics-by-key-and-tenant',
+    description:
+      '`GET /process-definition/key/{key}/tenant-id/{t}/statistics` counts the instances per activity, incidents by type only when asked (`incidents` and `incidentsForType` together: 400); a key without such a definition is a 404',
+    expected: {
+      plain: [
+        {
+          class: 'ActivityStatisticsResultDto',
+          id: 'work',
+          instances: 2,
+          failedJobs: 0,
+          incidents: [],
+        },
+      ],
+      incidents: [[{ incidentType: 'failedExternalTask', incidentCount: 1 }]],
+      forOtherType: [[]],
+      both: {
+        status: 400,
+        contentType: JSON_TYPE,
+        body: ire(
+          'Only one of the query parameter includeIncidents or includeIncidentsForType can be set.',
+        ),
+      },
+      otherTenant: {
+        status: 404,
+        contentType: JSON_TYPE,
+        body: {
+          type: 'RestException',
+          message: 'No matching process definition with key: <id> and tenant-id: <id>',
+          code: null,
+        },
+      },
+      keyOnly: 404,
+    },
+    async run(engine) {
+      const [a, b] = await twoTenants(engine)
+      const key = freshId('stk')
+      const topic = freshId('topic')
+      await deploy(engine, externalTaskXml(key, topic), a)
+      await start(engine, key, a)
+      await start(engine, key, a)
+      const [locked] = await ok<{ id: string }[]>(engine, 'POST', '/external-task/fetchAndLock', {
+        workerId: 'w',
+        maxTasks: 1,
+        topics: [{ topicName: topic, lockDuration: 60_000 }],
+      })
+      await ok(engine, 'POST', `/external-task/${locked?.id}/failure`, {
+        workerId: 'w',
+        errorMessage: 'failed',
+        retries: 0,
+        retryTimeout: 0,
+      })
+      const base = `/process-definition/key/${key}/tenant-id/${a}/statistics`
+      const stats = async (query: string) =>
+        ok<Record<string, unknown>[]>(engine, 'GET', `${base}${query}`)
+      return {
+        plain: (await stats('')).map(({ '@class': cls, ...rest }) => ({
+          class: String(cls).split('.').pop(),
+          ...rest,
+        })),
+        incidents: (await stats('?incidents=true')).map((r) => r.incidents),
+        forOtherType: (await stats('?incidentsForType=failedJob')).map((r) => r.incidents),
+        both: errorShape(await call(engine, 'GET', `${base}?incidents=true&incidentsForType=x`)),
+        otherTenant: errorShape(
+          await call(engine, 'GET', `/process-definition/key/${key}/tenant-id/${b}/statistics`),
+          [key, b],
+        ),
+        keyOnly: (await call(engine, 'GET', `/process-definition/key/${key}/statistics`)).status,
+      }
+    },
+  },
+  {
+    id: 'start-form-by-key-and-tenant',
+    description:
+      '`POST …/key/{key}/tenant-id/{t}/submit-form` starts the tenant’s latest definition like `start` (never returning variables); `GET …/rendered-form` of a definition without generated form fields is a 404',
+    expected: {
+      submitted: {
+        status: 200,
+        keys: [
+          'businessKey',
+          'caseInstanceId',
+          'definitionId',
+          'definitionKey',
+          'ended',
+          'id',
+          'links',
+          'suspended',
+          'tenantId',
+        ],
+        tenantId: 'A',
+        businessKey: 'bk',
+        definition: 'latest',
+        link: 'self',
+      },
+      rendered: {
+        status: 404,
+        contentType: JSON_TYPE,
+        body: ire('No matching rendered start form for process definition with the id <id> found.'),
+      },
+      missingKey: 404,
+    },
+    async run(engine) {
+      const [a] = await twoTenants(engine)
+      const key = freshId('sfk')
+      await deploy(engine, userTaskXml(key), a)
+      const latest = await deploy(engine, userTaskXml(key), a)
+      const base = `/process-definition/key/${key}/tenant-id/${a}`
+      const r = await call(engine, 'POST', `${base}/submit-form`, {
+        businessKey: 'bk',
+        withVariablesInReturn: true,
+        variables: { x: { value: 1, type: 'Integer' } },
+      })
+      const body = (r.json ?? {}) as Record<string, unknown>
+      const links = (body.links ?? []) as { rel?: string }[]
+      return {
+        submitted: {
+          status: r.status,
+          keys: Object.keys(body).sort(),
+          tenantId: body.tenantId === a ? 'A' : body.tenantId,
+          businessKey: body.businessKey,
+          definition: body.definitionId === latest.definitionId ? 'latest' : body.definitionId,
+          link: links.map((l) => l.rel).join(','),
+        },
+        rendered: errorShape(await call(engine, 'GET', `${base}/rendered-form`), [
+          latest.definitionId,
+        ]),
+        missingKey: (
+          await call(
+            engine,
+            'POST',
+            `/process-definition/key/${freshId('none')}/tenant-id/${a}/submit-form`,
+            {},
+          )
+        ).status,
+      }
+    },
+  },
   // ---- 404 bodies per resource ----
   notFound(
     'processDefinition',

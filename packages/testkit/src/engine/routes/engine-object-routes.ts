@@ -7,7 +7,7 @@
  */
 import { isAuthenticatedTenant } from '../auth-context.js'
 import type { AuthContext } from '../auth-context.js'
-import { notFound, restException } from '../engine-errors.js'
+import { EngineError, invalidRequest, notFound, restException } from '../engine-errors.js'
 import { formatEngineDate } from '../engine-format.js'
 import type {
   HistoryRow,
@@ -241,6 +241,43 @@ export function registerEngineObjectRoutes(router: EngineRouter, services: Engin
     const byKey = `${base}/key/{key}/tenant-id/{tenant-id}`
     for (const suffix of ['', '/xml', '/diagram']) router.add('GET', byKey + suffix, missing)
     if (what === 'decision definition') router.add('POST', `${byKey}/evaluate`, missing)
+  }
+
+  // By id every id is missing, and each sub-route answers that its own way (T33, 7.24 and
+  // Operaton 1.0); `GET /{id}` is the gateway's owner lookup.
+  const noDecision = (id: string) =>
+    `no deployed decision definition found with id '${id}': decisionDefinition is null`
+  const noDrd = (id: string) =>
+    `no deployed decision requirements definition found with id '${id}': decisionRequirementsDefinition is null`
+  const missingById: readonly [string, string, (id: string) => EngineError][] = [
+    ['GET', '/decision-definition/{id}', (id) => notFound(noDecision(id), true)],
+    ['GET', '/decision-definition/{id}/xml', (id) => notFound(noDecision(id), true)],
+    [
+      'GET',
+      '/decision-definition/{id}/diagram',
+      (id) => new EngineError(400, 'NotFoundException', noDecision(id), 0),
+    ],
+    [
+      'POST',
+      '/decision-definition/{id}/evaluate',
+      (id) => notFound(`Cannot evaluate decision ${id}: ${noDecision(id)}`, true),
+    ],
+    ['GET', '/decision-requirements-definition/{id}', (id) => invalidRequest(noDrd(id), 400, true)],
+    [
+      'GET',
+      '/decision-requirements-definition/{id}/xml',
+      (id) => invalidRequest(noDrd(id), 400, true),
+    ],
+    [
+      'GET',
+      '/decision-requirements-definition/{id}/diagram',
+      (id) => new EngineError(400, 'NotValidException', noDrd(id), 0),
+    ],
+  ]
+  for (const [method, path, error] of missingById) {
+    router.add(method, path, (c) => {
+      throw error(c.params['id'] as string)
+    })
   }
 
   const history = (rows: Map<string, HistoryRow>) => () => rows.values()

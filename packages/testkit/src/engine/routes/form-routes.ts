@@ -183,6 +183,39 @@ export function registerFormRoutes(router: EngineRouter, engine: EngineServices)
     ),
   )
 
+  /**
+   * `GET …/rendered-form`: the default (HTML) form engine renders generated form fields only;
+   * without any the answer is the resource's 404. Generated forms are not modelled here (501).
+   */
+  const renderedStartForm = (d: ProcessDefinitionRecord): Reply => {
+    const start = d.model.startEvents.find((e) => e.messageName === null)
+    if (start?.formFields === true) {
+      return {
+        status: 501,
+        body: {
+          type: 'C7AuthSimulatorNotImplemented',
+          code: 'C7AUTH_SIM_NOT_IMPLEMENTED',
+          message: 'The simulator does not render generated start forms (camunda:formData)',
+        },
+      }
+    }
+    throw invalidRequest(
+      `No matching rendered start form for process definition with the id ${d.id} found.`,
+      404,
+    )
+  }
+  router.add('GET', '/process-definition/{id}/rendered-form', (c) =>
+    renderedStartForm(definitionForCommand(c.auth, c.params['id'] as string)),
+  )
+  router.add('GET', '/process-definition/key/{key}/rendered-form', (c) =>
+    renderedStartForm(definitionByKey(engine, c.auth, c.params['key'] as string, null)),
+  )
+  router.add('GET', '/process-definition/key/{key}/tenant-id/{tenant-id}/rendered-form', (c) =>
+    renderedStartForm(
+      definitionByKey(engine, c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
+    ),
+  )
+
   const deployedStartForm = (auth: AuthContext, d: ProcessDefinitionRecord) =>
     deployedForm(auth, startFormOf(d), d.deploymentId)
   router.add('GET', '/process-definition/{id}/deployed-start-form', (c) =>

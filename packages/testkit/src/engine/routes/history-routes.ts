@@ -1,9 +1,21 @@
-/** `/history/process-instance`, `/history/task`, `/history/user-operation`. */
+/**
+ * `/history/process-instance`, `/history/task`, `/history/user-operation` and
+ * `/history/identity-link-log`.
+ */
 import { isAuthenticatedTenant } from '../auth-context.js'
-import { historicProcessInstanceDto, historicTaskDto, userOperationDto } from '../dto.js'
-import { notFound } from '../engine-errors.js'
+import {
+  historicIdentityLinkDto,
+  historicProcessInstanceDto,
+  historicTaskDto,
+  userOperationDto,
+} from '../dto.js'
+import { invalidRequest, notFound } from '../engine-errors.js'
 import { parseEngineDate } from '../engine-format.js'
-import type { HistoricTaskRecord, ProcessInstanceRecord } from '../engine-state.js'
+import type {
+  HistoricIdentityLinkRecord,
+  HistoricTaskRecord,
+  ProcessInstanceRecord,
+} from '../engine-state.js'
 import type { Criteria, CriteriaSpec } from '../query-criteria.js'
 import {
   applySorting,
@@ -71,6 +83,49 @@ const OP_QUERY: CriteriaSpec = {
   property: 'string',
   afterTimestamp: 'string',
   beforeTimestamp: 'string',
+}
+
+const IDENTITY_LINK_QUERY: CriteriaSpec = {
+  type: 'string',
+  userId: 'string',
+  groupId: 'string',
+  dateBefore: 'string',
+  dateAfter: 'string',
+  taskId: 'string',
+  processDefinitionId: 'string',
+  processDefinitionKey: 'string',
+  operationType: 'string',
+  assignerId: 'string',
+  tenantIdIn: 'list',
+  withoutTenantId: 'bool',
+}
+
+/** `HistoricIdentityLinkLogQueryDto`'s sort keys, each with the row's value. */
+const IDENTITY_LINK_SORT: Readonly<
+  Record<string, (l: HistoricIdentityLinkRecord) => string | number | null>
+> = {
+  time: (l) => l.time,
+  type: (l) => l.type,
+  userId: (l) => l.userId,
+  groupId: (l) => l.groupId,
+  taskId: (l) => l.taskId,
+  processDefinitionId: (l) => l.processDefinitionId,
+  processDefinitionKey: (l) => l.processDefinitionKey,
+  operationType: (l) => l.operationType,
+  assignerId: (l) => l.assignerId,
+  tenantId: (l) => l.tenantId,
+}
+
+/** A date query parameter as the engine's `DateConverter` reads it (400 when unparsable). */
+function dateParameter(name: string, value: unknown): number | null {
+  if (typeof value !== 'string') return null
+  const ms = parseEngineDate(value)
+  if (Number.isNaN(ms)) {
+    throw invalidRequest(
+      `Cannot set query parameter '${name}' to value '${value}': Cannot convert value "${value}" to java type java.util.Date`,
+    )
+  }
+  return ms
 }
 
 const nonEmpty = (v: unknown): string[] | undefined =>
@@ -225,6 +280,37 @@ export function registerHistoryRoutes(router: EngineRouter, engine: EngineServic
     })
     return applySorting([...rows], sorting, (e) => e.timestamp)
   }
+  const queryIdentityLinks = (c: HandlerContext) => {
+    const q = criteriaFromQuery(IDENTITY_LINK_QUERY, c.query)
+    const sorting = sortingFromQuery(c.query, Object.keys(IDENTITY_LINK_SORT))
+    const before = dateParameter('dateBefore', q['dateBefore'])
+    const after = dateParameter('dateAfter', q['dateAfter'])
+    const tenants = tenantCriteriaOf(q)
+    const keys = [
+      'type',
+      'userId',
+      'groupId',
+      'taskId',
+      'processDefinitionId',
+      'processDefinitionKey',
+      'operationType',
+      'assignerId',
+    ] as const
+    const rows = matchingRows(state.historicIdentityLinks, c.auth, q, [], (l) => {
+      for (const k of keys) if (!matches(q, k, l[k])) return false
+      if (before !== null && l.time > before) return false
+      if (after !== null && l.time < after) return false
+      return matchesTenantCriteria(l.tenantId, tenants)
+    })
+    return applySorting(rows, sorting, (l, by) => IDENTITY_LINK_SORT[by]?.(l) ?? null)
+  }
+  router.add('GET', '/history/identity-link-log', (c) =>
+    json(paginate(queryIdentityLinks(c), pagination(c.query)).map(historicIdentityLinkDto)),
+  )
+  router.add('GET', '/history/identity-link-log/count', (c) =>
+    json({ count: queryIdentityLinks(c).length }),
+  )
+
   router.add('GET', '/history/user-operation', (c) =>
     json(paginate(queryOps(c), pagination(c.query)).map(userOperationDto)),
   )

@@ -5,10 +5,13 @@ import { RESOURCE } from '../authorization-service.js'
 import { definitionDto, deploymentDto, processInstanceDto } from '../dto.js'
 import {
   EngineError,
+  engineException,
   missingAuthorization,
   invalidRequest,
   notFound,
+  nullValue,
   restException,
+  tenantViolationMessage,
 } from '../engine-errors.js'
 import { parseEngineDate } from '../engine-format.js'
 import type { ProcessDefinitionRecord } from '../engine-state.js'
@@ -311,8 +314,33 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     })
   }
 
-  /** `ProcessDefinitionResourceImpl.startProcessInstance`: engine failures become a 500 RestException. */
-  const start = (c: HandlerContext, def: ProcessDefinitionRecord): Reply => {
+  /**
+   * `GetStaticCalledProcessDefinitionsCmd`: the simulator runs no call activities, so a definition
+   * calls none; missing → 404, another tenant's → ENGINE-13034 (500), unreadable → 403.
+   */
+  router.add('GET', '/process-definition/{id}/static-called-process-definitions', (c) => {
+    const id = c.params['id'] as string
+    const d = state.definitions.get(id)
+    if (d === undefined) {
+      throw invalidRequest(
+        `no deployed process definition found with id '${id}': processDefinition is null`,
+        404,
+      )
+    }
+    if (!isAuthenticatedTenant(c.auth, d.tenantId)) {
+      throw engineException(tenantViolationMessage(`get the process definition '${id}'`))
+    }
+    if (!readable(c.auth, d)) {
+      throw missingAuthorization(c.auth.userId, 'READ', 'ProcessDefinition', d.key)
+    }
+    return json([])
+  })
+
+  /**
+   * `ProcessDefinitionResourceImpl.startProcessInstance` (and `submitForm`, which starts the same
+   * way from the same DTO but never returns variables): engine failures become a 500 RestException.
+   */
+  const start = (c: HandlerContext, def: ProcessDefinitionRecord, form = false): Reply => {
     // `AuthorizationCommandChecker.checkCreateProcessInstance`; the resource rethrows it (403).
     if (!authorization.isAuthorized(c.auth, 'CREATE', RESOURCE.PROCESS_INSTANCE, '*')) {
       throw missingAuthorization(c.auth.userId, 'CREATE', 'ProcessInstance')
@@ -342,29 +370,127 @@ export function registerRepositoryRoutes(router: EngineRouter, engine: EngineSer
     }
     const dto = processInstanceDto(instance, c.baseUrl)
     return json(
-      body['withVariablesInReturn'] === true
+      !form && body['withVariablesInReturn'] === true
         ? { ...dto, variables: fromTypedMap(instance.variables) }
         : dto,
     )
   }
 
-  router.add('POST', '/process-definition/{id}/start', (c) => {
-    const d = state.definitions.get(c.params['id'] as string)
-    if (d === undefined) {
-      throw restException(
-        500,
-        `Cannot instantiate process definition ${c.params['id']}: no deployed process definition found with id '${c.params['id']}': processDefinition is null`,
+  for (const [operation, form] of [
+    ['start', false],
+    ['submit-form', true],
+  ] as const) {
+    router.add('POST', `/process-definition/{id}/${operation}`, (c) => {
+      const d = state.definitions.get(c.params['id'] as string)
+      if (d === undefined) {
+        throw restException(
+          500,
+          `Cannot instantiate process definition ${c.params['id']}: no deployed process definition found with id '${c.params['id']}': processDefinition is null`,
+        )
+      }
+      return start(c, d, form)
+    })
+    router.add('POST', `/process-definition/key/{key}/${operation}`, (c) =>
+      start(c, definitionByKey(engine, c.auth, c.params['key'] as string, null), form),
+    )
+    router.add('POST', `/process-definition/key/{key}/tenant-id/{tenant-id}/${operation}`, (c) =>
+      start(
+        c,
+        definitionByKey(engine, c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
+        form,
+      ),
+    )
+  }
+
+  /**
+   * `GET …/statistics` (`ActivityStatisticsQuery`): per activity, the running instances waiting
+   * there (the tenant check applies), timer jobs without retries, and — with `incidents=true` or
+   * `incidentsForType` (not both: 400) — the open incidents by type.
+   */
+  const statisticsOptions = (c: HandlerContext) => {
+    // JAX-RS `Boolean` parameters: `Boolean.valueOf`, anything but `true` is false
+    const flag = (name: string) => c.query.get(name)?.toLowerCase() === 'true'
+    const forType = c.query.get('incidentsForType')
+    if (c.query.has('incidents') && forType !== undefined) {
+      throw invalidRequest(
+        'Only one of the query parameter includeIncidents or includeIncidentsForType can be set.',
       )
     }
-    return start(c, d)
+    return {
+      failedJobs: flag('failedJobs'),
+      withIncidents: flag('incidents') || forType !== undefined,
+      forType,
+    }
+  }
+  const statistics = (
+    c: HandlerContext,
+    def: ProcessDefinitionRecord,
+    { failedJobs, withIncidents, forType }: ReturnType<typeof statisticsOptions>,
+  ): Reply => {
+    const rows = new Map<
+      string,
+      { instances: number; failedJobs: number; incidents: Map<string, number> }
+    >()
+    const row = (activityId: string) => {
+      let r = rows.get(activityId)
+      if (r === undefined) {
+        r = { instances: 0, failedJobs: 0, incidents: new Map() }
+        rows.set(activityId, r)
+      }
+      return r
+    }
+    const visible = (tenantId: string | null) => isAuthenticatedTenant(c.auth, tenantId)
+    for (const i of state.instances.values()) {
+      if (i.definitionId !== def.id || !visible(i.tenantId)) continue
+      const activity = runtime.currentActivity(i)
+      if (activity !== undefined) row(activity.id).instances++
+    }
+    if (failedJobs) {
+      for (const j of state.jobs.values()) {
+        if (j.processDefinitionId === def.id && j.retries === 0 && visible(j.tenantId)) {
+          row(j.activityId).failedJobs++
+        }
+      }
+    }
+    if (withIncidents) {
+      for (const i of state.incidents.values()) {
+        if (i.processDefinitionId !== def.id || !visible(i.tenantId)) continue
+        if (forType !== undefined && i.incidentType !== forType) continue
+        const counts = row(i.activityId).incidents
+        counts.set(i.incidentType, (counts.get(i.incidentType) ?? 0) + 1)
+      }
+    }
+    return json(
+      [...rows].map(([id, r]) => ({
+        '@class': 'org.camunda.bpm.engine.rest.dto.repository.ActivityStatisticsResultDto',
+        id,
+        instances: r.instances,
+        failedJobs: r.failedJobs,
+        incidents: [...r.incidents].map(([incidentType, incidentCount]) => ({
+          incidentType,
+          incidentCount,
+        })),
+      })),
+    )
+  }
+  router.add('GET', '/process-definition/{id}/statistics', (c) => {
+    // the resource checks its parameters before the query looks the definition up
+    const options = statisticsOptions(c)
+    const id = c.params['id'] as string
+    const d = state.definitions.get(id)
+    if (d === undefined) {
+      throw nullValue(`no deployed process definition found with id '${id}'`, 'processDefinition')
+    }
+    return statistics(c, d, options)
   })
-  router.add('POST', '/process-definition/key/{key}/start', (c) =>
-    start(c, definitionByKey(engine, c.auth, c.params['key'] as string, null)),
-  )
-  router.add('POST', '/process-definition/key/{key}/tenant-id/{tenant-id}/start', (c) =>
-    start(
-      c,
-      definitionByKey(engine, c.auth, c.params['key'] as string, c.params['tenant-id'] as string),
-    ),
-  )
+  // the key paths resolve the definition first (404), then run the same resource method
+  router.add('GET', '/process-definition/key/{key}/statistics', (c) => {
+    const d = definitionByKey(engine, c.auth, c.params['key'] as string, null)
+    return statistics(c, d, statisticsOptions(c))
+  })
+  router.add('GET', '/process-definition/key/{key}/tenant-id/{tenant-id}/statistics', (c) => {
+    const key = c.params['key'] as string
+    const d = definitionByKey(engine, c.auth, key, c.params['tenant-id'] as string)
+    return statistics(c, d, statisticsOptions(c))
+  })
 }

@@ -413,6 +413,23 @@ export function registerRuntimeRoutes(router: EngineRouter, engine: EngineServic
     return noContent()
   })
 
+  // Comments are not modelled; a task the caller cannot see (missing or another tenant's: the
+  // resource's tenant-checked query) is refused like the engine does, before any comment.
+  router.add('POST', '/task/{id}/comment/create', (c) => {
+    const id = c.params['id'] as string
+    if (tasks.findTask(c.auth, id) === undefined) {
+      throw invalidRequest(`No task found for task id ${id}`)
+    }
+    return {
+      status: 501,
+      body: {
+        type: 'C7AuthSimulatorNotImplemented',
+        code: 'C7AUTH_SIM_NOT_IMPLEMENTED',
+        message: 'The simulator does not store task comments',
+      },
+    }
+  })
+
   router.add('POST', '/task/{id}/claim', (c) => {
     const userId = str(bodyObject(c.body)['userId'])
     tasks.claimTask(c.auth, c.params['id'] as string, userId)
