@@ -6,17 +6,16 @@
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose'
 import { createTokenClient, TokenEndpointError, withTokenRetry } from '@c7auth/core'
-import type { TokenClient, TokenClientOptions, TokenEvent } from '@c7auth/core'
+import type { TokenClient, TokenClientOptions, TokenClientTimers, TokenEvent } from '@c7auth/core'
 import { startTestIdp } from '@c7auth/testkit'
 import type { TestIdp } from '@c7auth/testkit'
 
 const SECRET = 'lifecycle-secret'
 const SHORT = 'urn:short' // 4 s tokens: refresh-ahead at 2 s, served until 3 s
-// 12 s tokens: refresh-ahead at 6 s, served until 9 s — a 3 s window for a background refresh
+// 12 s tokens: refresh-ahead at 6 s, served until 9 s
 const MEDIUM = 'urn:medium'
 // 20 s tokens: refresh-ahead at 10 s; with minValiditySeconds 2 served until 18 s
 const LONG = 'urn:long'
@@ -26,12 +25,19 @@ const DOWNSTREAM = 'urn:downstream'
 let idp: TestIdp
 const clients: TokenClient[] = []
 
-function client(events: TokenEvent[] = [], extra: Partial<TokenClientOptions> = {}): TokenClient {
+function client(
+  events: TokenEvent[] = [],
+  extra: Partial<TokenClientOptions> = {},
+  notify: () => void = () => undefined,
+): TokenClient {
   const c = createTokenClient({
     issuer: idp.issuer,
     clientId: 'app',
     clientSecret: SECRET,
-    onEvent: (e) => events.push(e),
+    onEvent: (e) => {
+      events.push(e)
+      notify()
+    },
     retry: { minDelayMs: 100, maxDelayMs: 400 },
     ...extra,
   })
@@ -43,26 +49,79 @@ const count = (events: TokenEvent[], type: TokenEvent['type']) =>
   events.filter((e) => e.type === type).length
 
 /**
- * A clock the test moves (the client's `now` option): backoff windows and token lifetimes pass
- * when the test says so, not after a sleep that a loaded machine may stretch or a fast one cut.
+ * A clock the test moves, with the timers the client schedules on it (its `now` and `timers`
+ * options): backoff windows, refresh points and token lifetimes pass when the test says so, and a
+ * refresh that was not scheduled is seen not to be, instead of slept through on a loaded machine.
  */
 function manualClock(): {
   now: () => number
+  timers: TokenClientTimers
+  /** Timers scheduled and neither run nor cancelled. */
+  readonly pending: number
+  /** Moves the clock to `ms` (never back) and runs every timer due by then, earliest first. */
   set(ms: number): void
   pastBackoff(events: TokenEvent[]): void
 } {
   let at = Date.now()
+  let seq = 0
+  const timers = new Map<number, { due: number; run: () => void }>()
+  const set = (ms: number) => {
+    at = Math.max(at, ms)
+    // Bounded: a timer that reschedules itself at once would otherwise loop forever.
+    for (let runs = 0; runs < 1_000; runs++) {
+      const due = [...timers].filter(([, t]) => t.due <= at).sort((a, b) => a[1].due - b[1].due)
+      if (due.length === 0) return
+      const [id, timer] = due[0]!
+      timers.delete(id)
+      timer.run()
+    }
+    throw new Error('timers keep rescheduling themselves')
+  }
   return {
     now: () => at,
-    set(ms) {
-      at = Math.max(at, ms)
+    timers: {
+      setTimeout(run, ms) {
+        seq += 1
+        timers.set(seq, { due: at + ms, run })
+        return seq
+      },
+      clearTimeout(handle) {
+        timers.delete(handle as number)
+      },
     },
+    get pending() {
+      return timers.size
+    },
+    set,
     /** Moves past the retry time the last `failed` event announced. */
     pastBackoff(events) {
       const failed = events.filter((e) => e.type === 'failed').at(-1)
       expect(failed?.retryAt, 'a failed event with its retry time').toBeTypeOf('number')
-      at = Math.max(at, failed!.retryAt! + 1)
+      set(failed!.retryAt! + 1)
     },
+  }
+}
+
+/** Resolves once `events` holds `n` events of `type` (the client's `onEvent` calls `notify`). */
+function eventWaiter(events: TokenEvent[]): {
+  notify: () => void
+  until: (type: TokenEvent['type'], n: number) => Promise<void>
+} {
+  const waiting = new Set<() => void>()
+  return {
+    notify: () => {
+      for (const check of [...waiting]) check()
+    },
+    until: (type, n) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (count(events, type) < n) return
+          waiting.delete(check)
+          resolve()
+        }
+        waiting.add(check)
+        check()
+      }),
   }
 }
 
@@ -116,46 +175,94 @@ describe('single-flight', () => {
 describe('refresh ahead of expiry', () => {
   it('once warm, callers never wait: every call is a cache hit while tokens roll over', async () => {
     const events: TokenEvent[] = []
-    // seconds between the refresh point and the end of use: a loaded machine cannot make a
-    // caller wait on a refresh that started on time
-    const c = client(events, { params: { audience: MEDIUM } })
+    const waiter = eventWaiter(events)
+    const clock = manualClock()
+    // 12 s tokens, called every 20 ms of the client's clock for 8.5 s: refreshed ahead at 6 s
+    const c = client(
+      events,
+      { params: { audience: MEDIUM }, now: clock.now, timers: clock.timers },
+      waiter.notify,
+    )
     idp.resetCounts()
     const seen = new Set<string>()
     let calls = 0
     let slowest = 0
-    const until = Date.now() + 8_500
-    while (Date.now() < until) {
+    let inFlight = 0
+    const end = clock.now() + 8_500
+    while (clock.now() < end) {
       const t0 = performance.now()
       seen.add(await c.getToken())
       if (calls > 0) slowest = Math.max(slowest, performance.now() - t0)
       calls += 1
-      await sleep(20)
+      const refreshed = count(events, 'refreshed')
+      clock.set(clock.now() + 20) // runs the refresh timer once it is due
+      if (calls > 1 && clock.pending === 0) {
+        // the timer ran and its refresh is under way: callers are answered from the cache
+        // meanwhile, and the clock moves on only once it has landed
+        inFlight += 1
+        seen.add(await c.getToken())
+        calls += 1
+        await waiter.until('refreshed', refreshed + 1)
+      }
     }
+    expect(inFlight).toBe(1) // refreshed once, at 6 s
     expect(count(events, 'fetched')).toBe(1) // only the very first call waited
     expect(count(events, 'cache_hit')).toBe(calls - 1)
-    expect(count(events, 'refreshed')).toBeGreaterThanOrEqual(1)
+    expect(count(events, 'refreshed')).toBe(1)
     expect(count(events, 'failed')).toBe(0)
-    expect(seen.size).toBe(1 + count(events, 'refreshed'))
-    expect(idp.counts.token).toBe(1 + count(events, 'refreshed'))
+    expect(seen.size).toBe(2)
+    expect(idp.counts.token).toBe(2)
     for (const e of events.filter((x) => x.type === 'refreshed')) expect(e.background).toBe(true)
     console.info(`refresh-ahead: ${calls} calls, slowest warm call ${slowest.toFixed(2)} ms`)
-  }, 40_000)
+  })
 
   it('does not keep refreshing a key nobody uses', async () => {
-    const c = client([], { params: { audience: TINY } })
+    const events: TokenEvent[] = []
+    const clock = manualClock()
+    const c = client(events, { params: { audience: TINY }, now: clock.now, timers: clock.timers })
     idp.resetCounts()
-    await c.getToken()
-    await sleep(2_300) // past the refresh point (1 s) and the expiry (2 s)
-    expect(idp.counts.token).toBe(1)
+    const first = await c.getToken()
+    expect(clock.pending).toBe(1) // the refresh timer, due at 1 s
+    clock.set(clock.now() + 2_300) // past the refresh point (1 s) and the expiry (2 s)
+    expect(clock.pending).toBe(0) // it ran
+    // A refresh the timer started would be in flight now and this call would join it (a
+    // `refreshed` event); without one, this call fetches for itself.
+    const second = await c.getToken()
+    expect(second).not.toBe(first)
+    expect(events.map((e) => e.type)).toEqual(['fetched', 'fetched'])
+    expect(idp.counts.token).toBe(2)
+  })
+
+  it('refreshes a key that was used, when its timer runs', async () => {
+    // the counterpart of the test above, on the same clock: the timer does refresh a used key
+    const events: TokenEvent[] = []
+    const waiter = eventWaiter(events)
+    const clock = manualClock()
+    const c = client(
+      events,
+      { params: { audience: TINY }, now: clock.now, timers: clock.timers },
+      waiter.notify,
+    )
+    idp.resetCounts()
+    const first = await c.getToken()
+    expect(await c.getToken()).toBe(first) // used since the fetch
+    clock.set(clock.now() + 1_100) // past the refresh point, before the token's end
+    await waiter.until('refreshed', 1)
+    expect(events.filter((e) => e.type === 'refreshed').map((e) => e.background)).toEqual([true])
+    expect(await c.getToken()).not.toBe(first)
+    expect(idp.counts.token).toBe(2)
   })
 
   it('close() stops refresh timers and refuses further calls', async () => {
-    const c = client([], { params: { audience: TINY } })
+    const clock = manualClock()
+    const c = client([], { params: { audience: TINY }, now: clock.now, timers: clock.timers })
     idp.resetCounts()
     await c.getToken()
     await c.getToken() // used, so it would be refreshed at 1 s
+    expect(clock.pending).toBe(1)
     c.close()
-    await sleep(1_400)
+    expect(clock.pending).toBe(0) // the refresh timer is cancelled, not left to find a closed client
+    clock.set(clock.now() + 1_400)
     expect(idp.counts.token).toBe(1)
     await expect(c.getToken()).rejects.toBeInstanceOf(TokenEndpointError)
   })
@@ -231,23 +338,37 @@ describe('401 → invalidate → one retry', () => {
 describe('IdP outages and errors', () => {
   it('keeps serving a still-valid token while the IdP is down, then fails fast, then recovers', async () => {
     const events: TokenEvent[] = []
-    // the refresh timer runs on real time, so this test does too
-    const c = client(events, { params: { audience: LONG }, minValiditySeconds: 2 })
+    const waiter = eventWaiter(events)
+    const clock = manualClock()
+    const c = client(
+      events,
+      {
+        params: { audience: LONG },
+        minValiditySeconds: 2,
+        now: clock.now,
+        timers: clock.timers,
+      },
+      waiter.notify,
+    )
     const issued = await c.getIssuedToken()
     const token = issued.accessToken
-    await c.getToken()
-    // 20 s tokens: refresh-ahead at 10 s, handed out until 2 s before expiry; the loop stops 3 s
-    // before that, so no stall of a loaded machine turns a cached answer into a failure.
+    await c.getToken() // used: refreshed ahead, at 10 s of its 20
+    // handed out until 2 s before expiry
     const usableUntil = issued.expiresAt - 2_000
     await idp.stop()
     try {
-      while (Date.now() < usableUntil - 3_000) {
+      clock.set(issued.expiresAt - 10_000) // the refresh point: the background refresh fails
+      await waiter.until('failed', 1)
+      expect(await c.getToken()).toBe(token)
+      // each failure schedules a retry; each retry fails too and the token is still served
+      for (let retries = 2; retries <= 4; retries++) {
+        clock.pastBackoff(events)
+        await waiter.until('failed', retries)
         expect(await c.getToken()).toBe(token)
-        await sleep(50)
       }
-      expect(count(events, 'failed')).toBeGreaterThanOrEqual(1)
+      expect(count(events, 'failed')).toBe(4)
       expect(events.filter((e) => e.type === 'failed').every((e) => e.background)).toBe(true)
-      await sleep(Math.max(0, usableUntil - Date.now()) + 100)
+      clock.set(usableUntil)
       // a refused connection or the backoff's fast failure, never a hang (the test's timeout)
       const err = await c.getToken().catch((e: unknown) => e)
       expect(err).toBeInstanceOf(TokenEndpointError)
@@ -255,12 +376,10 @@ describe('IdP outages and errors', () => {
     } finally {
       await idp.restart()
     }
-    // past the retry time the last failure announced
-    const retryAt = events.filter((e) => e.type === 'failed').at(-1)?.retryAt ?? 0
-    await sleep(Math.max(0, retryAt - Date.now()) + 1)
+    clock.pastBackoff(events)
     const fresh = await c.getToken()
     expect(fresh).not.toBe(token)
-  }, 60_000)
+  })
 
   it('honours Retry-After and fails fast (no request) inside the window', async () => {
     const events: TokenEvent[] = []

@@ -5,7 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSharedTokenStore, createTokenClient } from '@c7auth/core'
-import type { SharedTokenStore, TokenClient, TokenEvent, TokenStore } from '@c7auth/core'
+import type {
+  SharedTokenStore,
+  TokenClient,
+  TokenClientOptions,
+  TokenEvent,
+  TokenStore,
+} from '@c7auth/core'
 import { startTestIdp } from '@c7auth/testkit'
 import type { TestIdp } from '@c7auth/testkit'
 import { freshNamespace, randomKey, rawStore, storeUrl } from './token-store-harness.js'
@@ -41,7 +47,12 @@ function processStore(): TokenStore {
   return shared.forTenant('acme')
 }
 
-function client(store: TokenStore, events: TokenEvent[] = [], timeoutMs?: number): TokenClient {
+function client(
+  store: TokenStore,
+  events: TokenEvent[] = [],
+  timeoutMs?: number,
+  extra: Partial<TokenClientOptions> = {},
+): TokenClient {
   const c = createTokenClient({
     issuer: idp.issuer,
     clientId: 'app',
@@ -49,6 +60,7 @@ function client(store: TokenStore, events: TokenEvent[] = [], timeoutMs?: number
     store,
     onEvent: (e) => events.push(e),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...extra,
   })
   clients.push(c)
   return c
@@ -75,20 +87,63 @@ describe('token clients sharing a Redis store', () => {
   it('fetches by itself once a lease nobody releases has expired', async () => {
     const real = processStore()
     // Another process holds every lease and never delivers a token (it died mid-fetch).
+    let leaseCalls = 0
     const held: TokenStore = {
       get: (key) => real.get(key),
       set: (key, token, ttlMs) => real.set(key, token, ttlMs),
       delete: (key) => real.delete(key),
-      lease: () => Promise.resolve(undefined),
+      lease: () => {
+        leaseCalls += 1
+        return Promise.resolve(undefined)
+      },
     }
+    // The client's clock and timers, moved by the test: its waits for the lease pass at once.
+    let at = Date.now()
+    let waiting: (() => void) | undefined
+    const due: { at: number; run: () => void }[] = []
+    let onTimer: () => void = () => undefined
     const events: TokenEvent[] = []
     // The lease time follows the request timeout: 2 × 1 s + 1 s.
-    const c = client(held, events, 1000)
+    const c = client(held, events, 1000, {
+      now: () => at,
+      timers: {
+        setTimeout(run, ms) {
+          due.push({ at: at + ms, run })
+          onTimer()
+          return due.length
+        },
+        clearTimeout: () => undefined,
+      },
+    })
     idp.resetCounts()
-    const started = Date.now()
-    const token = await c.getToken()
+    const started = at
+    let settled = false
+    const pending = c.getToken().finally(() => {
+      settled = true
+      waiting?.()
+    })
+    let waits = 0
+    for (;;) {
+      // until the client waits on a timer (it asked for the lease in vain) or has its token
+      await new Promise<void>((resolve) => {
+        waiting = resolve
+        onTimer = resolve
+        if (settled || due.length > 0) resolve()
+      })
+      // settled, or fetched and now holding the token's refresh timer
+      if (settled || events.length > 0) break
+      expect(++waits).toBeLessThan(100)
+      // while it waits, the client has asked the IdP for nothing
+      expect(idp.counts.token).toBe(0)
+      const next = due.shift()!
+      at = Math.max(at, next.at)
+      next.run()
+    }
+    const token = await pending
     expect(token).toMatch(/^eyJ/)
-    expect(Date.now() - started).toBeGreaterThanOrEqual(3000)
+    expect(waits).toBeGreaterThan(1)
+    expect(leaseCalls).toBe(waits + 1) // asked again after every wait, then gave up
+    expect(at - started).toBeGreaterThanOrEqual(3000) // the lease time, on the client's clock
     expect(idp.counts.token).toBe(1)
     expect(events.map((e) => e.type)).toEqual(['fetched'])
   })

@@ -138,12 +138,15 @@ describe.each([...BACKENDS, 'memory' as const])(
       const short = { ...aliceInA, processInstanceId: 'pi-short' }
       await vault.put(short, grant('short-lived'), { maxLifetimeMs: 400 })
       const capped = { ...aliceInA, processInstanceId: 'pi-capped' }
+      // seconds, not milliseconds: the entry must still be there when it is listed below, also
+      // on a loaded machine
       await vault.put(capped, grant('capped'), {
         maxLifetimeMs: HOUR,
-        grantExpiresAt: Date.now() + 400,
+        grantExpiresAt: Date.now() + 3_000,
       })
-      const [info] = await vault.list({ tenant: 'tenant-a', processInstanceId: 'pi-capped' })
-      expect(info!.expiresAt - info!.storedAt).toBeLessThanOrEqual(400)
+      const listed = await vault.list({ tenant: 'tenant-a', processInstanceId: 'pi-capped' })
+      expect(listed).toHaveLength(1)
+      expect(listed[0]!.expiresAt - listed[0]!.storedAt).toBeLessThanOrEqual(3_000)
       await expect.poll(() => vault.get(short), { timeout: 10_000, interval: 100 }).toBeUndefined()
       await expect.poll(() => vault.get(capped), { timeout: 10_000, interval: 100 }).toBeUndefined()
     })

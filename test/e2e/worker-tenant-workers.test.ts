@@ -229,6 +229,22 @@ describe('createTenantWorkers', () => {
         }
       })
     }
+    // The client reschedules its poll after each one ends, reading `this.poll` (not in the
+    // typings) each time: counting those calls shows when the last one after close() has run.
+    let closeCalled = false
+    const pollCallsAfterClose = new Map<string, number>()
+    let pollStartsAfterClose = 0
+    for (const [tenant, client] of workers.clients) {
+      const pollable = client as unknown as { poll: () => unknown }
+      const poll = pollable.poll
+      pollable.poll = () => {
+        if (closeCalled) pollCallsAfterClose.set(tenant, (pollCallsAfterClose.get(tenant) ?? 0) + 1)
+        return poll()
+      }
+      client.on('poll:start', () => {
+        if (closeCalled) pollStartsAfterClose += 1
+      })
+    }
     let release: () => void = () => undefined
     const gate = new Promise<void>((resolve) => (release = resolve))
     const started: string[] = []
@@ -241,6 +257,7 @@ describe('createTenantWorkers', () => {
     const a1Task = externalTaskOf(engine, a1)
     await until(() => started.length === 1 && engine.pendingLongPolls === 2, 'a running handler')
 
+    closeCalled = true
     const closing = workers.close({ timeoutMs: 10_000 })
     // A poll already under way when close() began returns a task: it is handed back, not run.
     const g1Task = externalTaskOf(engine, start(engine, 'globex'))
@@ -259,7 +276,13 @@ describe('createTenantWorkers', () => {
     expect(Object.fromEntries(abortedPolls)).toEqual({ acme: 1 })
     expect([...sources.values()].map((s) => s.closed)).toEqual([1, 1])
     const pollsAtClose = polls(engine).length
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    // Each client's poll under way at close() (cut, or answered with g1) schedules one more call;
+    // that call finds polling stopped and schedules nothing: once it has run, no poll can follow.
+    await until(
+      () => [...workers.clients.keys()].every((t) => (pollCallsAfterClose.get(t) ?? 0) >= 1),
+      'the last rescheduled poll of each client',
+    )
+    expect(pollStartsAfterClose).toBe(0)
     expect(polls(engine).length).toBe(pollsAtClose)
   })
 

@@ -22,6 +22,7 @@ import type {
   TokenClient,
   TokenClientOptions,
   TokenEvent,
+  TokenClientTimers,
   TokenExchangeRequest,
   TokenGrant,
 } from './types.js'
@@ -37,7 +38,8 @@ interface Entry {
   /** Previous refresh token, kept when the answer has none (RFC 6749 §6). */
   readonly refreshToken?: string
   inflight: Promise<StoredToken> | undefined
-  timer: NodeJS.Timeout | undefined
+  /** The pending refresh or retry, a handle of the client's timers. */
+  timer: unknown
   failures: number
   nextAttemptAt: number
   lastError: TokenEndpointError | undefined
@@ -55,6 +57,16 @@ interface Entry {
 
 const MAX_TIMER_MS = 2 ** 31 - 1
 const MIN_REFRESH_DELAY_MS = 100
+
+/** Node's timers, unref'd: a token client never keeps a process alive. */
+const NODE_TIMERS: TokenClientTimers = {
+  setTimeout(callback, ms) {
+    return setTimeout(callback, ms).unref()
+  },
+  clearTimeout(handle) {
+    clearTimeout(handle as NodeJS.Timeout)
+  },
+}
 
 /**
  * Creates a token client on openid-client: discovery or an explicit token endpoint, every client
@@ -100,6 +112,7 @@ class OAuthTokenClient implements TokenClient {
   readonly #tokenIndex = new Map<string, string>()
   readonly #prefix: string
   readonly #now: () => number
+  readonly #timers: TokenClientTimers
   #closed = false
 
   constructor(options: TokenClientOptions) {
@@ -110,6 +123,7 @@ class OAuthTokenClient implements TokenClient {
     this.#store = options.store ?? createMemoryTokenStore()
     this.#ownStore = options.store === undefined
     this.#now = options.now ?? Date.now
+    this.#timers = options.timers ?? NODE_TIMERS
     this.#prefix = hash(
       JSON.stringify([
         options.tokenEndpoint ?? options.issuer,
@@ -148,7 +162,7 @@ class OAuthTokenClient implements TokenClient {
       entry.currentToken = undefined
       entry.local = undefined
       entry.invalidated = token
-      if (entry.timer) clearTimeout(entry.timer)
+      if (entry.timer !== undefined) this.#timers.clearTimeout(entry.timer)
       entry.timer = undefined
     }
     const grant = grantOfKey(key)
@@ -166,7 +180,7 @@ class OAuthTokenClient implements TokenClient {
     if (this.#closed) return
     this.#closed = true
     for (const entry of this.#entries.values()) {
-      if (entry.timer) clearTimeout(entry.timer)
+      if (entry.timer !== undefined) this.#timers.clearTimeout(entry.timer)
       entry.timer = undefined
     }
     this.#entries.clear()
@@ -338,7 +352,7 @@ class OAuthTokenClient implements TokenClient {
     entry: Entry,
     background: boolean,
   ): Promise<{ token?: StoredToken; lease?: TokenStoreLease }> {
-    const deadline = Date.now() + this.#settings.leaseMs
+    const deadline = this.#now() + this.#settings.leaseMs
     let delay = 20
     for (;;) {
       const found = await this.#sharedToken(entry, background)
@@ -351,8 +365,8 @@ class OAuthTokenClient implements TokenClient {
         void lease.release().catch(() => undefined)
         return { token: again }
       }
-      if (this.#closed || Date.now() >= deadline) return {}
-      await new Promise((resolve) => setTimeout(resolve, delay).unref())
+      if (this.#closed || this.#now() >= deadline) return {}
+      await new Promise<void>((resolve) => this.#timers.setTimeout(resolve, delay))
       delay = Math.min(delay * 2, 250)
     }
   }
@@ -420,7 +434,7 @@ class OAuthTokenClient implements TokenClient {
     const token = entry.currentToken
     if (token === undefined) return
     // Keep invalidate() working for this token until it expires, then let the index forget it.
-    const t = setTimeout(
+    this.#timers.setTimeout(
       () => {
         if (this.#tokenIndex.get(token) === entry.key && !this.#entries.has(entry.key)) {
           this.#tokenIndex.delete(token)
@@ -428,11 +442,10 @@ class OAuthTokenClient implements TokenClient {
       },
       Math.min(MAX_TIMER_MS, Math.max(0, this.#lifetimeLeft(entry))),
     )
-    t.unref()
   }
 
   #forgetLater(entry: Entry, delay: number): void {
-    const t = setTimeout(
+    this.#timers.setTimeout(
       () => {
         if (this.#entries.get(entry.key) === entry && entry.inflight === undefined) {
           this.#entries.delete(entry.key)
@@ -440,7 +453,6 @@ class OAuthTokenClient implements TokenClient {
       },
       Math.min(MAX_TIMER_MS, delay),
     )
-    t.unref()
   }
 
   #lifetimeLeft(entry: Entry): number {
@@ -450,24 +462,22 @@ class OAuthTokenClient implements TokenClient {
   }
 
   #schedule(entry: Entry, token: StoredToken, sameToken: boolean): void {
-    if (entry.timer) clearTimeout(entry.timer)
+    if (entry.timer !== undefined) this.#timers.clearTimeout(entry.timer)
     // An IdP that hands back the same token until it expires would be asked again at once;
     // then the next refresh waits until the token is at its end.
     const at = sameToken ? this.#timing.usableUntil(token) : this.#timing.refreshAt(token)
     const delay = Math.min(MAX_TIMER_MS, Math.max(MIN_REFRESH_DELAY_MS, at - this.#now()))
-    entry.timer = setTimeout(() => this.#onTimer(entry), delay)
-    entry.timer.unref()
+    entry.timer = this.#timers.setTimeout(() => this.#onTimer(entry), delay)
   }
 
   #scheduleRetry(entry: Entry): void {
-    if (entry.timer) clearTimeout(entry.timer)
+    if (entry.timer !== undefined) this.#timers.clearTimeout(entry.timer)
     entry.timer = undefined
     const current = entry.local
     // Retrying only makes sense while the served token is still usable.
     if (current === undefined || entry.nextAttemptAt >= this.#timing.usableUntil(current)) return
     const delay = Math.max(0, entry.nextAttemptAt - this.#now())
-    entry.timer = setTimeout(() => this.#onTimer(entry), delay)
-    entry.timer.unref()
+    entry.timer = this.#timers.setTimeout(() => this.#onTimer(entry), delay)
   }
 
   #onTimer(entry: Entry): void {

@@ -103,6 +103,11 @@ export interface TokenClientOptions extends Omit<OAuthClientConfig, 'params' | '
   onEvent?: (event: TokenEvent) => void
   /** Clock, epoch ms. Default: `Date.now`. */
   now?: () => number
+  /**
+   * The timers of the refresh-ahead and retry scheduler, read against `now`. Default: Node's
+   * timers, unref'd. A test passes its own with its `now` to move both without waiting.
+   */
+  timers?: TokenClientTimers
   /** Random source in [0, 1) for jitter. Default: `Math.random`. */
   random?: () => number
   /** Custom fetch for every IdP request (proxies, instrumentation). */
@@ -117,4 +122,12 @@ export interface TokenClient extends TokenSource {
   exchangeToken(request: TokenExchangeRequest): Promise<IssuedToken>
   /** The refresh-token grant; single-flight and cached per refresh-token hash. A missing `refresh_token` in the answer keeps the old one. */
   refresh(refreshToken: string, params?: TokenRequestParams): Promise<IssuedToken>
+}
+
+/** Timers a token client schedules its background work on (see `TokenClientOptions.timers`). */
+export interface TokenClientTimers {
+  /** Calls `callback` once, `ms` from now; returns a handle other than `undefined`. */
+  setTimeout(callback: () => void, ms: number): unknown
+  /** Cancels a timer by the handle `setTimeout` returned. */
+  clearTimeout(handle: unknown): void
 }
