@@ -202,3 +202,25 @@ describe('proxy behaviour against the engine (express, bridge)', () => {
     expect(r.json).toMatchObject({ code: 'C7AUTH_BODY_TOO_LARGE' })
   })
 })
+
+describe('C7AUTH_ENGINE_CONNECTIONS', () => {
+  it('bounds the keep-alive connections the gateway opens to the engine; more requests wait their turn', async () => {
+    const h = await startHarness({
+      mode: 'service',
+      framework: 'express',
+      env: { C7AUTH_ENGINE_CONNECTIONS: '2' },
+    })
+    try {
+      const a = await h.appToken('appA')
+      const before = h.engine.stats.connections
+      const answers = await Promise.all(
+        Array.from({ length: 16 }, () => h.call(a, 'GET', '/process-definition')),
+      )
+      expect(answers.map((r) => r.status)).toEqual(Array.from({ length: 16 }, () => 200))
+      // 16 at once over at most two connections (with the default of 64 they open one each)
+      expect(h.engine.stats.connections - before).toBeLessThanOrEqual(2)
+    } finally {
+      await h.close()
+    }
+  })
+})

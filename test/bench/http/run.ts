@@ -340,6 +340,8 @@ const c7env: Record<string, string> = {
   C7AUTH_TENANT_ACME_ISSUER: issuer,
   C7AUTH_TENANT_ACME_AUDIENCE: AUDIENCE,
   C7AUTH_TENANT_ACME_ALLOWED_CLIENTS: 'acme',
+  // the bare proxy's pool size (servers/bare-forward.mjs): one upstream connection per client one
+  C7AUTH_ENGINE_CONNECTIONS: '128',
 }
 const common = { BENCH_UPSTREAM: upstream, BENCH_ISSUER: issuer, BENCH_AUDIENCE: AUDIENCE }
 const gatewayDist = join(ROOT, 'packages/gateway/dist/server/main.js')

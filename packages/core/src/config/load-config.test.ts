@@ -49,6 +49,7 @@ describe('loadConfigFromEnv', () => {
       idPattern: '[a-zA-Z0-9]+',
       timeoutMs: 30_000,
       maxLongPollMs: 60_000,
+      connections: 64,
       authorizations: 'none',
     })
     expect(config.gateway).toMatchObject({
@@ -469,6 +470,18 @@ describe('loadConfigFromEnv', () => {
         loadConfigFromEnv({ ...base(), C7AUTH_GATEWAY_QUERY_MAX_RESULTS: bad }),
       )
       expect(err.issues).toEqual(['C7AUTH_GATEWAY_QUERY_MAX_RESULTS: must be a positive integer'])
+    }
+  })
+
+  it('reads C7AUTH_ENGINE_CONNECTIONS as a positive integer, 64 by default', () => {
+    expect(loadConfigFromEnv(base()).engine.connections).toBe(64)
+    const config = loadConfigFromEnv({ ...base(), C7AUTH_ENGINE_CONNECTIONS: '128' })
+    expect(config.engine.connections).toBe(128)
+    for (const bad of ['0', '-1', '2.5', 'many']) {
+      const err = configError(() =>
+        loadConfigFromEnv({ ...base(), C7AUTH_ENGINE_CONNECTIONS: bad }),
+      )
+      expect(err.issues).toEqual(['C7AUTH_ENGINE_CONNECTIONS: must be a positive integer'])
     }
   })
 

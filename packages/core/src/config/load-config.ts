@@ -399,6 +399,7 @@ function readEngine(r: EnvReader, role: 'gateway' | 'worker'): EngineConfig {
     idPattern: r.regex(G.ENGINE_ID_PATTERN) ?? '[a-zA-Z0-9]+',
     timeoutMs: r.duration(G.ENGINE_TIMEOUT, 'ms') ?? 30_000,
     maxLongPollMs: r.duration(G.ENGINE_MAX_LONG_POLL, 'ms') ?? 60_000,
+    connections: r.count(G.ENGINE_CONNECTIONS) ?? 64,
     authorizations: r.enum<EngineAuthorizationsMode>(G.ENGINE_AUTHORIZATIONS) ?? 'none',
   }
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(engine.userHeader)) {

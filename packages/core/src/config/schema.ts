@@ -200,6 +200,13 @@ export const GLOBAL_KEYS = {
     default: '30s',
     description: 'Upstream request timeout (`30s`, `500ms`; a bare number is ms).',
   }),
+  ENGINE_CONNECTIONS: g({
+    name: 'ENGINE_CONNECTIONS',
+    type: 'count',
+    default: '64',
+    description:
+      "Most keep-alive connections the gateway opens to engine-rest; more concurrent requests wait in the gateway's queue. Match it to what the engine serves at once (its HTTP threads and database pool).",
+  }),
   ENGINE_MAX_LONG_POLL: g({
     name: 'ENGINE_MAX_LONG_POLL',
     type: 'duration-ms',

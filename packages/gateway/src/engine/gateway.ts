@@ -73,7 +73,7 @@ export interface CreateGatewayOptions {
   readonly delegationSweepMs?: number
   /** Streamed request bodies (deployments) above this many bytes get 413. Default 64 MiB. */
   readonly maxStreamBytes?: number
-  /** Max keep-alive connections to the engine. Default 64. */
+  /** Max keep-alive connections to the engine. Default: `config.engine.connections` (64). */
   readonly connections?: number
   /** Bridge tuning. */
   readonly bridge?: {
@@ -193,8 +193,9 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
         ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
       }),
     )
+  const connections = options.connections ?? engine.connections
   const endpoint = createEngineEndpoint(engine.url, {
-    ...(options.connections === undefined ? {} : { connections: options.connections }),
+    ...(connections === undefined ? {} : { connections }),
   })
   const hooks = options.hooks ? safeHooks(options.hooks, logger) : undefined
   const adminTimeout = Math.min(engine.timeoutMs, 10_000)
