@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { testPrincipal } from '../__tests__/fixtures.js'
-import { toRequestAuth } from './auth-source.js'
-import type { VerifiedToken } from './authenticator.js'
+import { toRequestAuth, withLookup } from './auth-source.js'
+import type { Authenticator, VerifiedToken } from './authenticator.js'
 
 describe('toRequestAuth', () => {
   it('makes one frozen RequestAuth per verified token, shared by the requests of a cached token', () => {
@@ -16,5 +16,28 @@ describe('toRequestAuth', () => {
     const other = toRequestAuth({ principal: testPrincipal({ userId: 'other' }), claims })
     expect(other).not.toBe(first)
     expect(other.userId).toBe('other')
+  })
+})
+
+describe('withLookup', () => {
+  it('gives an authenticator without lookup one that answers through authenticateRequest', async () => {
+    const claims = Object.freeze({ sub: 'svc' })
+    const verified: VerifiedToken = { principal: testPrincipal(), claims }
+    const asked: unknown[] = []
+    const own = {
+      authenticateRequest: (req: unknown) => {
+        asked.push(req)
+        return Promise.resolve(verified)
+      },
+      realm: 'own',
+    } as unknown as Authenticator
+    const wrapped = withLookup(own)
+    const req = { headers: { authorization: 'Bearer x' } }
+    await expect(wrapped.lookup(req)).resolves.toBe(verified)
+    expect(asked).toEqual([req])
+    expect(wrapped.realm).toBe('own')
+    // one that has lookup is used as it is
+    const full = { ...own, lookup: () => verified } as unknown as Authenticator
+    expect(withLookup(full)).toBe(full)
   })
 })

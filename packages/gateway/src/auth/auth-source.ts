@@ -32,7 +32,7 @@ export interface RequestAuth extends Principal {
  * the first request (discovery, then the JWKS), so an app starts while its IdP is still down.
  */
 export function toAuthenticator(source: AuthSource): Authenticator {
-  if (isAuthenticator(source)) return source
+  if (isAuthenticator(source)) return withLookup(source)
   return createAuthenticator({ ...source, issuers: [source] })
 }
 
@@ -54,4 +54,15 @@ export function toRequestAuth(verified: VerifiedToken): RequestAuth {
 
 function isAuthenticator(source: AuthSource): source is Authenticator {
   return typeof (source as Partial<Authenticator>).authenticateRequest === 'function'
+}
+
+/**
+ * An authenticator of one's own (or from an older build) may lack `lookup`: it then answers
+ * through `authenticateRequest`, one promise per request.
+ */
+export function withLookup(a: Authenticator): Authenticator {
+  if (typeof (a as Partial<Authenticator>).lookup === 'function') return a
+  return Object.assign(Object.create(a) as Authenticator, {
+    lookup: (req: Parameters<Authenticator['lookup']>[0]) => a.authenticateRequest(req),
+  })
 }

@@ -15,7 +15,10 @@ export function principalForProxy(
   verified: Principal | undefined,
 ): Principal | Promise<Principal> {
   if (verified !== undefined) return admitted(authenticator, verified)
-  const found = authenticator.lookup(req)
+  const found =
+    typeof (authenticator as Partial<Authenticator>).lookup === 'function'
+      ? authenticator.lookup(req)
+      : authenticator.authenticateRequest(req)
   return found instanceof Promise
     ? found.then((v) => admitted(authenticator, v.principal))
     : admitted(authenticator, found.principal)

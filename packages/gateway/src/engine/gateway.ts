@@ -9,6 +9,7 @@ import {
 } from '@c7auth/core'
 import type { C7AuthConfig, EngineAuthMode, OnBehalfOfVault } from '@c7auth/core'
 import { authenticatorOptionsFromConfig, createAuthenticator } from '../auth/index.js'
+import { withLookup } from '../auth/auth-source.js'
 import type { Authenticator } from '../auth/index.js'
 import { createPolicy } from '../policy/index.js'
 import type { Policy } from '../policy/index.js'
@@ -186,7 +187,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     throw new ConfigError(['authenticator: the gateway needs one configured with tenants'])
   }
   const authenticator =
-    options.authenticator ??
+    (options.authenticator && withLookup(options.authenticator)) ??
     createAuthenticator(
       authenticatorOptionsFromConfig(config, {
         logger,

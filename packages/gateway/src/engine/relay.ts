@@ -7,8 +7,8 @@ import { downstreamResponseHeaders } from './http-headers.js'
  * no response `Readable`, no `pipe`, no `AbortController` — the per-request objects of
  * `dispatcher.request()` + `pipe()` that made up much of the proxy's own CPU time. Backpressure is
  * kept (a full socket pauses the upstream read until `drain`). A 401 is not relayed: its body is
- * discarded and {@link Relay.done} resolves with 401 so the caller can repair credentials and
- * retry, or refuse, without the engine's Basic challenge ever reaching the client.
+ * discarded and {@link Relay.done} settles as the subclass's {@link unauthorized} does (a repaired
+ * retry, or a refusal), without the engine's Basic challenge ever reaching the client.
  *
  * A subclass says what a status means beyond writing it ({@link observed}) and what follows a 401
  * ({@link unauthorized}): methods on the one object, so a relayed request makes no closures.
@@ -93,7 +93,8 @@ export abstract class Relay implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     if (this.#onDrain) this.res.off('drain', this.#onDrain)
-    if (this.status === 0) this.observed(undefined, err)
+    // settle first: an observer that throws must not leave the request without an answer
     this.#reject(err)
+    if (this.status === 0) this.observed(undefined, err)
   }
 }

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
-import type { Span, Tracer } from '@opentelemetry/api'
+import { context as otelContext } from '@opentelemetry/api'
+import type { Context, Span, Tracer } from '@opentelemetry/api'
 import type { Principal } from '@c7auth/core'
 import { endUpstreamSpan, startUpstreamSpan } from '../observability/tracing.js'
 import type { EngineEndpoint } from './engine-client.js'
@@ -121,7 +122,7 @@ export interface ClientState {
  * Step 2 of forwarding, for a replayable body whose answer passes unchanged (every `GET`): the
  * engine's answer is written straight onto `res` by a {@link Relay}; a 401 is never relayed. With
  * synchronous credentials (service, none, header) this is one dispatch and the relay's own
- * promise: no async frame, no closure; a 401 chains {@link relayAgain} into that promise.
+ * promise: no async frame, no closure; a 401 chains the relay's repair and retry into that promise.
  */
 export function relayUpstream(
   call: UpstreamCall,
@@ -172,7 +173,12 @@ class UpstreamRelay extends Relay {
     private readonly observation: Observation | undefined,
   ) {
     super(res, call.requestId)
+    // undici calls a dispatch handler in its socket's async context, not the request's: the
+    // retry after a 401 must run in this request's trace (read only when tracing is on)
+    this.context = call.tracer === undefined ? undefined : otelContext.active()
   }
+
+  private readonly context: Context | undefined
 
   protected observed(status: number | undefined, error?: unknown): void {
     observeEnd(this.call, this.observation, status, error)
@@ -183,8 +189,15 @@ class UpstreamRelay extends Relay {
    * bridge repairs its user once, the others throw) and the request is relayed again with the
    * headers the credentials give now.
    */
-  protected async unauthorized(): Promise<number> {
+  protected unauthorized(): Promise<number> {
+    return this.context === undefined
+      ? this.retry()
+      : otelContext.with(this.context, this.retry, this)
+  }
+
+  private async retry(): Promise<number> {
     const { call, body, client, attempt } = this
+    if (client.gone) throw new Error('client closed the connection')
     await call.credentials.recover(call.principal, attempt, true)
     const pending = sentHeaders(call, false)
     const sent = pending instanceof Promise ? await pending : pending

@@ -51,6 +51,10 @@ export function engineProxy(
       principal.then((p) => gateway.handle(req, res, p, opts)).catch(fail)
       return
     }
-    gateway.handle(req, res, principal, opts).catch(fail)
+    try {
+      gateway.handle(req, res, principal, opts).catch(fail)
+    } catch (err) {
+      fail(err)
+    }
   }
 }
