@@ -17,6 +17,7 @@ import {
   engineNotFound,
 } from '../../packages/gateway/src/internal.js'
 import type { Policy } from '../../packages/gateway/src/internal.js'
+import { testPrincipal } from '../../packages/gateway/src/__tests__/fixtures.js'
 import { linearProcessXml, requestToken, startEngineSimulator, startTestIdp } from '@c7auth/testkit'
 import type { EngineSimulator, TestIdp } from '@c7auth/testkit'
 
@@ -31,18 +32,14 @@ const SERVICE = { id: 'svc', password: 'Svc-Passw0rd!' }
 const ADMIN_GROUP = 'gw-admins'
 
 /** A gateway admin of no tenant, as the authenticator maps the `ops` client's token. */
-const admin: Principal = {
-  kind: 'app',
+const admin: Principal = testPrincipal({
   userId: 'ops',
   groupIds: [ADMIN_GROUP],
   tenantIds: [],
   clientId: 'ops',
-  issuer: 'http://127.0.0.1/idp',
   subject: 'ops',
-  scopes: [],
-  expiresAt: Math.floor(Date.now() / 1000) + 300,
   admin: true,
-}
+})
 
 let sim: EngineSimulator
 let idp: TestIdp

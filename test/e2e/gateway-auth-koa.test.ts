@@ -106,4 +106,44 @@ describe('Koa idioms', () => {
     expect(res.status).toBe(403)
     expect(await res.json()).toMatchObject({ code: 'C7AUTH_SCOPE_INSUFFICIENT' })
   })
+
+  it('refuses an access_token in a parsed body, on ctx.request.body and on ctx.req.body (as Express)', async () => {
+    const token = await clientToken(idp, 'orders')
+    // a JSON body parser that puts the body where koa-bodyparser does (`ctx.request.body`) or
+    // where one that patches Node's request does (`ctx.req.body`, koa-body's `patchNode`)
+    const parsed =
+      (onNode: boolean): Koa.Middleware =>
+      async (ctx, next) => {
+        const chunks: Buffer[] = []
+        for await (const chunk of ctx.req) chunks.push(chunk as Buffer)
+        const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+        if (onNode) (ctx.req as { body?: unknown }).body = body
+        else (ctx.request as { body?: unknown }).body = body
+        await next()
+      }
+    for (const onNode of [false, true]) {
+      const app = new Koa()
+      app.silent = true
+      app.use(errorHandler())
+      app.use(parsed(onNode))
+      app.use(authenticate({ issuer: idp.issuer, audience: idp.defaultAudience }))
+      app.use((ctx) => void (ctx.body = { reached: true }))
+      const server = await listen(app.callback())
+      closers.push(server.close)
+      const send = (body: unknown) =>
+        fetch(`${server.url}/`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      const refused = await send({ access_token: token })
+      expect(refused.status, `on ctx.${onNode ? 'req' : 'request'}.body`).toBe(400)
+      const text = await refused.text()
+      expect(JSON.parse(text)).toMatchObject({ code: 'C7AUTH_REQUEST_INVALID' })
+      expect(text).not.toContain(token.slice(0, 40))
+      // the same request without a token in its body passes
+      const ok = await send({ note: 'no token here' })
+      expect(ok.status).toBe(200)
+    }
+  })
 })

@@ -8,6 +8,7 @@ import express from 'express'
 import Koa from 'koa'
 import { ConfigError } from '@c7auth/core'
 import { createAuthenticator, createGateway } from '@c7auth/gateway'
+import type { Authenticator } from '@c7auth/gateway'
 import * as gwExpress from '@c7auth/gateway/express'
 import * as gwKoa from '@c7auth/gateway/koa'
 import { startHarness } from './gateway-engine-harness.js'
@@ -60,6 +61,36 @@ describe('engine proxy mount', () => {
       expect(await res.json()).toMatchObject({ code: 'C7AUTH_TENANT_UNKNOWN' })
     }
     expect(h.events.upstream).toBe(before)
+  })
+
+  it('answers through authenticateRequest when the authenticator has no lookup, in Express and Koa', async () => {
+    const real = h.gateway.authenticator
+    let asked = 0
+    // an authenticator of one's own (or from an older build): no `lookup`
+    const own = {
+      realm: real.realm,
+      mapsTenants: true,
+      authenticateRequest: (req: Parameters<Authenticator['authenticateRequest']>[0]) => {
+        asked++
+        return real.authenticateRequest(req)
+      },
+    } as unknown as Authenticator
+    const gateway = { handle: h.gateway.handle.bind(h.gateway), authenticator: own }
+    const ex = express()
+    ex.use('/engine-rest', gwExpress.engineProxy(gateway))
+    const koa = new Koa()
+    koa.use(gwKoa.engineProxy(gateway))
+    const token = await h.appToken('appA')
+    for (const app of [ex, koa.callback()]) {
+      const server = await listen(app)
+      closers.push(server.close)
+      const res = await fetch(`${server.url}/engine-rest/process-definition/count`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(res.status).toBe(200)
+      expect(await res.json()).toMatchObject({ count: expect.any(Number) })
+    }
+    expect(asked).toBe(2)
   })
 
   it('will not compose a gateway around an authenticator without tenants', () => {

@@ -7,6 +7,7 @@ export { isLoopbackUrl, refusesPlainHttp } from './config/url-safety.js'
 export type { EnvSource, LoadConfigOptions } from './config/load-config.js'
 export {
   CONFIG_SCHEMA,
+  DEFAULT_ENGINE_CONNECTIONS,
   GLOBAL_KEYS,
   TENANT_KEYS,
   envIdOf,

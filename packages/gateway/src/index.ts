@@ -25,6 +25,14 @@ export { startWithRetry } from './server/startup-retry.js'
 export type { StartupRetryOptions } from './server/startup-retry.js'
 export { createGatewayMetrics } from './server/metrics.js'
 export type { GatewayMetrics } from './server/metrics.js'
+// The types of GatewayMetrics.verifySeconds / upstreamSeconds (not prom-client Histograms).
+export type {
+  HistogramSeries,
+  HistogramSnapshot,
+  HistogramValue,
+  LatencyHistogram,
+  LatencyHistogramOptions,
+} from './server/latency-histogram.js'
 
 // Token verification alone (no engine): multi-issuer JWT checks with claim presets.
 export { createAuthenticator } from './auth/authenticator.js'

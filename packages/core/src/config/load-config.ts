@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs'
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { ConfigError } from '../errors.js'
 import { ASYMMETRIC_JWS_ALGORITHMS } from '../jws-algorithms.js'
-import { GLOBAL_KEYS as G, RENAMED_KEYS, TENANT_KEYS as T, envIdOf, envKeyOf } from './schema.js'
+import {
+  DEFAULT_ENGINE_CONNECTIONS,
+  GLOBAL_KEYS as G,
+  RENAMED_KEYS,
+  TENANT_KEYS as T,
+  envIdOf,
+  envKeyOf,
+} from './schema.js'
 import type { ConfigKeySpec } from './schema.js'
 import type {
   C7AuthConfig,
@@ -399,7 +406,7 @@ function readEngine(r: EnvReader, role: 'gateway' | 'worker'): EngineConfig {
     idPattern: r.regex(G.ENGINE_ID_PATTERN) ?? '[a-zA-Z0-9]+',
     timeoutMs: r.duration(G.ENGINE_TIMEOUT, 'ms') ?? 30_000,
     maxLongPollMs: r.duration(G.ENGINE_MAX_LONG_POLL, 'ms') ?? 60_000,
-    connections: r.count(G.ENGINE_CONNECTIONS) ?? 64,
+    connections: r.count(G.ENGINE_CONNECTIONS) ?? DEFAULT_ENGINE_CONNECTIONS,
     authorizations: r.enum<EngineAuthorizationsMode>(G.ENGINE_AUTHORIZATIONS) ?? 'none',
   }
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(engine.userHeader)) {

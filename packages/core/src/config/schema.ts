@@ -53,6 +53,12 @@ const AUTH_METHODS = CLIENT_AUTH_METHODS
 const g = (spec: Omit<ConfigKeySpec, 'scope'>): ConfigKeySpec => ({ ...spec, scope: 'global' })
 const t = (spec: Omit<ConfigKeySpec, 'scope'>): ConfigKeySpec => ({ ...spec, scope: 'tenant' })
 
+/**
+ * Most keep-alive connections to engine-rest when none are configured: the default of
+ * `C7AUTH_ENGINE_CONNECTIONS` and of the gateway's engine endpoint (one value for both).
+ */
+export const DEFAULT_ENGINE_CONNECTIONS = 64
+
 /** Global keys, `C7AUTH_<NAME>`. */
 export const GLOBAL_KEYS = {
   TENANTS: g({
@@ -203,7 +209,7 @@ export const GLOBAL_KEYS = {
   ENGINE_CONNECTIONS: g({
     name: 'ENGINE_CONNECTIONS',
     type: 'count',
-    default: '64',
+    default: String(DEFAULT_ENGINE_CONNECTIONS),
     description:
       "Most keep-alive connections the gateway opens to engine-rest; more concurrent requests wait in the gateway's queue. Match it to what the engine serves at once (its HTTP threads and database pool).",
   }),

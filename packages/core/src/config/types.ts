@@ -170,7 +170,7 @@ export interface EngineConfig {
   timeoutMs: number
   /** Cap for `asyncResponseTimeout` of fetchAndLock, ms. Default: 60000. */
   maxLongPollMs: number
-  /** Most keep-alive connections to engine-rest. Default: 64. */
+  /** Most keep-alive connections to engine-rest. Default: `DEFAULT_ENGINE_CONNECTIONS` (64). */
   connections?: number
   /**
    * Authorizations the gateway bootstrap grants to the default groups. The loader always sets it;

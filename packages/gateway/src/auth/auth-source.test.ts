@@ -17,6 +17,29 @@ describe('toRequestAuth', () => {
     expect(other).not.toBe(first)
     expect(other.userId).toBe('other')
   })
+
+  it('freezes the nested arrays and objects too, once per verified token', () => {
+    const principal = testPrincipal({ groupIds: ['billing'], scopes: ['read'] })
+    const claims = Object.freeze({
+      sub: 'svc',
+      realm_access: { roles: ['billing'] },
+      groups: ['billing'],
+    })
+    const auth = toRequestAuth({ principal, claims })
+    // ES modules run in strict mode: a write to a frozen object throws
+    expect(() => (auth.groupIds as string[]).push('admins')).toThrow(TypeError)
+    expect(() => (auth.tenantIds as string[]).push('tenantB')).toThrow(TypeError)
+    expect(() => (auth.scopes as string[]).push('write')).toThrow(TypeError)
+    const nested = auth.claims.realm_access as { roles: string[] }
+    expect(() => nested.roles.push('admins')).toThrow(TypeError)
+    expect(() => {
+      ;(nested as { extra?: string }).extra = 'x'
+    }).toThrow(TypeError)
+    expect(() => (auth.claims.groups as string[]).push('admins')).toThrow(TypeError)
+    expect(auth.groupIds).toEqual(['billing'])
+    // the principal the authenticator made keeps its own arrays (copied, not frozen in place)
+    expect(Object.isFrozen(principal.groupIds)).toBe(false)
+  })
 })
 
 describe('withLookup', () => {

@@ -36,20 +36,44 @@ export function toAuthenticator(source: AuthSource): Authenticator {
   return createAuthenticator({ ...source, issuers: [source] })
 }
 
-/** One `RequestAuth` per verified token: a cached token's callers share it (it is frozen). */
+/** One `RequestAuth` per verified token: a cached token's callers share it (frozen throughout). */
 const requestAuths = new WeakMap<VerifiedToken, RequestAuth>()
 
 /**
  * The value an adapter stores for the request (`req.auth`, `ctx.state.auth`): the principal and
- * the verified claims, frozen. Made once per verified token, so a cache hit allocates nothing here.
+ * the verified claims, frozen down to their nested arrays and objects (every request of a cached
+ * token shares it, so one handler's `push` would reach the next). Made once per verified token,
+ * so a cache hit allocates nothing here.
  */
 export function toRequestAuth(verified: VerifiedToken): RequestAuth {
   let auth = requestAuths.get(verified)
   if (auth === undefined) {
-    auth = Object.freeze({ ...verified.principal, claims: verified.claims })
+    const p = verified.principal
+    // the principal's arrays are copied, not frozen in place: they may be shared with whoever
+    // made the principal; the claims are the verification's own parsed payload
+    auth = deepFreeze({
+      ...p,
+      groupIds: [...p.groupIds],
+      tenantIds: [...p.tenantIds],
+      scopes: [...p.scopes],
+      claims: verified.claims,
+    })
     requestAuths.set(verified, auth)
   }
   return auth
+}
+
+/**
+ * Freezes `value` and every plain object and array it reaches (an already frozen object's
+ * children too: claims arrive frozen only at the top). Other objects (a `Date`, a buffer) are left.
+ */
+function deepFreeze<T>(value: T, seen = new WeakSet<object>()): T {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return value
+  const proto = Object.getPrototypeOf(value) as unknown
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return value
+  seen.add(value)
+  for (const child of Object.values(value)) deepFreeze(child, seen)
+  return Object.freeze(value)
 }
 
 function isAuthenticator(source: AuthSource): source is Authenticator {

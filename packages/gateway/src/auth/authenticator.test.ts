@@ -99,6 +99,38 @@ describe('createAuthenticator', () => {
     expect(a.stats.cache.hits).toBe(1)
   })
 
+  it('lookup: a promise on a miss, the cached verified token itself (no promise) on a hit', async () => {
+    let clock = Date.now()
+    const a = make({ now: () => clock, clockToleranceSeconds: 0 })
+    const token = await idp.sign(app)
+    const req = bearer(token)
+    const miss = a.lookup(req)
+    expect(miss).toBeInstanceOf(Promise)
+    const verified = await miss
+    expect(verified.principal).toMatchObject({ userId: 'acme', tenantIds: ['acme'] })
+    // the next request with that token: the same object, synchronously
+    const hit = a.lookup(bearer(token))
+    expect(hit).not.toBeInstanceOf(Promise)
+    expect(hit).toBe(verified)
+    expect(a.stats.cache).toMatchObject({ hits: 1, misses: 1 })
+    // once the token expired, the cached entry is not served: the miss path verifies and refuses
+    clock += 301_000
+    const late = a.lookup(bearer(token))
+    expect(late).toBeInstanceOf(Promise)
+    await expect(late).rejects.toMatchObject({ code: 'C7AUTH_TOKEN_EXPIRED', status: 401 })
+  })
+
+  it('lookup: throws synchronously for a request without a usable token; a bad token rejects', async () => {
+    const a = make()
+    expect(() => a.lookup({ headers: {}, url: '/engine-rest/task' })).toThrow(
+      expect.objectContaining({ code: 'C7AUTH_TOKEN_MISSING', status: 401 }),
+    )
+    const forged = a.lookup(bearer(`${await idp.sign(app)}x`))
+    expect(forged).toBeInstanceOf(Promise)
+    await expect(forged).rejects.toMatchObject({ code: 'C7AUTH_TOKEN_INVALID' })
+    expect(a.stats.rejected).toBe(2)
+  })
+
   it('keeps the cache within maxKeys', async () => {
     const a = make({ cache: { maxKeys: 5 } })
     for (let i = 0; i < 12; i++) await a.verify(await idp.sign({ ...app, jti: `t${i}` }))

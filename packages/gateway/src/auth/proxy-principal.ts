@@ -7,7 +7,8 @@ import type { AuthRequestLike } from './bearer.js'
  * The principal the engine proxy acts for: the one an earlier middleware verified, else the
  * request authenticated with the gateway's own authenticator (synchronously on a cache hit). A
  * non-admin principal with no tenant (a plain JWT check, which maps none) is refused: the proxy
- * scopes every call by tenant. Throws or rejects with the refusal.
+ * scopes every call by tenant. Throws or rejects with the refusal. `authenticator` has `lookup`:
+ * the proxies pass it through `withLookup` once, when they are made.
  */
 export function principalForProxy(
   authenticator: Authenticator,
@@ -15,10 +16,7 @@ export function principalForProxy(
   verified: Principal | undefined,
 ): Principal | Promise<Principal> {
   if (verified !== undefined) return admitted(authenticator, verified)
-  const found =
-    typeof (authenticator as Partial<Authenticator>).lookup === 'function'
-      ? authenticator.lookup(req)
-      : authenticator.authenticateRequest(req)
+  const found = authenticator.lookup(req)
   return found instanceof Promise
     ? found.then((v) => admitted(authenticator, v.principal))
     : admitted(authenticator, found.principal)

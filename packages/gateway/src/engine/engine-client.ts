@@ -1,6 +1,6 @@
 import { Pool, errors as undiciErrors } from 'undici'
 import type { Dispatcher } from 'undici'
-import { C7AuthError, UpstreamError } from '@c7auth/core'
+import { C7AuthError, DEFAULT_ENGINE_CONNECTIONS, UpstreamError } from '@c7auth/core'
 
 /** Where engine-rest lives: the undici pool for its origin and its base path. */
 export interface EngineEndpoint {
@@ -14,7 +14,7 @@ export interface EngineEndpoint {
 
 /** Options of {@link createEngineEndpoint}. */
 export interface EngineEndpointOptions {
-  /** Max keep-alive connections to the engine. Default: 64. */
+  /** Max keep-alive connections to the engine. Default: `DEFAULT_ENGINE_CONNECTIONS` (64), as `C7AUTH_ENGINE_CONNECTIONS`. */
   connections?: number
   /** Idle keep-alive time, ms. Default 10 000: below Tomcat's 20 s, so the engine never closes a socket the pool is about to reuse. */
   keepAliveTimeoutMs?: number
@@ -30,7 +30,7 @@ export function createEngineEndpoint(
   const parsed = new URL(url)
   const basePath = parsed.pathname.replace(/\/+$/, '')
   const dispatcher = new Pool(parsed.origin, {
-    connections: options.connections ?? 64,
+    connections: options.connections ?? DEFAULT_ENGINE_CONNECTIONS,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 10_000,
     connect: { timeout: options.connectTimeoutMs ?? 5_000 },
     pipelining: 1,

@@ -7,17 +7,21 @@ import { Readable, Writable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { pino } from 'pino'
-import { request as undiciRequest } from 'undici'
+import { Pool, request as undiciRequest } from 'undici'
+import type { Dispatcher } from 'undici'
 import type { Principal } from '@c7auth/core'
 import { linearProcessXml, startEngineSimulator } from '@c7auth/testkit'
 import type { EngineSimulator } from '@c7auth/testkit'
 import { testPrincipal, useClosers } from '../__tests__/fixtures.js'
 import { createAuditLog } from './audit.js'
 import { createEngineEndpoint } from './engine-client.js'
+import type { EngineEndpoint } from './engine-client.js'
+import { createIdentityBridge } from './identity-bridge.js'
 import { createEngineProxy } from './proxy.js'
 import type { EngineProxyOptions } from './proxy.js'
 import { createUpstreamCredentials } from './upstream-credentials.js'
 import type { UpstreamCredentials } from './upstream-credentials.js'
+import type { GatewayHooks } from './types.js'
 import { openApiDocumentPath } from '../policy/__tests__/support.js'
 import { createPolicy } from '../policy/index.js'
 import { ROUTES } from '../policy/routes.js'
@@ -782,6 +786,140 @@ describe('engine proxy: relay (answers written straight from the upstream handle
     expect(read).toBeGreaterThan(0)
     // long before the 30 s body timeout, the engine sees its answer abandoned
     await until(() => sim.requests.length === 1, 'the engine to see its answer abandoned')
+  })
+})
+
+/** The engine's pool, counting what the proxy dispatches to it (by path). */
+class CountingPool extends Pool {
+  readonly paths: string[] = []
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
+    this.paths.push(options.path)
+    return super.dispatch(options, handler)
+  }
+}
+
+describe('engine proxy: relay on an engine 401 (UpstreamRelay)', () => {
+  /**
+   * Bridge credentials on a real identity bridge (the caller's own engine user; a 401 repairs it
+   * once), with `onRecover` run after each recovery the bridge allowed.
+   */
+  function bridgeCredentials(
+    sim: EngineSimulator,
+    onRecover: (attempt: number) => Promise<void> | void = () => undefined,
+  ) {
+    const endpoint = createEngineEndpoint(sim.url)
+    closers.push(() => endpoint.dispatcher.close())
+    const bridge = createIdentityBridge({
+      endpoint,
+      adminUser: ADMIN.id,
+      adminPassword: ADMIN.password,
+      secret: 's'.repeat(32),
+      adminGroup: 'camunda-admin',
+      defaultGroups: { app: [], user: [] },
+      groupAllowlist: [],
+      // no repair interval: a second repair would be allowed, so only the attempt count stops it
+      repairIntervalMs: 0,
+    })
+    closers.push(() => bridge.close())
+    const bridged = createUpstreamCredentials({
+      mode: 'bridge',
+      bridge,
+      userHeader: 'Context-User-ID',
+    })
+    const recovered: number[] = []
+    const credentials: UpstreamCredentials = {
+      ...bridged,
+      async recover(p, attempt, replayable) {
+        await bridged.recover(p, attempt, replayable)
+        recovered.push(attempt)
+        await onRecover(attempt)
+      },
+    }
+    return { credentials, recovered }
+  }
+
+  /** A gateway whose engine pool counts dispatches, with the hooks' events recorded. */
+  async function watched(sim: EngineSimulator, credentials: UpstreamCredentials) {
+    const pool = new CountingPool(new URL(sim.url).origin, { connections: 4 })
+    closers.push(() => pool.close())
+    const base = createEngineEndpoint(sim.url)
+    closers.push(() => base.dispatcher.close())
+    const endpoint: EngineEndpoint = { ...base, dispatcher: pool }
+    const upstream: { status: number | undefined; error?: string }[] = []
+    const requests: { status: number; outcome: string; code?: string | undefined }[] = []
+    let finished!: () => void
+    const done = new Promise<void>((r) => (finished = r))
+    const hooks: GatewayHooks = {
+      onUpstream: (e) => upstream.push(e.error === undefined ? { status: e.status } : e),
+      onRequest: (e) => {
+        requests.push({ status: e.status, outcome: e.outcome, code: e.code })
+        finished()
+      },
+    }
+    const gw = await gatewayFor(sim, { endpoint, credentials, hooks })
+    const tasks = () => pool.paths.filter((p) => p.startsWith('/engine-rest/task'))
+    return { gw, upstream, requests, done, tasks }
+  }
+
+  it('recovers once and relays the retry’s answer, observing each attempt once', async () => {
+    const sim = await engine()
+    // the engine refuses the caller's first call; the repair lets the retry through
+    sim.setFault({ kind: 'status', status: 401, path: '/task' })
+    const { credentials, recovered } = bridgeCredentials(sim, () => sim.setFault(null))
+    const w = await watched(sim, credentials)
+    const r = await undiciRequest(`${w.gw.url}/task`)
+    expect(r.statusCode).toBe(200)
+    expect(await r.body.json()).toEqual([])
+    await w.done
+    expect(recovered).toEqual([1])
+    expect(w.tasks()).toHaveLength(2)
+    expect(w.upstream).toEqual([{ status: 401 }, { status: 200 }])
+    expect(w.requests).toEqual([{ status: 200, outcome: 'success', code: undefined }])
+  })
+
+  it('answers C7AUTH_BRIDGE_FAILED when the retry after a repair is refused again', async () => {
+    const sim = await engine()
+    sim.setFault({ kind: 'status', status: 401, path: '/task' })
+    const { credentials, recovered } = bridgeCredentials(sim)
+    const w = await watched(sim, credentials)
+    const r = await undiciRequest(`${w.gw.url}/task`)
+    expect(r.statusCode).toBe(502)
+    expect(r.headers['www-authenticate']).toBeUndefined()
+    expect(await r.body.json()).toMatchObject({ code: 'C7AUTH_BRIDGE_FAILED' })
+    await w.done
+    // the second 401 was not repaired again: one recovery, two attempts, each observed once
+    expect(recovered).toEqual([1])
+    expect(w.tasks()).toHaveLength(2)
+    expect(w.upstream).toEqual([{ status: 401 }, { status: 401 }])
+    expect(w.requests).toMatchObject([{ status: 502, code: 'C7AUTH_BRIDGE_FAILED' }])
+  })
+
+  it('sends no second attempt when the client left while the credentials recovered', async () => {
+    const sim = await engine()
+    sim.setFault({ kind: 'status', status: 401, path: '/task' })
+    let recovering!: () => void
+    const inRecovery = new Promise<void>((r) => (recovering = r))
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const { credentials } = bridgeCredentials(sim, async () => {
+      recovering()
+      await gate
+    })
+    const w = await watched(sim, credentials)
+    const client = new AbortController()
+    const pending = undiciRequest(`${w.gw.url}/task`, { signal: client.signal })
+    await inRecovery
+    // the client leaves while the repair is out; the proxy sees its response close
+    const answer = w.gw.exchanges.at(-1)!.res
+    const closed = new Promise<void>((r) => answer.once('close', () => r()))
+    client.abort()
+    await expect(pending).rejects.toThrow()
+    await closed
+    release()
+    await w.done
+    expect(w.tasks()).toHaveLength(1)
+    expect(w.upstream).toEqual([{ status: 401 }])
+    expect(w.requests).toMatchObject([{ outcome: 'aborted' }])
   })
 })
 

@@ -201,6 +201,8 @@ class UpstreamRelay extends Relay {
     await call.credentials.recover(call.principal, attempt, true)
     const pending = sentHeaders(call, false)
     const sent = pending instanceof Promise ? await pending : pending
+    // the client may have left while the credentials recovered: nobody waits for a second attempt
+    if (client.gone) throw new Error('client closed the connection')
     return dispatchRelay(call, body, this.res, client, sent, attempt + 1)
   }
 }

@@ -3,6 +3,7 @@ import type { Principal } from '@c7auth/core'
 import type { Gateway } from '../engine/index.js'
 import { writeError } from '../auth/write-error.js'
 import { principalForProxy } from '../auth/proxy-principal.js'
+import { withLookup } from '../auth/auth-source.js'
 
 /** Options of the Express {@link engineProxy}. */
 export interface ExpressEngineProxyOptions {
@@ -34,6 +35,8 @@ export function engineProxy(
   options: ExpressEngineProxyOptions = {},
 ): RequestHandler {
   const getPrincipal = options.getPrincipal ?? ((req: Request) => req.auth)
+  // an authenticator of one's own may lack `lookup`: filled in once here, not per request
+  const authenticator = withLookup(gateway.authenticator)
   return (req, res, next) => {
     const fail = (err: unknown) => {
       if (res.headersSent) next(err)
@@ -42,7 +45,7 @@ export function engineProxy(
     const opts = { mountPath: options.mountPath ?? req.baseUrl, url: req.url }
     let principal: Principal | Promise<Principal>
     try {
-      principal = principalForProxy(gateway.authenticator, req, getPrincipal(req))
+      principal = principalForProxy(authenticator, req, getPrincipal(req))
     } catch (err) {
       fail(err)
       return

@@ -2,6 +2,7 @@ import type { Context } from 'koa'
 import type { Principal } from '@c7auth/core'
 import type { Gateway } from '../engine/index.js'
 import { principalForProxy } from '../auth/proxy-principal.js'
+import { withLookup } from '../auth/auth-source.js'
 import { writeError } from '../auth/write-error.js'
 import { getAuth } from './auth.js'
 import type { NeutralMiddleware } from './auth.js'
@@ -37,13 +38,15 @@ export function engineProxy(
   options: KoaEngineProxyOptions = {},
 ): NeutralMiddleware {
   const mount = (options.mountPath ?? '/engine-rest').replace(/\/+$/, '')
+  // an authenticator of one's own may lack `lookup`: filled in once here, not per request
+  const authenticator = withLookup(gateway.authenticator)
   return async (ctx, next) => {
     if (ctx.path !== mount && !ctx.path.startsWith(`${mount}/`)) return next()
     ctx.respond = false
     let principal: Principal
     try {
       const known = options.getPrincipal ? options.getPrincipal(ctx as Context) : getAuth(ctx)
-      const found = principalForProxy(gateway.authenticator, ctx.req, known)
+      const found = principalForProxy(authenticator, ctx.req, known)
       principal = found instanceof Promise ? await found : found
     } catch (err) {
       writeError(ctx.req, ctx.res, err)

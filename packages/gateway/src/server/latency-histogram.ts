@@ -5,6 +5,8 @@ export interface HistogramValue {
   readonly metricName: string
   readonly labels: Readonly<Record<string, string | number>>
   readonly value: number
+  /** `null` on a bucket line, as prom-client's histogram gives it without exemplars. */
+  readonly exemplar?: null
 }
 
 /** What {@link LatencyHistogram.get} gives prom-client's registry (and tests). */
@@ -34,7 +36,15 @@ export class HistogramSeries {
     this.counts = new Float64Array(bounds.length + 1)
   }
 
+  /**
+   * Counts one observation. Throws a `TypeError` for a value that is not a finite number, as
+   * prom-client's `Histogram.observe` does (a `NaN` would poison the sum for good); a negative
+   * value is counted in the lowest bucket, as prom-client counts it.
+   */
   observe(seconds: number): void {
+    if (!Number.isFinite(seconds)) {
+      throw new TypeError(`Value is not a valid number: ${String(seconds)}`)
+    }
     const bounds = this.bounds
     let i = 0
     while (i < bounds.length && seconds > (bounds[i] as number)) i++
@@ -67,6 +77,8 @@ export class LatencyHistogram<L extends string> {
   readonly labelNames: readonly L[]
   private readonly bounds: readonly number[]
   private readonly all: HistogramSeries[] = []
+  /** The series by label tuple, so one tuple never gets two series (two exposition lines). */
+  private readonly byLabels = new Map<string, HistogramSeries>()
 
   constructor(options: LatencyHistogramOptions<L>, registry: Registry) {
     this.name = options.name
@@ -78,10 +90,18 @@ export class LatencyHistogram<L extends string> {
     registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0])
   }
 
-  /** A new series for one label tuple (keep it: each call makes another). */
+  /**
+   * The series of one label tuple, made on its first call: the same labels give the same series.
+   * Builds a key per call, so keep the series rather than calling this per observation.
+   */
   series(labels: Readonly<Record<L, string>>): HistogramSeries {
-    const s = new HistogramSeries(labels, this.bounds)
-    this.all.push(s)
+    const key = JSON.stringify(this.labelNames.map((n) => labels[n]))
+    let s = this.byLabels.get(key)
+    if (s === undefined) {
+      s = new HistogramSeries({ ...labels }, this.bounds)
+      this.byLabels.set(key, s)
+      this.all.push(s)
+    }
     return s
   }
 
@@ -95,7 +115,12 @@ export class LatencyHistogram<L extends string> {
       for (let i = 0; i <= this.bounds.length; i++) {
         cumulative += s.counts[i] as number
         const le = i < this.bounds.length ? (this.bounds[i] as number) : '+Inf'
-        values.push({ metricName: bucket, labels: { le, ...s.labels }, value: cumulative })
+        values.push({
+          metricName: bucket,
+          labels: { le, ...s.labels },
+          value: cumulative,
+          exemplar: null,
+        })
       }
       values.push({ metricName: `${this.name}_sum`, labels: s.labels, value: s.sum })
       values.push({ metricName: `${this.name}_count`, labels: s.labels, value: s.count })

@@ -89,3 +89,63 @@ describe('LatencyHistogram: exposed exactly as a prom-client histogram', () => {
     expect(await ours.metrics()).toBe(await theirs.metrics())
   })
 })
+
+describe('LatencyHistogram: series and observations as prom-client takes them', () => {
+  const buckets = [0.001, 0.01, 0.1, 1]
+  const pair = () => {
+    const ours = new Registry()
+    const theirs = new Registry()
+    const h = new LatencyHistogram(
+      { name: 'x_seconds', help: 'h', labelNames: ['op'], buckets },
+      ours,
+    )
+    const reference = new Histogram({
+      name: 'x_seconds',
+      help: 'h',
+      labelNames: ['op'],
+      buckets,
+      registers: [theirs],
+    })
+    return { ours, theirs, h, reference }
+  }
+
+  it('gives the same series for the same labels (one set of exposition lines)', async () => {
+    const { ours, theirs, h, reference } = pair()
+    const first = h.series({ op: 'getTasks' })
+    expect(h.series({ op: 'getTasks' })).toBe(first)
+    expect(h.series({ op: 'other' })).not.toBe(first)
+    first.observe(0.005)
+    h.series({ op: 'getTasks' }).observe(0.5)
+    reference.observe({ op: 'getTasks' }, 0.005)
+    reference.observe({ op: 'getTasks' }, 0.5)
+    expect(await ours.metrics()).toBe(await theirs.metrics())
+  })
+
+  it('throws on a non-finite value as prom-client does, and counts a negative one as it does', async () => {
+    const { ours, theirs, h, reference } = pair()
+    const s = h.series({ op: 'getTasks' })
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      expect(() => reference.observe({ op: 'getTasks' }, bad)).toThrow(TypeError)
+      expect(() => s.observe(bad)).toThrow(TypeError)
+    }
+    s.observe(-0.5)
+    reference.observe({ op: 'getTasks' }, -0.5)
+    s.observe(0.02)
+    reference.observe({ op: 'getTasks' }, 0.02)
+    expect(await ours.metrics()).toBe(await theirs.metrics())
+    expect(await ours.metrics()).toContain('x_seconds_count{op="getTasks"} 2')
+  })
+
+  it('reads the same through getMetricsAsJSON as a prom-client histogram', async () => {
+    const { ours, theirs, h, reference } = pair()
+    for (const [op, v] of [
+      ['getTasks', 0.0005],
+      ['getTasks', 0.05],
+      ['startProcess', 3],
+    ] as const) {
+      h.series({ op }).observe(v)
+      reference.observe({ op }, v)
+    }
+    expect(await ours.getMetricsAsJSON()).toEqual(await theirs.getMetricsAsJSON())
+  })
+})
