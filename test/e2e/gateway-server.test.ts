@@ -246,7 +246,7 @@ describeEngines('c7auth-gateway bin (spawned process)', (ctx) => {
       body: JSON.stringify({
         workerId: 'w1',
         maxTasks: 1,
-        asyncResponseTimeout: 2_000,
+        asyncResponseTimeout: 4_000,
         topics: [{ topicName: 'nothing-here', lockDuration: 1000 }],
       }),
     })
@@ -261,7 +261,15 @@ describeEngines('c7auth-gateway bin (spawned process)', (ctx) => {
       { timeout: 15_000, interval: 10 },
     )
     run.child.kill('SIGTERM')
+    // the gateway began its shutdown while the engine still held the poll (a precondition: the
+    // poll's 4 s leave room for a busy machine)
+    await vi.waitFor(() => expect(run.logs.join('\n')).toContain('"msg":"shutting down"'), {
+      timeout: 15_000,
+      interval: 10,
+    })
+    expect(relay.pollWaiting()).toBe(true)
     const res = await poll
+    expect(relay.pollWaiting()).toBe(false)
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual([])
     expect(await run.exited).toBe(0)
