@@ -98,10 +98,24 @@ describe('proxy behaviour against the engine (express, bridge)', () => {
       }),
       signal: ac.signal,
     })
-    pending.catch(() => undefined) // asserted below
+    let settled = false
+    pending.then(
+      () => (settled = true),
+      () => (settled = true),
+    )
     await until(() => h.engine.pendingLongPolls === 1)
-    // well past C7AUTH_ENGINE_TIMEOUT (1 s): the upstream timeout must not cut the poll
-    await new Promise((r) => setTimeout(r, 2_500))
+    // Past C7AUTH_ENGINE_TIMEOUT (1 s) without a clock: a call sent after the poll, which the
+    // engine does not answer, runs into the same upstream timeout. Its timer started later than
+    // the poll's would have (undici fires such timers in order), so once its 504 is here a poll cut
+    // by that timeout would have been cut already. The delay is far above the timeout: only the
+    // gateway's timer can end that call.
+    h.engine.setFault({ kind: 'delay', ms: 30_000, path: '/task' })
+    const late = await h.call(a, 'GET', '/task')
+    h.engine.setFault(null)
+    expect(late.json).toMatchObject({ code: 'C7AUTH_UPSTREAM_TIMEOUT' })
+    expect(late.status).toBe(504)
+    // the upstream timeout did not cut the poll: neither its client nor the engine saw it end
+    expect(settled).toBe(false)
     expect(h.engine.pendingLongPolls).toBe(1)
     ac.abort()
     await expect(pending).rejects.toThrow()

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+import { createServer as createTcpServer, connect } from 'node:net'
+import type { AddressInfo, Server as TcpServer, Socket } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, it, vi } from 'vitest'
@@ -48,9 +50,82 @@ async function waitForListening(run: Running): Promise<string> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+const POLL_LINE = 'POST /engine-rest/external-task/fetchAndLock '
+
+/**
+ * A TCP relay between the gateway and the engine, so a test sees on any engine (a real one does
+ * not show its waiting long polls) whether a long poll has reached the engine and whether the
+ * engine has answered it yet.
+ */
+interface EngineRelay {
+  /** The engine's URL through the relay. */
+  readonly url: string
+  /**
+   * True while a connection has carried a whole `fetchAndLock` request to the engine and no byte
+   * of an answer has come back on it since.
+   */
+  pollWaiting(): boolean
+  close(): Promise<void>
+}
+
+async function startEngineRelay(engineUrl: string): Promise<EngineRelay> {
+  const target = new URL(engineUrl)
+  const sockets = new Set<Socket>()
+  // per connection: what went to the engine, where its last poll starts, bytes the engine sent
+  // in all and up to that poll's start (one request at a time on a connection)
+  const exchanges: { toEngine: string; pollAt: number; fromEngine: number; beforePoll: number }[] =
+    []
+  const server: TcpServer = createTcpServer((client) => {
+    const engine = connect(Number(target.port), target.hostname)
+    const exchange = { toEngine: '', pollAt: -1, fromEngine: 0, beforePoll: 0 }
+    exchanges.push(exchange)
+    for (const s of [client, engine]) {
+      sockets.add(s)
+      s.on('close', () => sockets.delete(s))
+    }
+    // one side gone ends the other (a reset engine reaches the gateway as a reset)
+    client.on('error', () => engine.destroy())
+    engine.on('error', () => client.destroy())
+    client.on('close', () => engine.destroy())
+    engine.on('close', () => client.destroy())
+    client.on('data', (chunk: Buffer) => {
+      engine.write(chunk)
+      exchange.toEngine += chunk.toString('latin1')
+      const at = exchange.toEngine.lastIndexOf(POLL_LINE)
+      if (at !== exchange.pollAt) {
+        exchange.pollAt = at
+        exchange.beforePoll = exchange.fromEngine
+      }
+    })
+    engine.on('data', (chunk: Buffer) => {
+      exchange.fromEngine += chunk.length
+      client.write(chunk)
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}${target.pathname}`,
+    pollWaiting: () =>
+      exchanges.some(({ toEngine, pollAt, fromEngine, beforePoll }) => {
+        if (pollAt < 0 || fromEngine > beforePoll) return false
+        const headEnd = toEngine.indexOf('\r\n\r\n', pollAt)
+        if (headEnd < 0) return false
+        const length = /\r\ncontent-length: *(\d+)/i.exec(toEngine.slice(pollAt, headEnd))?.[1]
+        if (length === undefined) throw new Error('the gateway sent the poll without a length')
+        return toEngine.length >= headEnd + 4 + Number(length)
+      }),
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((r) => server.close(() => r()))
+    },
+  }
+}
+
 describeEngines('c7auth-gateway bin (spawned process)', (ctx) => {
   let idp: TestIdp
   let engine: TestEngine
+  let relay: EngineRelay
   let run: Running
   let baseEnv: Record<string, string>
 
@@ -62,10 +137,11 @@ describeEngines('c7auth-gateway bin (spawned process)', (ctx) => {
       ],
     })
     engine = ctx.engine
+    relay = await startEngineRelay(engine.url)
     baseEnv = {
       C7AUTH_TENANTS: 'acme,globex',
       C7AUTH_LOG_LEVEL: 'info',
-      C7AUTH_ENGINE_URL: engine.url,
+      C7AUTH_ENGINE_URL: relay.url,
       C7AUTH_ENGINE_AUTH: 'bridge',
       C7AUTH_ENGINE_ADMIN_USER: engine.admin.id,
       C7AUTH_ENGINE_ADMIN_PASSWORD: engine.admin.password,
@@ -88,6 +164,7 @@ describeEngines('c7auth-gateway bin (spawned process)', (ctx) => {
 
   afterAll(async () => {
     if (run.child.exitCode === null) run.child.kill('SIGKILL')
+    await relay?.close()
     await idp?.close()
   })
 
@@ -169,24 +246,30 @@ describeEngines('c7auth-gateway bin (spawned process)', (ctx) => {
       body: JSON.stringify({
         workerId: 'w1',
         maxTasks: 1,
-        // long enough to be still waiting on a real engine when the SIGTERM comes
-        asyncResponseTimeout: engine.simulator ? 1500 : 8000,
+        asyncResponseTimeout: 4_000,
         topics: [{ topicName: 'nothing-here', lockDuration: 1000 }],
       }),
     })
+    // The poll has reached the engine, which has not answered it (the test's timeout bounds the
+    // wait); the simulator also shows it waiting.
     const sim = engine.simulator
-    if (sim) {
-      // the poll has reached the engine (the test's timeout bounds the wait)
-      await vi.waitFor(() => expect(sim.pendingLongPolls).toBe(1), {
-        timeout: 15_000,
-        interval: 20,
-      })
-    } else {
-      // a real engine does not show its waiting polls: give the request time to get there
-      await sleep(3000)
-    }
+    await vi.waitFor(
+      () => {
+        expect(relay.pollWaiting()).toBe(true)
+        if (sim) expect(sim.pendingLongPolls).toBe(1)
+      },
+      { timeout: 15_000, interval: 10 },
+    )
     run.child.kill('SIGTERM')
+    // the gateway began its shutdown while the engine still held the poll (a precondition: the
+    // poll's 4 s leave room for a busy machine)
+    await vi.waitFor(() => expect(run.logs.join('\n')).toContain('"msg":"shutting down"'), {
+      timeout: 15_000,
+      interval: 10,
+    })
+    expect(relay.pollWaiting()).toBe(true)
     const res = await poll
+    expect(relay.pollWaiting()).toBe(false)
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual([])
     expect(await run.exited).toBe(0)

@@ -2,11 +2,12 @@
  * Token lifecycle of workers end to end (IdP, gateway, engine simulator, real external-task
  * client): expiry during long work, IdP outage, and a 401 from the engine side.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTokenClient } from '@c7auth/core'
 import type { TokenClient, TokenEvent } from '@c7auth/core'
 import { createTenantWorkers } from '@c7auth/worker'
 import type { TaskContext, TenantWorkers, WorkerEvent } from '@c7auth/worker'
+import type { Client } from 'camunda-external-task-client-js'
 import { DOWNSTREAM_AUDIENCE, TOPIC, startWorkerStack, until } from './worker-stack.js'
 import type { WorkerStack } from './worker-stack.js'
 import { describeEngines } from './engines.js'
@@ -25,6 +26,44 @@ interface Harness {
   events: WorkerEvent[]
   tokenEvents: TokenEvent[]
   sources: Map<string, TokenClient>
+  /** Resolves when no client has a poll in flight (once polling is stopped, it stays so). */
+  pollsSettled(): Promise<void>
+}
+
+/**
+ * The poll a client has in flight, from the client's own events (lib/Client.js): `poll:start`
+ * sends a request when a topic is subscribed, and that request ends in `poll:success` or
+ * `poll:error`; after `stop()` no poll starts.
+ */
+function trackPolls(client: Client): () => Promise<void> {
+  let topics = 0
+  let current: Promise<void> | null = null
+  let settle = (): void => undefined
+  client.on('subscribe', () => topics++)
+  client.on('unsubscribe', () => topics--)
+  client.on('poll:start', () => {
+    if (topics === 0) return
+    current = new Promise<void>((resolve) => (settle = resolve))
+  })
+  const end = (): void => {
+    current = null
+    settle()
+  }
+  client.on('poll:success', end)
+  client.on('poll:error', end)
+  return () => current ?? Promise.resolve()
+}
+
+/**
+ * Closes the workers once their polls have their answers. `close()` alone aborts a waiting long
+ * poll, and an engine does not notice that: the abandoned poll still locks the next task for its
+ * lock duration (the simulator agrees, see the parity suite), a task a later test waits for. A poll
+ * answered through the gateway has ended at the engine too, on every engine.
+ */
+async function closeWorkers(h: Harness): Promise<void> {
+  for (const client of h.workers.clients.values()) client.stop()
+  await h.pollsSettled()
+  await h.workers.close({ timeoutMs: 2_000 })
 }
 
 function acmeWorkers(stack: WorkerStack): Harness {
@@ -45,7 +84,11 @@ function acmeWorkers(stack: WorkerStack): Harness {
     },
     onEvent: (e) => events.push(e),
   })
-  return { workers, events, tokenEvents, sources }
+  const settled = [...workers.clients.values()].map(trackPolls)
+  const pollsSettled = async (): Promise<void> => {
+    await Promise.all(settled.map((s) => s()))
+  }
+  return { workers, events, tokenEvents, sources, pollsSettled }
 }
 
 describeEngines('worker token lifecycle', (engineCtx) => {
@@ -62,7 +105,8 @@ describeEngines('worker token lifecycle', (engineCtx) => {
     })
 
     it('causes no failed call: engine and downstream tokens are refreshed ahead of expiry', async () => {
-      const { workers, events } = acmeWorkers(stack)
+      const h = acmeWorkers(stack)
+      const { workers, events } = h
       let done = false
       workers.subscribe(TOPIC, async (ctx: TaskContext) => {
         const call = (): Promise<Response> =>
@@ -80,7 +124,7 @@ describeEngines('worker token lifecycle', (engineCtx) => {
       try {
         await until(() => done, 'the long handler to finish')
       } finally {
-        await workers.close({ timeoutMs: 2_000 })
+        await closeWorkers(h)
       }
 
       expect(await stack.instanceState(pi)).toBe('COMPLETED')
@@ -107,19 +151,9 @@ describeEngines('worker token lifecycle', (engineCtx) => {
     afterAll(async () => {
       await stack?.close()
     })
-    // An engine does not notice that a closed worker's long poll was abandoned: the poll still
-    // locks the next task for its lock duration (the simulator agrees, see the parity suite).
-    // Let earlier polls (1 s) run out first.
-    beforeEach(async () => {
-      // a closed worker's poll may still be on its way through the gateway: give it more than
-      // twice its 1 s, then (the simulator shows its open polls) wait until none is open
-      await new Promise((r) => setTimeout(r, 2_500))
-      const sim = engineCtx.engine.simulator
-      if (sim) await until(() => sim.pendingLongPolls === 0, 'earlier polls to end')
-    })
-
     it('an IdP outage while tokens are still valid does not stop work', async () => {
-      const { workers, events, tokenEvents } = acmeWorkers(stack)
+      const h = acmeWorkers(stack)
+      const { workers, events, tokenEvents } = h
       const handled: string[] = []
       workers.subscribe(TOPIC, async (ctx) => {
         const res = await ctx.fetch(stack.downstreamUrl, { audience: DOWNSTREAM_AUDIENCE })
@@ -148,12 +182,13 @@ describeEngines('worker token lifecycle', (engineCtx) => {
         expect(tokenEvents.filter((e) => e.type === 'failed')).toEqual([])
         expect(stack.downstreamCalls.map((c) => c.status)).toEqual([200, 200, 200])
       } finally {
-        await workers.close({ timeoutMs: 2_000 })
+        await closeWorkers(h)
       }
     })
 
     it('a 401 from the engine side causes exactly one token refresh and one retry', async () => {
-      const { workers, events, sources } = acmeWorkers(stack)
+      const h = acmeWorkers(stack)
+      const { workers, events, sources } = h
       try {
         await sources.get('acme')?.getToken() // warm: the worker holds a token the IdP is about to disown
         const tokenRequests = stack.idp.counts.token
@@ -186,7 +221,7 @@ describeEngines('worker token lifecycle', (engineCtx) => {
           status: 200,
         })
       } finally {
-        await workers.close({ timeoutMs: 2_000 })
+        await closeWorkers(h)
       }
     })
   })

@@ -66,6 +66,10 @@ async function engine(): Promise<EngineSimulator> {
 }
 
 const ORDER_XML = linearProcessXml({ key: 'order', steps: [{ type: 'userTask', id: 'approve' }] })
+const CHARGE_XML = linearProcessXml({
+  key: 'charge',
+  steps: [{ type: 'externalTask', id: 'charge', topic: 'charge' }],
+})
 
 /** Polls a counter or state of a real component until `condition` holds (no fixed wait). */
 async function until(condition: () => boolean, what: string): Promise<void> {
@@ -208,12 +212,11 @@ describe('engine proxy: body limits', () => {
 describe('engine proxy: long polling', () => {
   it('caps asyncResponseTimeout and waits longer than its own timeout for the engine’s poll', async () => {
     const sim = await engine()
-    // undici's headers timer ticks every half second: both margins are a second or more
     const gw = await gatewayFor(sim, {
-      maxLongPollMs: 3_000,
-      timeoutMs: 1_500, // shorter than the poll: the proxy must add the poll time
+      maxLongPollMs: 30_000, // far above every wait below: only a new task ends the poll early
+      timeoutMs: 1_000, // shorter than the poll: the proxy must add the poll time
     })
-    let openAtEngine = false
+    let settled = false
     const pending = undiciRequest(`${gw.url}${FETCH}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -224,17 +227,35 @@ describe('engine proxy: long polling', () => {
         topics: TOPICS,
       }),
     })
-    await until(() => (openAtEngine ||= sim.pendingLongPolls === 1), 'the poll open at the engine')
+    pending.then(
+      () => (settled = true),
+      () => (settled = true),
+    )
+    await until(() => sim.pendingLongPolls === 1, 'the poll open at the engine')
+    // Past the proxy's own timeout without a clock: a call sent after the poll, which the engine
+    // does not answer, runs into that timeout. Its timer started later than the poll's would have
+    // (undici fires such timers in order), so once its 504 is here a poll held to the plain
+    // timeout would have been cut already. The delay is far above the timeout: only the proxy's
+    // timer can end that call.
+    sim.setFault({ kind: 'delay', ms: 30_000, path: '/task' })
+    const late = await undiciRequest(`${gw.url}/task`)
+    sim.setFault(null)
+    expect(await late.body.json()).toMatchObject({ code: 'C7AUTH_UPSTREAM_TIMEOUT' })
+    expect(late.statusCode).toBe(504)
+    expect(settled).toBe(false)
+    expect(sim.pendingLongPolls).toBe(1)
+    // a task for the poll's topic: the engine ends the poll itself, with that task
+    sim.deploy(CHARGE_XML, { tenantId: 'tenantA' })
+    const pi = sim.startProcess('charge', { tenantId: 'tenantA' })
     const r = await pending
     expect(r.statusCode).toBe(200)
     expect(r.headers['content-type']).toBe('application/json')
-    expect(await r.body.json()).toEqual([])
-    // the engine held the poll open and ended it itself, with no task, at the capped timeout
+    expect(await r.body.json()).toMatchObject([{ topicName: 'charge', processInstanceId: pi.id }])
     expect(sim.pendingLongPolls).toBe(0)
-    const seen = viaGateway(sim)
+    const seen = viaGateway(sim).filter((q) => q.operationId === 'fetchAndLock')
     expect(seen).toHaveLength(1)
-    expect(seen[0]).toMatchObject({ operationId: 'fetchAndLock', status: 200 })
-    expect((seen[0]!.body as { asyncResponseTimeout: number }).asyncResponseTimeout).toBe(3_000)
+    expect(seen[0]).toMatchObject({ status: 200 })
+    expect((seen[0]!.body as { asyncResponseTimeout: number }).asyncResponseTimeout).toBe(30_000)
   })
 
   it('aborts the upstream request when the client disconnects', async () => {
