@@ -316,8 +316,14 @@ async function alone<T>(p: Proc, all: readonly Proc[], work: () => Promise<T>): 
   }
 }
 
-/** A run against one proxy: load figures plus its CPU, RSS and allocation over the run. */
+/**
+ * A run against one proxy: load figures plus its CPU, RSS and allocation over the run. A short
+ * unmeasured run at the same concurrency and tokens comes first, so every stack is measured warm
+ * (pools grown, caches filled) and not in the first second after it was stopped.
+ */
 async function measure(p: Proc, tokens: string, connections: number, seconds: number) {
+  await load(p.url, tokens, connections, 1)
+  await settled(p.child.pid as number)
   const pid = p.child.pid as number
   const cpu0 = cpuTicks(pid)
   const alloc0 = p.allocated
