@@ -26,6 +26,21 @@ describe('engine proxy mount', () => {
     await h?.close()
   })
 
+  /** `GET /engine-rest/process-definition/count` with `token` through each app, on its own port. */
+  async function countThrough(apps: Parameters<typeof listen>[0][], token: string) {
+    const answers: Response[] = []
+    for (const app of apps) {
+      const server = await listen(app)
+      closers.push(server.close)
+      answers.push(
+        await fetch(`${server.url}/engine-rest/process-definition/count`, {
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      )
+    }
+    return answers
+  }
+
   it('authenticates by itself when mounted alone (Express, one line)', async () => {
     const token = await h.appToken('appA')
     const ok = await h.call(token, 'GET', '/process-definition/count')
@@ -50,12 +65,7 @@ describe('engine proxy mount', () => {
     koa.use(gwKoa.engineProxy(h.gateway))
     const before = h.events.upstream
     const token = await h.appToken('appA')
-    for (const app of [ex, koa.callback()]) {
-      const server = await listen(app)
-      closers.push(server.close)
-      const res = await fetch(`${server.url}/engine-rest/process-definition/count`, {
-        headers: { authorization: `Bearer ${token}` },
-      })
+    for (const res of await countThrough([ex, koa.callback()], token)) {
       expect(res.status).toBe(403)
       expect(res.headers.get('content-type')).toBe('application/json')
       expect(await res.json()).toMatchObject({ code: 'C7AUTH_TENANT_UNKNOWN' })
@@ -81,12 +91,7 @@ describe('engine proxy mount', () => {
     const koa = new Koa()
     koa.use(gwKoa.engineProxy(gateway))
     const token = await h.appToken('appA')
-    for (const app of [ex, koa.callback()]) {
-      const server = await listen(app)
-      closers.push(server.close)
-      const res = await fetch(`${server.url}/engine-rest/process-definition/count`, {
-        headers: { authorization: `Bearer ${token}` },
-      })
+    for (const res of await countThrough([ex, koa.callback()], token)) {
       expect(res.status).toBe(200)
       expect(await res.json()).toMatchObject({ count: expect.any(Number) })
     }
