@@ -76,7 +76,6 @@ export class LatencyHistogram<L extends string> {
   readonly help: string
   readonly labelNames: readonly L[]
   private readonly bounds: readonly number[]
-  private readonly all: HistogramSeries[] = []
   /** The series by label tuple, so one tuple never gets two series (two exposition lines). */
   private readonly byLabels = new Map<string, HistogramSeries>()
 
@@ -100,7 +99,6 @@ export class LatencyHistogram<L extends string> {
     if (s === undefined) {
       s = new HistogramSeries({ ...labels }, this.bounds)
       this.byLabels.set(key, s)
-      this.all.push(s)
     }
     return s
   }
@@ -109,7 +107,7 @@ export class LatencyHistogram<L extends string> {
   get(): Promise<HistogramSnapshot> {
     const bucket = `${this.name}_bucket`
     const values: HistogramValue[] = []
-    for (const s of this.all) {
+    for (const s of this.byLabels.values()) {
       if (s.count === 0) continue
       let cumulative = 0
       for (let i = 0; i <= this.bounds.length; i++) {
@@ -136,7 +134,7 @@ export class LatencyHistogram<L extends string> {
 
   /** Zeroes every series (prom-client's `registry.resetMetrics()`). */
   reset(): void {
-    for (const s of this.all) {
+    for (const s of this.byLabels.values()) {
       s.counts.fill(0)
       s.sum = 0
       s.count = 0
